@@ -1,0 +1,12 @@
+// Package functions is the registry of every knshop function: the name a
+// Knative Service runs it under (FUNCTION / K_SERVICE) and its constructor.
+// Commands and the root function import it; no function package does.
+package functions
+
+// Constructor builds a fresh, unstarted instance of a function: an HTTP
+// function (Handle(http.ResponseWriter, *http.Request)) or an event function
+// (Handle(context.Context, event.Event) (*event.Event, error)).
+type Constructor func() any
+
+// All maps each function's name to its constructor. Add one line per function.
+var All = map[string]Constructor{}

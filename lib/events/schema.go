@@ -1,0 +1,184 @@
+package events
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/knshop/knshop/lib/money"
+)
+
+//go:embed schemas/*.json
+var schemaFiles embed.FS
+
+// SchemaFile is the name of t's schema file under lib/events/schemas.
+func (t Type) SchemaFile() string { return fmt.Sprintf("%s.v%d.json", t, SchemaVersion) }
+
+// SchemaJSON returns the shipped JSON Schema document of t's data.
+func SchemaJSON(t Type) ([]byte, error) {
+	b, err := schemaFiles.ReadFile("schemas/" + t.SchemaFile())
+	if err != nil {
+		return nil, fmt.Errorf("events: schema of %s: %w", t, err)
+	}
+	return b, nil
+}
+
+// validators compiles the shipped schemas once, on first use.
+var validators = sync.OnceValues(compileSchemas)
+
+func compileSchemas() (map[Type]*jsonschema.Schema, error) {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	for _, e := range catalog {
+		raw, err := SchemaJSON(e.typ)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("events: parse schema of %s: %w", e.typ, err)
+		}
+		if err := c.AddResource(e.typ.Schema(), doc); err != nil {
+			return nil, fmt.Errorf("events: add schema of %s: %w", e.typ, err)
+		}
+	}
+	out := make(map[Type]*jsonschema.Schema, len(catalog))
+	for _, e := range catalog {
+		s, err := c.Compile(e.typ.Schema())
+		if err != nil {
+			return nil, fmt.Errorf("events: compile schema of %s: %w", e.typ, err)
+		}
+		out[e.typ] = s
+	}
+	return out, nil
+}
+
+// validate checks raw JSON data against t's schema.
+func validate(t Type, raw []byte) error {
+	all, err := validators()
+	if err != nil {
+		return err
+	}
+	s, ok := all[t]
+	if !ok {
+		return fmt.Errorf("%w: unknown type %q", ErrInvalid, t)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("%w: data of %s is not JSON: %v", ErrInvalid, t, err)
+	}
+	if err := s.Validate(inst); err != nil {
+		return fmt.Errorf("%w: data of %s: %v", ErrInvalid, t, err)
+	}
+	return nil
+}
+
+// GenerateSchema derives the JSON Schema of t's data from its Go type. The
+// files under schemas/ are its output (see TestSchemasAreGenerated).
+func GenerateSchema(t Type) ([]byte, error) {
+	e, ok := lookup(t)
+	if !ok {
+		return nil, fmt.Errorf("events: unknown type %q", t)
+	}
+	s := schemaOf(reflect.TypeOf(e.data).Elem(), "")
+	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s["$id"] = t.Schema()
+	s["title"] = string(t)
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("events: marshal schema of %s: %w", t, err)
+	}
+	return append(b, '\n'), nil
+}
+
+var (
+	timeType  = reflect.TypeOf(time.Time{})
+	moneyType = reflect.TypeOf(money.Money{})
+)
+
+// schemaOf maps a Go type to a schema; tag is the field's `schema` tag:
+// "min=N" (minimum, or minItems for arrays), "enum=a|b", "empty" (a string
+// that may be blank).
+func schemaOf(t reflect.Type, tag string) map[string]any {
+	opts := parseTag(tag)
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t == moneyType:
+		return map[string]any{
+			"type":     "object",
+			"required": []string{"amount", "currency"},
+			"properties": map[string]any{
+				"amount":   map[string]any{"type": "integer", "minimum": 0},
+				"currency": map[string]any{"type": "string", "pattern": "^[A-Z]{3}$"},
+			},
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return schemaOf(t.Elem(), tag)
+	case reflect.String:
+		s := map[string]any{"type": "string"}
+		if enum, ok := opts["enum"]; ok {
+			s["enum"] = strings.Split(enum, "|")
+		} else if _, ok := opts["empty"]; !ok {
+			s["minLength"] = 1
+		}
+		return s
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		s := map[string]any{"type": "integer"}
+		if m, ok := opts["min"]; ok {
+			n, _ := strconv.Atoi(m)
+			s["minimum"] = n
+		}
+		return s
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Slice:
+		// A Go nil slice marshals as null: accept it unless items are required.
+		s := map[string]any{"type": []string{"array", "null"}, "items": schemaOf(t.Elem(), "")}
+		if m, ok := opts["min"]; ok {
+			n, _ := strconv.Atoi(m)
+			s["type"], s["minItems"] = "array", n
+		}
+		return s
+	case reflect.Map:
+		return map[string]any{"type": []string{"object", "null"}}
+	case reflect.Struct:
+		props := map[string]any{}
+		required := []string{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, rest, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			props[name] = schemaOf(f.Type, f.Tag.Get("schema"))
+			if !strings.Contains(rest, "omitempty") {
+				required = append(required, name)
+			}
+		}
+		return map[string]any{"type": "object", "properties": props, "required": required}
+	}
+	return map[string]any{}
+}
+
+func parseTag(tag string) map[string]string {
+	out := map[string]string{}
+	for _, part := range strings.Split(tag, ",") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		out[k] = v
+	}
+	return out
+}
