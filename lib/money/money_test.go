@@ -11,11 +11,11 @@ func TestValidate(t *testing.T) {
 		m       Money
 		wantErr bool
 	}{
-		"ok":              {New(1999, "USD"), false},
-		"zero":            {New(0, "EUR"), false},
-		"negative":        {New(-1, "USD"), true},
-		"lowercase code":  {New(1, "usd"), true},
-		"missing code":    {New(1, ""), true},
+		"ok":               {New(1999, "USD"), false},
+		"zero":             {New(0, "EUR"), false},
+		"negative":         {New(-1, "USD"), true},
+		"lowercase code":   {New(1, "usd"), true},
+		"missing code":     {New(1, ""), true},
 		"four letter code": {New(1, "USDX"), true},
 	}
 	for name, tc := range cases {

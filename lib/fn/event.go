@@ -1,0 +1,64 @@
+package fn
+
+import (
+	"net/http"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/knshop/knshop/lib/events"
+)
+
+// eventHandler adapts an EventFunction to HTTP the way Knative expects: the
+// reply event in a 200 binary-mode response, 204 without one, 400 for an
+// event that can never be processed (not retried), 500 otherwise (retried).
+type eventHandler struct{ f EventFunction }
+
+func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "a CloudEvent is POSTed here", http.StatusMethodNotAllowed)
+		return
+	}
+	ctx := r.Context()
+	log := Logger(ctx)
+	e, err := cehttp.NewEventFromHTTPRequest(r)
+	if err != nil {
+		log.WarnContext(ctx, "rejected a request that is not a CloudEvent", "error", err)
+		http.Error(w, "not a valid CloudEvent: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := e.Validate(); err != nil {
+		log.WarnContext(ctx, "rejected an invalid CloudEvent", "error", err)
+		http.Error(w, "invalid CloudEvent: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx = events.ContextFor(ctx, *e)
+	log = log.With("event_id", e.ID(), "event_type", e.Type(), "trace_id", events.TraceID(events.Traceparent(ctx)))
+	ctx = WithLogger(ctx, log)
+
+	reply, err := h.f.Handle(ctx, *e)
+	switch {
+	case err != nil && IsPermanent(err):
+		log.WarnContext(ctx, "event cannot be processed; not retrying", "error", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	case err != nil:
+		log.ErrorContext(ctx, "event handling failed; the broker will retry", "error", err)
+		http.Error(w, "transient failure", http.StatusInternalServerError)
+	case reply == nil:
+		log.InfoContext(ctx, "event handled")
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		if err := reply.Validate(); err != nil {
+			log.ErrorContext(ctx, "handler built an invalid reply", "error", err)
+			http.Error(w, "invalid reply event", http.StatusInternalServerError)
+			return
+		}
+		log.InfoContext(ctx, "event handled with a reply", "reply_type", reply.Type(), "reply_id", reply.ID())
+		if err := cehttp.WriteResponseWriter(ctx, binding.ToMessage(reply), http.StatusOK, w); err != nil {
+			log.ErrorContext(ctx, "writing the reply failed", "error", err)
+		}
+	}
+}
+
+var _ http.Handler = eventHandler{}

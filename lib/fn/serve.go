@@ -1,0 +1,219 @@
+package fn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/knshop/knshop/lib/events"
+)
+
+// Health routes every function serves.
+const (
+	ReadinessPath = "/health/readiness"
+	LivenessPath  = "/health/liveness"
+)
+
+// Instance is one function being served: its handler behind the health
+// routes, request logging and panic recovery.
+type Instance struct {
+	name    string
+	f       any
+	handler http.Handler
+	log     *slog.Logger
+	started atomic.Bool
+	stopped atomic.Bool
+}
+
+// New wraps f, an HTTP or event function, for serving under name.
+func New(name string, f any, log *slog.Logger) (*Instance, error) {
+	h, err := kind(f)
+	if err != nil {
+		return nil, fmt.Errorf("fn: serve %s: %w", name, err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Instance{name: name, f: f, handler: h, log: log.With("function", name)}, nil
+}
+
+// Handler adapts f, an HTTP or event function, to an http.Handler with the
+// health routes. The caller starts and stops f itself.
+func Handler(f any) (http.Handler, error) {
+	i, err := New(fmt.Sprintf("%T", f), f, nil)
+	if err != nil {
+		return nil, err
+	}
+	i.started.Store(true)
+	return i, nil
+}
+
+// Start calls the function's Start hook, if it has one, with cfg.
+func (i *Instance) Start(ctx context.Context, cfg map[string]string) error {
+	if s, ok := i.f.(Starter); ok {
+		if err := s.Start(WithLogger(ctx, i.log), cfg); err != nil {
+			return fmt.Errorf("fn: start %s: %w", i.name, err)
+		}
+	}
+	i.started.Store(true)
+	return nil
+}
+
+// Stop marks the instance not ready and calls the function's Stop hook.
+func (i *Instance) Stop(ctx context.Context) error {
+	i.stopped.Store(true)
+	if s, ok := i.f.(Stopper); ok {
+		if err := s.Stop(WithLogger(ctx, i.log)); err != nil {
+			return fmt.Errorf("fn: stop %s: %w", i.name, err)
+		}
+	}
+	return nil
+}
+
+// Name is the name the function is served under.
+func (i *Instance) Name() string { return i.name }
+
+// ServeHTTP answers the health routes and passes everything else to the
+// function, with a logger and the request's trace in the context.
+func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case ReadinessPath:
+		i.health(w, r, i.ready)
+		return
+	case LivenessPath:
+		i.health(w, r, i.alive)
+		return
+	}
+	tp := r.Header.Get("traceparent")
+	if !events.ValidTraceparent(tp) {
+		tp = events.NewTraceparent()
+	}
+	ctx := events.WithTraceparent(r.Context(), tp)
+	log := i.log
+	if _, isEvent := i.f.(EventFunction); !isEvent {
+		// An event function logs the trace the event carries instead.
+		log = log.With("trace_id", events.TraceID(tp))
+	}
+	ctx = WithLogger(ctx, log)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	begin := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			log.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(p))
+			if !rec.wrote {
+				http.Error(rec, `{"type":"about:blank","title":"Internal Server Error","status":500}`, http.StatusInternalServerError)
+			}
+		}
+		log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(begin).Milliseconds())
+	}()
+	i.handler.ServeHTTP(rec, r.WithContext(ctx))
+}
+
+func (i *Instance) ready(ctx context.Context) (bool, error) {
+	if !i.started.Load() || i.stopped.Load() {
+		return false, nil
+	}
+	if r, ok := i.f.(ReadinessReporter); ok {
+		return r.Ready(ctx)
+	}
+	return true, nil
+}
+
+func (i *Instance) alive(ctx context.Context) (bool, error) {
+	if l, ok := i.f.(LivenessReporter); ok {
+		return l.Alive(ctx)
+	}
+	return true, nil
+}
+
+func (i *Instance) health(w http.ResponseWriter, r *http.Request, check func(context.Context) (bool, error)) {
+	ok, err := check(r.Context())
+	if err != nil {
+		i.log.WarnContext(r.Context(), "health check failed", "path", r.URL.Path, "error", err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !ok || err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ok")
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// Serve starts f under name with cfg, serves it on addr until ctx is done
+// or the process gets SIGTERM or SIGINT, then drains in-flight requests and
+// stops f. It logs JSON to stderr at cfg's LOG_LEVEL. It is what a
+// function's container runs.
+func Serve(ctx context.Context, name string, f any, cfg map[string]string, addr string) error {
+	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer cancel()
+	inst, err := New(name, f, NewLogger(os.Stderr, cfg))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("fn: listen %s: %w", addr, err)
+	}
+	if err := inst.Start(ctx, cfg); err != nil {
+		ln.Close()
+		return err
+	}
+	return inst.ServeListener(ctx, ln)
+}
+
+// ServeListener serves a started instance on ln until ctx is done, then
+// shuts down gracefully and stops the function.
+func (i *Instance) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: i, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	i.log.InfoContext(ctx, "serving", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("fn: serve %s: %w", i.name, err)
+	case <-ctx.Done():
+	}
+	i.stopped.Store(true)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if serr := i.Stop(shutdownCtx); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("fn: shut down %s: %w", i.name, err)
+	}
+	i.log.InfoContext(ctx, "stopped")
+	return nil
+}
+
+// statusRecorder remembers the status code for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
