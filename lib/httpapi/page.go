@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// Pagination limits.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// Page is a validated ?page=&limit= pair; Page counts from 1.
+type Page struct {
+	Page  int
+	Limit int
+}
+
+// Offset is the number of items before this page.
+func (p Page) Offset() int { return (p.Page - 1) * p.Limit }
+
+// List is the answer of every list route.
+type List[T any] struct {
+	Items []T `json:"items"`
+	Page  int `json:"page"`
+	Limit int `json:"limit"`
+	Total int `json:"total"`
+}
+
+// NewList builds the list answer for one page; items is never null.
+func NewList[T any](items []T, p Page, total int) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Items: items, Page: p.Page, Limit: p.Limit, Total: total}
+}
+
+// ParsePage reads page and limit from r's query: page ≥ 1, 1 ≤ limit ≤ 100.
+func ParsePage(r *http.Request) (Page, error) {
+	p := Page{Page: 1, Limit: DefaultLimit}
+	var errs []FieldError
+	q := r.URL.Query()
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			errs = append(errs, FieldError{Field: "page", Message: "must be an integer of at least 1"})
+		}
+		p.Page = n
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			errs = append(errs, FieldError{Field: "limit", Message: "must be an integer from 1 to 100"})
+		}
+		p.Limit = n
+	}
+	if errs != nil {
+		return Page{}, Invalid(errs...)
+	}
+	return p, nil
+}
