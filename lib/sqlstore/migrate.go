@@ -1,0 +1,87 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// migrationsTable records which migration steps (1-based) ran.
+const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version INT NOT NULL PRIMARY KEY,
+	applied_at DATETIME(6) NOT NULL
+)`
+
+// lockTimeout is how long, in seconds, Open waits for another instance
+// that is migrating the same database.
+const lockTimeout = 60
+
+// migrate applies the steps of migrations that schema_migrations does not
+// list. It holds a named lock (GET_LOCK) on one connection meanwhile, so two
+// instances starting together do not both run a step.
+func migrate(ctx context.Context, db *sql.DB, migrations []string) (err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer func() { err = errors.Join(err, conn.Close()) }()
+
+	if _, err := conn.ExecContext(ctx, migrationsTable); err != nil {
+		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	if done, err := applied(ctx, conn); err != nil {
+		return err
+	} else if done >= len(migrations) {
+		// Steps are recorded in order: nothing is left.
+		return nil
+	}
+
+	lock := "knshop_migrate"
+	var database sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&database); err != nil {
+		return fmt.Errorf("migrate: current database: %w", err)
+	}
+	lock += "_" + database.String
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", lock, lockTimeout).Scan(&got); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return fmt.Errorf("migrate: lock %s not granted within %ds", lock, lockTimeout)
+	}
+	defer func() {
+		var released sql.NullInt64
+		if rerr := conn.QueryRowContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", lock).Scan(&released); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("migrate: unlock: %w", rerr))
+		}
+	}()
+
+	for i, stmt := range migrations {
+		version := i + 1
+		var one int
+		switch err := conn.QueryRowContext(ctx, "SELECT 1 FROM schema_migrations WHERE version = ?", version).Scan(&one); {
+		case err == nil:
+			continue
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("migrate: step %d: %w", version, err)
+		}
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate: step %d: %w", version, err)
+		}
+		if _, err := conn.ExecContext(ctx,
+			"INSERT INTO schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(6))", version); err != nil {
+			return fmt.Errorf("migrate: record step %d: %w", version, err)
+		}
+	}
+	return nil
+}
+
+// applied returns the highest recorded step.
+func applied(ctx context.Context, conn *sql.Conn) (int, error) {
+	var n sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&n); err != nil {
+		return 0, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
+	return int(n.Int64), nil
+}

@@ -1,0 +1,329 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+func TestConfigFrom(t *testing.T) {
+	tests := map[string]struct {
+		cfg     map[string]string
+		want    sqlstore.Config
+		wantErr bool
+	}{
+		"dsn only": {
+			cfg:  map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:3306)/"},
+			want: sqlstore.Config{DSN: "root@tcp(127.0.0.1:3306)/", Database: "orders"},
+		},
+		"serialized": {
+			cfg:  map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:3306)/", "KNSHOP_SERIALIZE_DB": "true"},
+			want: sqlstore.Config{DSN: "root@tcp(127.0.0.1:3306)/", Database: "orders", Serialize: true},
+		},
+		"missing dsn":     {cfg: map[string]string{}, wantErr: true},
+		"bad serialize":   {cfg: map[string]string{"MYSQL_DSN": "root@tcp(h:1)/", "KNSHOP_SERIALIZE_DB": "yes please"}, wantErr: true},
+		"unparseable dsn": {cfg: map[string]string{"MYSQL_DSN": "not a dsn"}, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := sqlstore.ConfigFrom(tc.cfg, "orders")
+			if tc.wantErr {
+				if !errors.Is(err, sqlstore.ErrConfig) {
+					t.Fatalf("err = %v, want ErrConfig", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigStringHidesPassword(t *testing.T) {
+	c := sqlstore.Config{DSN: "root:s3cret@tcp(127.0.0.1:3306)/", Database: "orders"}
+	if s := fmt.Sprint(c); contains(s, "s3cret") {
+		t.Fatalf("String() leaks the password: %s", s)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// counted is a migration that is not idempotent on purpose: each run adds a
+// row, so the row count says how often it ran.
+var counted = []string{
+	"CREATE TABLE IF NOT EXISTS runs (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, note VARCHAR(20))",
+	"INSERT INTO runs (note) VALUES ('step 2')",
+}
+
+func TestOpenAppliesMigrationsOnce(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := t.Context()
+			c := e.Config(t, "migrate")
+			const opens = 4
+			var wg sync.WaitGroup
+			errs := make(chan error, opens)
+			for range opens {
+				wg.Go(func() {
+					db, err := sqlstore.Open(ctx, c, counted)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if !c.Serialize {
+						errs <- db.Close()
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			db, err := sqlstore.Open(ctx, c, append(counted, "ALTER TABLE runs ADD COLUMN extra INT NULL"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.Serialize {
+				t.Cleanup(func() { closeDB(t, db) })
+			}
+			if n := count(t, db, "SELECT COUNT(*) FROM runs"); n != 1 {
+				t.Errorf("step 2 ran %d times, want 1", n)
+			}
+			if n := count(t, db, "SELECT COUNT(*) FROM schema_migrations"); n != 3 {
+				t.Errorf("schema_migrations has %d steps, want 3", n)
+			}
+			if _, err := db.ExecContext(ctx, "UPDATE runs SET extra = 1"); err != nil {
+				t.Errorf("step 3 not applied: %v", err)
+			}
+		})
+	}
+}
+
+func TestSerializeSharesOnePool(t *testing.T) {
+	ctx := t.Context()
+	c := storetest.EmbeddedMySQL(t, "shared")
+	a, err := sqlstore.Open(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sqlstore.Open(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatal("two Opens of a serialized database returned two pools")
+	}
+	if got := a.Stats().MaxOpenConnections; got != 1 {
+		t.Fatalf("MaxOpenConnections = %d, want 1", got)
+	}
+	closeDB(t, a)
+	fresh, err := sqlstore.Open(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh == a {
+		t.Fatal("Open returned a closed pool")
+	}
+	if err := fresh.PingContext(ctx); err != nil {
+		t.Fatalf("fresh pool: %v", err)
+	}
+}
+
+func TestInTx(t *testing.T) {
+	boom := errors.New("boom")
+	tests := map[string]struct {
+		fn      func(tx *sql.Tx) error
+		wantErr error
+		want    int
+	}{
+		"commit": {
+			fn: func(tx *sql.Tx) error {
+				_, err := tx.Exec("INSERT INTO items (id) VALUES (1), (2)")
+				return err
+			},
+			want: 2,
+		},
+		"rollback on error": {
+			fn: func(tx *sql.Tx) error {
+				if _, err := tx.Exec("INSERT INTO items (id) VALUES (1)"); err != nil {
+					return err
+				}
+				return boom
+			},
+			wantErr: boom,
+			want:    0,
+		},
+	}
+	for _, e := range storetest.MySQLEngines(t) {
+		for name, tc := range tests {
+			t.Run(e.Name+"/"+name, func(t *testing.T) {
+				ctx := t.Context()
+				db := openDB(t, e.Config(t, "intx"), "CREATE TABLE IF NOT EXISTS items (id INT NOT NULL PRIMARY KEY)")
+				err := sqlstore.InTx(ctx, db, tc.fn)
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if n := count(t, db, "SELECT COUNT(*) FROM items"); n != tc.want {
+					t.Fatalf("%d rows after InTx, want %d", n, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// TestNoLostUpdates is the invariant the serialized embedded engine exists
+// for: concurrent read-modify-write transactions each count once.
+func TestNoLostUpdates(t *testing.T) {
+	const workers, rounds = 8, 5
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := t.Context()
+			db := openDB(t, e.Config(t, "lost"),
+				"CREATE TABLE IF NOT EXISTS counter (id INT NOT NULL PRIMARY KEY, n INT NOT NULL)",
+				"INSERT INTO counter (id, n) VALUES (1, 0)")
+			var wg sync.WaitGroup
+			errs := make(chan error, workers)
+			for range workers {
+				wg.Go(func() {
+					for range rounds {
+						err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
+							var n int
+							if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
+								return err
+							}
+							_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
+							return err
+						})
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if n := count(t, db, "SELECT n FROM counter WHERE id = 1"); n != workers*rounds {
+				t.Fatalf("counter = %d, want %d: updates were lost", n, workers*rounds)
+			}
+		})
+	}
+}
+
+func TestErrorClassification(t *testing.T) {
+	tests := map[string]struct {
+		err       error
+		duplicate bool
+		retryable bool
+	}{
+		"duplicate":   {err: &mysql.MySQLError{Number: 1062}, duplicate: true},
+		"wrapped dup": {err: fmt.Errorf("insert: %w", &mysql.MySQLError{Number: 1062}), duplicate: true},
+		"deadlock":    {err: &mysql.MySQLError{Number: 1213}, retryable: true},
+		"lock wait":   {err: fmt.Errorf("x: %w", &mysql.MySQLError{Number: 1205}), retryable: true},
+		"other mysql": {err: &mysql.MySQLError{Number: 1146}},
+		"plain":       {err: errors.New("1062")},
+		"nil":         {},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := sqlstore.IsDuplicate(tc.err); got != tc.duplicate {
+				t.Errorf("IsDuplicate = %t, want %t", got, tc.duplicate)
+			}
+			if got := sqlstore.IsRetryable(tc.err); got != tc.retryable {
+				t.Errorf("IsRetryable = %t, want %t", got, tc.retryable)
+			}
+		})
+	}
+}
+
+func TestDuplicateFromServer(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			db := openDB(t, e.Config(t, "dup"), "CREATE TABLE IF NOT EXISTS u (id INT NOT NULL PRIMARY KEY, email VARCHAR(50) NOT NULL, UNIQUE KEY (email))")
+			ctx := t.Context()
+			if _, err := db.ExecContext(ctx, "INSERT INTO u VALUES (1, 'a@x')"); err != nil {
+				t.Fatal(err)
+			}
+			_, err := db.ExecContext(ctx, "INSERT INTO u VALUES (2, 'a@x')")
+			if !sqlstore.IsDuplicate(err) {
+				t.Fatalf("unique key violation: err = %v, want a 1062", err)
+			}
+		})
+	}
+}
+
+func TestRetriesDeadlocks(t *testing.T) {
+	db := openDB(t, storetest.MySQL(t, "retry"), "CREATE TABLE IF NOT EXISTS items (id INT NOT NULL PRIMARY KEY)")
+	calls := 0
+	err := sqlstore.InTx(t.Context(), db, func(tx *sql.Tx) error {
+		calls++
+		if _, err := tx.Exec("INSERT INTO items (id) VALUES (?)", calls); err != nil {
+			return err
+		}
+		if calls < 3 {
+			return fmt.Errorf("simulated: %w", &mysql.MySQLError{Number: 1213})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 {
+		t.Fatalf("fn ran %d times, want 3", calls)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM items"); n != 1 {
+		t.Fatalf("%d rows, want only the committed attempt's 1", n)
+	}
+}
+
+func openDB(t *testing.T, c sqlstore.Config, migrations ...string) *sql.DB {
+	t.Helper()
+	db, err := sqlstore.Open(t.Context(), c, migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Serialize {
+		t.Cleanup(func() { closeDB(t, db) })
+	}
+	return db
+}
+
+func closeDB(t *testing.T, db *sql.DB) {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+func count(t *testing.T, db *sql.DB, query string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
