@@ -1,0 +1,123 @@
+// Package mongostore opens a function's MongoDB database and, for the
+// embedded FerretDB, shares one connection per server in the process.
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// ErrConfig reports missing or malformed configuration.
+var ErrConfig = errors.New("mongostore: bad configuration")
+
+// Config says where a function's database lives.
+type Config struct {
+	// URI is a mongodb:// connection string; the database is Database.
+	URI string
+	// Database is the database the function owns, e.g. "catalog".
+	Database string
+	// Serialize shares one client with a single connection per URI in the
+	// process. Set it for FerretDB v1, which loses concurrent updates of
+	// one document made over several connections.
+	Serialize bool
+}
+
+// ConfigFrom reads MONGODB_URI (required) and KNSHOP_SERIALIZE_DB from cfg
+// for the given database.
+func ConfigFrom(cfg map[string]string, database string) (Config, error) {
+	c := Config{URI: cfg["MONGODB_URI"], Database: database}
+	if c.URI == "" {
+		return Config{}, fmt.Errorf("%w: MONGODB_URI is not set", ErrConfig)
+	}
+	if c.Database == "" {
+		return Config{}, fmt.Errorf("%w: no database name", ErrConfig)
+	}
+	if v := cfg["KNSHOP_SERIALIZE_DB"]; v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: KNSHOP_SERIALIZE_DB=%q is not a boolean", ErrConfig, v)
+		}
+		c.Serialize = b
+	}
+	return c, nil
+}
+
+// String describes c without the URI's credentials, for logs.
+func (c Config) String() string {
+	host := "?"
+	if u, err := url.Parse(c.URI); err == nil {
+		host = u.Host
+	}
+	return fmt.Sprintf("mongodb %s/%s serialize=%t", host, c.Database, c.Serialize)
+}
+
+// shared holds the one client per URI that Open hands out when
+// Config.Serialize is set. It is process-wide on purpose: `knshop dev` runs
+// every function in one process, each calling Open on its own, and FerretDB
+// v1 is only correct when all of them share one connection.
+var shared = struct {
+	sync.Mutex
+	clients map[string]*mongo.Client
+}{clients: map[string]*mongo.Client{}}
+
+// connectTimeout bounds the first ping of a new client.
+const connectTimeout = 10 * time.Second
+
+// Open connects to c.URI and returns c.Database. With c.Serialize, all Opens
+// of the same URI in the process share one client limited to one
+// connection; disconnecting it (at shutdown) makes a later Open connect anew.
+func Open(ctx context.Context, c Config) (*mongo.Database, error) {
+	if c.URI == "" || c.Database == "" {
+		return nil, fmt.Errorf("%w: URI and database are required", ErrConfig)
+	}
+	if !c.Serialize {
+		client, err := connect(ctx, c, options.Client().ApplyURI(c.URI))
+		if err != nil {
+			return nil, err
+		}
+		return client.Database(c.Database), nil
+	}
+	shared.Lock()
+	defer shared.Unlock()
+	if client, ok := shared.clients[c.URI]; ok {
+		err := client.Ping(ctx, nil)
+		if err == nil {
+			return client.Database(c.Database), nil
+		}
+		if !errors.Is(err, mongo.ErrClientDisconnected) {
+			return nil, fmt.Errorf("mongostore: open %s: %w", c.Database, err)
+		}
+		delete(shared.clients, c.URI)
+	}
+	client, err := connect(ctx, c, options.Client().ApplyURI(c.URI).SetMaxPoolSize(1))
+	if err != nil {
+		return nil, err
+	}
+	shared.clients[c.URI] = client
+	return client.Database(c.Database), nil
+}
+
+func connect(ctx context.Context, c Config, opts *options.ClientOptions) (*mongo.Client, error) {
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongostore: open %s: %w", c.Database, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := client.Ping(pingCtx, nil); err != nil {
+		return nil, errors.Join(fmt.Errorf("mongostore: open %s: %w", c.Database, err), client.Disconnect(ctx))
+	}
+	return client, nil
+}
+
+// IsDuplicateKey reports whether err is a duplicate key error (E11000): an
+// insert or upsert that broke a unique index.
+func IsDuplicateKey(err error) bool { return err != nil && mongo.IsDuplicateKeyError(err) }

@@ -1,0 +1,168 @@
+package mongostore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/storetest"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+func TestConfigFrom(t *testing.T) {
+	tests := map[string]struct {
+		cfg     map[string]string
+		want    mongostore.Config
+		wantErr bool
+	}{
+		"uri only":      {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog"}},
+		"serialized":    {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "true"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog", Serialize: true}},
+		"missing uri":   {cfg: map[string]string{"KNSHOP_SERIALIZE_DB": "true"}, wantErr: true},
+		"bad serialize": {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "maybe"}, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := mongostore.ConfigFrom(tc.cfg, "catalog")
+			if tc.wantErr {
+				if !errors.Is(err, mongostore.ErrConfig) {
+					t.Fatalf("err = %v, want ErrConfig", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSerializeSharesOneClient(t *testing.T) {
+	c := storetest.Mongo(t, "shared")
+	if !c.Serialize {
+		t.Skip("MONGODB_URI is set: no embedded server to serialize")
+	}
+	ctx := t.Context()
+	a, err := mongostore.Open(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := c
+	other.Database = c.Database + "_other"
+	b, err := mongostore.Open(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Client() != b.Client() {
+		t.Fatal("two Opens on one URI returned two clients")
+	}
+	if err := a.Client().Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := mongostore.Open(ctx, c)
+	if err != nil {
+		t.Fatalf("Open after Disconnect: %v", err)
+	}
+	if fresh.Client() == a.Client() {
+		t.Fatal("Open returned a disconnected client")
+	}
+}
+
+func TestIsDuplicateKey(t *testing.T) {
+	ctx := t.Context()
+	db := open(t)
+	coll := db.Collection("users")
+	if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "email", Value: 1}},
+		Options: options.Index().SetUnique(true),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coll.InsertOne(ctx, bson.M{"_id": "u1", "email": "a@x"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		doc  bson.M
+		want bool
+	}{
+		"same _id":          {doc: bson.M{"_id": "u1", "email": "b@x"}, want: true},
+		"same unique email": {doc: bson.M{"_id": "u2", "email": "a@x"}, want: true},
+		"new":               {doc: bson.M{"_id": "u3", "email": "c@x"}, want: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := coll.InsertOne(ctx, tc.doc)
+			if got := mongostore.IsDuplicateKey(err); got != tc.want {
+				t.Fatalf("IsDuplicateKey(%v) = %t, want %t", err, got, tc.want)
+			}
+		})
+	}
+	if mongostore.IsDuplicateKey(nil) {
+		t.Fatal("IsDuplicateKey(nil) = true")
+	}
+}
+
+// TestConcurrentConditionalUpdates is the invariant functions rely on: a
+// conditional single-document update (decrement only while enough is left)
+// never oversells, however many run at once.
+func TestConcurrentConditionalUpdates(t *testing.T) {
+	ctx := t.Context()
+	coll := open(t).Collection("stock")
+	const stock, buyers = 10, 16
+	if _, err := coll.InsertOne(ctx, bson.M{"_id": "p1", "stock": stock, "sold": 0}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	errs := make(chan error, buyers)
+	for range buyers {
+		wg.Go(func() {
+			res, err := coll.UpdateOne(ctx,
+				bson.M{"_id": "p1", "stock": bson.M{"$gte": 1}},
+				bson.M{"$inc": bson.M{"stock": -1, "sold": 1}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			won += int(res.ModifiedCount)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var got struct{ Stock, Sold int }
+	if err := coll.FindOne(ctx, bson.M{"_id": "p1"}).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if won != stock || got.Stock != 0 || got.Sold != stock {
+		t.Fatalf("won %d, stock %d, sold %d; want %d, 0, %d", won, got.Stock, got.Sold, stock, stock)
+	}
+}
+
+func open(t *testing.T) *mongo.Database {
+	t.Helper()
+	c := storetest.Mongo(t, "ms")
+	db, err := mongostore.Open(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Serialize {
+		t.Cleanup(func() {
+			if err := db.Client().Disconnect(context.Background()); err != nil {
+				t.Errorf("disconnect: %v", err)
+			}
+		})
+	}
+	return db
+}
