@@ -1,0 +1,495 @@
+package manifests
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
+	"knative.dev/eventing/pkg/eventfilter"
+	"knative.dev/eventing/pkg/eventfilter/attributes"
+	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/knshop/knshop/functions"
+	"github.com/knshop/knshop/lib/events"
+)
+
+// The function names are fixed by the design: each one is a Knative Service.
+var (
+	httpFunctions  = []string{"auth", "users", "products", "cart", "orders", "payments", "deliveries", "admin"}
+	eventFunctions = []string{
+		"create-profile", "sync-customer", "purge-credentials", "cancel-user-orders", "sync-catalog",
+		"reserve-stock", "charge-payment", "cancel-order", "confirm-order", "start-delivery",
+		"release-stock", "refund-payment", "track-order", "complete-order",
+		"dead-letter", "relay-outbox",
+	}
+)
+
+// reaction is one row of the reaction table of spec/EVENTS.md.
+type reaction struct {
+	function string
+	types    []events.Type
+	// ordered: events of one order must reach the function in order.
+	ordered bool
+}
+
+// reactions maps each Trigger name to its row of the reaction table.
+var reactions = map[string]reaction{
+	"create-profile":               {"create-profile", []events.Type{events.UserRegistered}, false},
+	"sync-customer":                {"sync-customer", []events.Type{events.UserUpdated}, false},
+	"purge-credentials":            {"purge-credentials", []events.Type{events.UserDeleted}, false},
+	"cancel-user-orders":           {"cancel-user-orders", []events.Type{events.UserDeleted}, false},
+	"sync-catalog":                 {"sync-catalog", []events.Type{events.ProductAdded, events.ProductUpdated, events.ProductDeleted}, false},
+	"reserve-stock":                {"reserve-stock", []events.Type{events.OrderPlaced}, true},
+	"charge-payment":               {"charge-payment", []events.Type{events.StockReserved}, true},
+	"cancel-order-stock-rejected":  {"cancel-order", []events.Type{events.StockRejected}, true},
+	"cancel-order-payment-failure": {"cancel-order", []events.Type{events.PaymentFailure}, true},
+	"confirm-order":                {"confirm-order", []events.Type{events.PaymentSuccess}, true},
+	"start-delivery":               {"start-delivery", []events.Type{events.PaymentSuccess}, true},
+	"release-stock":                {"release-stock", []events.Type{events.OrderCancelled}, true},
+	"refund-payment":               {"refund-payment", []events.Type{events.OrderCancelled}, true},
+	"track-order":                  {"track-order", []events.Type{events.DeliveryStarted, events.DeliveryCourieredPartner}, true},
+	"complete-order":               {"complete-order", []events.Type{events.DeliveryCompleted}, true},
+}
+
+// producers is the "produced by" column of spec/EVENTS.md.
+var producers = map[events.Type]string{
+	events.UserRegistered:           "auth",
+	events.UserUpdated:              "users",
+	events.UserDeleted:              "users",
+	events.ProductAdded:             "products",
+	events.ProductUpdated:           "products",
+	events.ProductDeleted:           "products",
+	events.OrderPlaced:              "orders",
+	events.OrderCancelled:           "orders",
+	events.OrderCompleted:           "orders",
+	events.PaymentAdded:             "payments",
+	events.PaymentSuccess:           "payments",
+	events.PaymentFailure:           "payments",
+	events.DeliveryStarted:          "deliveries",
+	events.DeliveryCourieredPartner: "deliveries",
+	events.DeliveryCompleted:        "deliveries",
+	events.StockReserved:            "reserve-stock",
+	events.StockRejected:            "reserve-stock",
+	events.PaymentRefunded:          "refund-payment",
+}
+
+// terminal are the types no function reacts to: they end a flow and are
+// kept for read models outside knshop (analytics, notifications).
+var terminal = []events.Type{events.OrderCompleted, events.PaymentAdded, events.PaymentRefunded}
+
+// ingressPaths is the public path → function mapping of spec/API.md.
+var ingressPaths = map[string]string{
+	"/api/auth":         "auth",
+	"/api/users":        "users",
+	"/api/products":     "products",
+	"/api/cart":         "cart",
+	"/api/orders":       "orders",
+	"/api/payments":     "payments",
+	"/api/deliveries":   "deliveries",
+	"/api/admin":        "admin",
+	"/api/openapi.json": "admin",
+}
+
+// allFunctionNames is the design's list plus whatever functions.All holds.
+func allFunctionNames() []string {
+	names := slices.Concat(httpFunctions, eventFunctions)
+	for n := range functions.All {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ofKind returns the built objects of one Go type, by name.
+func ofKind[T any](t *testing.T, objs []Object) map[string]*T {
+	t.Helper()
+	out := map[string]*T{}
+	for _, o := range objs {
+		if v, ok := o.Value.(*T); ok {
+			out[o.Name] = v
+		}
+	}
+	return out
+}
+
+func TestEveryFunctionHasAService(t *testing.T) {
+	t.Parallel()
+	ksvcs := ofKind[servingv1.Service](t, builtObjects(t))
+	for _, name := range allFunctionNames() {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := ksvcs[name]; !ok {
+				t.Fatalf("no Knative Service %q in deploy/knative", name)
+			}
+		})
+	}
+	for name := range functions.All {
+		if !slices.Contains(httpFunctions, name) && !slices.Contains(eventFunctions, name) {
+			t.Errorf("functions.All has %q, which the design does not list", name)
+		}
+	}
+}
+
+// secretLike names environment variables that must come from a Secret.
+func secretLike(env string) bool {
+	for _, s := range []string{"KEY", "SECRET", "PASSWORD", "DSN", "URI", "TOKEN", "EMAIL"} {
+		if strings.Contains(env, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// exampleSecrets reads the keys of every Secret in secrets.example.yaml.
+func exampleSecrets(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	objs, err := ReadFile(t.Context(), filepath.Join(root, "deploy/knative/secrets.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]bool{}
+	for name, s := range ofKind[corev1.Secret](t, objs) {
+		out[name] = map[string]bool{}
+		for k := range s.StringData {
+			out[name][k] = true
+		}
+	}
+	return out
+}
+
+func TestServices(t *testing.T) {
+	t.Parallel()
+	secrets := exampleSecrets(t)
+	ksvcs := ofKind[servingv1.Service](t, builtObjects(t))
+	images := map[string]bool{}
+	for name, s := range ksvcs {
+		t.Run(name, func(t *testing.T) {
+			ann := s.Spec.Template.Annotations
+			isEvent := slices.Contains(eventFunctions, name)
+			if isEvent && ann["autoscaling.knative.dev/min-scale"] != "0" {
+				t.Errorf("event function: min-scale %q, want \"0\"", ann["autoscaling.knative.dev/min-scale"])
+			}
+			if ann["autoscaling.knative.dev/max-scale"] == "" {
+				t.Error("no max-scale")
+			}
+			if cc := s.Spec.Template.Spec.ContainerConcurrency; cc == nil || *cc < 1 {
+				t.Error("containerConcurrency not set")
+			}
+			if s.Labels["app.kubernetes.io/part-of"] != "knshop" {
+				t.Error("missing label app.kubernetes.io/part-of=knshop: the SinkBinding would not give it K_SINK")
+			}
+			if len(s.Spec.Template.Spec.Containers) != 1 {
+				t.Fatalf("%d containers, want 1", len(s.Spec.Template.Spec.Containers))
+			}
+			c := s.Spec.Template.Spec.Containers[0]
+			images[c.Image] = true
+			if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+				t.Errorf("resources %v: want cpu and memory requests and a memory limit", c.Resources)
+			}
+			for probe, want := range map[*corev1.Probe]string{c.ReadinessProbe: "/health/readiness", c.LivenessProbe: "/health/liveness"} {
+				if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != want {
+					t.Errorf("no HTTP probe on %s", want)
+				}
+			}
+			var function string
+			for _, e := range c.Env {
+				switch {
+				case e.Name == "FUNCTION":
+					function = e.Value
+				case e.Name == "K_SINK":
+					t.Error("K_SINK is set inline; the SinkBinding provides it")
+				case secretLike(e.Name) && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil):
+					t.Errorf("env %s is not read from a Secret", e.Name)
+				}
+				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					ref := e.ValueFrom.SecretKeyRef
+					if !secrets[ref.Name][ref.Key] {
+						t.Errorf("env %s: secret %s key %s is not in secrets.example.yaml", e.Name, ref.Name, ref.Key)
+					}
+				}
+			}
+			if function != name {
+				t.Errorf("env FUNCTION=%q, want %q", function, name)
+			}
+		})
+	}
+	if len(images) != 1 {
+		t.Errorf("functions run %d images %v, want one image for all", len(images), slices.Collect(maps.Keys(images)))
+	}
+}
+
+// accepts reports whether trigger tr lets an event of type typ through,
+// using Knative's own filter implementations the way the broker does:
+// spec.filters when present, spec.filter.attributes otherwise.
+func accepts(ctx context.Context, tr *eventingv1.Trigger, typ events.Type) bool {
+	e := cloudevents.NewEvent()
+	e.SetID("1")
+	e.SetSource("/knshop/test")
+	e.SetType(string(typ))
+	var f eventfilter.Filter
+	switch {
+	case len(tr.Spec.Filters) > 0:
+		f = subscriptionsapi.CreateSubscriptionsAPIFilters(zap.NewNop(), tr.Spec.Filters)
+	case tr.Spec.Filter != nil:
+		f = attributes.NewAttributesFilter(tr.Spec.Filter.Attributes)
+	default:
+		return true
+	}
+	defer f.Cleanup()
+	return f.Filter(ctx, e) != eventfilter.FailFilter
+}
+
+func TestTriggersMatchTheReactionTable(t *testing.T) {
+	t.Parallel()
+	objs := builtObjects(t)
+	triggers := ofKind[eventingv1.Trigger](t, objs)
+	ksvcs := ofKind[servingv1.Service](t, objs)
+	for name, row := range reactions {
+		t.Run(name, func(t *testing.T) {
+			tr, ok := triggers[name]
+			if !ok {
+				t.Fatalf("no Trigger %q", name)
+			}
+			if tr.Spec.Broker != "default" {
+				t.Errorf("broker %q, want default", tr.Spec.Broker)
+			}
+			ref := tr.Spec.Subscriber.Ref
+			if ref == nil || ref.Kind != "Service" || ref.APIVersion != "serving.knative.dev/v1" || ref.Name != row.function {
+				t.Errorf("subscriber %+v, want Knative Service %s", ref, row.function)
+			}
+			if _, ok := ksvcs[row.function]; !ok {
+				t.Errorf("subscriber %s has no Knative Service", row.function)
+			}
+			for _, typ := range events.Types() {
+				want := slices.Contains(row.types, typ)
+				if got := accepts(t.Context(), tr, typ); got != want {
+					t.Errorf("filter lets %s through: %v, want %v", typ, got, want)
+				}
+			}
+			ordered := tr.Annotations["kafka.eventing.knative.dev/delivery.order"] == "ordered"
+			if ordered != row.ordered {
+				t.Errorf("ordered delivery %v, want %v", ordered, row.ordered)
+			}
+			checkDelivery(t, tr.Spec.Delivery)
+		})
+	}
+	for name := range triggers {
+		if _, ok := reactions[name]; !ok {
+			t.Errorf("Trigger %q is not a row of the reaction table", name)
+		}
+		if triggers[name].Spec.Subscriber.Ref != nil && triggers[name].Spec.Subscriber.Ref.Name == "dead-letter" {
+			t.Errorf("Trigger %q feeds dead-letter, which only the Broker's dead-letter routing may reach", name)
+		}
+	}
+}
+
+// checkDelivery asserts the delivery every knshop Trigger uses.
+func checkDelivery(t *testing.T, d *eventingduckv1.DeliverySpec) {
+	t.Helper()
+	if d == nil {
+		t.Fatal("no delivery")
+	}
+	if d.Retry == nil || *d.Retry != 5 {
+		t.Errorf("retry %v, want 5", d.Retry)
+	}
+	if d.BackoffPolicy == nil || *d.BackoffPolicy != eventingduckv1.BackoffPolicyExponential {
+		t.Errorf("backoffPolicy %v, want exponential", d.BackoffPolicy)
+	}
+	if d.BackoffDelay == nil || *d.BackoffDelay != "PT0.2S" {
+		t.Errorf("backoffDelay %v, want PT0.2S", d.BackoffDelay)
+	}
+	if d.DeadLetterSink == nil || d.DeadLetterSink.Ref == nil || d.DeadLetterSink.Ref.Name != "dead-letter" || d.DeadLetterSink.Ref.Kind != "Service" {
+		t.Errorf("deadLetterSink %+v, want Service dead-letter", d.DeadLetterSink)
+	}
+}
+
+func TestEveryEventTypeIsProducedAndConsumed(t *testing.T) {
+	t.Parallel()
+	triggers := ofKind[eventingv1.Trigger](t, builtObjects(t))
+	all := slices.Concat(httpFunctions, eventFunctions)
+	for _, typ := range events.Types() {
+		t.Run(string(typ), func(t *testing.T) {
+			p, ok := producers[typ]
+			if !ok {
+				t.Fatalf("%s has no producer in the EVENTS.md table", typ)
+			}
+			if !slices.Contains(all, p) {
+				t.Errorf("producer %q is not a function", p)
+			}
+			var consumers []string
+			for name, tr := range triggers {
+				if accepts(t.Context(), tr, typ) {
+					consumers = append(consumers, name)
+				}
+			}
+			if isTerminal := slices.Contains(terminal, typ); isTerminal != (len(consumers) == 0) {
+				t.Errorf("consumed by %v; terminal type: %v", consumers, isTerminal)
+			}
+		})
+	}
+	if len(producers) != len(events.Types()) {
+		t.Errorf("producer table has %d types, the catalog %d", len(producers), len(events.Types()))
+	}
+}
+
+// TestLocalRunAndClusterReadTheSameTriggers proves that the Broker and
+// Triggers kustomize applies are, field for field, the ones in brokers/ and
+// triggers/ that the local broker reads.
+func TestLocalRunAndClusterReadTheSameTriggers(t *testing.T) {
+	t.Parallel()
+	fromBuild := map[string]any{}
+	for _, o := range builtObjects(t) {
+		if o.Kind == "Trigger" || o.Kind == "Broker" || (o.Kind == "ConfigMap" && o.Name == "kafka-broker-config") {
+			fromBuild[o.Kind+"/"+o.Name] = o.Value
+		}
+	}
+	fromFiles := map[string]any{}
+	for _, path := range yamlFiles(t, "brokers", "triggers") {
+		objs, err := ReadFile(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			fromFiles[o.Kind+"/"+o.Name] = o.Value
+		}
+	}
+	if !slices.Equal(slices.Sorted(maps.Keys(fromBuild)), slices.Sorted(maps.Keys(fromFiles))) {
+		t.Fatalf("build has %v, files have %v", slices.Sorted(maps.Keys(fromBuild)), slices.Sorted(maps.Keys(fromFiles)))
+	}
+	for k, want := range fromFiles {
+		t.Run(k, func(t *testing.T) {
+			if got := fromBuild[k]; !reflect.DeepEqual(got, want) {
+				t.Errorf("kustomize changed it:\n build: %+v\n files: %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestBrokerPointsAtTheStrimziCluster(t *testing.T) {
+	t.Parallel()
+	objs := builtObjects(t)
+	b := ofKind[eventingv1.Broker](t, objs)["default"]
+	if b == nil {
+		t.Fatal("no Broker default")
+	}
+	if c := b.Annotations[eventingv1.BrokerClassAnnotationKey]; c != "Kafka" {
+		t.Errorf("broker class %q, want Kafka", c)
+	}
+	checkDelivery(t, b.Spec.Delivery)
+	if b.Spec.Config == nil || b.Spec.Config.Kind != "ConfigMap" {
+		t.Fatalf("broker config %+v, want a ConfigMap", b.Spec.Config)
+	}
+	cm := ofKind[corev1.ConfigMap](t, objs)[b.Spec.Config.Name]
+	if cm == nil {
+		t.Fatalf("ConfigMap %s not deployed", b.Spec.Config.Name)
+	}
+	for _, k := range []string{"default.topic.partitions", "default.topic.replication.factor", "bootstrap.servers"} {
+		if cm.Data[k] == "" {
+			t.Errorf("%s: no %s", cm.Name, k)
+		}
+	}
+	var kafka *StrimziKafka
+	for _, k := range ofKind[StrimziKafka](t, objs) {
+		kafka = k
+	}
+	if kafka == nil {
+		t.Fatal("no Strimzi Kafka")
+	}
+	var pool *StrimziNodePool
+	for _, p := range ofKind[StrimziNodePool](t, objs) {
+		pool = p
+	}
+	if pool == nil || pool.Labels["strimzi.io/cluster"] != kafka.Name {
+		t.Fatalf("no KafkaNodePool for cluster %s", kafka.Name)
+	}
+	if !slices.Contains(pool.Spec.Roles, "controller") || !slices.Contains(pool.Spec.Roles, "broker") {
+		t.Errorf("node pool roles %v: KRaft needs controllers and brokers", pool.Spec.Roles)
+	}
+	l := kafka.Spec.Kafka.Listeners[0]
+	want := fmt.Sprintf("%s-kafka-bootstrap.%s.svc.cluster.local:%d", kafka.Name, kafka.Namespace, l.Port)
+	if got := cm.Data["bootstrap.servers"]; got != want {
+		t.Errorf("bootstrap.servers %q, want the Strimzi bootstrap Service %q", got, want)
+	}
+	var rf int32
+	if _, err := fmt.Sscan(cm.Data["default.topic.replication.factor"], &rf); err != nil || rf > pool.Spec.Replicas {
+		t.Errorf("replication factor %q with %d Kafka nodes", cm.Data["default.topic.replication.factor"], pool.Spec.Replicas)
+	}
+}
+
+func TestSourcesAndBindings(t *testing.T) {
+	t.Parallel()
+	objs := builtObjects(t)
+	ksvcs := ofKind[servingv1.Service](t, objs)
+
+	pings := ofKind[sourcesv1.PingSource](t, objs)
+	if len(pings) != 1 {
+		t.Fatalf("%d PingSources, want 1", len(pings))
+	}
+	for _, p := range pings {
+		if p.Spec.Schedule != "* * * * *" {
+			t.Errorf("PingSource schedule %q, want every minute", p.Spec.Schedule)
+		}
+		if ref := p.Spec.Sink.Ref; ref == nil || ref.Kind != "Service" || ref.Name != "relay-outbox" {
+			t.Errorf("PingSource sink %+v, want Service relay-outbox", ref)
+		}
+	}
+
+	bindings := ofKind[sourcesv1.SinkBinding](t, objs)
+	if len(bindings) != 1 {
+		t.Fatalf("%d SinkBindings, want 1", len(bindings))
+	}
+	for _, b := range bindings {
+		if ref := b.Spec.Sink.Ref; ref == nil || ref.Kind != "Broker" || ref.Name != "default" {
+			t.Errorf("SinkBinding sink %+v, want Broker default", ref)
+		}
+		subj := b.Spec.Subject
+		if subj.Kind != "Service" || subj.APIVersion != "serving.knative.dev/v1" || subj.Selector == nil {
+			t.Fatalf("SinkBinding subject %+v, want Knative Services by label", subj)
+		}
+		for name, s := range ksvcs {
+			for k, v := range subj.Selector.MatchLabels {
+				if s.Labels[k] != v {
+					t.Errorf("SinkBinding does not select %s (label %s=%s)", name, k, v)
+				}
+			}
+		}
+	}
+}
+
+func TestIngressMapsTheAPIPaths(t *testing.T) {
+	t.Parallel()
+	objs := builtObjects(t)
+	ksvcs := ofKind[servingv1.Service](t, objs)
+	got := map[string]string{}
+	for _, in := range ofKind[networkingv1.Ingress](t, objs) {
+		for _, r := range in.Spec.Rules {
+			for _, p := range r.HTTP.Paths {
+				fn := p.Backend.Service.Name
+				got[p.Path] = fn
+				if _, ok := ksvcs[fn]; !ok {
+					t.Errorf("path %s goes to %s, which is not a Knative Service", p.Path, fn)
+				}
+				if host := in.Annotations["nginx.ingress.kubernetes.io/upstream-vhost"]; host != fn+".knshop.svc.cluster.local" {
+					t.Errorf("path %s: upstream host %q, want the ksvc's cluster-local name", p.Path, host)
+				}
+			}
+		}
+	}
+	if !maps.Equal(got, ingressPaths) {
+		t.Errorf("ingress paths %v, want %v", got, ingressPaths)
+	}
+}
