@@ -1,0 +1,126 @@
+package sink_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+func newEvent(t *testing.T, id string) event.Event {
+	t.Helper()
+	e := event.New()
+	e.SetID(id)
+	e.SetType("ORDER_PLACED")
+	e.SetSource("/knshop/orders")
+	e.SetSubject("o1")
+	e.SetExtension("partitionkey", "o1")
+	if err := e.SetData(event.ApplicationJSON, map[string]string{"orderId": "o1"}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestSendDelivers(t *testing.T) {
+	rec := storetest.NewEventRecorder(t)
+	want := newEvent(t, "e1")
+	if err := sink.NewHTTP(rec.URL()).Send(t.Context(), want); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.Events()
+	if len(got) != 1 {
+		t.Fatalf("%d events arrived, want 1", len(got))
+	}
+	g := got[0]
+	if g.ID() != "e1" || g.Type() != want.Type() || g.Subject() != "o1" || g.Extensions()["partitionkey"] != "o1" {
+		t.Fatalf("arrived as %v", g)
+	}
+	if string(g.Data()) != string(want.Data()) {
+		t.Fatalf("data %s, want %s", g.Data(), want.Data())
+	}
+}
+
+func TestSendUsesBinaryMode(t *testing.T) {
+	var ceID, contentType string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ceID, contentType = r.Header.Get("Ce-Id"), r.Header.Get("Content-Type")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	if err := sink.NewHTTP(srv.URL).Send(t.Context(), newEvent(t, "e1")); err != nil {
+		t.Fatal(err)
+	}
+	if ceID != "e1" || contentType != "application/json" {
+		t.Fatalf("Ce-Id %q, Content-Type %q: not binary mode", ceID, contentType)
+	}
+}
+
+func TestSendFailures(t *testing.T) {
+	tests := map[string]struct {
+		handler    http.HandlerFunc
+		timeout    time.Duration
+		wantStatus int
+	}{
+		"server error": {
+			handler:    func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) },
+			wantStatus: http.StatusServiceUnavailable,
+		},
+		"bad request": {
+			handler:    func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "no", http.StatusBadRequest) },
+			wantStatus: http.StatusBadRequest,
+		},
+		"redirect is not delivery": {
+			handler:    func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotModified) },
+			wantStatus: http.StatusNotModified,
+		},
+		"too slow": {
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(300 * time.Millisecond):
+				}
+				w.WriteHeader(http.StatusAccepted)
+			},
+			timeout: 50 * time.Millisecond,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			t.Cleanup(srv.Close)
+			var opts []sink.Option
+			if tc.timeout > 0 {
+				opts = append(opts, sink.WithTimeout(tc.timeout))
+			}
+			err := sink.NewHTTP(srv.URL, opts...).Send(t.Context(), newEvent(t, "e1"))
+			if err == nil {
+				t.Fatal("Send succeeded")
+			}
+			if tc.wantStatus == 0 {
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want a deadline", err)
+				}
+				return
+			}
+			var se *sink.StatusError
+			if !errors.As(err, &se) || se.Code != tc.wantStatus || !errors.Is(err, sink.ErrRejected) {
+				t.Fatalf("err = %v, want status %d", err, tc.wantStatus)
+			}
+		})
+	}
+}
+
+func TestSendToNobody(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	if err := sink.NewHTTP(url).Send(t.Context(), newEvent(t, "e1")); err == nil {
+		t.Fatal("Send to a closed port succeeded")
+	}
+}
