@@ -23,6 +23,7 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/knshop/knshop/functions"
+	"github.com/knshop/knshop/lib/broker"
 	"github.com/knshop/knshop/lib/events"
 )
 
@@ -491,5 +492,39 @@ func TestIngressMapsTheAPIPaths(t *testing.T) {
 	}
 	if !maps.Equal(got, ingressPaths) {
 		t.Errorf("ingress paths %v, want %v", got, ingressPaths)
+	}
+}
+
+// TestLocalBrokerLoadsWhatKustomizeApplies loads brokers/ and triggers/
+// with the local broker's own loader and compares its Triggers with the
+// ones the cluster gets.
+func TestLocalBrokerLoadsWhatKustomizeApplies(t *testing.T) {
+	t.Parallel()
+	cfg, err := broker.LoadDir(root, broker.WithDefaultNamespace("knshop"))
+	if err != nil {
+		t.Fatalf("local broker: %v", err)
+	}
+	cluster := ofKind[eventingv1.Trigger](t, builtObjects(t))
+	if len(cfg.Triggers) != len(cluster) {
+		t.Fatalf("local broker loads %d Triggers, the cluster gets %d", len(cfg.Triggers), len(cluster))
+	}
+	for _, local := range cfg.Triggers {
+		t.Run(local.Name, func(t *testing.T) {
+			c, ok := cluster[local.Name]
+			if !ok {
+				t.Fatal("not in the kustomize build")
+			}
+			if !reflect.DeepEqual(local.Spec, c.Spec) || !maps.Equal(local.Annotations, c.Annotations) {
+				t.Errorf("local and cluster differ:\n local:   %+v\n cluster: %+v", local.Spec, c.Spec)
+			}
+		})
+	}
+	cm := ofKind[corev1.ConfigMap](t, builtObjects(t))["kafka-broker-config"]
+	if cm == nil {
+		t.Fatal("no kafka-broker-config in the build")
+	}
+	want := cm.Data["default.topic.partitions"]
+	if len(cfg.Brokers) != 1 || cfg.Brokers[0].Broker.Name != "default" || fmt.Sprint(cfg.Brokers[0].Partitions) != want {
+		t.Errorf("local broker config %+v, want Broker default with the %s partitions of kafka-broker-config", cfg.Brokers, want)
 	}
 }
