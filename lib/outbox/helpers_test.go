@@ -1,0 +1,52 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/knshop/knshop/lib/sink"
+)
+
+func newEvent(t *testing.T, id string) event.Event {
+	t.Helper()
+	e := event.New()
+	e.SetID(id)
+	e.SetType("ORDER_PLACED")
+	e.SetSource("/knshop/orders")
+	e.SetSubject("o1")
+	if err := e.SetData(event.ApplicationJSON, map[string]any{"orderId": "o1", "amount": int64(9007199254740993)}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// ids lists the ids of evs in order.
+func ids(evs []event.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID()
+	}
+	return out
+}
+
+// refusing wraps a sender and refuses the events whose ids it names, as a
+// Broker that rejects one event would.
+type refusing struct {
+	next   sink.Sender
+	refuse map[string]bool
+}
+
+var errRefused = errors.New("refused")
+
+func (r refusing) Send(ctx context.Context, e event.Event) error {
+	if r.refuse[e.ID()] {
+		return errRefused
+	}
+	return r.next.Send(ctx, e)
+}
