@@ -1,0 +1,121 @@
+// Command knshop runs knshop on one machine.
+//
+//	knshop dev        everything: embedded Kafka, MongoDB and MySQL (unless
+//	                  KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI, MYSQL_DSN are set),
+//	                  the local Broker, every function, the gateway on :8080
+//	knshop fn NAME    one function alone on LISTEN_ADDRESS (default :8080)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/knshop/knshop/functions"
+	"github.com/knshop/knshop/lib/devstack"
+	"github.com/knshop/knshop/lib/fn"
+)
+
+func main() {
+	if err := run(os.Args[1:], environ(), os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "knshop:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, env map[string]string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usage(stderr)
+	}
+	switch args[0] {
+	case "dev":
+		return dev(args[1:], env, stdout, stderr)
+	case "fn":
+		return serveOne(args[1:], env)
+	}
+	return usage(stderr)
+}
+
+func usage(w io.Writer) error {
+	fmt.Fprintln(w, "usage: knshop dev [flags] | knshop fn NAME")
+	return fmt.Errorf("unknown command")
+}
+
+func dev(args []string, env map[string]string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	data := fs.String("data", ".knshop", "directory for the embedded databases and local secrets")
+	addr := fs.String("addr", ":8080", "gateway address")
+	relay := fs.Duration("relay-every", time.Minute, "how often the outbox relay runs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := fn.NewLogger(stderr, env)
+	stack, err := devstack.Start(ctx, devstack.Options{DataDir: *data, GatewayAddr: *addr, Env: env, RelayEvery: *relay, Log: log})
+	if err != nil {
+		return err
+	}
+	printParts(stdout, stack, *data)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "knshop: stopping")
+	return stack.Close()
+}
+
+func printParts(w io.Writer, s *devstack.Stack, data string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PART\tWHERE\tNOTE")
+	for _, p := range s.Parts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.Where, p.Note)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nknshop is up: API %s/api, Broker %s\n", s.GatewayURL, s.BrokerURL)
+	fmt.Fprintf(w, "admin account: ADMIN_EMAIL (default admin@knshop.local), password in %s/admin-password unless ADMIN_PASSWORD is set\n", data)
+	fmt.Fprintln(w, "Ctrl-C stops everything.")
+}
+
+func serveOne(args []string, env map[string]string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: knshop fn NAME (one of %s)", strings.Join(names(), ", "))
+	}
+	name := args[0]
+	newFn, ok := functions.All[name]
+	if !ok {
+		return fmt.Errorf("no function %q (have %s)", name, strings.Join(names(), ", "))
+	}
+	addr := env["LISTEN_ADDRESS"]
+	if addr == "" {
+		addr = ":8080"
+	}
+	env["FUNCTION"] = name
+	return fn.Serve(context.Background(), name, newFn(), env, addr)
+}
+
+func names() []string {
+	out := make([]string, 0, len(functions.All))
+	for n := range functions.All {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// environ reads the process environment once, at start.
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+

@@ -1,0 +1,55 @@
+package gateway
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+)
+
+func TestRoutesByArea(t *testing.T) {
+	backend := func(name string) *url.URL {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, name+" "+r.URL.Path)
+		}))
+		t.Cleanup(srv.Close)
+		u, _ := url.Parse(srv.URL)
+		return u
+	}
+	down, _ := url.Parse("http://127.0.0.1:1")
+	g, err := New(map[string]*url.URL{"orders": backend("orders"), "openapi.json": backend("admin"), "cart": down}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	cases := map[string]struct {
+		path     string
+		wantCode int
+		wantBody string
+	}{
+		"area with id":    {"/api/orders/42", 200, "orders /api/orders/42\n"[:21]},
+		"document":        {"/api/openapi.json", 200, "admin /api/openapi.json"},
+		"unknown area":    {"/api/nope", 404, ""},
+		"outside the api": {"/metrics", 404, ""},
+		"function down":   {"/api/cart", 502, ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resp, err := http.Get(srv.URL + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.wantCode {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tc.wantCode, b)
+			}
+			if tc.wantBody != "" && string(b) != tc.wantBody {
+				t.Fatalf("body = %q, want %q", b, tc.wantBody)
+			}
+		})
+	}
+}
