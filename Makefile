@@ -21,3 +21,6 @@ test:
 
 bench:
 	$(GO) test $(BENCH_FLAGS) -bench . ./...
+
+# make image, make deploy, make manifests: see deploy/deploy.mk
+include deploy/deploy.mk
