@@ -1,0 +1,235 @@
+package orderstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Change is a state change an event or a request asks of an order.
+type Change struct {
+	To Status
+	// Reason is the cancel reason, for To == Cancelled.
+	Reason string
+	// Payment and Delivery, when set, are recorded with the change. When the
+	// change is not applied they still fill in a payment or delivery the
+	// order does not know yet, so nothing learnt is lost.
+	Payment  *Payment
+	Delivery *Delivery
+	At       time.Time
+}
+
+// Outcome says what Advance did.
+type Outcome int
+
+// The outcomes of Advance.
+const (
+	// Applied: the order moved to the new state.
+	Applied Outcome = iota + 1
+	// AlreadyThere: the order was in that state already (a repeat).
+	AlreadyThere
+	// Refused: the move would go backwards, or out of a final state.
+	Refused
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Applied:
+		return "applied"
+	case AlreadyThere:
+		return "already there"
+	case Refused:
+		return "refused"
+	}
+	return "unknown"
+}
+
+// Advanced is the result of Advance.
+type Advanced struct {
+	Outcome Outcome
+	// Order is the order after the call (changed or not).
+	Order Order
+	// Events were written to the outbox with the change; publish them.
+	Events []event.Event
+}
+
+// Advance moves the order to c.To if the state machine allows it (CanMove),
+// writing the history entry and announce's events in the same transaction.
+// The order's row is locked while deciding, so two concurrent changes apply
+// one after the other and the second sees the first. ErrNotFound when there
+// is no such order.
+func (s *Store) Advance(ctx context.Context, orderID string, c Change, announce Announce) (Advanced, error) {
+	var out Advanced
+	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		var err error
+		out, err = advance(ctx, tx, orderID, c, announce)
+		return err
+	})
+	if err != nil {
+		return Advanced{}, fmt.Errorf("orderstore: %s order %s: %w", c.To, orderID, err)
+	}
+	return out, nil
+}
+
+// CancelOpen cancels every order of the customer that can still be
+// cancelled, in one transaction, and returns the cancelled orders with the
+// events announce wrote for them.
+func (s *Store) CancelOpen(ctx context.Context, customerID string, c Change, announce Announce) ([]Advanced, error) {
+	c.To = Cancelled
+	var out []Advanced
+	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM orders WHERE customer_id = ? AND status IN (?, ?, ?)
+			ORDER BY created_at, id FOR UPDATE`, customerID, Pending, Reserved, Paid)
+		if err != nil {
+			return err
+		}
+		ids, err := collect(rows, func(r rowScanner) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			a, err := advance(ctx, tx, id, c, announce)
+			if err != nil {
+				return err
+			}
+			if a.Outcome == Applied {
+				out = append(out, a)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("orderstore: cancel open orders of %s: %w", customerID, err)
+	}
+	return out, nil
+}
+
+func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce Announce) (Advanced, error) {
+	o, err := getOrder(ctx, tx, orderID, true)
+	if err != nil {
+		return Advanced{}, err
+	}
+	if !CanMove(o.Status, c.To) {
+		outcome := Refused
+		if o.Status == c.To {
+			outcome = AlreadyThere
+		}
+		o, err = fillIn(ctx, tx, o, c)
+		return Advanced{Outcome: outcome, Order: o}, err
+	}
+	at := c.At.UTC()
+	payID, payStatus := nullable(o.Payment, c.Payment)
+	delID, delStatus, tracking := nullableDelivery(o.Delivery, c.Delivery)
+	var reason sql.NullString
+	if c.To == Cancelled {
+		reason = sql.NullString{String: c.Reason, Valid: true}
+	}
+	// The status guard makes a concurrent change that slipped past the row
+	// lock (engines without row locks) fail loudly instead of being lost.
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, cancel_reason = ?, payment_id = ?, payment_status = ?,
+		delivery_id = ?, delivery_status = ?, tracking_number = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND status = ? AND version = ?`,
+		c.To, reason, payID, payStatus, delID, delStatus, tracking, at, o.ID, o.Status, o.Version)
+	if err != nil {
+		return Advanced{}, fmt.Errorf("update: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Advanced{}, fmt.Errorf("update: %w", err)
+	} else if n != 1 {
+		return Advanced{}, ErrConcurrentChange
+	}
+	o.Version++
+	if err := addHistory(ctx, tx, o.ID, o.Version, c.To, at); err != nil {
+		return Advanced{}, err
+	}
+	o.Status, o.UpdatedAt = c.To, at
+	o.History = append(o.History, HistoryEntry{Status: c.To, At: at})
+	if reason.Valid {
+		o.CancelReason = &reason.String
+	}
+	o.Payment, o.Delivery = toPayment(payID, payStatus), toDelivery(delID, delStatus, tracking)
+	evs, err := addEvents(ctx, tx, o, announce)
+	if err != nil {
+		return Advanced{}, err
+	}
+	return Advanced{Outcome: Applied, Order: o, Events: evs}, nil
+}
+
+// fillIn records c's payment or delivery on an order that has none yet.
+func fillIn(ctx context.Context, tx *sql.Tx, o Order, c Change) (Order, error) {
+	if c.Payment != nil && o.Payment == nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_id = ?, payment_status = ? WHERE id = ? AND payment_id IS NULL`,
+			c.Payment.ID, c.Payment.Status, o.ID); err != nil {
+			return Order{}, fmt.Errorf("record payment: %w", err)
+		}
+		p := *c.Payment
+		o.Payment = &p
+	}
+	if c.Delivery != nil && o.Delivery == nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET delivery_id = ?, delivery_status = ?, tracking_number = ? WHERE id = ? AND delivery_id IS NULL`,
+			c.Delivery.ID, c.Delivery.Status, nullString(c.Delivery.TrackingNumber), o.ID); err != nil {
+			return Order{}, fmt.Errorf("record delivery: %w", err)
+		}
+		d := *c.Delivery
+		o.Delivery = &d
+	}
+	return o, nil
+}
+
+func nullable(cur, next *Payment) (sql.NullString, sql.NullString) {
+	p := cur
+	if next != nil {
+		p = next
+	}
+	if p == nil {
+		return sql.NullString{}, sql.NullString{}
+	}
+	return nullString(p.ID), nullString(p.Status)
+}
+
+// nullableDelivery keeps a tracking number already known when the new
+// delivery state does not carry one.
+func nullableDelivery(cur, next *Delivery) (id, status, tracking sql.NullString) {
+	d := cur
+	if next != nil {
+		merged := *next
+		if merged.TrackingNumber == "" && cur != nil && cur.ID == next.ID {
+			merged.TrackingNumber = cur.TrackingNumber
+		}
+		d = &merged
+	}
+	if d == nil {
+		return
+	}
+	return nullString(d.ID), nullString(d.Status), nullString(d.TrackingNumber)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func toPayment(id, status sql.NullString) *Payment {
+	if !id.Valid {
+		return nil
+	}
+	return &Payment{ID: id.String, Status: status.String}
+}
+
+func toDelivery(id, status, tracking sql.NullString) *Delivery {
+	if !id.Valid {
+		return nil
+	}
+	return &Delivery{ID: id.String, Status: status.String, TrackingNumber: tracking.String}
+}
+
+// IsRetryable reports whether err is worth retrying as is: a concurrent
+// change (the caller's event will be redelivered and see the new state).
+func IsRetryable(err error) bool { return errors.Is(err, ErrConcurrentChange) }

@@ -1,0 +1,519 @@
+package orderstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func usd(a int64) money.Money { return money.New(a, "USD") }
+
+// open returns a migrated store on engine e with two products in the read
+// model: p1 at 10.00 USD and p2 at 2.50 USD.
+func open(t *testing.T, e storetest.Engine) (*orderstore.Store, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := orderstore.Open(ctx, e.Config(t, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := ids.New(), ids.New()
+	for _, p := range []orderstore.Product{
+		{ID: p1, Name: "Mug", Price: usd(1000), Stock: 5, Version: 1, UpdatedAt: t0},
+		{ID: p2, Name: "Tea", Price: usd(250), Stock: 9, Version: 1, UpdatedAt: t0},
+	} {
+		if _, err := s.ApplyProduct(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, p1, p2
+}
+
+func request(customer string, items ...events.Item) orderstore.PlaceRequest {
+	return orderstore.PlaceRequest{
+		OrderID: ids.New(), CustomerID: customer, Items: items, PaymentMethod: "pm_card_visa",
+		ShippingAddress: events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
+		At:              t0,
+	}
+}
+
+// marker builds one event per order so tests can see what reached the outbox.
+func marker(o orderstore.Order) ([]event.Event, error) {
+	e := event.New()
+	e.SetID(ids.Derive(o.ID, string(o.Status)))
+	e.SetType("TEST_" + string(o.Status))
+	e.SetSource("/test")
+	return []event.Event{e}, nil
+}
+
+func TestPlace(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, p1, p2 := open(t, e)
+			cust := ids.New()
+
+			t.Run("prices from the read model", func(t *testing.T) {
+				got, err := s.Place(ctx, request(cust, events.Item{ProductID: p1, Quantity: 2}, events.Item{ProductID: p2, Quantity: 3}), marker)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Order.Total != usd(2750) || got.Order.Items[0].UnitPrice != usd(1000) || got.Order.Items[1].Name != "Tea" {
+					t.Fatalf("order = %+v", got.Order)
+				}
+				if len(got.Events) != 1 || got.Repeat {
+					t.Fatalf("events = %d, repeat = %t", len(got.Events), got.Repeat)
+				}
+				read, err := s.Get(ctx, got.Order.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if read.Status != orderstore.Pending || len(read.History) != 1 || read.Total != usd(2750) || len(read.Items) != 2 {
+					t.Fatalf("stored order = %+v", read)
+				}
+			})
+
+			errCases := map[string]struct {
+				setup func(t *testing.T) orderstore.PlaceRequest
+				want  error
+			}{
+				"unknown product": {func(t *testing.T) orderstore.PlaceRequest {
+					return request(cust, events.Item{ProductID: ids.New(), Quantity: 1})
+				}, orderstore.ErrUnknownProduct},
+				"deleted product": {func(t *testing.T) orderstore.PlaceRequest {
+					id := ids.New()
+					mustApply(t, s, orderstore.Product{ID: id, Name: "Gone", Price: usd(1), Stock: 3, Version: 1, UpdatedAt: t0})
+					if _, err := s.DeleteProduct(ctx, id, 2, t0); err != nil {
+						t.Fatal(err)
+					}
+					return request(cust, events.Item{ProductID: id, Quantity: 1})
+				}, orderstore.ErrUnknownProduct},
+				"empty cart": {func(t *testing.T) orderstore.PlaceRequest {
+					return request(ids.New())
+				}, orderstore.ErrEmptyCart},
+				"mixed currencies": {func(t *testing.T) orderstore.PlaceRequest {
+					id := ids.New()
+					mustApply(t, s, orderstore.Product{ID: id, Name: "Euro", Price: money.New(100, "EUR"), Stock: 3, Version: 1, UpdatedAt: t0})
+					return request(cust, events.Item{ProductID: p1, Quantity: 1}, events.Item{ProductID: id, Quantity: 1})
+				}, orderstore.ErrMixedCurrency},
+			}
+			for name, tc := range errCases {
+				t.Run(name, func(t *testing.T) {
+					req := tc.setup(t)
+					_, err := s.Place(ctx, req, marker)
+					if !errors.Is(err, tc.want) {
+						t.Fatalf("Place = %v, want %v", err, tc.want)
+					}
+					if _, err := s.Get(ctx, req.OrderID); !errors.Is(err, orderstore.ErrNotFound) {
+						t.Fatalf("a refused order was stored: %v", err)
+					}
+				})
+			}
+
+			t.Run("from the cart empties it", func(t *testing.T) {
+				c := ids.New()
+				if _, err := s.SetCartItem(ctx, c, p2, 4, t0); err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.Place(ctx, request(c), marker)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Order.Total != usd(1000) || got.Order.Items[0].Quantity != 4 {
+					t.Fatalf("order = %+v", got.Order)
+				}
+				cart, err := s.Cart(ctx, c)
+				if err != nil || len(cart.Items) != 0 || cart.Total != nil {
+					t.Fatalf("cart after ordering = %+v, %v", cart, err)
+				}
+			})
+		})
+	}
+}
+
+func mustApply(t *testing.T, s *orderstore.Store, p orderstore.Product) {
+	t.Helper()
+	if _, err := s.ApplyProduct(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPlaceIdempotencyKey(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, p1, _ := open(t, e)
+			cust := ids.New()
+			keyed := func(key, hash string) orderstore.PlaceRequest {
+				r := request(cust, events.Item{ProductID: p1, Quantity: 1})
+				r.IdempotencyKey, r.RequestHash = key, hash
+				return r
+			}
+			first, err := s.Place(ctx, keyed("k1", "h1"), marker)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases := map[string]struct {
+				req       orderstore.PlaceRequest
+				wantErr   error
+				wantOrder string
+			}{
+				"same key same body":    {req: keyed("k1", "h1"), wantOrder: first.Order.ID},
+				"same key other body":   {req: keyed("k1", "h2"), wantErr: orderstore.ErrIdempotencyMismatch},
+				"other customer's key":  {req: func() orderstore.PlaceRequest { r := keyed("k1", "h9"); r.CustomerID = ids.New(); return r }()},
+				"other key places anew": {req: keyed("k2", "h1")},
+			}
+			for name, tc := range cases {
+				t.Run(name, func(t *testing.T) {
+					got, err := s.Place(ctx, tc.req, marker)
+					if !errors.Is(err, tc.wantErr) {
+						t.Fatalf("Place = %v, want %v", err, tc.wantErr)
+					}
+					if err != nil {
+						return
+					}
+					if tc.wantOrder != "" && (got.Order.ID != tc.wantOrder || !got.Repeat || len(got.Events) != 0) {
+						t.Fatalf("repeat gave order %s (repeat %t, %d events), want %s", got.Order.ID, got.Repeat, len(got.Events), tc.wantOrder)
+					}
+					if tc.wantOrder == "" && (got.Repeat || got.Order.ID != tc.req.OrderID) {
+						t.Fatalf("expected a new order, got %s repeat=%t", got.Order.ID, got.Repeat)
+					}
+				})
+			}
+
+			t.Run("racing identical requests place one order", func(t *testing.T) {
+				const n = 8
+				var wg sync.WaitGroup
+				got := make([]string, n)
+				errs := make([]error, n)
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						p, err := s.Place(ctx, keyed("race", "same"), marker)
+						got[i], errs[i] = p.Order.ID, err
+					}()
+				}
+				wg.Wait()
+				for i := range n {
+					if errs[i] != nil {
+						t.Fatalf("request %d: %v", i, errs[i])
+					}
+					if got[i] != got[0] {
+						t.Fatalf("racing requests got orders %v", got)
+					}
+				}
+				list, total, err := s.List(ctx, orderstore.ListQuery{CustomerID: cust, Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if total != 3 || len(list) != 3 { // k1, k2 and race
+					t.Fatalf("customer has %d orders, want 3", total)
+				}
+			})
+		})
+	}
+}
+
+func TestCanMove(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		from, to orderstore.Status
+		want     bool
+	}{
+		"reserve a pending order":             {orderstore.Pending, orderstore.Reserved, true},
+		"pay a pending order (skip reserved)": {orderstore.Pending, orderstore.Paid, true},
+		"pay a reserved order":                {orderstore.Reserved, orderstore.Paid, true},
+		"reserve a paid order (backwards)":    {orderstore.Paid, orderstore.Reserved, false},
+		"in transit straight from paid":       {orderstore.Paid, orderstore.InTransit, true},
+		"shipping after in transit":           {orderstore.InTransit, orderstore.Shipping, false},
+		"complete in transit":                 {orderstore.InTransit, orderstore.Completed, true},
+		"cancel a paid order":                 {orderstore.Paid, orderstore.Cancelled, true},
+		"cancel a shipping order":             {orderstore.Shipping, orderstore.Cancelled, false},
+		"cancel a cancelled order":            {orderstore.Cancelled, orderstore.Cancelled, false},
+		"pay a cancelled order":               {orderstore.Cancelled, orderstore.Paid, false},
+		"cancel a completed order":            {orderstore.Completed, orderstore.Cancelled, false},
+		"same state":                          {orderstore.Paid, orderstore.Paid, false},
+		"unknown state":                       {orderstore.Status("LOST"), orderstore.Paid, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := orderstore.CanMove(tc.from, tc.to); got != tc.want {
+				t.Fatalf("CanMove(%s, %s) = %t", tc.from, tc.to, got)
+			}
+		})
+	}
+}
+
+func TestAdvance(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, p1, _ := open(t, e)
+			cust := ids.New()
+			newOrder := func(t *testing.T, path ...orderstore.Status) string {
+				t.Helper()
+				p, err := s.Place(ctx, request(cust, events.Item{ProductID: p1, Quantity: 1}), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, st := range path {
+					if a, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: st, Reason: "customer_request", At: t0}, nil); err != nil || a.Outcome != orderstore.Applied {
+						t.Fatalf("setup move to %s: %v %v", st, a.Outcome, err)
+					}
+				}
+				return p.Order.ID
+			}
+			cases := map[string]struct {
+				path       []orderstore.Status
+				change     orderstore.Change
+				want       orderstore.Outcome
+				wantStatus orderstore.Status
+				wantEvents int
+			}{
+				"pay pending records payment": {
+					change: orderstore.Change{To: orderstore.Paid, Payment: &orderstore.Payment{ID: "pay1", Status: "SUCCEEDED"}},
+					want:   orderstore.Applied, wantStatus: orderstore.Paid, wantEvents: 1,
+				},
+				"reserve after paid is refused": {
+					path:   []orderstore.Status{orderstore.Paid},
+					change: orderstore.Change{To: orderstore.Reserved}, want: orderstore.Refused, wantStatus: orderstore.Paid,
+				},
+				"cancel twice": {
+					path:   []orderstore.Status{orderstore.Cancelled},
+					change: orderstore.Change{To: orderstore.Cancelled, Reason: "out_of_stock"}, want: orderstore.AlreadyThere, wantStatus: orderstore.Cancelled,
+				},
+				"cancel while shipping is refused": {
+					path:   []orderstore.Status{orderstore.Paid, orderstore.Shipping},
+					change: orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request"}, want: orderstore.Refused, wantStatus: orderstore.Shipping,
+				},
+				"pay a cancelled order is refused": {
+					path:   []orderstore.Status{orderstore.Cancelled},
+					change: orderstore.Change{To: orderstore.Paid}, want: orderstore.Refused, wantStatus: orderstore.Cancelled,
+				},
+			}
+			for name, tc := range cases {
+				t.Run(name, func(t *testing.T) {
+					id := newOrder(t, tc.path...)
+					tc.change.At = t0.Add(time.Minute)
+					a, err := s.Advance(ctx, id, tc.change, marker)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := s.Get(ctx, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a.Outcome != tc.want || got.Status != tc.wantStatus || len(a.Events) != tc.wantEvents {
+						t.Fatalf("outcome %v status %s events %d, want %v %s %d", a.Outcome, got.Status, len(a.Events), tc.want, tc.wantStatus, tc.wantEvents)
+					}
+					if len(got.History) != 1+len(tc.path)+tc.wantEvents {
+						t.Fatalf("history = %+v", got.History)
+					}
+					if tc.change.Payment != nil && (got.Payment == nil || *got.Payment != *tc.change.Payment) {
+						t.Fatalf("payment = %+v", got.Payment)
+					}
+					if got.Status == orderstore.Cancelled && (got.CancelReason == nil || *got.CancelReason != "customer_request") {
+						t.Fatalf("cancel reason changed to %v", got.CancelReason)
+					}
+				})
+			}
+
+			t.Run("unknown order", func(t *testing.T) {
+				_, err := s.Advance(ctx, ids.New(), orderstore.Change{To: orderstore.Paid, At: t0}, nil)
+				if !errors.Is(err, orderstore.ErrNotFound) {
+					t.Fatalf("Advance = %v", err)
+				}
+			})
+
+			t.Run("concurrent cancels apply once", func(t *testing.T) {
+				id := newOrder(t, orderstore.Reserved)
+				const n = 6
+				var (
+					wg      sync.WaitGroup
+					mu      sync.Mutex
+					applied int
+				)
+				for range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						a, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request", At: t0}, marker)
+						if err != nil && !orderstore.IsRetryable(err) {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						defer mu.Unlock()
+						if err == nil && a.Outcome == orderstore.Applied {
+							applied++
+						}
+					}()
+				}
+				wg.Wait()
+				got, err := s.Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if applied != 1 || got.Status != orderstore.Cancelled || len(got.History) != 3 {
+					t.Fatalf("applied %d times; history %+v", applied, got.History)
+				}
+			})
+
+			t.Run("delivery tracking is kept", func(t *testing.T) {
+				id := newOrder(t, orderstore.Paid)
+				d := &orderstore.Delivery{ID: "d1", Status: "COURIERED", TrackingNumber: "TN1"}
+				if _, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.InTransit, Delivery: d, At: t0}, nil); err != nil {
+					t.Fatal(err)
+				}
+				late := &orderstore.Delivery{ID: "d1", Status: "STARTED"}
+				a, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.Shipping, Delivery: late, At: t0}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Outcome != orderstore.Refused || a.Order.Delivery.Status != "COURIERED" || a.Order.Delivery.TrackingNumber != "TN1" {
+					t.Fatalf("late DELIVERY_STARTED changed %+v (%v)", a.Order.Delivery, a.Outcome)
+				}
+			})
+		})
+	}
+}
+
+func TestCancelOpen(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, p1, _ := open(t, e)
+			cust, other := ids.New(), ids.New()
+			place := func(c string, path ...orderstore.Status) string {
+				p, err := s.Place(ctx, request(c, events.Item{ProductID: p1, Quantity: 1}), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, st := range path {
+					if _, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: st, Reason: "out_of_stock", At: t0}, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return p.Order.ID
+			}
+			open := []string{place(cust), place(cust, orderstore.Reserved), place(cust, orderstore.Paid)}
+			shipping := place(cust, orderstore.Paid, orderstore.Shipping)
+			cancelled := place(cust, orderstore.Cancelled)
+			theirs := place(other)
+
+			got, err := s.CancelOpen(ctx, cust, orderstore.Change{Reason: "user_deleted", At: t0}, marker)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(open) {
+				t.Fatalf("cancelled %d orders, want %d", len(got), len(open))
+			}
+			again, err := s.CancelOpen(ctx, cust, orderstore.Change{Reason: "user_deleted", At: t0}, marker)
+			if err != nil || len(again) != 0 {
+				t.Fatalf("second delivery cancelled %d more (%v)", len(again), err)
+			}
+			want := map[string]orderstore.Status{shipping: orderstore.Shipping, cancelled: orderstore.Cancelled, theirs: orderstore.Pending}
+			for _, id := range open {
+				want[id] = orderstore.Cancelled
+			}
+			for id, st := range want {
+				o, err := s.Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o.Status != st {
+					t.Fatalf("order %s is %s, want %s", id, o.Status, st)
+				}
+			}
+		})
+	}
+}
+
+func TestReadModelVersions(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, p1, _ := open(t, e)
+			steps := []struct {
+				name      string
+				apply     func() (bool, error)
+				wantOK    bool
+				wantPrice int64
+				wantDel   bool
+			}{
+				{"newer version applies", func() (bool, error) {
+					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(1200), Stock: 5, Version: 3, UpdatedAt: t0})
+				}, true, 1200, false},
+				{"older version is ignored", func() (bool, error) {
+					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(900), Stock: 5, Version: 2, UpdatedAt: t0})
+				}, false, 1200, false},
+				{"same version is ignored", func() (bool, error) {
+					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(1), Stock: 5, Version: 3, UpdatedAt: t0})
+				}, false, 1200, false},
+				{"delete at the same version wins", func() (bool, error) { return s.DeleteProduct(ctx, p1, 3, t0) }, true, 1200, true},
+				{"older update does not resurrect", func() (bool, error) {
+					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(5), Stock: 5, Version: 2, UpdatedAt: t0})
+				}, false, 1200, true},
+			}
+			for _, st := range steps {
+				ok, err := st.apply()
+				if err != nil {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+				p, err := s.Product(ctx, p1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok != st.wantOK || p.Price.Amount != st.wantPrice || p.Deleted != st.wantDel {
+					t.Fatalf("%s: applied=%t price=%d deleted=%t", st.name, ok, p.Price.Amount, p.Deleted)
+				}
+			}
+
+			t.Run("tombstone for an unseen product blocks its older add", func(t *testing.T) {
+				id := ids.New()
+				if ok, err := s.DeleteProduct(ctx, id, 4, t0); err != nil || !ok {
+					t.Fatalf("delete unseen = %t, %v", ok, err)
+				}
+				ok, err := s.ApplyProduct(ctx, orderstore.Product{ID: id, Name: "Late", Price: usd(1), Stock: 1, Version: 1, UpdatedAt: t0})
+				if err != nil || ok {
+					t.Fatalf("late add applied=%t err=%v", ok, err)
+				}
+			})
+
+			t.Run("customers by version then time", func(t *testing.T) {
+				id := ids.New()
+				apply := func(name string, at time.Time) bool {
+					ok, err := s.ApplyCustomer(ctx, orderstore.Customer{ID: id, Email: name + "@x.io", Name: name, UpdatedAt: at,
+						Addresses: []events.Address{{ID: "a1", Line1: name, City: "C", PostalCode: "1", Country: "US"}}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return ok
+				}
+				if !apply("first", t0) || !apply("second", t0.Add(time.Hour)) || apply("stale", t0.Add(time.Minute)) || apply("again", t0.Add(time.Hour)) {
+					t.Fatal("customer versions applied in the wrong cases")
+				}
+				c, err := s.Customer(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a, ok := c.Address("a1"); c.Name != "second" || !ok || a.Line1 != "second" {
+					t.Fatalf("customer = %+v", c)
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,178 @@
+package orderstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// PlaceRequest is a validated order request.
+type PlaceRequest struct {
+	OrderID    string
+	CustomerID string
+	// Items to order; nil orders the cart (and empties it).
+	Items           []events.Item
+	ShippingAddress events.Address
+	PaymentMethod   string
+	// IdempotencyKey, when set, makes a repeat with the same RequestHash
+	// return the first order instead of placing another.
+	IdempotencyKey string
+	RequestHash    string
+	At             time.Time
+}
+
+// Placed is the outcome of Place.
+type Placed struct {
+	Order Order
+	// Repeat is true when the idempotency key named an order placed before.
+	Repeat bool
+	// Events were written to the outbox with the order; publish them.
+	Events []event.Event
+}
+
+// Place prices the items from the read model and writes the order, its
+// items, its first history entry, the idempotency key and the events of
+// announce (ORDER_PLACED) in one transaction. With an idempotency key
+// already used by this customer it places nothing: it returns the order of
+// the first request when the body hash matches, else ErrIdempotencyMismatch.
+func (s *Store) Place(ctx context.Context, req PlaceRequest, announce Announce) (Placed, error) {
+	var out Placed
+	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		out = Placed{}
+		if req.IdempotencyKey != "" {
+			_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (customer_id, idem_key, request_hash, order_id, created_at)
+				VALUES (?, ?, ?, ?, ?)`, req.CustomerID, req.IdempotencyKey, req.RequestHash, req.OrderID, req.At.UTC())
+			if sqlstore.IsDuplicate(err) {
+				return errKeyTaken
+			}
+			if err != nil {
+				return fmt.Errorf("idempotency key: %w", err)
+			}
+		}
+		o, evs, err := place(ctx, tx, req, announce)
+		out.Order, out.Events = o, evs
+		return err
+	})
+	if errors.Is(err, errKeyTaken) {
+		// The key's first request committed (a racing one waited on the
+		// unique key, then failed): answer with its order.
+		return s.repeat(ctx, req)
+	}
+	if err != nil {
+		return Placed{}, fmt.Errorf("orderstore: place order: %w", err)
+	}
+	return out, nil
+}
+
+var errKeyTaken = errors.New("idempotency key taken")
+
+func (s *Store) repeat(ctx context.Context, req PlaceRequest) (Placed, error) {
+	var hash, orderID string
+	err := s.db.QueryRowContext(ctx, `SELECT request_hash, order_id FROM idempotency_keys WHERE customer_id = ? AND idem_key = ?`,
+		req.CustomerID, req.IdempotencyKey).Scan(&hash, &orderID)
+	if err != nil {
+		return Placed{}, fmt.Errorf("orderstore: place order: read idempotency key: %w", err)
+	}
+	if hash != req.RequestHash {
+		return Placed{}, fmt.Errorf("orderstore: place order: %w", ErrIdempotencyMismatch)
+	}
+	o, err := s.Get(ctx, orderID)
+	if err != nil {
+		return Placed{}, fmt.Errorf("orderstore: place order: repeat: %w", err)
+	}
+	return Placed{Order: o, Repeat: true}, nil
+}
+
+func place(ctx context.Context, tx *sql.Tx, req PlaceRequest, announce Announce) (Order, []event.Event, error) {
+	wanted := req.Items
+	fromCart := wanted == nil
+	if fromCart {
+		lines, err := cartItems(ctx, tx, req.CustomerID)
+		if err != nil {
+			return Order{}, nil, fmt.Errorf("cart: %w", err)
+		}
+		if len(lines) == 0 {
+			return Order{}, nil, ErrEmptyCart
+		}
+		for _, l := range lines {
+			wanted = append(wanted, events.Item{ProductID: l.ProductID, Quantity: l.Quantity})
+		}
+	}
+	items, total, err := price(ctx, tx, wanted)
+	if err != nil {
+		return Order{}, nil, err
+	}
+	snapshot, err := customer(ctx, tx, req.CustomerID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Order{}, nil, fmt.Errorf("customer: %w", err)
+	}
+	addr, err := json.Marshal(req.ShippingAddress)
+	if err != nil {
+		return Order{}, nil, fmt.Errorf("address: %w", err)
+	}
+	at := req.At.UTC()
+	o := Order{
+		ID: req.OrderID, CustomerID: req.CustomerID, Status: Pending, Items: items, Total: total,
+		ShippingAddress: req.ShippingAddress, History: []HistoryEntry{{Status: Pending, At: at}},
+		CreatedAt: at, UpdatedAt: at, PaymentMethod: req.PaymentMethod,
+		CustomerEmail: snapshot.Email, CustomerName: snapshot.Name, Version: 1,
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, customer_email, customer_name, status,
+		total_amount, currency, shipping_address, payment_method, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.CustomerID, o.CustomerEmail, o.CustomerName, o.Status, o.Total.Amount, o.Total.Currency,
+		string(addr), o.PaymentMethod, o.Version, at, at); err != nil {
+		return Order{}, nil, fmt.Errorf("insert order: %w", err)
+	}
+	for i, it := range items {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, line, product_id, name, quantity, unit_amount, currency)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ID, i+1, it.ProductID, it.Name, it.Quantity, it.UnitPrice.Amount, it.UnitPrice.Currency); err != nil {
+			return Order{}, nil, fmt.Errorf("insert item: %w", err)
+		}
+	}
+	if err := addHistory(ctx, tx, o.ID, o.Version, Pending, at); err != nil {
+		return Order{}, nil, err
+	}
+	if fromCart {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM cart_items WHERE customer_id = ?`, req.CustomerID); err != nil {
+			return Order{}, nil, fmt.Errorf("empty cart: %w", err)
+		}
+	}
+	evs, err := addEvents(ctx, tx, o, announce)
+	return o, evs, err
+}
+
+func addHistory(ctx context.Context, tx *sql.Tx, orderID string, version int64, s Status, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (order_id, version, status, at) VALUES (?, ?, ?, ?)`,
+		orderID, version, s, at); err != nil {
+		return fmt.Errorf("insert history: %w", err)
+	}
+	return nil
+}
+
+// addEvents builds announce's events for o and writes them to the outbox.
+func addEvents(ctx context.Context, tx *sql.Tx, o Order, announce Announce) ([]event.Event, error) {
+	if announce == nil {
+		return nil, nil
+	}
+	evs, err := announce(o)
+	if err != nil {
+		return nil, fmt.Errorf("announce: %w", err)
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	if err := outbox.AddSQL(ctx, tx, evs...); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return evs, nil
+}

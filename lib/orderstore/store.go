@@ -1,0 +1,278 @@
+package orderstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Database is the name of the MySQL database this package owns.
+const Database = "orders"
+
+// Store reads and changes the orders database.
+type Store struct{ db *sql.DB }
+
+// Open connects to the orders database named by c and migrates it.
+func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
+	db, err := sqlstore.Open(ctx, c, Migrations)
+	if err != nil {
+		return nil, fmt.Errorf("orderstore: open: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// DB is the underlying database, for the outbox publisher.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Item is an ordered item, priced from the product read model.
+type Item struct {
+	ProductID string      `json:"productId"`
+	Name      string      `json:"name"`
+	Quantity  int64       `json:"quantity"`
+	UnitPrice money.Money `json:"unitPrice"`
+}
+
+// Payment is the order's view of its payment.
+type Payment struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// Delivery is the order's view of its delivery.
+type Delivery struct {
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	TrackingNumber string `json:"trackingNumber,omitempty"`
+}
+
+// HistoryEntry is one state an order entered, and when.
+type HistoryEntry struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+// Order is an order as the API shows it.
+type Order struct {
+	ID              string         `json:"id"`
+	CustomerID      string         `json:"customerId"`
+	Status          Status         `json:"status"`
+	Items           []Item         `json:"items"`
+	Total           money.Money    `json:"total"`
+	ShippingAddress events.Address `json:"shippingAddress"`
+	Payment         *Payment       `json:"payment"`
+	Delivery        *Delivery      `json:"delivery"`
+	CancelReason    *string        `json:"cancelReason"`
+	History         []HistoryEntry `json:"history"`
+	CreatedAt       time.Time      `json:"createdAt"`
+	UpdatedAt       time.Time      `json:"updatedAt"`
+
+	// PaymentMethod is the gateway token the customer chose; not shown.
+	PaymentMethod string `json:"-"`
+	// CustomerEmail and CustomerName are the customer snapshot.
+	CustomerEmail string `json:"-"`
+	CustomerName  string `json:"-"`
+	// Version counts the order's changes.
+	Version int64 `json:"-"`
+}
+
+// At returns when the order entered status s (the latest time), if it did.
+func (o Order) At(s Status) (time.Time, bool) {
+	for i := len(o.History) - 1; i >= 0; i-- {
+		if o.History[i].Status == s {
+			return o.History[i].At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Announce builds the events a change publishes through the outbox, from
+// the order as the change leaves it. It runs inside the transaction.
+type Announce func(o Order) ([]event.Event, error)
+
+// queryer is what reads need: a *sql.DB or a *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const orderColumns = `id, customer_id, customer_email, customer_name, status, total_amount, currency,
+	shipping_address, payment_method, payment_id, payment_status, delivery_id, delivery_status,
+	tracking_number, cancel_reason, version, created_at, updated_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanOrder(r rowScanner) (Order, error) {
+	var (
+		o                                  Order
+		addr                               []byte
+		payID, payStatus, delID, delStatus sql.NullString
+		tracking, reason                   sql.NullString
+	)
+	err := r.Scan(&o.ID, &o.CustomerID, &o.CustomerEmail, &o.CustomerName, &o.Status, &o.Total.Amount, &o.Total.Currency,
+		&addr, &o.PaymentMethod, &payID, &payStatus, &delID, &delStatus,
+		&tracking, &reason, &o.Version, &o.CreatedAt, &o.UpdatedAt)
+	if err != nil {
+		return Order{}, err
+	}
+	if err := json.Unmarshal(addr, &o.ShippingAddress); err != nil {
+		return Order{}, fmt.Errorf("shipping address of %s: %w", o.ID, err)
+	}
+	if payID.Valid {
+		o.Payment = &Payment{ID: payID.String, Status: payStatus.String}
+	}
+	if delID.Valid {
+		o.Delivery = &Delivery{ID: delID.String, Status: delStatus.String, TrackingNumber: tracking.String}
+	}
+	if reason.Valid {
+		o.CancelReason = &reason.String
+	}
+	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+	return o, nil
+}
+
+// Get returns the order with id, items and history included.
+func (s *Store) Get(ctx context.Context, id string) (Order, error) {
+	o, err := getOrder(ctx, s.db, id, false)
+	if err != nil {
+		return Order{}, fmt.Errorf("orderstore: get %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// getOrder reads one order; forUpdate locks its row in q's transaction.
+func getOrder(ctx context.Context, q queryer, id string, forUpdate bool) (Order, error) {
+	query := "SELECT " + orderColumns + " FROM orders WHERE id = ?"
+	if forUpdate {
+		query += " FOR UPDATE"
+	}
+	o, err := scanOrder(q.QueryRowContext(ctx, query, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Order{}, ErrNotFound
+	}
+	if err != nil {
+		return Order{}, err
+	}
+	list := []Order{o}
+	if err := fillDetails(ctx, q, list); err != nil {
+		return Order{}, err
+	}
+	return list[0], nil
+}
+
+// ListQuery selects a page of orders.
+type ListQuery struct {
+	CustomerID    string // "" lists every customer's orders
+	Offset, Limit int
+}
+
+// List returns one page of orders, newest first, and how many there are.
+func (s *Store) List(ctx context.Context, q ListQuery) ([]Order, int, error) {
+	where, args := "", []any{}
+	if q.CustomerID != "" {
+		where, args = " WHERE customer_id = ?", append(args, q.CustomerID)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM orders"+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("orderstore: count orders: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+orderColumns+" FROM orders"+where+
+		" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("orderstore: list orders: %w", err)
+	}
+	list, err := collect(rows, scanOrder)
+	if err != nil {
+		return nil, 0, fmt.Errorf("orderstore: list orders: %w", err)
+	}
+	if err := fillDetails(ctx, s.db, list); err != nil {
+		return nil, 0, fmt.Errorf("orderstore: list orders: %w", err)
+	}
+	return list, total, nil
+}
+
+// fillDetails loads the items and history of orders in two queries.
+func fillDetails(ctx context.Context, q queryer, orders []Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	index := make(map[string]int, len(orders))
+	args := make([]any, len(orders))
+	for i, o := range orders {
+		index[o.ID], args[i] = i, o.ID
+		orders[i].Items, orders[i].History = []Item{}, []HistoryEntry{}
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(orders)), ",") + ")"
+
+	rows, err := q.QueryContext(ctx, "SELECT order_id, product_id, name, quantity, unit_amount, currency FROM order_items WHERE order_id IN "+in+" ORDER BY order_id, line", args...)
+	if err != nil {
+		return fmt.Errorf("items: %w", err)
+	}
+	type line struct {
+		orderID string
+		item    Item
+	}
+	lines, err := collect(rows, func(r rowScanner) (line, error) {
+		var l line
+		err := r.Scan(&l.orderID, &l.item.ProductID, &l.item.Name, &l.item.Quantity, &l.item.UnitPrice.Amount, &l.item.UnitPrice.Currency)
+		return l, err
+	})
+	if err != nil {
+		return fmt.Errorf("items: %w", err)
+	}
+	for _, l := range lines {
+		o := &orders[index[l.orderID]]
+		o.Items = append(o.Items, l.item)
+	}
+
+	rows, err = q.QueryContext(ctx, "SELECT order_id, status, at FROM order_history WHERE order_id IN "+in+" ORDER BY order_id, version", args...)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	type step struct {
+		orderID string
+		entry   HistoryEntry
+	}
+	steps, err := collect(rows, func(r rowScanner) (step, error) {
+		var s step
+		err := r.Scan(&s.orderID, &s.entry.Status, &s.entry.At)
+		s.entry.At = s.entry.At.UTC()
+		return s, err
+	})
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	for _, s := range steps {
+		o := &orders[index[s.orderID]]
+		o.History = append(o.History, s.entry)
+	}
+	return nil
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) (out []T, err error) {
+	defer func() { err = errors.Join(err, rows.Close()) }()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
