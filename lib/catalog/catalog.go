@@ -1,0 +1,111 @@
+// Package catalog is the product and stock store of knshop (MongoDB database
+// "catalog"). Products, their stock and every order's claim on that stock
+// live in one document per product, so each stock step (reserve, release,
+// settle) is one conditional single-document update: correct on MongoDB
+// without transactions, and on the embedded FerretDB v1, whose update
+// operators are limited to dotted paths, $exists, $inc, $set and $unset.
+//
+// A product document:
+//
+//	{_id, sellerId, name, description, category, price{amount,currency},
+//	 stock, reserved, sold, images, version, createdAt, updatedAt, deletedAt?,
+//	 reservations: {<orderId>: {qty, at}},   // held for an order
+//	 released:     {<orderId>: qty},         // given back (0: nothing was held)
+//	 settled:      {<orderId>: qty},         // turned into a sale
+//	 outbox:       {<eventId>: ...}}         // PRODUCT_* not yet published
+//
+// stock is what can still be ordered; reserved and sold count the units held
+// and sold. An order id appears in at most one of reservations, released and
+// settled, and once it left reservations it never comes back, which makes a
+// late duplicate reservation harmless.
+//
+// Beside the products, the "holds" collection keeps one record per order:
+// the items it asked for and the decision (reserved, rejected, cancelled),
+// so duplicates of an ORDER_PLACED reach the same answer and a cancellation
+// knows which products to give stock back to.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/knshop/knshop/lib/mongostore"
+)
+
+// Database is the MongoDB database the catalog lives in.
+const Database = "catalog"
+
+// Collection names.
+const (
+	ProductsCollection = "products"
+	HoldsCollection    = "holds"
+)
+
+// Errors of the catalog domain.
+var (
+	// ErrNotFound: no such product, or it was deleted.
+	ErrNotFound = errors.New("catalog: not found")
+	// ErrConflict: the product kept changing under a write; try again.
+	ErrConflict = errors.New("catalog: concurrent change")
+	// ErrInvalidID: an order id that cannot be used as a field name.
+	ErrInvalidID = errors.New("catalog: invalid id")
+	// ErrNotReserved: settling an order's product that holds no reservation.
+	ErrNotReserved = errors.New("catalog: nothing reserved")
+	// ErrReleased: settling a reservation that was already given back.
+	ErrReleased = errors.New("catalog: reservation was released")
+)
+
+// maxTries bounds the optimistic loops: a conditional update that misses
+// because the document changed between read and write is tried again.
+const maxTries = 20
+
+// Store reads and writes products, stock and holds.
+type Store struct {
+	products *mongo.Collection
+	holds    *mongo.Collection
+}
+
+// Open connects to the catalog database described by c and makes sure its
+// indexes exist (idempotent).
+func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
+	db, err := mongostore.Open(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: open: %w", err)
+	}
+	return New(ctx, db)
+}
+
+// New uses db for the catalog and makes sure its indexes exist.
+func New(ctx context.Context, db *mongo.Database) (*Store, error) {
+	s := &Store{products: db.Collection(ProductsCollection), holds: db.Collection(HoldsCollection)}
+	models := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "category", Value: 1}}},
+		{Keys: bson.D{{Key: "price.amount", Value: 1}}},
+		{Keys: bson.D{{Key: "createdAt", Value: -1}}},
+		{Keys: bson.D{{Key: "sellerId", Value: 1}}},
+		{Keys: bson.D{{Key: "name", Value: 1}}},
+	}
+	if _, err := s.products.Indexes().CreateMany(ctx, models); err != nil {
+		return nil, fmt.Errorf("catalog: create indexes: %w", err)
+	}
+	return s, nil
+}
+
+// Products is the products collection, for the outbox publisher and relay.
+func (s *Store) Products() *mongo.Collection { return s.products }
+
+// orderKey accepts ids made of letters, digits, '-' and '_' only, so an
+// order id can never turn a dotted path into an operator or a sub-path.
+var orderKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func checkOrderID(orderID string) error {
+	if !orderKey.MatchString(orderID) {
+		return fmt.Errorf("%w: order id %q", ErrInvalidID, orderID)
+	}
+	return nil
+}
