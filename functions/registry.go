@@ -3,10 +3,16 @@
 // Commands and the root function import it; no function package does.
 package functions
 
+import (
+	startdelivery "github.com/knshop/knshop/functions/start-delivery"
+)
+
 // Constructor builds a fresh, unstarted instance of a function: an HTTP
 // function (Handle(http.ResponseWriter, *http.Request)) or an event function
 // (Handle(context.Context, event.Event) (*event.Event, error)).
 type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
-var All = map[string]Constructor{}
+var All = map[string]Constructor{
+	"start-delivery": func() any { return startdelivery.New() },
+}

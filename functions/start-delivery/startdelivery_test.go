@@ -1,0 +1,221 @@
+package startdelivery
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+func started(t *testing.T, sc sqlstore.Config, couriers string) *Function {
+	t.Helper()
+	f := New()
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "COURIER_IDS": couriers}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	ctx := context.Background()
+	if err := f.Start(ctx, map[string]string{}); err == nil {
+		t.Fatal("Start without MYSQL_DSN succeeded")
+	}
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Store.Database = sc.Database // the test's own database
+	if err := f.startWith(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return f
+}
+
+func paid(t *testing.T, orderID string, withAddress bool) event.Event {
+	t.Helper()
+	d := events.PaymentSuccessData{
+		PaymentID: ids.New(), OrderID: orderID, CustomerID: "cust-1", TransactionID: "tx-1",
+		Amount: money.New(1999, "USD"), Method: "pm_card_visa", PaidAt: time.Now().UTC(),
+	}
+	if withAddress {
+		d.ShippingAddress = &events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
+	}
+	e, err := events.New(context.Background(), "charge-payment", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func count(t *testing.T, db *sql.DB, orderID string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM deliveries WHERE order_id = ?", orderID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestStartDelivery(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			f := started(t, engine.Config(t, "deliveries"), "courier-a,courier-b")
+			ctx := context.Background()
+
+			t.Run("first delivery creates the delivery and answers DELIVERY_STARTED", func(t *testing.T) {
+				order := ids.New()
+				reply, err := f.Handle(ctx, paid(t, order, true))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var d events.DeliveryStartedData
+				if err := events.Decode(*reply, &d); err != nil {
+					t.Fatal(err)
+				}
+				if reply.ID() != ids.Derive(order, "DELIVERY_STARTED") || d.OrderID != order ||
+					d.DeliveryID != ids.Derive(order, "delivery") || d.Partner.ID != "sandbox" || d.Address.City != "Springfield" {
+					t.Fatalf("reply %s = %+v", reply.ID(), d)
+				}
+				if reply.Extensions()[events.ExtPartitionKey] != order {
+					t.Fatalf("partitionkey = %v, want the order id", reply.Extensions()[events.ExtPartitionKey])
+				}
+			})
+			t.Run("redelivery answers the very same reply and creates nothing", func(t *testing.T) {
+				order := ids.New()
+				first, err := f.Handle(ctx, paid(t, order, true))
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, err := f.Handle(ctx, paid(t, order, true))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again.ID() != first.ID() || !again.Time().Equal(first.Time()) || string(again.Data()) != string(first.Data()) {
+					t.Fatalf("second reply differs: %s %s vs %s %s", again.ID(), again.Data(), first.ID(), first.Data())
+				}
+				if n := count(t, f.db, order); n != 1 {
+					t.Fatalf("%d deliveries for the order, want 1", n)
+				}
+			})
+			t.Run("concurrent deliveries create one delivery and answer alike", func(t *testing.T) {
+				order := ids.New()
+				e := paid(t, order, true)
+				var wg sync.WaitGroup
+				replies := make([]*event.Event, 8)
+				errs := make([]error, 8)
+				for i := range replies {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						replies[i], errs[i] = f.Handle(ctx, e)
+					}()
+				}
+				wg.Wait()
+				for i := range replies {
+					if errs[i] != nil {
+						t.Fatal(errs[i])
+					}
+					if string(replies[i].Data()) != string(replies[0].Data()) {
+						t.Fatalf("reply %d differs: %s vs %s", i, replies[i].Data(), replies[0].Data())
+					}
+				}
+				if n := count(t, f.db, order); n != 1 {
+					t.Fatalf("%d deliveries for the order, want 1", n)
+				}
+			})
+			t.Run("couriers are assigned in turn", func(t *testing.T) {
+				seen := map[string]int{}
+				for range 4 {
+					reply, err := f.Handle(ctx, paid(t, ids.New(), true))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var d events.DeliveryStartedData
+					if err := events.Decode(*reply, &d); err != nil {
+						t.Fatal(err)
+					}
+					got, err := f.store.Get(ctx, d.DeliveryID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					seen[got.CourierID]++
+				}
+				if seen["courier-a"] != 2 || seen["courier-b"] != 2 {
+					t.Fatalf("courier assignments = %v, want 2 each", seen)
+				}
+			})
+		})
+	}
+}
+
+// TestStatusMapping drives the function through the runtime's HTTP adapter
+// the way the Broker does.
+func TestStatusMapping(t *testing.T) {
+	f := started(t, storetest.MySQL(t, "deliveries"), "")
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	wrongType, err := events.New(context.Background(), "orders", events.OrderCompletedData{
+		OrderID: ids.New(), CustomerID: "c", CompletedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noAddress := paid(t, ids.New(), false)
+	cases := map[string]struct {
+		event      event.Event
+		wantStatus int
+		wantRows   int
+	}{
+		"paid order gets its delivery":         {event: paid(t, ids.New(), true), wantStatus: http.StatusOK, wantRows: 1},
+		"payment without address is permanent": {event: noAddress, wantStatus: http.StatusBadRequest},
+		"another event type is permanent":      {event: wrongType, wantStatus: http.StatusBadRequest},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&tc.event), req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
+			}
+			if tc.wantStatus == http.StatusOK && resp.Header.Get("Ce-Type") != string(events.DeliveryStarted) {
+				t.Fatalf("reply type = %q", resp.Header.Get("Ce-Type"))
+			}
+			var data events.PaymentSuccessData
+			if err := events.Decode(tc.event, &data); err == nil {
+				if n := count(t, f.db, data.OrderID); n != tc.wantRows {
+					t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
+				}
+			}
+		})
+	}
+}
