@@ -147,8 +147,8 @@ func TestEveryFunctionHasAService(t *testing.T) {
 
 // secretLike names environment variables that must come from a Secret.
 func secretLike(env string) bool {
-	for _, s := range []string{"KEY", "SECRET", "PASSWORD", "DSN", "URI", "TOKEN", "EMAIL"} {
-		if strings.Contains(env, s) {
+	for _, word := range strings.Split(env, "_") {
+		if slices.Contains([]string{"KEY", "SECRET", "PASSWORD", "DSN", "URI", "TOKEN", "EMAIL"}, word) {
 			return true
 		}
 	}
@@ -175,7 +175,9 @@ func exampleSecrets(t *testing.T) map[string]map[string]bool {
 func TestServices(t *testing.T) {
 	t.Parallel()
 	secrets := exampleSecrets(t)
-	ksvcs := ofKind[servingv1.Service](t, builtObjects(t))
+	objs := builtObjects(t)
+	ksvcs := ofKind[servingv1.Service](t, objs)
+	configMaps := ofKind[corev1.ConfigMap](t, objs)
 	images := map[string]bool{}
 	for name, s := range ksvcs {
 		t.Run(name, func(t *testing.T) {
@@ -215,6 +217,14 @@ func TestServices(t *testing.T) {
 					t.Error("K_SINK is set inline; the SinkBinding provides it")
 				case secretLike(e.Name) && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil):
 					t.Errorf("env %s is not read from a Secret", e.Name)
+				}
+				if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+					ref := e.ValueFrom.ConfigMapKeyRef
+					if cm := configMaps[ref.Name]; cm == nil {
+						t.Errorf("env %s: ConfigMap %s is not deployed", e.Name, ref.Name)
+					} else if _, ok := cm.Data[ref.Key]; !ok {
+						t.Errorf("env %s: ConfigMap %s has no key %s", e.Name, ref.Name, ref.Key)
+					}
 				}
 				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 					ref := e.ValueFrom.SecretKeyRef

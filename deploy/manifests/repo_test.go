@@ -127,7 +127,7 @@ func TestKustomizeBuild(t *testing.T) {
 	}
 	want := map[string]int{
 		"v1 Namespace":                           1,
-		"v1 ConfigMap":                           1,
+		"v1 ConfigMap":                           2,
 		"v1 Service":                             2,
 		"apps/v1 StatefulSet":                    2,
 		"networking.k8s.io/v1 Ingress":           8,
