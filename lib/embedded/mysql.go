@@ -2,7 +2,9 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 
@@ -10,23 +12,35 @@ import (
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/server"
 	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/sirupsen/logrus"
 )
 
 // MySQL is an in-process MySQL protocol server: go-mysql-server with its
 // memory engine. It accepts user root with no password.
+//
+// The memory engine keeps everything in memory; Close saves every table to a
+// file under dir and the next StartMySQL on that dir loads it, so data
+// survives a clean restart (not a crash).
 type MySQL struct {
 	srv   *server.Server
 	addr  string
 	dir   string
+	log   *slog.Logger
 	done  chan struct{}
 	close sync.Once
 }
 
 // StartMySQL starts go-mysql-server listening on addr (for example
-// "127.0.0.1:3306", or "127.0.0.1:0"). dir is where the server keeps what
-// it persists between runs (see docs/local-run.md).
+// "127.0.0.1:3306", or "127.0.0.1:0"), loading what a previous server saved
+// under dir. An empty dir keeps nothing between runs.
+//
+// go-mysql-server logs through logrus's process-wide logger; without
+// WithLogger, StartMySQL turns that logger down to errors.
 func StartMySQL(ctx context.Context, dir, addr string, opts ...Option) (*MySQL, error) {
 	o := buildOptions(opts)
+	if o.log == nil {
+		logrus.SetLevel(logrus.ErrorLevel)
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -41,15 +55,22 @@ func StartMySQL(ctx context.Context, dir, addr string, opts ...Option) (*MySQL, 
 		Version:  "8.0.33",
 	}, engine, gmssql.NewContext, memory.NewSessionBuilder(pro), nil)
 	if err != nil {
-		return nil, fmt.Errorf("embedded: start mysql on %s: %w", addr, err)
+		return nil, errors.Join(fmt.Errorf("embedded: start mysql on %s: %w", addr, err), ln.Close())
 	}
-	m := &MySQL{srv: srv, addr: ln.Addr().String(), dir: dir, done: make(chan struct{})}
+	m := &MySQL{srv: srv, addr: ln.Addr().String(), dir: dir, log: o.log, done: make(chan struct{})}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
 	go func() {
 		defer close(m.done)
 		if err := srv.Start(); err != nil {
-			o.logger().Error("embedded mysql stopped", "err", err)
+			m.log.Error("embedded mysql stopped", "err", err)
 		}
 	}()
+	if err := m.load(ctx); err != nil {
+		m.stop()
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -60,11 +81,21 @@ func (m *MySQL) Addr() string { return m.addr }
 // e.g. "root@tcp(127.0.0.1:3306)/".
 func (m *MySQL) DSN() string { return "root@tcp(" + m.addr + ")/" }
 
-// Close stops accepting connections and waits for the accept loop to end.
+// Close saves the data (see Save; a failure is logged, since Close has no
+// caller to tell), stops accepting connections and waits for the server.
 func (m *MySQL) Close() {
 	m.close.Do(func() {
-		if err := m.srv.Close(); err == nil {
-			<-m.done
+		if err := m.Save(context.Background()); err != nil {
+			m.log.Error("embedded mysql: data not saved", "dir", m.dir, "err", err)
 		}
+		m.stop()
 	})
+}
+
+func (m *MySQL) stop() {
+	if err := m.srv.Close(); err != nil {
+		m.log.Error("embedded mysql: close", "err", err)
+		return
+	}
+	<-m.done
 }
