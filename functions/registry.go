@@ -4,6 +4,7 @@
 package functions
 
 import (
+	"github.com/knshop/knshop/functions/orders"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 )
 
@@ -14,5 +15,6 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
+	"orders":         func() any { return orders.New() },
 	"start-delivery": func() any { return startdelivery.New() },
 }

@@ -1,0 +1,182 @@
+// Package orders is the HTTP function of /api/orders: customers place
+// orders (priced from the orders side's product read model), list and read
+// them, and cancel them before they ship. Placing and cancelling write the
+// change and its event (ORDER_PLACED, ORDER_CANCELLED) in one transaction
+// and publish the event after the commit.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
+)
+
+// Name is the function's name, and the source of its events.
+const Name = "orders"
+
+// Orders is the orders HTTP function.
+type Orders struct {
+	store  *orderstore.Store
+	outbox *outbox.SQL
+	mux    *http.ServeMux
+	now    func() time.Time
+}
+
+// New returns the function, unstarted.
+func New() *Orders { return &Orders{now: time.Now} }
+
+// Start opens the orders database and the outbox towards K_SINK.
+func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
+	dbc, err := orderstore.ConfigFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("orders: start: %w", err)
+	}
+	ac, err := auth.ConfigFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("orders: start: %w", err)
+	}
+	if cfg["K_SINK"] == "" {
+		return fmt.Errorf("orders: start: K_SINK is not set")
+	}
+	if f.store, err = orderstore.Open(ctx, dbc); err != nil {
+		return fmt.Errorf("orders: start: %w", err)
+	}
+	f.outbox = outbox.NewSQL(f.store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+
+	v := auth.NewVerifier(ac)
+	anyone := auth.Middleware(v)
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/orders", auth.Middleware(v, auth.Customer)(http.HandlerFunc(f.place)))
+	mux.Handle("GET /api/orders", anyone(http.HandlerFunc(f.list)))
+	mux.Handle("GET /api/orders/{id}", anyone(http.HandlerFunc(f.get)))
+	mux.Handle("POST /api/orders/{id}/cancel", anyone(http.HandlerFunc(f.cancel)))
+	f.mux = mux
+	return nil
+}
+
+// Stop closes the database.
+func (f *Orders) Stop(ctx context.Context) error {
+	if f.store == nil {
+		return nil
+	}
+	return f.store.Close()
+}
+
+// Ready reports whether the database answers.
+func (f *Orders) Ready(ctx context.Context) (bool, error) {
+	if f.store == nil {
+		return false, nil
+	}
+	return f.store.Ping(ctx) == nil, nil
+}
+
+// Handle serves the routes.
+func (f *Orders) Handle(w http.ResponseWriter, r *http.Request) {
+	if f.mux == nil {
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is not started"))
+		return
+	}
+	f.mux.ServeHTTP(w, r)
+}
+
+func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
+	c, _ := auth.FromContext(r.Context())
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	q := orderstore.ListQuery{CustomerID: c.UserID, Offset: page.Offset(), Limit: page.Limit}
+	if c.Role == auth.Admin {
+		q.CustomerID = r.URL.Query().Get("customerId")
+	}
+	list, total, err := f.store.List(r.Context(), q)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	httpapi.JSON(w, http.StatusOK, httpapi.NewList(list, page, total))
+}
+
+func (f *Orders) get(w http.ResponseWriter, r *http.Request) {
+	o, err := f.visible(r)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	httpapi.JSON(w, http.StatusOK, o)
+}
+
+// visible returns the order of the path if the caller may see it: its
+// owner or an admin. Anyone else gets ErrNotFound, as for a missing order.
+func (f *Orders) visible(r *http.Request) (orderstore.Order, error) {
+	c, _ := auth.FromContext(r.Context())
+	o, err := f.store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return orderstore.Order{}, err
+	}
+	if o.CustomerID != c.UserID && c.Role != auth.Admin {
+		return orderstore.Order{}, orderstore.ErrNotFound
+	}
+	return o, nil
+}
+
+func (f *Orders) cancel(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	o, err := f.visible(r)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	change := orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonCustomerRequest, At: f.now()}
+	a, err := f.store.Advance(ctx, o.ID, change, func(o orderstore.Order) ([]event.Event, error) {
+		e, err := orderstore.CancelledEvent(ctx, Name, o, "")
+		return []event.Event{e}, err
+	})
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	switch a.Outcome {
+	case orderstore.AlreadyThere:
+		f.fail(w, r, httpapi.Conflict("the order is already cancelled"))
+		return
+	case orderstore.Refused:
+		f.fail(w, r, httpapi.Conflict(fmt.Sprintf("an order in %s can no longer be cancelled", a.Order.Status)))
+		return
+	}
+	f.outbox.Publish(ctx, a.Events...)
+	httpapi.JSON(w, http.StatusAccepted, a.Order)
+}
+
+// fail maps the orders domain's errors onto problems, in one place.
+func (f *Orders) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var pe *orderstore.ProductError
+	switch {
+	case errors.As(err, &pe):
+		err = httpapi.Invalid(httpapi.FieldError{Field: "items", Message: fmt.Sprintf("product %s is %s", pe.ProductID, pe.Reason)})
+	case errors.Is(err, orderstore.ErrNotFound):
+		err = httpapi.NotFound("order")
+	case errors.Is(err, orderstore.ErrEmptyCart):
+		err = httpapi.Invalid(httpapi.FieldError{Field: "items", Message: "no items given and the cart is empty"})
+	case errors.Is(err, orderstore.ErrMixedCurrency):
+		err = httpapi.Invalid(httpapi.FieldError{Field: "items", Message: "all items must be priced in one currency"})
+	case errors.Is(err, orderstore.ErrIdempotencyMismatch):
+		err = httpapi.Conflict("this Idempotency-Key was used with another request body")
+	case errors.Is(err, orderstore.ErrConcurrentChange):
+		err = httpapi.Conflict("the order changed meanwhile; try again")
+	}
+	httpapi.WriteError(w, r, fn.Logger(r.Context()), err)
+}

@@ -1,0 +1,157 @@
+package orders
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/orderstore"
+)
+
+// Limits of a place-order request.
+const (
+	maxItems    = 100
+	maxQuantity = 10000
+	maxKeyLen   = 255
+)
+
+type itemRequest struct {
+	ProductID string `json:"productId"`
+	Quantity  int64  `json:"quantity"`
+}
+
+type addressRequest struct {
+	Label      string `json:"label,omitempty"`
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
+}
+
+type placeRequest struct {
+	// Items is nil when the body has none: the cart is ordered.
+	Items             *[]itemRequest  `json:"items,omitempty"`
+	ShippingAddressID *string         `json:"shippingAddressId,omitempty"`
+	ShippingAddress   *addressRequest `json:"shippingAddress,omitempty"`
+	PaymentMethod     string          `json:"paymentMethod"`
+}
+
+func (req placeRequest) validate() error {
+	var v httpapi.Validator
+	if req.Items != nil {
+		items := *req.Items
+		v.Check(len(items) > 0, "items", "must list at least one item, or be left out to order the cart")
+		v.Check(len(items) <= maxItems, "items", fmt.Sprintf("at most %d items", maxItems))
+		seen := map[string]bool{}
+		for i, it := range items {
+			field := fmt.Sprintf("items[%d]", i)
+			v.Check(it.ProductID != "", field+".productId", "is required")
+			v.Check(!seen[it.ProductID], field+".productId", "is listed twice")
+			v.Check(it.Quantity >= 1, field+".quantity", "must be at least 1")
+			v.Check(it.Quantity <= maxQuantity, field+".quantity", fmt.Sprintf("must be at most %d", maxQuantity))
+			seen[it.ProductID] = true
+		}
+	}
+	v.Check((req.ShippingAddressID == nil) != (req.ShippingAddress == nil), "shippingAddress",
+		"give exactly one of shippingAddress and shippingAddressId")
+	if a := req.ShippingAddress; a != nil {
+		v.Check(strings.TrimSpace(a.Line1) != "", "shippingAddress.line1", "is required")
+		v.Check(strings.TrimSpace(a.City) != "", "shippingAddress.city", "is required")
+		v.Check(strings.TrimSpace(a.PostalCode) != "", "shippingAddress.postalCode", "is required")
+		v.Check(len(a.Country) == 2, "shippingAddress.country", "must be an ISO 3166-1 alpha-2 code")
+	}
+	v.Check(req.PaymentMethod != "" && len(req.PaymentMethod) <= 200, "paymentMethod", "is required (a gateway token)")
+	return v.Err()
+}
+
+// hash identifies the request body for the Idempotency-Key check: the
+// decoded request marshalled again, so formatting does not matter.
+func (req placeRequest) hash() (string, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, _ := auth.FromContext(ctx)
+	var req placeRequest
+	if err := httpapi.Decode(w, r, &req); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > maxKeyLen {
+		f.fail(w, r, httpapi.Invalid(httpapi.FieldError{Field: "Idempotency-Key", Message: "at most 255 characters"}))
+		return
+	}
+	if err := req.validate(); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	addr, err := f.address(r, c.UserID, req)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	hash, err := req.hash()
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	pr := orderstore.PlaceRequest{
+		OrderID: ids.New(), CustomerID: c.UserID, ShippingAddress: addr, PaymentMethod: req.PaymentMethod,
+		IdempotencyKey: key, RequestHash: hash, At: f.now(),
+	}
+	if req.Items != nil {
+		for _, it := range *req.Items {
+			pr.Items = append(pr.Items, events.Item{ProductID: it.ProductID, Quantity: it.Quantity})
+		}
+	}
+	placed, err := f.store.Place(ctx, pr, func(o orderstore.Order) ([]event.Event, error) {
+		e, err := orderstore.PlacedEvent(ctx, Name, o)
+		return []event.Event{e}, err
+	})
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.outbox.Publish(ctx, placed.Events...)
+	w.Header().Set("Location", "/api/orders/"+placed.Order.ID)
+	httpapi.JSON(w, http.StatusAccepted, placed.Order)
+}
+
+// address resolves the shipping address: the one in the body, or the
+// customer's saved address (kept by sync-customer) named by id.
+func (f *Orders) address(r *http.Request, customerID string, req placeRequest) (events.Address, error) {
+	if a := req.ShippingAddress; a != nil {
+		return events.Address{Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City, PostalCode: a.PostalCode, Country: a.Country}, nil
+	}
+	unknown := httpapi.Invalid(httpapi.FieldError{Field: "shippingAddressId", Message: "no such address in your profile"})
+	cust, err := f.store.Customer(r.Context(), customerID)
+	if errors.Is(err, orderstore.ErrNotFound) {
+		return events.Address{}, unknown
+	}
+	if err != nil {
+		return events.Address{}, err
+	}
+	a, ok := cust.Address(*req.ShippingAddressID)
+	if !ok {
+		return events.Address{}, unknown
+	}
+	return a, nil
+}

@@ -1,0 +1,86 @@
+// Package orderstoretest sets up the orders database for the tests of the
+// functions that share it: a fresh database on a MySQL engine, the cfg that
+// points a function at it, and helpers to seed the read models.
+package orderstoretest
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// DB is a fresh orders database.
+type DB struct {
+	Store *orderstore.Store
+	// Env points a function at the database (merge it into its cfg).
+	Env map[string]string
+}
+
+// New creates a fresh orders database on engine e.
+func New(t testing.TB, e storetest.Engine) *DB {
+	t.Helper()
+	c := e.Config(t, orderstore.Database)
+	s, err := orderstore.Open(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &DB{Store: s, Env: map[string]string{
+		"MYSQL_DSN":            c.DSN,
+		orderstore.DatabaseKey: c.Database,
+		"KNSHOP_SERIALIZE_DB":  strconv.FormatBool(c.Serialize),
+	}}
+}
+
+// Product adds a product to the read model and returns its id.
+func (d *DB) Product(t testing.TB, name string, price money.Money, stock int64) string {
+	t.Helper()
+	id := ids.New()
+	p := orderstore.Product{ID: id, Name: name, Price: price, Stock: stock, Version: 1, UpdatedAt: time.Now().UTC()}
+	if _, err := d.Store.ApplyProduct(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Address is a valid shipping address.
+var Address = events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
+
+// Order places an order of one unit of productID for customer and moves it
+// along path; it returns the order as it then is.
+func (d *DB) Order(t testing.TB, customer, productID string, path ...orderstore.Status) orderstore.Order {
+	t.Helper()
+	ctx := context.Background()
+	p, err := d.Store.Place(ctx, orderstore.PlaceRequest{
+		OrderID: ids.New(), CustomerID: customer, Items: []events.Item{{ProductID: productID, Quantity: 1}},
+		ShippingAddress: Address, PaymentMethod: "pm_card_visa", At: time.Now(),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.Order
+	for _, s := range path {
+		a, err := d.Store.Advance(ctx, o.ID, orderstore.Change{To: s, Reason: events.ReasonCustomerRequest, At: time.Now()}, nil)
+		if err != nil || a.Outcome != orderstore.Applied {
+			t.Fatalf("orderstoretest: move %s to %s: %v %v", o.ID, s, a.Outcome, err)
+		}
+		o = a.Order
+	}
+	return o
+}
+
+// Get reads an order.
+func (d *DB) Get(t testing.TB, id string) orderstore.Order {
+	t.Helper()
+	o, err := d.Store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
