@@ -4,6 +4,7 @@
 package functions
 
 import (
+	"github.com/knshop/knshop/functions/deliveries"
 	"github.com/knshop/knshop/functions/orders"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 )
@@ -15,6 +16,7 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
+	"deliveries":     func() any { return deliveries.New() },
 	"orders":         func() any { return orders.New() },
 	"start-delivery": func() any { return startdelivery.New() },
 }

@@ -1,0 +1,117 @@
+// Package deliveries is the deliveries HTTP function: it shows a delivery
+// to the order's customer, its assigned courier and admins, and takes the
+// delivery's status steps (COURIERED, then DELIVERED) from the assigned
+// courier, an admin, or the delivery partner signing its request. Each step
+// writes its event (DELIVERY_COURIERED_PARTNER, DELIVERY_COMPLETED) to the
+// outbox in the same transaction and publishes it right after.
+package deliveries
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Name is the function's name: its event source is /knshop/deliveries.
+const Name = "deliveries"
+
+// Config is what deliveries reads at start.
+type Config struct {
+	Store sqlstore.Config
+	Auth  auth.Config
+	Sink  string // K_SINK: where the outbox publishes
+	// PartnerSecret keys the HMAC of partner requests
+	// (PARTNER_WEBHOOK_SECRET); without it partner requests are refused.
+	PartnerSecret []byte
+}
+
+// ConfigFrom reads MYSQL_DSN, KNSHOP_SERIALIZE_DB, the JWT_* keys, K_SINK
+// (required) and PARTNER_WEBHOOK_SECRET.
+func ConfigFrom(cfg map[string]string) (Config, error) {
+	sc, err := sqlstore.ConfigFrom(cfg, deliverystore.Database)
+	if err != nil {
+		return Config{}, fmt.Errorf("deliveries: config: %w", err)
+	}
+	ac, err := auth.ConfigFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("deliveries: config: %w", err)
+	}
+	if cfg["K_SINK"] == "" {
+		return Config{}, fmt.Errorf("deliveries: config: K_SINK is not set")
+	}
+	return Config{Store: sc, Auth: ac, Sink: cfg["K_SINK"], PartnerSecret: []byte(cfg["PARTNER_WEBHOOK_SECRET"])}, nil
+}
+
+// Function is the deliveries HTTP function.
+type Function struct {
+	cfg      Config
+	db       *sql.DB
+	store    *deliverystore.Store
+	outbox   *outbox.SQL
+	verifier *auth.Verifier
+	mux      *http.ServeMux
+}
+
+// New returns an unstarted deliveries function.
+func New() *Function { return &Function{} }
+
+// Start reads the configuration, opens the deliveries database and builds
+// the routes.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return err
+	}
+	return f.startWith(ctx, c)
+}
+
+// startWith opens the store c names and builds the routes.
+func (f *Function) startWith(ctx context.Context, c Config) error {
+	db, err := sqlstore.Open(ctx, c.Store, deliverystore.Migrations)
+	if err != nil {
+		return fmt.Errorf("deliveries: start: %w", err)
+	}
+	f.cfg, f.db, f.store = c, db, deliverystore.New(db)
+	f.outbox = outbox.NewSQL(db, sink.NewHTTP(c.Sink), fn.Logger(ctx).With("part", "outbox"))
+	f.verifier = auth.NewVerifier(c.Auth)
+
+	signedIn := auth.Middleware(f.verifier)
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/deliveries", signedIn(http.HandlerFunc(f.byOrder)))
+	mux.Handle("GET /api/deliveries/{id}", signedIn(http.HandlerFunc(f.get)))
+	mux.HandleFunc("POST /api/deliveries/{id}/events", f.step)
+	f.mux = mux
+	return nil
+}
+
+// Stop closes the database, unless it is the process's shared serialized
+// pool, which other functions of the process still use.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.db == nil || f.cfg.Store.Serialize {
+		return nil
+	}
+	if err := f.db.Close(); err != nil {
+		return fmt.Errorf("deliveries: stop: %w", err)
+	}
+	return nil
+}
+
+// Handle serves the deliveries routes.
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
+	if f.mux == nil {
+		http.Error(w, "not started", http.StatusServiceUnavailable)
+		return
+	}
+	f.mux.ServeHTTP(w, r)
+}
+
+func logger(r *http.Request) *slog.Logger { return fn.Logger(r.Context()) }
