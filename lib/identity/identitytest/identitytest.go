@@ -1,0 +1,48 @@
+// Package identitytest gives the identity functions' tests one fresh
+// identity database, the signing keys and an event sink, as the cfg map
+// their Start reads.
+package identitytest
+
+import (
+	"maps"
+	"strconv"
+	"testing"
+
+	"github.com/knshop/knshop/lib/auth/authtest"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// Env is what the identity functions of one test share.
+type Env struct {
+	Cfg  map[string]string // complete cfg for Start
+	Keys *authtest.Keys
+	Sink *storetest.EventRecorder
+}
+
+// New makes a fresh identity database (embedded FerretDB, or MONGODB_URI
+// when set), a key pair and a recording sink. Password hashing is made
+// cheap (1 MiB, 1 pass) so tests spend their time on behaviour; the
+// benchmarks measure the real cost.
+func New(t testing.TB) *Env {
+	t.Helper()
+	store := storetest.Mongo(t, "identity")
+	keys := authtest.New(t)
+	rec := storetest.NewEventRecorder(t)
+	cfg := map[string]string{
+		"MONGODB_URI":            store.URI,
+		"KNSHOP_SERIALIZE_DB":    strconv.FormatBool(store.Serialize),
+		"IDENTITY_DB":            store.Database,
+		"K_SINK":                 rec.URL(),
+		"AUTH_ARGON2_MEMORY_KIB": "1024",
+		"AUTH_ARGON2_TIME":       "1",
+	}
+	maps.Copy(cfg, keys.Env)
+	return &Env{Cfg: cfg, Keys: keys, Sink: rec}
+}
+
+// With returns a copy of the cfg with extra entries.
+func (e *Env) With(extra map[string]string) map[string]string {
+	out := maps.Clone(e.Cfg)
+	maps.Copy(out, extra)
+	return out
+}
