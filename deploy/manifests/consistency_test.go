@@ -12,6 +12,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"go.uber.org/zap"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
@@ -536,5 +537,41 @@ func TestLocalBrokerLoadsWhatKustomizeApplies(t *testing.T) {
 	want := cm.Data["default.topic.partitions"]
 	if len(cfg.Brokers) != 1 || cfg.Brokers[0].Broker.Name != "default" || fmt.Sprint(cfg.Brokers[0].Partitions) != want {
 		t.Errorf("local broker config %+v, want Broker default with the %s partitions of kafka-broker-config", cfg.Brokers, want)
+	}
+}
+
+// TestSecretsTemplateMatchesTheirUse proves the Secrets template and the
+// workloads agree: every secret reference of a function or database has its
+// key in secrets.example.yaml, and every key there is read by something.
+func TestSecretsTemplateMatchesTheirUse(t *testing.T) {
+	t.Parallel()
+	secrets := exampleSecrets(t)
+	objs := builtObjects(t)
+	var containers []corev1.Container
+	for _, s := range ofKind[servingv1.Service](t, objs) {
+		containers = append(containers, s.Spec.Template.Spec.Containers...)
+	}
+	for _, s := range ofKind[appsv1.StatefulSet](t, objs) {
+		containers = append(containers, s.Spec.Template.Spec.Containers...)
+	}
+	used := map[string]bool{}
+	for _, c := range containers {
+		for _, e := range c.Env {
+			if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+				continue
+			}
+			ref := e.ValueFrom.SecretKeyRef
+			used[ref.Name+"/"+ref.Key] = true
+			if !secrets[ref.Name][ref.Key] {
+				t.Errorf("container %s env %s reads %s/%s, which secrets.example.yaml lacks", c.Name, e.Name, ref.Name, ref.Key)
+			}
+		}
+	}
+	for name, keys := range secrets {
+		for k := range keys {
+			if !used[name+"/"+k] {
+				t.Errorf("secrets.example.yaml has %s/%s, which nothing reads", name, k)
+			}
+		}
 	}
 }
