@@ -4,6 +4,7 @@
 package functions
 
 import (
+	"github.com/knshop/knshop/functions/cart"
 	"github.com/knshop/knshop/functions/deliveries"
 	"github.com/knshop/knshop/functions/orders"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
@@ -16,6 +17,7 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
+	"cart":           func() any { return cart.New() },
 	"deliveries":     func() any { return deliveries.New() },
 	"orders":         func() any { return orders.New() },
 	"start-delivery": func() any { return startdelivery.New() },

@@ -1,0 +1,141 @@
+// Package cart is the HTTP function of /api/cart: every signed-in user's
+// cart, priced from the orders side's product read model whenever it is
+// read. POST /api/orders without items orders it.
+package cart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/orderstore"
+)
+
+// Name is the function's name.
+const Name = "cart"
+
+// maxQuantity bounds one cart line.
+const maxQuantity = 10000
+
+// Cart is the cart HTTP function.
+type Cart struct {
+	store *orderstore.Store
+	mux   *http.ServeMux
+	now   func() time.Time
+}
+
+// New returns the function, unstarted.
+func New() *Cart { return &Cart{now: time.Now} }
+
+// Start opens the orders database.
+func (f *Cart) Start(ctx context.Context, cfg map[string]string) error {
+	dbc, err := orderstore.ConfigFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("cart: start: %w", err)
+	}
+	ac, err := auth.ConfigFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("cart: start: %w", err)
+	}
+	if f.store, err = orderstore.Open(ctx, dbc); err != nil {
+		return fmt.Errorf("cart: start: %w", err)
+	}
+	signedIn := auth.Middleware(auth.NewVerifier(ac))
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/cart", signedIn(http.HandlerFunc(f.get)))
+	mux.Handle("DELETE /api/cart", signedIn(http.HandlerFunc(f.clear)))
+	mux.Handle("PUT /api/cart/items/{productId}", signedIn(http.HandlerFunc(f.put)))
+	mux.Handle("DELETE /api/cart/items/{productId}", signedIn(http.HandlerFunc(f.remove)))
+	f.mux = mux
+	return nil
+}
+
+// Stop closes the database.
+func (f *Cart) Stop(ctx context.Context) error {
+	if f.store == nil {
+		return nil
+	}
+	return f.store.Close()
+}
+
+// Ready reports whether the database answers.
+func (f *Cart) Ready(ctx context.Context) (bool, error) {
+	if f.store == nil {
+		return false, nil
+	}
+	return f.store.Ping(ctx) == nil, nil
+}
+
+// Handle serves the routes.
+func (f *Cart) Handle(w http.ResponseWriter, r *http.Request) {
+	if f.mux == nil {
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is not started"))
+		return
+	}
+	f.mux.ServeHTTP(w, r)
+}
+
+func user(r *http.Request) string {
+	c, _ := auth.FromContext(r.Context())
+	return c.UserID
+}
+
+func (f *Cart) get(w http.ResponseWriter, r *http.Request) {
+	c, err := f.store.Cart(r.Context(), user(r))
+	f.answer(w, r, http.StatusOK, c, err)
+}
+
+type putRequest struct {
+	Quantity *int64 `json:"quantity"`
+}
+
+func (f *Cart) put(w http.ResponseWriter, r *http.Request) {
+	var req putRequest
+	if err := httpapi.Decode(w, r, &req); err != nil {
+		f.answer(w, r, 0, nil, err)
+		return
+	}
+	var v httpapi.Validator
+	v.Check(req.Quantity != nil, "quantity", "is required")
+	v.Check(req.Quantity == nil || (*req.Quantity >= 0 && *req.Quantity <= maxQuantity), "quantity",
+		fmt.Sprintf("must be from 0 (remove) to %d", maxQuantity))
+	if err := v.Err(); err != nil {
+		f.answer(w, r, 0, nil, err)
+		return
+	}
+	c, err := f.store.SetCartItem(r.Context(), user(r), r.PathValue("productId"), *req.Quantity, f.now())
+	f.answer(w, r, http.StatusOK, c, err)
+}
+
+func (f *Cart) remove(w http.ResponseWriter, r *http.Request) {
+	c, err := f.store.RemoveCartItem(r.Context(), user(r), r.PathValue("productId"))
+	f.answer(w, r, http.StatusOK, c, err)
+}
+
+func (f *Cart) clear(w http.ResponseWriter, r *http.Request) {
+	if err := f.store.ClearCart(r.Context(), user(r)); err != nil {
+		f.answer(w, r, 0, nil, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// answer writes v with status, or maps err onto a problem (in one place).
+func (f *Cart) answer(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	var pe *orderstore.ProductError
+	switch {
+	case err == nil:
+		httpapi.JSON(w, status, v)
+		return
+	case errors.As(err, &pe):
+		err = httpapi.Invalid(httpapi.FieldError{Field: "productId", Message: fmt.Sprintf("product %s is %s", pe.ProductID, pe.Reason)})
+	case errors.Is(err, orderstore.ErrMixedCurrency):
+		err = httpapi.Conflict("the cart holds products priced in different currencies")
+	}
+	httpapi.WriteError(w, r, fn.Logger(r.Context()), err)
+}
