@@ -504,6 +504,14 @@ func TestIngressMapsTheAPIPaths(t *testing.T) {
 	if !maps.Equal(got, ingressPaths) {
 		t.Errorf("ingress paths %v, want %v", got, ingressPaths)
 	}
+	// The local gateway routes by functions.Areas: the cluster must agree.
+	local := map[string]string{}
+	for area, fn := range functions.Areas {
+		local["/api/"+area] = fn
+	}
+	if !maps.Equal(got, local) {
+		t.Errorf("ingress paths %v, local gateway areas %v", got, local)
+	}
 }
 
 // TestLocalBrokerLoadsWhatKustomizeApplies loads brokers/ and triggers/
