@@ -7,6 +7,8 @@ import (
 	"github.com/knshop/knshop/functions/cart"
 	"github.com/knshop/knshop/functions/deliveries"
 	"github.com/knshop/knshop/functions/orders"
+	releasestock "github.com/knshop/knshop/functions/release-stock"
+	reservestock "github.com/knshop/knshop/functions/reserve-stock"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 )
 
@@ -20,5 +22,7 @@ var All = map[string]Constructor{
 	"cart":           func() any { return cart.New() },
 	"deliveries":     func() any { return deliveries.New() },
 	"orders":         func() any { return orders.New() },
+	"release-stock":  func() any { return releasestock.New() },
+	"reserve-stock":  func() any { return reservestock.New() },
 	"start-delivery": func() any { return startdelivery.New() },
 }

@@ -1,0 +1,196 @@
+package releasestock
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+type fixture struct {
+	srv   *httptest.Server
+	store *catalog.Store
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := New()
+	if err := f.startWith(t.Context(), storetest.Mongo(t, "catalog")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(t.Context()); err != nil {
+			t.Error(err)
+		}
+	})
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &fixture{srv: srv, store: f.store}
+}
+
+// reserved makes a product with stock units and an order holding qty of it.
+func (fx *fixture) reserved(t *testing.T, stock, qty int64) (order, product string) {
+	t.Helper()
+	now := catalog.Now()
+	p := catalog.Product{ID: ids.New(), SellerID: ids.New(), Name: "Kettle", Category: "kitchen",
+		Price: money.New(3000, "USD"), Stock: stock, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := fx.store.Create(t.Context(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	order = ids.New()
+	if qty > 0 {
+		h, err := fx.store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p.ID, Quantity: qty}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Status != catalog.StatusReserved {
+			t.Fatalf("setup: hold %s", h.Status)
+		}
+	}
+	return order, p.ID
+}
+
+func (fx *fixture) stock(t *testing.T, id string) (stock, reserved int64) {
+	t.Helper()
+	var c struct{ Stock, Reserved int64 }
+	if err := fx.store.Products().FindOne(t.Context(), map[string]any{"_id": id}).Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Stock, c.Reserved
+}
+
+func cancelled(t *testing.T, order string) event.Event {
+	t.Helper()
+	e, err := events.New(t.Context(), "orders", events.OrderCancelledData{
+		OrderID: order, CustomerID: ids.New(), Reason: events.ReasonCustomerRequest, CancelledAt: time.Now().UTC(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (fx *fixture) deliver(t *testing.T, e event.Event) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fx.srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cehttp.WriteRequest(t.Context(), binding.ToMessage(&e), req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode
+}
+
+func TestHandle(t *testing.T) {
+	fx := newFixture(t)
+	tests := map[string]struct {
+		qty        int64 // reserved before the cancellation; 0: nothing
+		deliveries int
+		concurrent bool
+		deleted    bool
+		event      func(t *testing.T, order string) event.Event
+		wantStatus int
+		wantStock  int64
+	}{
+		"a cancelled order gives its stock back":        {qty: 3, deliveries: 1, wantStatus: http.StatusNoContent, wantStock: 10},
+		"delivered twice gives back once":               {qty: 3, deliveries: 2, wantStatus: http.StatusNoContent, wantStock: 10},
+		"delivered concurrently gives back once":        {qty: 3, deliveries: 6, concurrent: true, wantStatus: http.StatusNoContent, wantStock: 10},
+		"an order that reserved nothing is a no-op":     {deliveries: 1, wantStatus: http.StatusNoContent, wantStock: 10},
+		"a product deleted while reserved gets it back": {qty: 4, deliveries: 1, deleted: true, wantStatus: http.StatusNoContent, wantStock: 10},
+		"an order id that is not an id is refused": {qty: 3, deliveries: 1, wantStatus: http.StatusBadRequest, wantStock: 7,
+			event: func(t *testing.T, _ string) event.Event { return cancelled(t, "$order") }},
+		"data that breaks the schema is refused": {qty: 3, deliveries: 1, wantStatus: http.StatusBadRequest, wantStock: 7,
+			event: func(t *testing.T, order string) event.Event {
+				e := cancelled(t, order)
+				if err := e.SetData(event.ApplicationJSON, json.RawMessage(`{"orderId":"`+order+`","reason":"bored"}`)); err != nil {
+					t.Fatal(err)
+				}
+				return e
+			}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			order, product := fx.reserved(t, 10, tc.qty)
+			if tc.deleted {
+				if _, err := fx.store.Modify(t.Context(), product, func(p *catalog.Product) (catalog.Extra, error) {
+					now := catalog.Now()
+					p.DeletedAt = &now
+					return nil, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			build := cancelled
+			if tc.event != nil {
+				build = tc.event
+			}
+			e := build(t, order)
+			var wg sync.WaitGroup
+			for range tc.deliveries {
+				run := func() {
+					if got := fx.deliver(t, e); got != tc.wantStatus {
+						t.Errorf("status %d, want %d", got, tc.wantStatus)
+					}
+				}
+				if !tc.concurrent {
+					run()
+					continue
+				}
+				wg.Add(1)
+				go func() { defer wg.Done(); run() }()
+			}
+			wg.Wait()
+			stock, reserved := fx.stock(t, product)
+			if stock != tc.wantStock || stock+reserved != 10 {
+				t.Fatalf("stock %d reserved %d, want stock %d of 10", stock, reserved, tc.wantStock)
+			}
+		})
+	}
+}
+
+// TestCancellationBeforeReservationBarsIt: ORDER_CANCELLED handled before
+// its ORDER_PLACED (another trigger, another consumer) leaves nothing to
+// release, and the late reservation takes nothing.
+func TestCancellationBeforeReservationBarsIt(t *testing.T) {
+	fx := newFixture(t)
+	_, product := fx.reserved(t, 5, 0)
+	order := ids.New()
+	if got := fx.deliver(t, cancelled(t, order)); got != http.StatusNoContent {
+		t.Fatalf("status %d", got)
+	}
+	h, err := fx.store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: product, Quantity: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != catalog.StatusCancelled {
+		t.Fatalf("late reservation: hold %s, want cancelled", h.Status)
+	}
+	if stock, reserved := fx.stock(t, product); stock != 5 || reserved != 0 {
+		t.Fatalf("stock %d reserved %d, want 5 and 0", stock, reserved)
+	}
+}

@@ -1,0 +1,130 @@
+// Package reservestock is the reserve-stock function: on ORDER_PLACED it
+// reserves every item of the order, all or nothing, and answers
+// STOCK_RESERVED or STOCK_REJECTED. The decision is kept with the order's
+// hold in the catalog, and the reply's id is derived from the order, so a
+// redelivered ORDER_PLACED gets the same reply again.
+package reservestock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/mongostore"
+)
+
+// Name is the function's name: its event source is /knshop/reserve-stock.
+const Name = "reserve-stock"
+
+// ErrBadOrder marks an ORDER_PLACED whose order id is not a knshop id.
+var ErrBadOrder = errors.New("reservestock: bad order id")
+
+// Function is reserve-stock.
+type Function struct {
+	cfg   mongostore.Config
+	db    *mongo.Database
+	store *catalog.Store
+}
+
+// New returns an unstarted reserve-stock.
+func New() *Function { return &Function{} }
+
+// Start reads MONGODB_URI and KNSHOP_SERIALIZE_DB and opens the catalog.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := mongostore.ConfigFrom(cfg, catalog.Database)
+	if err != nil {
+		return fmt.Errorf("reservestock: config: %w", err)
+	}
+	return f.startWith(ctx, c)
+}
+
+// startWith opens the catalog c names.
+func (f *Function) startWith(ctx context.Context, c mongostore.Config) error {
+	db, err := mongostore.Open(ctx, c)
+	if err != nil {
+		return fmt.Errorf("reservestock: start: %w", err)
+	}
+	store, err := catalog.New(ctx, db)
+	if err != nil {
+		return fmt.Errorf("reservestock: start: %w", err)
+	}
+	f.cfg, f.db, f.store = c, db, store
+	return nil
+}
+
+// Stop disconnects, unless the client is the process's shared serialized
+// one, which other functions still use.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.db == nil || f.cfg.Serialize {
+		return nil
+	}
+	if err := f.db.Client().Disconnect(ctx); err != nil {
+		return fmt.Errorf("reservestock: stop: %w", err)
+	}
+	return nil
+}
+
+// Handle reserves the items of an ORDER_PLACED and answers with the outcome.
+// An order that was cancelled before its stock was reserved gets no reply.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var placed events.OrderPlacedData
+	if err := events.Decode(e, &placed); err != nil {
+		return nil, fmt.Errorf("reservestock: %w", err)
+	}
+	if !ids.Valid(placed.OrderID) {
+		return nil, fn.Permanent(fmt.Errorf("%w: %q", ErrBadOrder, placed.OrderID))
+	}
+	items := make([]catalog.Item, len(placed.Items))
+	for i, it := range placed.Items {
+		items[i] = catalog.Item{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	h, err := f.store.ReserveOrder(ctx, placed.OrderID, items)
+	if err != nil {
+		return nil, fmt.Errorf("reservestock: order %s: %w", placed.OrderID, err)
+	}
+	log := fn.Logger(ctx).With("order_id", placed.OrderID, "hold", h.Status)
+	var d events.Data
+	switch h.Status {
+	case catalog.StatusReserved:
+		d = reserved(placed, h)
+	case catalog.StatusRejected:
+		d = rejected(placed, h)
+	default:
+		log.InfoContext(ctx, "order was cancelled before its stock was reserved; no reply")
+		return nil, nil
+	}
+	reply, err := events.New(ctx, Name, d)
+	if err != nil {
+		return nil, fmt.Errorf("reservestock: order %s: %w", placed.OrderID, err)
+	}
+	// Every delivery of this order answers with the same event.
+	reply.SetID(ids.Derive(placed.OrderID, string(d.EventType())))
+	log.InfoContext(ctx, "stock decision", "reply", reply.Type())
+	return &reply, nil
+}
+
+func reserved(placed events.OrderPlacedData, h catalog.Hold) events.StockReservedData {
+	items := make([]events.Item, len(h.Items))
+	for i, it := range h.Items {
+		items[i] = events.Item{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	return events.StockReservedData{
+		OrderID: placed.OrderID, CustomerID: placed.CustomerID, Items: items, Total: placed.Total,
+		PaymentMethod: placed.PaymentMethod, ShippingAddress: placed.ShippingAddress,
+	}
+}
+
+func rejected(placed events.OrderPlacedData, h catalog.Hold) events.StockRejectedData {
+	shortages := make([]events.Shortage, len(h.Shortages))
+	for i, s := range h.Shortages {
+		shortages[i] = events.Shortage{ProductID: s.ProductID, Requested: s.Requested, Available: s.Available}
+	}
+	return events.StockRejectedData{OrderID: placed.OrderID, CustomerID: placed.CustomerID, Shortages: shortages}
+}
