@@ -11,8 +11,11 @@ import (
 	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
 )
 
-// triggerFilter decides which events reach a Trigger's subscriber, using the
-// Knative Eventing filter implementations themselves.
+// triggerFilter decides which events reach a Trigger's subscriber. The
+// dialect's leaves (exact, prefix, suffix, cesql) and not are Knative
+// Eventing's own filters. all and any are combined here: Knative's versions
+// reorder their children from a background goroutine that races with
+// concurrent Filter calls, and a Trigger here filters concurrently.
 type triggerFilter struct {
 	f eventfilter.Filter
 }
@@ -22,7 +25,7 @@ type triggerFilter struct {
 func newTriggerFilter(t *eventingv1.Trigger) triggerFilter {
 	switch {
 	case len(t.Spec.Filters) > 0:
-		return triggerFilter{f: subscriptionsapi.CreateSubscriptionsAPIFilters(zap.NewNop(), t.Spec.Filters)}
+		return triggerFilter{f: allOf(materializeList(t.Spec.Filters))}
 	case t.Spec.Filter != nil && len(t.Spec.Filter.Attributes) > 0:
 		return triggerFilter{f: attributes.NewAttributesFilter(t.Spec.Filter.Attributes)}
 	default:
@@ -42,5 +45,76 @@ func (tf triggerFilter) Pass(ctx context.Context, e event.Event) bool {
 func (tf triggerFilter) Close() {
 	if tf.f != nil {
 		tf.f.Cleanup()
+	}
+}
+
+// materialize turns one SubscriptionsAPIFilter into a filter, or nil for an
+// empty or invalid one (loading has validated them already).
+func materialize(f eventingv1.SubscriptionsAPIFilter) eventfilter.Filter {
+	switch {
+	case len(f.All) > 0:
+		return allOf(materializeList(f.All))
+	case len(f.Any) > 0:
+		return anyOf(materializeList(f.Any))
+	case f.Not != nil:
+		inner := materialize(*f.Not)
+		if inner == nil {
+			return nil
+		}
+		return subscriptionsapi.NewNotFilter(inner)
+	default:
+		return subscriptionsapi.MaterializeSubscriptionsAPIFilter(zap.NewNop(), f)
+	}
+}
+
+func materializeList(fs []eventingv1.SubscriptionsAPIFilter) []eventfilter.Filter {
+	out := make([]eventfilter.Filter, 0, len(fs))
+	for _, f := range fs {
+		if m := materialize(f); m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// allOf fails when any child fails, as Knative's all filter does.
+type allOf []eventfilter.Filter
+
+var _ eventfilter.Filter = allOf(nil)
+
+func (a allOf) Filter(ctx context.Context, e event.Event) eventfilter.FilterResult {
+	res := eventfilter.NoFilter
+	for _, f := range a {
+		if res = f.Filter(ctx, e); res == eventfilter.FailFilter {
+			return res
+		}
+	}
+	return res
+}
+
+func (a allOf) Cleanup() {
+	for _, f := range a {
+		f.Cleanup()
+	}
+}
+
+// anyOf passes when any child passes, as Knative's any filter does.
+type anyOf []eventfilter.Filter
+
+var _ eventfilter.Filter = anyOf(nil)
+
+func (a anyOf) Filter(ctx context.Context, e event.Event) eventfilter.FilterResult {
+	res := eventfilter.NoFilter
+	for _, f := range a {
+		if res = f.Filter(ctx, e); res == eventfilter.PassFilter {
+			return res
+		}
+	}
+	return res
+}
+
+func (a anyOf) Cleanup() {
+	for _, f := range a {
+		f.Cleanup()
 	}
 }

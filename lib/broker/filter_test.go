@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 )
 
 // TestRouting sends one set of events through ingress, Kafka and every
@@ -58,6 +60,38 @@ func TestRouting(t *testing.T) {
 			slices.Sort(got)
 			if !slices.Equal(got, ids) {
 				t.Fatalf("delivered %v, want %v", got, ids)
+			}
+		})
+	}
+}
+
+func TestTriggerFilter(t *testing.T) {
+	e := newEvent(t, "f-1", "ORDER_PLACED", "/knshop/orders", map[string]string{"subject": "o-1", "partitionkey": "o-1"})
+	exact := func(k, v string) eventingv1.SubscriptionsAPIFilter {
+		return eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{k: v}}
+	}
+	tests := map[string]struct {
+		spec eventingv1.TriggerSpec
+		want bool
+	}{
+		"no filter passes":                  {eventingv1.TriggerSpec{}, true},
+		"attributes match":                  {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"type": "ORDER_PLACED", "subject": "o-1"}}}, true},
+		"attributes mismatch":               {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"type": "ORDER_PLACED", "subject": "o-2"}}}, false},
+		"attributes on an extension":        {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"partitionkey": "o-1"}}}, true},
+		"filters list is an and":            {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{exact("type", "ORDER_PLACED"), exact("subject", "o-2")}}, false},
+		"not of all":                        {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{{Not: &eventingv1.SubscriptionsAPIFilter{All: []eventingv1.SubscriptionsAPIFilter{exact("type", "ORDER_PLACED"), exact("subject", "o-2")}}}}}, true},
+		"any nested in all":                 {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{{All: []eventingv1.SubscriptionsAPIFilter{{Any: []eventingv1.SubscriptionsAPIFilter{exact("type", "X"), exact("type", "ORDER_PLACED")}}, {Prefix: map[string]string{"source": "/knshop/"}}}}}}, true},
+		"any with no match":                 {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{{Any: []eventingv1.SubscriptionsAPIFilter{exact("type", "X"), exact("type", "Y")}}}}, false},
+		"cesql on an extension":             {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{{CESQL: "partitionkey LIKE 'o-%'"}}}, true},
+		"filters win over attributes":       {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"type": "X"}}, Filters: []eventingv1.SubscriptionsAPIFilter{exact("type", "ORDER_PLACED")}}, true},
+		"filters win over attributes (neg)": {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"type": "ORDER_PLACED"}}, Filters: []eventingv1.SubscriptionsAPIFilter{exact("type", "X")}}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newTriggerFilter(&eventingv1.Trigger{Spec: tc.spec})
+			defer f.Close()
+			if got := f.Pass(t.Context(), e); got != tc.want {
+				t.Fatalf("Pass = %v, want %v", got, tc.want)
 			}
 		})
 	}
