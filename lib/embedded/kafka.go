@@ -49,19 +49,22 @@ func (k *Kafka) Addrs() []string { return k.cluster.ListenAddrs() }
 // Close stops the cluster; its data is gone.
 func (k *Kafka) Close() { k.cluster.Close() }
 
-// kafkaLogger adapts slog to kfake's logger.
+// kafkaLogger adapts slog to kfake's logger. kfake logs every request at
+// its Info level, so that and Debug become slog Debug.
 type kafkaLogger struct{ log *slog.Logger }
 
 func (l kafkaLogger) Logf(level kfake.LogLevel, msg string, args ...any) {
-	text := fmt.Sprintf(msg, args...)
+	var lv slog.Level
 	switch level {
 	case kfake.LogLevelError:
-		l.log.Error(text)
+		lv = slog.LevelError
 	case kfake.LogLevelWarn:
-		l.log.Warn(text)
-	case kfake.LogLevelInfo:
-		l.log.Info(text)
+		lv = slog.LevelWarn
 	default:
-		l.log.Debug(text)
+		lv = slog.LevelDebug
+	}
+	ctx := context.Background()
+	if l.log.Enabled(ctx, lv) {
+		l.log.Log(ctx, lv, fmt.Sprintf(msg, args...), "part", "kfake")
 	}
 }

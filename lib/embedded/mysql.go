@@ -34,13 +34,13 @@ type MySQL struct {
 // "127.0.0.1:3306", or "127.0.0.1:0"), loading what a previous server saved
 // under dir. An empty dir keeps nothing between runs.
 //
-// go-mysql-server logs through logrus's process-wide logger; without
-// WithLogger, StartMySQL turns that logger down to errors.
+// go-mysql-server logs through logrus's process-wide logger, at Info for
+// every connection; StartMySQL turns that logger down to errors (a process
+// wide setting: nothing else in knshop uses logrus). The server's own
+// failures go to the WithLogger logger, else to slog's default.
 func StartMySQL(ctx context.Context, dir, addr string, opts ...Option) (*MySQL, error) {
 	o := buildOptions(opts)
-	if o.log == nil {
-		logrus.SetLevel(logrus.ErrorLevel)
-	}
+	logrus.SetLevel(logrus.ErrorLevel)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
