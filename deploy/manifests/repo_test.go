@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -148,5 +149,39 @@ func TestKustomizeBuild(t *testing.T) {
 		if _, ok := want[k]; !ok {
 			t.Errorf("unexpected kind in the build: %s (a Secret here would put credentials in the repository)", k)
 		}
+	}
+}
+
+// TestDeployReplacesTheRenderedImage proves `make deploy` can find the image
+// it substitutes: the placeholder in deploy/deploy.mk is exactly the image
+// every rendered function runs.
+func TestDeployReplacesTheRenderedImage(t *testing.T) {
+	t.Parallel()
+	mk, err := os.ReadFile(filepath.Join(root, "deploy/deploy.mk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var placeholder string
+	for _, line := range strings.Split(string(mk), "\n") {
+		if v, ok := strings.CutPrefix(line, "IMAGE_PLACEHOLDER := "); ok {
+			placeholder = strings.TrimSpace(v)
+		}
+	}
+	if placeholder == "" {
+		t.Fatal("deploy/deploy.mk sets no IMAGE_PLACEHOLDER")
+	}
+	n := 0
+	for _, o := range builtObjects(t) {
+		s, ok := o.Value.(*servingv1.Service)
+		if !ok {
+			continue
+		}
+		n++
+		if img := s.Spec.Template.Spec.Containers[0].Image; img != placeholder {
+			t.Errorf("%s runs %q; make deploy replaces %q", o.Name, img, placeholder)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Knative Services rendered")
 	}
 }
