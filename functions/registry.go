@@ -4,9 +4,12 @@
 package functions
 
 import (
+	"github.com/knshop/knshop/functions/auth"
 	"github.com/knshop/knshop/functions/cart"
+	createprofile "github.com/knshop/knshop/functions/create-profile"
 	"github.com/knshop/knshop/functions/deliveries"
 	"github.com/knshop/knshop/functions/orders"
+	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
 	releasestock "github.com/knshop/knshop/functions/release-stock"
 	reservestock "github.com/knshop/knshop/functions/reserve-stock"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
@@ -19,10 +22,13 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
-	"cart":           func() any { return cart.New() },
-	"deliveries":     func() any { return deliveries.New() },
-	"orders":         func() any { return orders.New() },
-	"release-stock":  func() any { return releasestock.New() },
-	"reserve-stock":  func() any { return reservestock.New() },
-	"start-delivery": func() any { return startdelivery.New() },
+	"auth":              func() any { return auth.New() },
+	"cart":              func() any { return cart.New() },
+	"create-profile":    func() any { return createprofile.New() },
+	"deliveries":        func() any { return deliveries.New() },
+	"orders":            func() any { return orders.New() },
+	"purge-credentials": func() any { return purgecredentials.New() },
+	"release-stock":     func() any { return releasestock.New() },
+	"reserve-stock":     func() any { return reservestock.New() },
+	"start-delivery":    func() any { return startdelivery.New() },
 }

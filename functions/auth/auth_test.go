@@ -555,4 +555,3 @@ func TestConfigFrom(t *testing.T) {
 		})
 	}
 }
-

@@ -54,10 +54,12 @@ type Credentials struct {
 
 // OpenCredentials returns the store on db and makes its indexes: emails are
 // unique, tokens are found by family and by user. Events written with a
-// change are published to s.
+// change are published to s; with a nil s the store cannot Create.
 func OpenCredentials(ctx context.Context, db *mongo.Database, s sink.Sender, log *slog.Logger) (*Credentials, error) {
 	c := &Credentials{creds: db.Collection(CredentialsCollection), tokens: db.Collection(RefreshTokensCollection)}
-	c.out = outbox.NewMongo(c.creds, s, log)
+	if s != nil {
+		c.out = outbox.NewMongo(c.creds, s, log)
+	}
 	if _, err := c.creds.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique"),
 	}); err != nil {
@@ -84,6 +86,9 @@ func (c *Credentials) Outbox() *outbox.Mongo { return c.out }
 // is ErrEmailTaken; so is losing a race for the email, which the unique
 // index decides.
 func (c *Credentials) Create(ctx context.Context, cred Credential, evs ...event.Event) error {
+	if c.out == nil {
+		return fmt.Errorf("identity: create credential: %w", ErrNoSink)
+	}
 	doc, err := outbox.MongoSet(evs...)
 	if err != nil {
 		return fmt.Errorf("identity: create credential: %w", err)

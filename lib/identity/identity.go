@@ -47,6 +47,9 @@ var (
 	ErrTokenReused = errors.New("identity: refresh token reused")
 	// ErrBusy: the document kept changing under a read-modify-write.
 	ErrBusy = errors.New("identity: concurrent updates, try again")
+	// ErrNoSink: a store opened without an event sender was asked for a
+	// change that emits events.
+	ErrNoSink = errors.New("identity: no event sink configured")
 )
 
 // MaxEmailLength bounds an email address (RFC 5321's path limit).

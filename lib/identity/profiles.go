@@ -57,10 +57,13 @@ type Profiles struct {
 }
 
 // OpenProfiles returns the profile store on db; events written with a
-// change are published to s.
+// change are published to s. With a nil s the store cannot Update.
 func OpenProfiles(db *mongo.Database, s sink.Sender, log *slog.Logger) *Profiles {
-	coll := db.Collection(ProfilesCollection)
-	return &Profiles{coll: coll, out: outbox.NewMongo(coll, s, log)}
+	p := &Profiles{coll: db.Collection(ProfilesCollection)}
+	if s != nil {
+		p.out = outbox.NewMongo(p.coll, s, log)
+	}
+	return p
 }
 
 // Outbox is the outbox of the profiles collection, for the relay.
@@ -137,6 +140,9 @@ const updateAttempts = 8
 // retries, up to a bound (then ErrBusy). The events are published after the
 // write. It returns the profile as written.
 func (p *Profiles) Update(ctx context.Context, userID string, change Change) (Profile, error) {
+	if p.out == nil {
+		return Profile{}, fmt.Errorf("identity: update profile: %w", ErrNoSink)
+	}
 	for range updateAttempts {
 		pr, err := p.Get(ctx, userID)
 		if err != nil {

@@ -4,9 +4,16 @@
 package identitytest
 
 import (
+	"context"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/storetest"
@@ -45,4 +52,17 @@ func (e *Env) With(extra map[string]string) map[string]string {
 	out := maps.Clone(e.Cfg)
 	maps.Copy(out, extra)
 	return out
+}
+
+// Deliver POSTs e in binary mode to h (an event function behind
+// fn.Handler), the way the Broker does, and returns the status code.
+func Deliver(t testing.TB, h http.Handler, e event.Event) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Code
 }

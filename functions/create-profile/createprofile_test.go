@@ -1,0 +1,147 @@
+package createprofile
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/identity"
+	"github.com/knshop/knshop/lib/identity/identitytest"
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/sink"
+)
+
+func setup(t *testing.T) (*CreateProfile, *identity.Profiles, *identitytest.Env) {
+	t.Helper()
+	env := identitytest.New(t)
+	f := New()
+	if err := f.Start(context.Background(), env.Cfg); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := identity.StoreConfig(env.Cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := mongostore.Open(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, identity.OpenProfiles(db, sink.NewHTTP(env.Cfg["K_SINK"]), nil), env
+}
+
+func registered(t *testing.T, userID, email string) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), "auth", events.UserRegisteredData{
+		UserID: userID, Email: email, Name: "Nia", Role: "customer", RegisteredAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestCreatesTheProfileOnce(t *testing.T) {
+	f, profiles, _ := setup(t)
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e := registered(t, "u-1", "Nia@Example.com")
+	if code := identitytest.Deliver(t, h, e); code != 204 {
+		t.Fatalf("first delivery: %d", code)
+	}
+	p, err := profiles.Get(ctx, "u-1")
+	if err != nil || p.Email != "nia@example.com" || p.Name != "Nia" || p.Role != "customer" || p.Version != 1 || len(p.Addresses) != 0 || p.Preferences != "{}" {
+		t.Fatalf("profile %+v, %v", p, err)
+	}
+	// The user edits the profile; a late redelivery must not undo it.
+	if _, err := profiles.Update(ctx, "u-1", func(p *identity.Profile) ([]event.Event, error) { p.Name = "Nia B."; return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]event.Event{
+		"same event again":               e,
+		"same data under a new event id": registered(t, "u-1", "other@example.com"),
+	}
+	for name, ev := range cases {
+		t.Run(name, func(t *testing.T) {
+			if code := identitytest.Deliver(t, h, ev); code != 204 {
+				t.Fatalf("redelivery: %d", code)
+			}
+			p, err := profiles.Get(ctx, "u-1")
+			if err != nil || p.Name != "Nia B." || p.Email != "nia@example.com" || p.Version != 2 {
+				t.Fatalf("redelivery changed the profile: %+v, %v", p, err)
+			}
+		})
+	}
+}
+
+func TestConcurrentDeliveriesMakeOneProfile(t *testing.T) {
+	f, profiles, _ := setup(t)
+	e := registered(t, "u-2", "omar@example.com")
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, errs[i] = f.Handle(context.Background(), e) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := profiles.Get(context.Background(), "u-2"); err != nil || p.Version != 1 {
+		t.Fatalf("profile %+v, %v", p, err)
+	}
+}
+
+func TestDeletedProfileStaysDeleted(t *testing.T) {
+	f, profiles, _ := setup(t)
+	ctx := context.Background()
+	e := registered(t, "u-3", "pat@example.com")
+	if _, err := f.Handle(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := profiles.Update(ctx, "u-3", func(p *identity.Profile) ([]event.Event, error) {
+		now := time.Now().UTC()
+		p.DeletedAt = &now
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Handle(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := profiles.Get(ctx, "u-3"); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("a redelivered USER_REGISTERED revived a deleted profile: %v", err)
+	}
+}
+
+func TestInvalidEventsAreNotRetried(t *testing.T) {
+	f, _, _ := setup(t)
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongType, err := events.New(context.Background(), "users", events.UserDeletedData{UserID: "u-4", DeletedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	badData := registered(t, "u-4", "q@example.com")
+	if err := badData.SetData(event.ApplicationJSON, map[string]any{"userId": "u-4", "role": "root"}); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]event.Event{"another type": wrongType, "data off schema": badData}
+	for name, e := range cases {
+		t.Run(name, func(t *testing.T) {
+			if code := identitytest.Deliver(t, h, e); code != 400 {
+				t.Fatalf("status %d, want 400", code)
+			}
+		})
+	}
+}

@@ -1,0 +1,76 @@
+// Package purgecredentials is the purge-credentials function: on
+// USER_DELETED it removes the user's credential and every refresh token, so
+// login and refresh stop working for the deleted account.
+package purgecredentials
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/identity"
+	"github.com/knshop/knshop/lib/mongostore"
+)
+
+// Name is the function's name.
+const Name = "purge-credentials"
+
+// PurgeCredentials is the purge-credentials function.
+type PurgeCredentials struct {
+	creds  *identity.Credentials
+	client *mongo.Client
+	shared bool
+}
+
+// New returns an unstarted purge-credentials function.
+func New() *PurgeCredentials { return &PurgeCredentials{} }
+
+// Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
+// IDENTITY_DB).
+func (f *PurgeCredentials) Start(ctx context.Context, cfg map[string]string) error {
+	sc, err := identity.StoreConfig(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := mongostore.Open(ctx, sc)
+	if err != nil {
+		return err
+	}
+	f.client, f.shared = db.Client(), sc.Serialize
+	f.creds, err = identity.OpenCredentials(ctx, db, nil, fn.Logger(ctx))
+	return err
+}
+
+// Stop closes the database connection unless it is the shared one.
+func (f *PurgeCredentials) Stop(ctx context.Context) error {
+	if f.client == nil || f.shared {
+		return nil
+	}
+	if err := f.client.Disconnect(ctx); err != nil {
+		return fmt.Errorf("purge-credentials: stop: %w", err)
+	}
+	return nil
+}
+
+// Handle deletes the user's refresh tokens and credential. Deleting what is
+// already gone is a no-op, so redelivery is harmless; a failure between
+// the two deletes is retried by the Broker and finishes the job. It has no
+// reply.
+func (f *PurgeCredentials) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.UserDeletedData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, err
+	}
+	removed, err := f.creds.Purge(ctx, d.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("purge-credentials: %w", err)
+	}
+	fn.Logger(ctx).InfoContext(ctx, "credentials purged", "user_id", d.UserID, "had_credential", removed)
+	return nil, nil
+}
+
+var _ fn.EventFunction = (*PurgeCredentials)(nil)

@@ -1,0 +1,137 @@
+package purgecredentials
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/identity"
+	"github.com/knshop/knshop/lib/identity/identitytest"
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/sink"
+)
+
+func setup(t *testing.T) (*PurgeCredentials, *identity.Credentials) {
+	t.Helper()
+	env := identitytest.New(t)
+	f := New()
+	ctx := context.Background()
+	if err := f.Start(ctx, env.Cfg); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := identity.StoreConfig(env.Cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := mongostore.Open(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := identity.OpenCredentials(ctx, db, sink.NewHTTP(env.Cfg["K_SINK"]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"u-1", "u-2"} {
+		if err := creds.Create(ctx, identity.Credential{UserID: u, Email: u + "@example.com", Name: u, PasswordHash: "x", Role: auth.Customer, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		for i, fam := range []string{"a", "b"} {
+			if err := creds.SaveToken(ctx, identity.RefreshToken{Hash: u + fam, Family: u + fam, UserID: u, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour * time.Duration(i+1))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return f, creds
+}
+
+func deleted(t *testing.T, userID string) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), "users", events.UserDeletedData{UserID: userID, DeletedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestPurgeRemovesCredentialAndTokens(t *testing.T) {
+	f, creds := setup(t)
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e := deleted(t, "u-1")
+	for _, attempt := range []string{"first delivery", "redelivery"} {
+		t.Run(attempt, func(t *testing.T) {
+			if code := identitytest.Deliver(t, h, e); code != 204 {
+				t.Fatalf("status %d", code)
+			}
+			if _, err := creds.ByID(ctx, "u-1"); !errors.Is(err, identity.ErrNotFound) {
+				t.Fatalf("credential still there: %v", err)
+			}
+			if ts, err := creds.TokensOf(ctx, "u-1"); err != nil || len(ts) != 0 {
+				t.Fatalf("tokens left: %d, %v", len(ts), err)
+			}
+			if _, err := creds.UseToken(ctx, "u-1a", time.Now()); !errors.Is(err, identity.ErrTokenInvalid) {
+				t.Fatalf("a purged refresh token still works: %v", err)
+			}
+			if _, err := creds.ByID(ctx, "u-2"); err != nil {
+				t.Fatalf("another user's credential went too: %v", err)
+			}
+			if ts, err := creds.TokensOf(ctx, "u-2"); err != nil || len(ts) != 2 {
+				t.Fatalf("another user's tokens: %d, %v", len(ts), err)
+			}
+		})
+	}
+}
+
+func TestConcurrentPurges(t *testing.T) {
+	f, creds := setup(t)
+	e := deleted(t, "u-2")
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, errs[i] = f.Handle(context.Background(), e) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := creds.ByID(context.Background(), "u-2"); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("credential still there: %v", err)
+	}
+}
+
+func TestInvalidEventIsPermanent(t *testing.T) {
+	f, creds := setup(t)
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongType, err := events.New(context.Background(), "auth", events.UserRegisteredData{UserID: "u-1", Email: "u-1@example.com", Name: "x", Role: "customer", RegisteredAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noUser := deleted(t, "u-1")
+	if err := noUser.SetData(event.ApplicationJSON, map[string]any{"deletedAt": time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for name, e := range map[string]event.Event{"another type": wrongType, "no userId": noUser} {
+		t.Run(name, func(t *testing.T) {
+			if code := identitytest.Deliver(t, h, e); code != 400 {
+				t.Fatalf("status %d, want 400", code)
+			}
+			if _, err := creds.ByID(context.Background(), "u-1"); err != nil {
+				t.Fatalf("an invalid event removed a credential: %v", err)
+			}
+		})
+	}
+}
