@@ -4,9 +4,11 @@
 package functions
 
 import (
+	"github.com/knshop/knshop/functions/admin"
 	"github.com/knshop/knshop/functions/auth"
 	"github.com/knshop/knshop/functions/cart"
 	createprofile "github.com/knshop/knshop/functions/create-profile"
+	deadletter "github.com/knshop/knshop/functions/dead-letter"
 	"github.com/knshop/knshop/functions/deliveries"
 	"github.com/knshop/knshop/functions/orders"
 	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
@@ -22,6 +24,8 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
+	"admin":             func() any { return admin.New() },
+	"dead-letter":       func() any { return deadletter.New() },
 	"auth":              func() any { return auth.New() },
 	"cart":              func() any { return cart.New() },
 	"create-profile":    func() any { return createprofile.New() },

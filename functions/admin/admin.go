@@ -1,0 +1,205 @@
+// Package admin is the admin HTTP function, the operations area: admins
+// list the dead-lettered events and send one back to the Broker; anyone
+// reads the OpenAPI document of the whole API.
+package admin
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/deadletter"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/openapi"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Config is what admin reads at start.
+type Config struct {
+	Store sqlstore.Config
+	Auth  auth.Config
+	Sink  string // K_SINK: where replayed events go
+}
+
+// ConfigFrom reads MYSQL_DSN, KNSHOP_SERIALIZE_DB, the JWT_* keys and K_SINK.
+func ConfigFrom(cfg map[string]string) (Config, error) {
+	sc, err := sqlstore.ConfigFrom(cfg, deadletter.Database)
+	if err != nil {
+		return Config{}, fmt.Errorf("admin: config: %w", err)
+	}
+	ac, err := auth.ConfigFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("admin: config: %w", err)
+	}
+	if cfg["K_SINK"] == "" {
+		return Config{}, errors.New("admin: config: K_SINK is not set")
+	}
+	return Config{Store: sc, Auth: ac, Sink: cfg["K_SINK"]}, nil
+}
+
+// Function is the admin HTTP function.
+type Function struct {
+	cfg   Config
+	db    *sql.DB
+	store *deadletter.Store
+	sink  sink.Sender
+	mux   *http.ServeMux
+}
+
+// New returns an unstarted admin function.
+func New() *Function { return &Function{} }
+
+// Start reads the configuration, opens the operations database and builds
+// the routes.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return err
+	}
+	return f.startWith(ctx, c)
+}
+
+func (f *Function) startWith(ctx context.Context, c Config) error {
+	doc, err := openapi.JSON()
+	if err != nil {
+		return fmt.Errorf("admin: start: %w", err)
+	}
+	db, err := sqlstore.Open(ctx, c.Store, deadletter.Migrations)
+	if err != nil {
+		return fmt.Errorf("admin: start: %w", err)
+	}
+	f.cfg, f.db, f.store, f.sink = c, db, deadletter.New(db), sink.NewHTTP(c.Sink)
+	admins := auth.Middleware(auth.NewVerifier(c.Auth), auth.Admin)
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/admin/dead-letters", admins(http.HandlerFunc(f.list)))
+	mux.Handle("POST /api/admin/dead-letters/{id}/replay", admins(http.HandlerFunc(f.replay)))
+	mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		if _, err := w.Write(doc); err != nil {
+			fn.Logger(r.Context()).DebugContext(r.Context(), "writing the OpenAPI document failed", "error", err)
+		}
+	})
+	f.mux = mux
+	return nil
+}
+
+// Stop closes the database, unless it is the process's shared serialized
+// pool, which other functions of the process still use.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.db == nil || f.cfg.Store.Serialize {
+		return nil
+	}
+	if err := f.db.Close(); err != nil {
+		return fmt.Errorf("admin: stop: %w", err)
+	}
+	return nil
+}
+
+// Handle serves the admin routes.
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
+	if f.mux == nil {
+		http.Error(w, "not started", http.StatusServiceUnavailable)
+		return
+	}
+	f.mux.ServeHTTP(w, r)
+}
+
+// letterView is a dead letter as the API shows it: the failed event as it
+// was sent (structured JSON, without the knativeerror* extensions) and the
+// extensions, the error data decoded to text.
+type letterView struct {
+	ID               string      `json:"id"`
+	EventID          string      `json:"eventId"`
+	Type             string      `json:"type"`
+	Source           string      `json:"source"`
+	KnativeErrorDest string      `json:"knativeerrordest"`
+	KnativeErrorCode *int        `json:"knativeerrorcode"`
+	KnativeErrorData string      `json:"knativeerrordata"`
+	Arrivals         int         `json:"arrivals"`
+	ReceivedAt       time.Time   `json:"receivedAt"`
+	ReplayedAt       *time.Time  `json:"replayedAt"`
+	Event            event.Event `json:"event"`
+}
+
+func viewOf(l deadletter.Letter) letterView {
+	v := letterView{ID: l.ID, EventID: l.Event.ID(), Type: l.Event.Type(), Source: l.Event.Source(),
+		KnativeErrorDest: l.ErrorDest, KnativeErrorData: l.ErrorData, Arrivals: l.Arrivals,
+		ReceivedAt: l.ReceivedAt, ReplayedAt: l.ReplayedAt, Event: l.Original()}
+	if l.ErrorCode != 0 {
+		code := l.ErrorCode
+		v.KnativeErrorCode = &code
+	}
+	return v
+}
+
+func (f *Function) list(w http.ResponseWriter, r *http.Request) {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		httpapi.WriteError(w, r, fn.Logger(r.Context()), err)
+		return
+	}
+	letters, total, err := f.store.List(r.Context(), page.Offset(), page.Limit)
+	if err != nil {
+		httpapi.WriteError(w, r, fn.Logger(r.Context()), problem(err))
+		return
+	}
+	views := make([]letterView, 0, len(letters))
+	for _, l := range letters {
+		views = append(views, viewOf(l))
+	}
+	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
+}
+
+// replay sends the letter's original event, same id, back to the Broker
+// and records when. Consumers are idempotent, so a replay of an event some
+// subscribers did handle only redoes nothing there.
+func (f *Function) replay(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	log := fn.Logger(ctx)
+	l, err := f.store.Get(ctx, r.PathValue("id"))
+	if err == nil {
+		err = f.sink.Send(ctx, l.Original())
+		if err != nil {
+			err = fmt.Errorf("%w: %w", errBrokerDown, err)
+		}
+	}
+	if err == nil {
+		now := time.Now().UTC()
+		err = f.store.MarkReplayed(ctx, l.ID, now)
+		l.ReplayedAt = &now
+	}
+	if errors.Is(err, errBrokerDown) {
+		log.WarnContext(ctx, "replay failed", "letter_id", l.ID, "error", err)
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, log, problem(err))
+		return
+	}
+	log.InfoContext(ctx, "dead letter replayed", "letter_id", l.ID, "event_id", l.Event.ID(), "type", l.Event.Type())
+	httpapi.JSON(w, http.StatusAccepted, viewOf(l))
+}
+
+// errBrokerDown: the Broker did not take the replayed event.
+var errBrokerDown = errors.New("admin: the broker did not take the event")
+
+// problem maps the operations domain's errors to HTTP problems.
+func problem(err error) error {
+	switch {
+	case errors.Is(err, deadletter.ErrNotFound):
+		return httpapi.NotFound("dead letter")
+	case errors.Is(err, errBrokerDown):
+		// The cause is logged by replay; the client learns only to retry.
+		return httpapi.NewProblem(http.StatusBadGateway, "broker-unavailable",
+			"the broker did not take the event; try again")
+	}
+	return err
+}

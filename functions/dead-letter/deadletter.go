@@ -1,0 +1,77 @@
+// Package deadletter is the dead-letter function, the Broker's
+// deadLetterSink: it stores every event it receives, with the
+// knativeerror* extensions Knative added, in the operations database, once
+// per event and failing subscriber. The admin routes list and replay them.
+package deadletter
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/deadletter"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Name is the function's name.
+const Name = "dead-letter"
+
+// Function is the dead-letter sink.
+type Function struct {
+	cfg   sqlstore.Config
+	db    *sql.DB
+	store *deadletter.Store
+}
+
+// New returns an unstarted dead-letter function.
+func New() *Function { return &Function{} }
+
+// Start reads MYSQL_DSN and KNSHOP_SERIALIZE_DB and opens the operations
+// database.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := sqlstore.ConfigFrom(cfg, deadletter.Database)
+	if err != nil {
+		return fmt.Errorf("deadletter: config: %w", err)
+	}
+	return f.startWith(ctx, c)
+}
+
+func (f *Function) startWith(ctx context.Context, c sqlstore.Config) error {
+	db, err := sqlstore.Open(ctx, c, deadletter.Migrations)
+	if err != nil {
+		return fmt.Errorf("deadletter: start: %w", err)
+	}
+	f.cfg, f.db, f.store = c, db, deadletter.New(db)
+	return nil
+}
+
+// Stop closes the database, unless it is the process's shared serialized
+// pool, which other functions of the process still use.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.db == nil || f.cfg.Serialize {
+		return nil
+	}
+	if err := f.db.Close(); err != nil {
+		return fmt.Errorf("deadletter: stop: %w", err)
+	}
+	return nil
+}
+
+// Handle stores e and answers no reply. Any valid CloudEvent is taken,
+// whatever its type: a failure to store it is retried by the Broker.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	l := deadletter.LetterFrom(e, time.Now())
+	added, err := f.store.Add(ctx, l)
+	if err != nil {
+		return nil, fmt.Errorf("deadletter: %w", err)
+	}
+	// The error data is the failing subscriber's answer body: it stays in
+	// the store, out of the log.
+	fn.Logger(ctx).WarnContext(ctx, "event dead-lettered", "letter_id", l.ID, "type", e.Type(),
+		"source", e.Source(), "error_dest", l.ErrorDest, "error_code", l.ErrorCode, "new", added)
+	return nil, nil
+}

@@ -1,0 +1,109 @@
+package deadletter
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/knshop/knshop/lib/deadletter"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+func deadLettered(id, dest string) event.Event {
+	e := event.New()
+	e.SetID(id)
+	e.SetType("PAYMENT_SUCCESS")
+	e.SetSource("/knshop/charge-payment")
+	e.SetExtension(deadletter.ExtErrorDest, dest)
+	e.SetExtension(deadletter.ExtErrorCode, "500")
+	e.SetExtension(deadletter.ExtErrorData, base64.StdEncoding.EncodeToString([]byte("transient failure")))
+	return e
+}
+
+func post(t *testing.T, url string, e event.Event) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		t.Error(err)
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestDeadLetterSink(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			f := New()
+			if err := f.startWith(context.Background(), engine.Config(t, "operations")); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := f.Stop(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+			h, err := fn.Handler(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+
+			cases := []struct {
+				name       string
+				send       []event.Event
+				concurrent bool
+				wantTotal  int
+			}{
+				{"a dead-lettered event is stored", []event.Event{deadLettered("e-1", "http://start-delivery")}, false, 1},
+				{"the same arrival again is stored once", []event.Event{deadLettered("e-1", "http://start-delivery")}, false, 1},
+				{"the same event failed by another subscriber is its own letter", []event.Event{deadLettered("e-1", "http://confirm-order")}, false, 2},
+				{"concurrent arrivals are stored once", []event.Event{
+					deadLettered("e-2", "http://x"), deadLettered("e-2", "http://x"), deadLettered("e-2", "http://x"), deadLettered("e-2", "http://x"),
+				}, true, 3},
+			}
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					var wg sync.WaitGroup
+					for _, e := range tc.send {
+						wg.Add(1)
+						run := func() {
+							defer wg.Done()
+							if got := post(t, srv.URL, e); got != http.StatusNoContent {
+								t.Errorf("status = %d, want 204", got)
+							}
+						}
+						if tc.concurrent {
+							go run()
+						} else {
+							run()
+						}
+					}
+					wg.Wait()
+					_, total, err := f.store.List(context.Background(), 0, 10)
+					if err != nil || total != tc.wantTotal {
+						t.Fatalf("total = %d, %v; want %d", total, err, tc.wantTotal)
+					}
+				})
+			}
+		})
+	}
+}
