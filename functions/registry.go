@@ -15,6 +15,8 @@ import (
 	releasestock "github.com/knshop/knshop/functions/release-stock"
 	reservestock "github.com/knshop/knshop/functions/reserve-stock"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
+	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
+	synccustomer "github.com/knshop/knshop/functions/sync-customer"
 )
 
 // Constructor builds a fresh, unstarted instance of a function: an HTTP
@@ -24,6 +26,8 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
+	"sync-customer":     func() any { return synccustomer.New() },
+	"sync-catalog":      func() any { return synccatalog.New() },
 	"admin":             func() any { return admin.New() },
 	"dead-letter":       func() any { return deadletter.New() },
 	"auth":              func() any { return auth.New() },

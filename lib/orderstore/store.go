@@ -20,7 +20,10 @@ import (
 const Database = "orders"
 
 // Store reads and changes the orders database.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db     *sql.DB
+	shared bool // the process-wide serialized pool of sqlstore
+}
 
 // Open connects to the orders database named by c and migrates it.
 func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
@@ -28,17 +31,37 @@ func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("orderstore: open: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, shared: c.Serialize}, nil
+}
+
+// OpenFrom opens the orders database a function's cfg names (ConfigFrom).
+func OpenFrom(ctx context.Context, cfg map[string]string) (*Store, error) {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("orderstore: open: %w", err)
+	}
+	return Open(ctx, c)
 }
 
 // DB is the underlying database, for the outbox publisher.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close releases the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close releases the connection pool, unless it is the serialized pool the
+// whole process shares (embedded engine), which other functions still use.
+func (s *Store) Close() error {
+	if s == nil || s.shared {
+		return nil
+	}
+	return s.db.Close()
+}
 
 // Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error {
+	if s == nil {
+		return errors.New("orderstore: not open")
+	}
+	return s.db.PingContext(ctx)
+}
 
 // Item is an ordered item, priced from the product read model.
 type Item struct {

@@ -5,9 +5,15 @@ package orderstoretest
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/ids"
@@ -83,4 +89,34 @@ func (d *DB) Get(t testing.TB, id string) orderstore.Order {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// Event builds the CloudEvent for d as its producer would.
+func Event(t testing.TB, producer string, d events.Data) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), producer, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Deliver POSTs e to h in binary mode, as the Broker does, and returns the
+// status code and the reply event, if any.
+func Deliver(t testing.TB, h http.Handler, e event.Event) (int, *event.Event) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		return w.Code, nil
+	}
+	reply, err := cehttp.NewEventFromHTTPResponse(w.Result())
+	if err != nil {
+		t.Fatalf("orderstoretest: reply of a 200: %v", err)
+	}
+	return w.Code, reply
 }

@@ -1,0 +1,83 @@
+// Package synccatalog is the event function that keeps the orders side's
+// read model of products (name, price, stock, deleted) from PRODUCT_ADDED,
+// PRODUCT_UPDATED and PRODUCT_DELETED. Each event carries the product's
+// version; only a version newer than the stored one is applied, so
+// duplicates and events arriving out of order leave the newest state.
+package synccatalog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/orderstore"
+)
+
+// Function is sync-catalog.
+type Function struct{ store *orderstore.Store }
+
+// New returns the function, unstarted.
+func New() *Function { return &Function{} }
+
+// Start opens the orders database.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	s, err := orderstore.OpenFrom(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("synccatalog: start: %w", err)
+	}
+	f.store = s
+	return nil
+}
+
+// Stop releases the database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
+
+// Handle applies one PRODUCT_* event to the read model. It has no reply.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	p, err := product(e)
+	if err != nil {
+		return nil, fn.Permanent(err)
+	}
+	var applied bool
+	if p.Deleted {
+		applied, err = f.store.DeleteProduct(ctx, p.ID, p.Version, p.UpdatedAt)
+	} else {
+		applied, err = f.store.ApplyProduct(ctx, p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("synccatalog: %w", err)
+	}
+	fn.Logger(ctx).InfoContext(ctx, "product event", "product_id", p.ID, "version", p.Version, "applied", applied)
+	return nil, nil
+}
+
+// product reads the product state an event carries.
+func product(e event.Event) (orderstore.Product, error) {
+	switch events.Type(e.Type()) {
+	case events.ProductAdded:
+		var d events.ProductAddedData
+		if err := events.Decode(e, &d); err != nil {
+			return orderstore.Product{}, err
+		}
+		return orderstore.Product{ID: d.ProductID, Name: d.Name, Price: d.Price, Stock: d.Stock, Version: d.Version, UpdatedAt: d.AddedAt}, nil
+	case events.ProductUpdated:
+		var d events.ProductUpdatedData
+		if err := events.Decode(e, &d); err != nil {
+			return orderstore.Product{}, err
+		}
+		return orderstore.Product{ID: d.ProductID, Name: d.Name, Price: d.Price, Stock: d.Stock, Version: d.Version, UpdatedAt: d.UpdatedAt}, nil
+	case events.ProductDeleted:
+		var d events.ProductDeletedData
+		if err := events.Decode(e, &d); err != nil {
+			return orderstore.Product{}, err
+		}
+		return orderstore.Product{ID: d.ProductID, Deleted: true, Version: d.Version, UpdatedAt: d.DeletedAt}, nil
+	}
+	return orderstore.Product{}, fmt.Errorf("synccatalog: %w: type %s is not a product event", events.ErrInvalid, e.Type())
+}
