@@ -24,6 +24,7 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/knshop/knshop/functions"
+	authfn "github.com/knshop/knshop/functions/auth"
 	"github.com/knshop/knshop/lib/broker"
 	"github.com/knshop/knshop/lib/events"
 )
@@ -581,5 +582,26 @@ func TestSecretsTemplateMatchesTheirUse(t *testing.T) {
 				t.Errorf("secrets.example.yaml has %s/%s, which nothing reads", name, k)
 			}
 		}
+	}
+}
+
+// TestAuthMemoryCoversConcurrentHashes: every request Knative lets into an
+// auth instance may hash a password with Argon2id at the function's memory
+// cost; the container's memory limit must hold all of them plus a base.
+func TestAuthMemoryCoversConcurrentHashes(t *testing.T) {
+	t.Parallel()
+	s := ofKind[servingv1.Service](t, builtObjects(t))["auth"]
+	if s == nil {
+		t.Fatal("no auth Service")
+	}
+	cc := s.Spec.Template.Spec.ContainerConcurrency
+	if cc == nil || *cc == 0 {
+		t.Fatal("auth has unbounded containerConcurrency")
+	}
+	const base = 64 << 20 // runtime, driver pools, buffers
+	need := *cc*int64(authfn.DefaultArgon2.MemoryKiB)<<10 + base
+	limit := s.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().Value()
+	if limit < need {
+		t.Errorf("auth memory limit %d MiB, %d concurrent Argon2id hashes need %d MiB", limit>>20, *cc, need>>20)
 	}
 }
