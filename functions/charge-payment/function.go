@@ -1,0 +1,260 @@
+// Package chargepayment is the charge-payment function: on STOCK_RESERVED
+// it records the order's payment (PAYMENT_ADDED through the outbox), charges
+// the gateway under the payment id as idempotency key, and answers with
+// PAYMENT_SUCCESS or PAYMENT_FAILURE, stored with the payment so that a
+// redelivery answers the same event and never charges twice.
+package chargepayment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Name is the function's name.
+const Name = "charge-payment"
+
+// ErrChargeInFlight: another delivery of the same event is charging right
+// now; the Broker retries this one later and it then answers that outcome.
+var ErrChargeInFlight = errors.New("charge-payment: the charge is in flight")
+
+// CodePaymentRejected is the failure code of a charge the gateway refused
+// as a request (not as a card): an amount it cannot take, for instance.
+const CodePaymentRejected = "payment_rejected"
+
+// store is what the function needs of the payments database.
+type store interface {
+	Create(ctx context.Context, p paymentstore.Payment, added event.Event) (paymentstore.Payment, bool, error)
+	Get(ctx context.Context, id string) (paymentstore.Payment, error)
+	Claim(ctx context.Context, id string, from paymentstore.Status, d time.Duration) (bool, error)
+	Release(ctx context.Context, id, transactionID string) error
+	Settle(ctx context.Context, id string, o paymentstore.Outcome) (paymentstore.Payment, error)
+}
+
+// Function is charge-payment.
+type Function struct {
+	cfg     Config
+	store   store
+	db      *paymentstore.Store
+	gateway payment.Gateway
+}
+
+// New returns an unstarted charge-payment.
+func New() *Function { return &Function{} }
+
+// Config is charge-payment's configuration.
+type Config struct {
+	Store   sqlstore.Config
+	Payment payment.Config
+	// Sink is the Broker URL PAYMENT_ADDED is published to (K_SINK).
+	Sink string
+	// Claim is how long a delivery holds the charge before another may
+	// take it over (PAYMENT_CLAIM_TTL; default the gateway timeout + 10s).
+	Claim time.Duration
+}
+
+// ConfigFrom reads the configuration from cfg.
+func ConfigFrom(cfg map[string]string) (Config, error) {
+	pc, err := payment.ConfigFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("charge-payment: config: %w", err)
+	}
+	sc, err := sqlstore.ConfigFrom(cfg, paymentstore.Database)
+	if err != nil {
+		return Config{}, fmt.Errorf("charge-payment: config: %w", err)
+	}
+	c := Config{Store: sc, Payment: pc, Sink: cfg["K_SINK"], Claim: pc.Timeout + 10*time.Second}
+	if c.Sink == "" {
+		return Config{}, errors.New("charge-payment: config: K_SINK is not set")
+	}
+	if v := cfg["PAYMENT_CLAIM_TTL"]; v != "" {
+		if c.Claim, err = time.ParseDuration(v); err != nil || c.Claim <= 0 {
+			return Config{}, fmt.Errorf("charge-payment: config: PAYMENT_CLAIM_TTL=%q is not a positive duration", v)
+		}
+	}
+	return c, nil
+}
+
+// Start reads the configuration, opens the gateway and the payments
+// database (migrating it).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return err
+	}
+	return f.startWith(ctx, c)
+}
+
+func (f *Function) startWith(ctx context.Context, c Config) error {
+	gw, err := payment.Open(c.Payment)
+	if err != nil {
+		return fmt.Errorf("charge-payment: start: %w", err)
+	}
+	log := fn.Logger(ctx)
+	db, err := paymentstore.Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
+	if err != nil {
+		return fmt.Errorf("charge-payment: start: %w", err)
+	}
+	f.cfg, f.gateway, f.db, f.store = c, gw, db, db
+	log.InfoContext(ctx, "charge-payment started", "payment", c.Payment, "store", c.Store.String())
+	return nil
+}
+
+// Stop closes the database, unless it is the process's shared serialized
+// pool that other functions still use.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.db == nil || f.cfg.Store.Serialize {
+		return nil
+	}
+	return f.db.Close()
+}
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) {
+	if f.db == nil {
+		return false, nil
+	}
+	if err := f.db.Ping(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Handle charges the order of a STOCK_RESERVED event once.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.StockReservedData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, fn.Permanent(fmt.Errorf("charge-payment: %w", err))
+	}
+	if err := d.Total.Validate(); err != nil || d.Total.Amount <= 0 {
+		return nil, fn.Permanent(fmt.Errorf("charge-payment: order %s: total %s cannot be charged", d.OrderID, d.Total))
+	}
+	log := fn.Logger(ctx).With("order_id", d.OrderID)
+	p := paymentstore.Payment{
+		ID: ids.Derive(d.OrderID, "payment"), OrderID: d.OrderID, CustomerID: d.CustomerID,
+		Amount: d.Total, Method: payment.Describe(d.PaymentMethod), Gateway: f.gateway.Name(),
+		ShippingAddress: d.ShippingAddress, CreatedAt: time.Now().UTC(),
+	}
+	added, err := paymentstore.AddedEvent(ctx, Name, p)
+	if err != nil {
+		return nil, fmt.Errorf("charge-payment: %w", err)
+	}
+	p, created, err := f.store.Create(ctx, p, added)
+	switch {
+	case errors.Is(err, paymentstore.ErrOrderCancelled):
+		log.InfoContext(ctx, "order was cancelled before its charge; not charging")
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("charge-payment: order %s: %w", d.OrderID, err)
+	}
+	log = log.With("payment_id", p.ID, "status", p.Status, "created", created)
+	return f.charge(fn.WithLogger(ctx, log), p, d.PaymentMethod)
+}
+
+// charge settles p: it answers a settled payment's stored reply, or takes
+// the claim, charges and stores the outcome with its reply.
+func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token string) (*event.Event, error) {
+	log := fn.Logger(ctx)
+	if reply, done, err := answered(p); done {
+		return reply, err
+	}
+	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Pending, f.cfg.Claim)
+	if err != nil {
+		return nil, fmt.Errorf("charge-payment: %w", err)
+	}
+	if !ok {
+		// Settled meanwhile, or another delivery holds the charge.
+		now, err := f.store.Get(ctx, p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("charge-payment: %w", err)
+		}
+		if reply, done, err := answered(now); done {
+			return reply, err
+		}
+		return nil, fmt.Errorf("%w: payment %s", ErrChargeInFlight, p.ID)
+	}
+	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
+	defer cancel()
+	res, err := f.gateway.Charge(cctx, payment.ChargeRequest{
+		IdempotencyKey: p.ID, OrderID: p.OrderID, PaymentID: p.ID, Amount: p.Amount, Method: token,
+	})
+	switch {
+	case errors.Is(err, payment.ErrRejected):
+		log.WarnContext(ctx, "the gateway refused the charge request", "error", err)
+		res = payment.ChargeResult{Outcome: payment.Declined, Code: CodePaymentRejected, Reason: "The payment gateway refused the request."}
+	case err != nil:
+		f.release(ctx, p.ID, "")
+		if errors.Is(err, payment.ErrIdempotencyConflict) {
+			return nil, fn.Permanent(fmt.Errorf("charge-payment: payment %s: %w", p.ID, err))
+		}
+		return nil, fmt.Errorf("charge-payment: payment %s: %w", p.ID, err)
+	}
+	if res.Outcome == payment.Processing {
+		log.InfoContext(ctx, "charge is processing; its webhook will settle it", "transaction_id", res.TransactionID)
+		f.release(ctx, p.ID, res.TransactionID)
+		return nil, nil
+	}
+	return f.settle(ctx, p, res)
+}
+
+// settle stores the charge's outcome with its reply and answers it.
+func (f *Function) settle(ctx context.Context, p paymentstore.Payment, res payment.ChargeResult) (*event.Event, error) {
+	o := paymentstore.Outcome{Status: paymentstore.Succeeded, TransactionID: res.TransactionID}
+	if res.Outcome != payment.Succeeded {
+		o.Status, o.FailureCode, o.FailureReason = paymentstore.Failed, res.Code, res.Reason
+	}
+	p.Status, p.TransactionID, p.FailureCode, p.FailureReason = o.Status, o.TransactionID, o.FailureCode, o.FailureReason
+	reply, err := paymentstore.ChargeReply(ctx, Name, p, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("charge-payment: %w", err)
+	}
+	o.Reply = reply
+	now, err := f.store.Settle(ctx, p.ID, o)
+	if errors.Is(err, paymentstore.ErrStateChanged) {
+		// A webhook settled it first: its reply is the answer.
+		r, _, aerr := answered(now)
+		return r, aerr
+	}
+	if err != nil {
+		// The gateway answers the same under the same key: a redelivery
+		// settles it without charging again.
+		f.release(ctx, p.ID, res.TransactionID)
+		return nil, fmt.Errorf("charge-payment: %w", err)
+	}
+	fn.Logger(ctx).InfoContext(ctx, "charge settled", "outcome", o.Status, "code", o.FailureCode)
+	return &reply, nil
+}
+
+// answered returns the reply of a payment that is past its charge: the
+// stored PAYMENT_SUCCESS or PAYMENT_FAILURE, or none once refunded (the
+// order is cancelled; a success would only start a delivery).
+func answered(p paymentstore.Payment) (*event.Event, bool, error) {
+	switch p.Status {
+	case paymentstore.Succeeded, paymentstore.Failed:
+		if p.ChargeReply == nil {
+			return nil, true, fmt.Errorf("charge-payment: payment %s is %s without its reply", p.ID, p.Status)
+		}
+		return p.ChargeReply, true, nil
+	case paymentstore.Refunded:
+		return nil, true, nil
+	}
+	return nil, false, nil
+}
+
+// release drops the claim; failing that, it lapses by itself.
+func (f *Function) release(ctx context.Context, id, transactionID string) {
+	if err := f.store.Release(context.WithoutCancel(ctx), id, transactionID); err != nil {
+		fn.Logger(ctx).WarnContext(ctx, "could not release the charge claim; it lapses by itself", "error", err)
+	}
+}

@@ -1,0 +1,439 @@
+package chargepayment
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// counting wraps the sandbox: it counts calls, and the distinct successful
+// transactions (money actually taken), and can be told to fail.
+type counting struct {
+	payment.Gateway
+	mu      sync.Mutex
+	calls   int
+	taken   map[string]bool
+	failing error
+}
+
+func (c *counting) Charge(ctx context.Context, req payment.ChargeRequest) (payment.ChargeResult, error) {
+	c.mu.Lock()
+	c.calls++
+	failing := c.failing
+	c.mu.Unlock()
+	if failing != nil {
+		return payment.ChargeResult{}, failing
+	}
+	res, err := c.Gateway.Charge(ctx, req)
+	if err == nil && res.Outcome == payment.Succeeded {
+		c.mu.Lock()
+		c.taken[res.TransactionID] = true
+		c.mu.Unlock()
+	}
+	return res, err
+}
+
+func (c *counting) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failing = err
+}
+
+func (c *counting) counts() (calls, taken int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls, len(c.taken)
+}
+
+// flaky fails the next Settle (and, with alsoRelease, the Release that
+// follows), as a crash between the charge and its record would.
+type flaky struct {
+	store
+	mu          sync.Mutex
+	failSettle  int
+	failRelease int
+}
+
+var errCrash = errors.New("simulated crash")
+
+func (f *flaky) Settle(ctx context.Context, id string, o paymentstore.Outcome) (paymentstore.Payment, error) {
+	f.mu.Lock()
+	fail := f.failSettle > 0
+	f.failSettle--
+	f.mu.Unlock()
+	if fail {
+		return paymentstore.Payment{}, errCrash
+	}
+	return f.store.Settle(ctx, id, o)
+}
+
+func (f *flaky) Release(ctx context.Context, id, tx string) error {
+	f.mu.Lock()
+	fail := f.failRelease > 0
+	f.failRelease--
+	f.mu.Unlock()
+	if fail {
+		return errCrash
+	}
+	return f.store.Release(ctx, id, tx)
+}
+
+type harness struct {
+	f    *Function
+	gw   *counting
+	sink *storetest.EventRecorder
+}
+
+func start(t *testing.T, sc sqlstore.Config, claim time.Duration) harness {
+	t.Helper()
+	rec := storetest.NewEventRecorder(t)
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(), "PAYMENT_CLAIM_TTL": claim.String()}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Store.Database = sc.Database // the test's own database
+	f := New()
+	if err := f.startWith(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	gw := &counting{Gateway: f.gateway, taken: map[string]bool{}}
+	f.gateway = gw
+	return harness{f: f, gw: gw, sink: rec}
+}
+
+var address = events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
+
+func reserved(t *testing.T, orderID, token string) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), "reserve-stock", events.StockReservedData{
+		OrderID: orderID, CustomerID: "cust-1", Items: []events.Item{{ProductID: "p1", Quantity: 2}},
+		Total: money.New(3998, "USD"), PaymentMethod: token, ShippingAddress: address,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func ofType(evs []event.Event, typ events.Type) int {
+	n := 0
+	for _, e := range evs {
+		if e.Type() == string(typ) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestChargeOutcomes(t *testing.T) {
+	h := start(t, storetest.MySQL(t, paymentstore.Database), time.Minute)
+	ctx := context.Background()
+	cases := map[string]struct {
+		token    string
+		wantType events.Type
+		wantCode string
+	}{
+		"visa pays":                {payment.TokenVisa, events.PaymentSuccess, ""},
+		"declined card fails":      {payment.TokenDeclined, events.PaymentFailure, payment.CodeCardDeclined},
+		"insufficient funds fails": {payment.TokenInsufficientFunds, events.PaymentFailure, payment.CodeInsufficientFunds},
+		"unknown method fails":     {"pm_card_nonsense", events.PaymentFailure, payment.CodeInvalidPaymentMethod},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			orderID := ids.New()
+			reply, err := h.f.Handle(ctx, reserved(t, orderID, tc.token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reply == nil || reply.Type() != string(tc.wantType) {
+				t.Fatalf("reply = %v, want %s", reply, tc.wantType)
+			}
+			paymentID := ids.Derive(orderID, "payment")
+			if reply.ID() != paymentstore.EventID(paymentID, tc.wantType) || reply.Source() != "/knshop/charge-payment" {
+				t.Fatalf("reply id %s source %s", reply.ID(), reply.Source())
+			}
+			p, err := h.f.db.Get(ctx, paymentID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tc.wantType {
+			case events.PaymentSuccess:
+				var d events.PaymentSuccessData
+				if err := events.Decode(*reply, &d); err != nil {
+					t.Fatal(err)
+				}
+				if d.ShippingAddress == nil || *d.ShippingAddress != address || d.CustomerID != "cust-1" || d.TransactionID == "" || d.Amount != money.New(3998, "USD") {
+					t.Fatalf("PAYMENT_SUCCESS data = %+v", d)
+				}
+				if p.Status != paymentstore.Succeeded || p.TransactionID != d.TransactionID {
+					t.Fatalf("payment = %s %s", p.Status, p.TransactionID)
+				}
+			case events.PaymentFailure:
+				var d events.PaymentFailureData
+				if err := events.Decode(*reply, &d); err != nil {
+					t.Fatal(err)
+				}
+				if d.Code != tc.wantCode || d.CustomerID != "cust-1" || p.Status != paymentstore.Failed || p.FailureCode != tc.wantCode {
+					t.Fatalf("PAYMENT_FAILURE data = %+v, payment %s %s", d, p.Status, p.FailureCode)
+				}
+			}
+			if p.Method != payment.Describe(tc.token) {
+				t.Fatalf("stored method %q, want only %q", p.Method, payment.Describe(tc.token))
+			}
+		})
+	}
+	t.Run("each payment announced once with PAYMENT_ADDED", func(t *testing.T) {
+		evs := h.sink.WaitFor(t, len(cases), 5*time.Second)
+		if n := ofType(evs, events.PaymentAdded); n != len(cases) {
+			t.Fatalf("%d PAYMENT_ADDED for %d payments", n, len(cases))
+		}
+	})
+	t.Run("processing charge waits for its webhook", func(t *testing.T) {
+		orderID := ids.New()
+		reply, err := h.f.Handle(ctx, reserved(t, orderID, payment.TokenAuthenticationRequired))
+		if err != nil || reply != nil {
+			t.Fatalf("Handle = %v, %v; want no reply yet", reply, err)
+		}
+		p, err := h.f.db.Get(ctx, ids.Derive(orderID, "payment"))
+		if err != nil || p.Status != paymentstore.Pending || p.TransactionID == "" {
+			t.Fatalf("payment = %+v, %v; want PENDING with its transaction", p, err)
+		}
+	})
+}
+
+// TestOneChargePerOrder attacks the charge with the deliveries a Kafka
+// Broker can make: twice in a row, many at once, after a crash.
+func TestOneChargePerOrder(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			ctx := context.Background()
+			t.Run("redelivery answers the same reply without charging", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+				e := reserved(t, ids.New(), payment.TokenVisa)
+				first, err := h.f.Handle(ctx, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 3 {
+					again, err := h.f.Handle(ctx, e)
+					if err != nil || again == nil || again.ID() != first.ID() || string(again.Data()) != string(first.Data()) {
+						t.Fatalf("redelivery = %v, %v; want the first reply %s", again, err, first.ID())
+					}
+				}
+				if calls, taken := h.gw.counts(); calls != 1 || taken != 1 {
+					t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
+				}
+				if n := ofType(h.sink.WaitFor(t, 1, 5*time.Second), events.PaymentAdded); n != 1 {
+					t.Fatalf("%d PAYMENT_ADDED, want 1", n)
+				}
+			})
+			t.Run("concurrent deliveries charge once and agree", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+				e := reserved(t, ids.New(), payment.TokenVisa)
+				const n = 8
+				replies := make([]*event.Event, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						// A delivery refused as in flight is retried by the
+						// Broker; do the same, boundedly.
+						for range 50 {
+							r, err := h.f.Handle(ctx, e)
+							if errors.Is(err, ErrChargeInFlight) {
+								time.Sleep(10 * time.Millisecond)
+								continue
+							}
+							if err != nil {
+								t.Error(err)
+							}
+							replies[i] = r
+							return
+						}
+						t.Error("still in flight after 50 retries")
+					}()
+				}
+				wg.Wait()
+				for i, r := range replies {
+					if r == nil || r.ID() != replies[0].ID() || r.Type() != string(events.PaymentSuccess) {
+						t.Fatalf("reply %d = %v, want the same PAYMENT_SUCCESS as reply 0", i, r)
+					}
+				}
+				if calls, taken := h.gw.counts(); calls != 1 || taken != 1 {
+					t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
+				}
+				time.Sleep(100 * time.Millisecond)
+				if got := ofType(h.sink.Events(), events.PaymentAdded); got != 1 {
+					t.Fatalf("%d PAYMENT_ADDED, want 1", got)
+				}
+			})
+			t.Run("crash after the charge: redelivery answers success without a second charge", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+				fl := &flaky{store: h.f.store, failSettle: 1}
+				h.f.store = fl
+				e := reserved(t, ids.New(), payment.TokenVisa)
+				if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) || fn.IsPermanent(err) {
+					t.Fatalf("Handle with the store failing = %v, want a retryable error", err)
+				}
+				reply, err := h.f.Handle(ctx, e)
+				if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
+					t.Fatalf("redelivery = %v, %v; want PAYMENT_SUCCESS", reply, err)
+				}
+				if _, taken := h.gw.counts(); taken != 1 {
+					t.Fatalf("%d charges, want 1", taken)
+				}
+			})
+			t.Run("crash that keeps the claim: redelivery waits for it to lapse", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database), 300*time.Millisecond)
+				fl := &flaky{store: h.f.store, failSettle: 1, failRelease: 1}
+				h.f.store = fl
+				e := reserved(t, ids.New(), payment.TokenVisa)
+				if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
+					t.Fatalf("Handle = %v, want the crash", err)
+				}
+				if _, err := h.f.Handle(ctx, e); !errors.Is(err, ErrChargeInFlight) {
+					t.Fatalf("redelivery within the claim = %v, want ErrChargeInFlight", err)
+				}
+				time.Sleep(400 * time.Millisecond)
+				reply, err := h.f.Handle(ctx, e)
+				if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
+					t.Fatalf("redelivery after the claim lapsed = %v, %v", reply, err)
+				}
+				if _, taken := h.gw.counts(); taken != 1 {
+					t.Fatalf("%d charges, want 1", taken)
+				}
+			})
+			t.Run("cancelled before STOCK_RESERVED: nothing is charged", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+				orderID := ids.New()
+				if _, _, err := h.f.db.CancelOrder(ctx, orderID); err != nil {
+					t.Fatal(err)
+				}
+				for range 2 {
+					reply, err := h.f.Handle(ctx, reserved(t, orderID, payment.TokenVisa))
+					if err != nil || reply != nil {
+						t.Fatalf("Handle = %v, %v; want acknowledged without reply", reply, err)
+					}
+				}
+				if calls, _ := h.gw.counts(); calls != 0 {
+					t.Fatalf("gateway called %d times for a cancelled order", calls)
+				}
+				if _, err := h.f.db.Get(ctx, ids.Derive(orderID, "payment")); !errors.Is(err, paymentstore.ErrNotFound) {
+					t.Fatalf("payment of a cancelled order: %v", err)
+				}
+			})
+			t.Run("gateway down: retryable, stays pending, charges after recovery", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+				h.gw.fail(payment.ErrUnavailable)
+				orderID := ids.New()
+				e := reserved(t, orderID, payment.TokenVisa)
+				if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
+					t.Fatalf("Handle = %v, want a retryable ErrUnavailable", err)
+				}
+				p, err := h.f.db.Get(ctx, ids.Derive(orderID, "payment"))
+				if err != nil || p.Status != paymentstore.Pending {
+					t.Fatalf("payment = %+v, %v; want PENDING", p, err)
+				}
+				h.gw.fail(nil)
+				if reply, err := h.f.Handle(ctx, e); err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
+					t.Fatalf("redelivery after recovery = %v, %v", reply, err)
+				}
+			})
+		})
+	}
+}
+
+// TestStatusMapping drives the function through the runtime, as the
+// Broker does.
+func TestStatusMapping(t *testing.T) {
+	h := start(t, storetest.MySQL(t, paymentstore.Database), time.Minute)
+	handler, err := fn.Handler(h.f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	good := reserved(t, ids.New(), payment.TokenVisa)
+	zero := reserved(t, ids.New(), payment.TokenVisa)
+	if err := zero.SetData(event.ApplicationJSON, map[string]any{
+		"orderId": ids.New(), "customerId": "c", "items": []map[string]any{{"productId": "p", "quantity": 1}},
+		"total": map[string]any{"amount": 0, "currency": "USD"}, "paymentMethod": "pm_card_visa", "shippingAddress": address,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wrongType := reserved(t, ids.New(), payment.TokenVisa)
+	wrongType.SetType(string(events.OrderPlaced))
+	missing := reserved(t, ids.New(), payment.TokenVisa)
+	if err := missing.SetData(event.ApplicationJSON, map[string]any{"orderId": "o"}); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		e          event.Event
+		wantStatus int
+		wantType   string
+	}{
+		"stock reserved is charged":      {good, http.StatusOK, string(events.PaymentSuccess)},
+		"the same event again":           {good, http.StatusOK, string(events.PaymentSuccess)},
+		"zero total is not retried":      {zero, http.StatusBadRequest, ""},
+		"another type is not retried":    {wrongType, http.StatusBadRequest, ""},
+		"missing fields are not retried": {missing, http.StatusBadRequest, ""},
+	}
+	var firstID string
+	for _, name := range []string{"stock reserved is charged", "the same event again", "zero total is not retried", "another type is not retried", "missing fields are not retried"} {
+		tc := cases[name]
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&tc.e), req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus || resp.Header.Get("Ce-Type") != tc.wantType {
+				t.Fatalf("status %d type %q, want %d %q", resp.StatusCode, resp.Header.Get("Ce-Type"), tc.wantStatus, tc.wantType)
+			}
+			if tc.wantType != "" {
+				if firstID == "" {
+					firstID = resp.Header.Get("Ce-Id")
+				} else if resp.Header.Get("Ce-Id") != firstID {
+					t.Fatalf("redelivery answered %s, want %s", resp.Header.Get("Ce-Id"), firstID)
+				}
+			}
+		})
+	}
+	if calls, _ := h.gw.counts(); calls != 1 {
+		t.Fatalf("gateway called %d times, want 1", calls)
+	}
+}
