@@ -27,6 +27,7 @@ import (
 	authfn "github.com/knshop/knshop/functions/auth"
 	"github.com/knshop/knshop/lib/broker"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
 )
 
 // The function names are fixed by the design: each one is a Knative Service.
@@ -603,5 +604,38 @@ func TestAuthMemoryCoversConcurrentHashes(t *testing.T) {
 	limit := s.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().Value()
 	if limit < need {
 		t.Errorf("auth memory limit %d MiB, %d concurrent Argon2id hashes need %d MiB", limit>>20, *cc, need>>20)
+	}
+}
+
+// TestFunctionKindsMatchTheirWiring: what a Trigger, the PingSource or the
+// dead-letter route calls is an event function, and what the Ingress calls
+// is an HTTP function, both in the design's lists and, for the functions
+// already registered, in the code itself.
+func TestFunctionKindsMatchTheirWiring(t *testing.T) {
+	t.Parallel()
+	ksvcs := ofKind[servingv1.Service](t, builtObjects(t))
+	for name, s := range ksvcs {
+		t.Run(name, func(t *testing.T) {
+			wantEvent := slices.Contains(eventFunctions, name)
+			if kind := s.Labels["knshop.dev/kind"]; kind != map[bool]string{true: "event", false: "http"}[wantEvent] {
+				t.Errorf("label knshop.dev/kind=%q", kind)
+			}
+			ctor, ok := functions.All[name]
+			if !ok {
+				t.Skip("not registered yet")
+			}
+			switch f := ctor().(type) {
+			case fn.EventFunction:
+				if !wantEvent {
+					t.Errorf("%T is an event function; the Ingress sends it plain HTTP", f)
+				}
+			case fn.HTTPFunction:
+				if wantEvent {
+					t.Errorf("%T is an HTTP function; the Broker sends it CloudEvents", f)
+				}
+			default:
+				t.Errorf("%T is neither an HTTP nor an event function", f)
+			}
+		})
 	}
 }
