@@ -11,6 +11,7 @@ import (
 	deadletter "github.com/knshop/knshop/functions/dead-letter"
 	"github.com/knshop/knshop/functions/deliveries"
 	"github.com/knshop/knshop/functions/orders"
+	"github.com/knshop/knshop/functions/products"
 	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
 	releasestock "github.com/knshop/knshop/functions/release-stock"
 	reservestock "github.com/knshop/knshop/functions/reserve-stock"
@@ -35,6 +36,7 @@ var All = map[string]Constructor{
 	"create-profile":    func() any { return createprofile.New() },
 	"deliveries":        func() any { return deliveries.New() },
 	"orders":            func() any { return orders.New() },
+	"products":          func() any { return products.New() },
 	"purge-credentials": func() any { return purgecredentials.New() },
 	"release-stock":     func() any { return releasestock.New() },
 	"reserve-stock":     func() any { return reservestock.New() },

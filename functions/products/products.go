@@ -1,0 +1,285 @@
+// Package products is the HTTP function of /api/products: anyone lists and
+// reads the catalog; sellers add products and, with admins, change, restock
+// and delete them. Every change bumps the product's version and stores its
+// PRODUCT_* event in the same single-document update (the outbox), then
+// publishes it; relay-outbox sends what a crash left behind.
+package products
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
+)
+
+// Name is the function's name: its event source is /knshop/products.
+const Name = "products"
+
+// ErrNotOwner: a seller changing another seller's product.
+var ErrNotOwner = errors.New("products: not the product's seller")
+
+// errUnchanged stops a write that would change nothing.
+var errUnchanged = errors.New("products: nothing changes")
+
+// Config is what products reads at start.
+type Config struct {
+	Store    mongostore.Config
+	Auth     auth.Config
+	Sink     string // K_SINK
+	Currency string // the shop's one currency (CURRENCY, default USD)
+}
+
+// ConfigFrom reads MONGODB_URI, KNSHOP_SERIALIZE_DB, JWT_*, K_SINK and
+// CURRENCY.
+func ConfigFrom(cfg map[string]string) (Config, error) {
+	sc, err := mongostore.ConfigFrom(cfg, catalog.Database)
+	if err != nil {
+		return Config{}, fmt.Errorf("products: config: %w", err)
+	}
+	ac, err := auth.ConfigFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("products: config: %w", err)
+	}
+	c := Config{Store: sc, Auth: ac, Sink: cfg["K_SINK"], Currency: strings.TrimSpace(cfg["CURRENCY"])}
+	if c.Sink == "" {
+		return Config{}, errors.New("products: config: K_SINK is not set")
+	}
+	if c.Currency == "" {
+		c.Currency = "USD"
+	}
+	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency {
+		return Config{}, fmt.Errorf("products: config: CURRENCY %q is not an ISO 4217 code", c.Currency)
+	}
+	return c, nil
+}
+
+// Function is the products HTTP function.
+type Function struct {
+	cfg    Config
+	db     *mongo.Database
+	store  *catalog.Store
+	outbox *outbox.Mongo
+	mux    *http.ServeMux
+}
+
+// New returns the function, unstarted.
+func New() *Function { return &Function{} }
+
+// Start reads the configuration, opens the catalog and builds the routes.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return err
+	}
+	return f.startWith(ctx, c)
+}
+
+func (f *Function) startWith(ctx context.Context, c Config) error {
+	db, err := mongostore.Open(ctx, c.Store)
+	if err != nil {
+		return fmt.Errorf("products: start: %w", err)
+	}
+	store, err := catalog.New(ctx, db)
+	if err != nil {
+		return fmt.Errorf("products: start: %w", err)
+	}
+	f.cfg, f.db, f.store = c, db, store
+	f.outbox = outbox.NewMongo(store.Products(), sink.NewHTTP(c.Sink), fn.Logger(ctx))
+	staff := auth.Middleware(auth.NewVerifier(c.Auth), auth.Seller, auth.Admin)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/products", f.list)
+	mux.HandleFunc("GET /api/products/{id}", f.get)
+	mux.Handle("POST /api/products", staff(http.HandlerFunc(f.create)))
+	mux.Handle("PATCH /api/products/{id}", staff(http.HandlerFunc(f.update)))
+	mux.Handle("PUT /api/products/{id}/stock", staff(http.HandlerFunc(f.setStock)))
+	mux.Handle("DELETE /api/products/{id}", staff(http.HandlerFunc(f.remove)))
+	f.mux = mux
+	return nil
+}
+
+// Stop disconnects, unless the client is the process's shared serialized
+// one, which other functions still use.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.db == nil || f.cfg.Store.Serialize {
+		return nil
+	}
+	if err := f.db.Client().Disconnect(ctx); err != nil {
+		return fmt.Errorf("products: stop: %w", err)
+	}
+	return nil
+}
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) {
+	if f.db == nil {
+		return false, nil
+	}
+	if err := f.db.Client().Ping(ctx, nil); err != nil {
+		return false, fmt.Errorf("products: ready: %w", err)
+	}
+	return true, nil
+}
+
+// Handle serves the routes.
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
+	if f.mux == nil {
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is not started"))
+		return
+	}
+	f.mux.ServeHTTP(w, r)
+}
+
+func (f *Function) get(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !ids.Valid(id) {
+		f.fail(w, r, catalog.ErrNotFound)
+		return
+	}
+	p, err := f.store.Get(r.Context(), id)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	httpapi.JSON(w, http.StatusOK, view(p))
+}
+
+func (f *Function) list(w http.ResponseWriter, r *http.Request) {
+	q, page, err := parseQuery(r)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	ps, total, err := f.store.List(r.Context(), q)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	out := make([]Product, len(ps))
+	for i, p := range ps {
+		out[i] = view(p)
+	}
+	httpapi.JSON(w, http.StatusOK, httpapi.NewList(out, page, total))
+}
+
+func (f *Function) create(w http.ResponseWriter, r *http.Request) {
+	var req createRequest
+	if err := httpapi.Decode(w, r, &req); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if err := req.validate(f.cfg.Currency); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	claims, _ := auth.FromContext(r.Context())
+	p := req.product(ids.New(), claims.UserID, f.cfg.Currency, catalog.Now())
+	ev, err := events.New(r.Context(), Name, events.ProductAddedData{
+		ProductID: p.ID, SellerID: p.SellerID, Name: p.Name, Description: p.Description,
+		Category: p.Category, Price: p.Price, Stock: p.Stock, Version: p.Version, AddedAt: p.CreatedAt,
+	})
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	set, err := outbox.MongoSet(ev)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if err := f.store.Create(r.Context(), p, set); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.outbox.Publish(r.Context(), p.ID, ev)
+	w.Header().Set("Location", "/api/products/"+p.ID)
+	httpapi.JSON(w, http.StatusCreated, view(p))
+}
+
+func (f *Function) update(w http.ResponseWriter, r *http.Request) {
+	var req patchRequest
+	if err := httpapi.Decode(w, r, &req); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if err := req.validate(f.cfg.Currency); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.change(w, r, req.apply)
+}
+
+func (f *Function) setStock(w http.ResponseWriter, r *http.Request) {
+	var req stockRequest
+	if err := httpapi.Decode(w, r, &req); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.change(w, r, req.apply)
+}
+
+func (f *Function) remove(w http.ResponseWriter, r *http.Request) {
+	f.change(w, r, func(p *catalog.Product) []string {
+		at := p.UpdatedAt
+		p.DeletedAt = &at
+		return []string{"deleted"}
+	})
+}
+
+// change applies edit to the product of the path as its owner or an admin,
+// with its event in the same update, publishes the event and answers. An
+// edit that changes nothing answers the product as it is, with no event.
+func (f *Function) change(w http.ResponseWriter, r *http.Request, edit func(p *catalog.Product) (changed []string)) {
+	id := r.PathValue("id")
+	if !ids.Valid(id) {
+		f.fail(w, r, catalog.ErrNotFound)
+		return
+	}
+	claims, _ := auth.FromContext(r.Context())
+	var pending event.Event
+	p, err := f.store.Modify(r.Context(), id, func(p *catalog.Product) (catalog.Extra, error) {
+		if claims.Role != auth.Admin && p.SellerID != claims.UserID {
+			return nil, ErrNotOwner
+		}
+		changed := edit(p)
+		if len(changed) == 0 {
+			return nil, errUnchanged
+		}
+		var err error
+		if pending, err = events.New(r.Context(), Name, productEvent(*p, changed)); err != nil {
+			return nil, err
+		}
+		return outbox.MongoSet(pending)
+	})
+	if errors.Is(err, errUnchanged) {
+		f.get(w, r)
+		return
+	}
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.outbox.Publish(r.Context(), p.ID, pending)
+	if p.DeletedAt != nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	httpapi.JSON(w, http.StatusOK, view(p))
+}
