@@ -13,6 +13,7 @@ import (
 	"github.com/knshop/knshop/functions/orders"
 	"github.com/knshop/knshop/functions/products"
 	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
+	relayoutbox "github.com/knshop/knshop/functions/relay-outbox"
 	releasestock "github.com/knshop/knshop/functions/release-stock"
 	reservestock "github.com/knshop/knshop/functions/reserve-stock"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
@@ -40,5 +41,6 @@ var All = map[string]Constructor{
 	"purge-credentials": func() any { return purgecredentials.New() },
 	"release-stock":     func() any { return releasestock.New() },
 	"reserve-stock":     func() any { return reservestock.New() },
+	"relay-outbox":      func() any { return relayoutbox.New() },
 	"start-delivery":    func() any { return startdelivery.New() },
 }

@@ -1,0 +1,233 @@
+// Package relayoutbox is the relay-outbox function. A PingSource calls it
+// every minute (the local run, on a timer); whatever the event, it sends
+// what the fast path left in every outbox, MySQL tables and MongoDB
+// document outboxes alike, oldest first per outbox, until each is empty or
+// fails. It answers no reply; a failure is a 500 so the next tick, or the
+// Broker's retry, tries again.
+package relayoutbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/go-sql-driver/mysql"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Defaults of the outboxes relayed: every MySQL database and MongoDB
+// collection whose owner writes events through lib/outbox.
+const (
+	DefaultMySQLDatabases   = "orders,payments,deliveries"
+	DefaultMongoCollections = "identity.credentials,identity.profiles,catalog.products"
+)
+
+// batch is how many events one Relay call sends; maxRounds bounds the calls
+// per outbox and tick, so a flood cannot keep one request running forever.
+const (
+	batch     = 100
+	maxRounds = 100
+)
+
+// MongoCollection names one MongoDB collection.
+type MongoCollection struct{ Database, Collection string }
+
+func (m MongoCollection) String() string { return m.Database + "." + m.Collection }
+
+// Config is what relay-outbox reads at start.
+type Config struct {
+	Sink             string
+	MySQL            sqlstore.Config // DSN and Serialize; Database is set per outbox
+	MySQLDatabases   []string
+	Mongo            mongostore.Config // URI and Serialize; Database is set per outbox
+	MongoCollections []MongoCollection
+}
+
+// ConfigFrom reads K_SINK, RELAY_MYSQL_DATABASES (comma list, default
+// DefaultMySQLDatabases), RELAY_MONGO_COLLECTIONS (comma list of
+// db.collection, default DefaultMongoCollections), and MYSQL_DSN /
+// MONGODB_URI / KNSHOP_SERIALIZE_DB when their list is not empty. A list
+// set to "" relays nothing of that kind.
+func ConfigFrom(cfg map[string]string) (Config, error) {
+	c := Config{Sink: cfg["K_SINK"]}
+	if c.Sink == "" {
+		return Config{}, errors.New("relayoutbox: config: K_SINK is not set")
+	}
+	c.MySQLDatabases = list(cfg, "RELAY_MYSQL_DATABASES", DefaultMySQLDatabases)
+	if len(c.MySQLDatabases) > 0 {
+		sc, err := sqlstore.ConfigFrom(cfg, c.MySQLDatabases[0])
+		if err != nil {
+			return Config{}, fmt.Errorf("relayoutbox: config: %w", err)
+		}
+		c.MySQL = sc
+	}
+	for _, name := range list(cfg, "RELAY_MONGO_COLLECTIONS", DefaultMongoCollections) {
+		db, coll, ok := strings.Cut(name, ".")
+		if !ok || db == "" || coll == "" {
+			return Config{}, fmt.Errorf("relayoutbox: config: RELAY_MONGO_COLLECTIONS entry %q is not db.collection", name)
+		}
+		c.MongoCollections = append(c.MongoCollections, MongoCollection{db, coll})
+	}
+	if len(c.MongoCollections) > 0 {
+		mc, err := mongostore.ConfigFrom(cfg, c.MongoCollections[0].Database)
+		if err != nil {
+			return Config{}, fmt.Errorf("relayoutbox: config: %w", err)
+		}
+		c.Mongo = mc
+	}
+	return c, nil
+}
+
+func list(cfg map[string]string, key, def string) []string {
+	v, ok := cfg[key]
+	if !ok {
+		v = def
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// relayer is one outbox: lib/outbox's SQL and Mongo both are.
+type relayer interface {
+	Relay(ctx context.Context, limit int) (int, error)
+}
+
+// source is one outbox with its name for logs.
+type source struct {
+	name string
+	out  relayer
+}
+
+// Function is relay-outbox.
+type Function struct {
+	cfg     Config
+	sources []source
+	closers []func(context.Context) error
+}
+
+// New returns an unstarted relay-outbox.
+func New() *Function { return &Function{} }
+
+// Start reads the configuration and opens every outbox.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return err
+	}
+	return f.startWith(ctx, c)
+}
+
+func (f *Function) startWith(ctx context.Context, c Config) error {
+	f.cfg = c
+	s := sink.NewHTTP(c.Sink)
+	log := fn.Logger(ctx).With("part", "outbox")
+	for _, name := range c.MySQLDatabases {
+		sc := c.MySQL
+		sc.Database = name
+		db, err := sqlstore.Open(ctx, sc, nil) // the owner migrates its outbox table
+		if err != nil {
+			return errors.Join(fmt.Errorf("relayoutbox: start: %w", err), f.Stop(ctx))
+		}
+		if !sc.Serialize {
+			f.closers = append(f.closers, func(context.Context) error { return db.Close() })
+		}
+		f.sources = append(f.sources, source{"mysql " + name, tolerateMissingTable{outbox.NewSQL(db, s, log)}})
+	}
+	dbs := map[string]*mongo.Database{}
+	for _, mc := range c.MongoCollections {
+		db, ok := dbs[mc.Database]
+		if !ok {
+			cfg := c.Mongo
+			cfg.Database = mc.Database
+			var err error
+			if db, err = mongostore.Open(ctx, cfg); err != nil {
+				return errors.Join(fmt.Errorf("relayoutbox: start: %w", err), f.Stop(ctx))
+			}
+			dbs[mc.Database] = db
+			if !cfg.Serialize {
+				f.closers = append(f.closers, db.Client().Disconnect)
+			}
+		}
+		f.sources = append(f.sources, source{"mongodb " + mc.String(), outbox.NewMongo(db.Collection(mc.Collection), s, log)})
+	}
+	return nil
+}
+
+// Stop closes what Start opened (not the process's shared serialized pools).
+func (f *Function) Stop(ctx context.Context) error {
+	var errs []error
+	for _, c := range f.closers {
+		errs = append(errs, c(ctx))
+	}
+	f.closers = nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("relayoutbox: stop: %w", err)
+	}
+	return nil
+}
+
+// Handle relays every outbox. One failing outbox does not stop the others;
+// any failure makes the answer a 500.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	log := fn.Logger(ctx)
+	var errs []error
+	total := 0
+	for _, src := range f.sources {
+		n, err := drain(ctx, src.out)
+		total += n
+		if n > 0 {
+			log.InfoContext(ctx, "relayed outbox events", "outbox", src.name, "sent", n)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src.name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("relayoutbox: sent %d, then: %w", total, err)
+	}
+	return nil, nil
+}
+
+// drain relays batches until one comes back short or fails.
+func drain(ctx context.Context, r relayer) (int, error) {
+	total := 0
+	for range maxRounds {
+		n, err := r.Relay(ctx, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// tolerateMissingTable relays nothing from a database whose owner has not
+// created its outbox table yet, instead of failing every tick until then.
+type tolerateMissingTable struct{ relayer }
+
+// errNoSuchTable is MySQL's ER_NO_SUCH_TABLE.
+const errNoSuchTable = 1146
+
+func (t tolerateMissingTable) Relay(ctx context.Context, limit int) (int, error) {
+	n, err := t.relayer.Relay(ctx, limit)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == errNoSuchTable {
+		slog.Default().DebugContext(ctx, "relayoutbox: no outbox table yet", "error", err)
+		return n, nil
+	}
+	return n, err
+}

@@ -1,0 +1,205 @@
+package relayoutbox
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+func ev(t *testing.T, name string) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), "orders", events.OrderCompletedData{
+		OrderID: ids.Derive("relay-test", name), CustomerID: name, CompletedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// tick posts a PingSource event, as the PingSource does, and returns the
+// status.
+func tick(t *testing.T, url string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": ids.New(), "Ce-Type": "dev.knative.sources.ping",
+		"Ce-Source": "/apis/v1/namespaces/knshop/pingsources/relay-outbox", "Content-Type": "application/json"} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func customers(evs []event.Event, prefix string) []string {
+	var out []string
+	for _, e := range evs {
+		var d events.OrderCompletedData
+		if err := events.Decode(e, &d); err == nil && strings.HasPrefix(d.CustomerID, prefix) {
+			out = append(out, d.CustomerID)
+		}
+	}
+	return out
+}
+
+func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
+	ctx := context.Background()
+	rec := storetest.NewEventRecorder(t)
+	sc := storetest.MySQL(t, "orders")
+	unmigrated := storetest.MySQL(t, "payments") // its owner has not created the outbox yet
+	mc := storetest.Mongo(t, "catalog")
+
+	db, err := sqlstore.Open(ctx, sc, []string{outbox.MySQLTable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addSQL := func(e event.Event) {
+		t.Helper()
+		if err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error { return outbox.AddSQL(ctx, tx, e) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mdb, err := mongostore.Open(ctx, mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := mdb.Collection("products")
+	addMongo := func(docID string, e event.Event) {
+		t.Helper()
+		set, err := outbox.MongoSet(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set["name"] = docID
+		if _, err := coll.UpdateOne(ctx, bson.M{"_id": docID}, bson.M{"$set": set}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"p1", "p2"} {
+		if _, err := coll.InsertOne(ctx, bson.M{"_id": id, "name": id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Changes committed with their events, then a "crash" before Publish.
+	addSQL(ev(t, "sql-1"))
+	addMongo("p1", ev(t, "mongo-1"))
+	addSQL(ev(t, "sql-2"))
+	addMongo("p2", ev(t, "mongo-2"))
+	addMongo("p1", ev(t, "mongo-3"))
+
+	f := New()
+	err = f.startWith(ctx, Config{
+		Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database, unmigrated.Database},
+		Mongo: mc, MongoCollections: []MongoCollection{{mc.Database, "products"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	steps := []struct {
+		name       string
+		before     func()
+		sinkStatus int
+		want       int
+		wantSQL    []string
+		wantMongo  []string
+	}{
+		{name: "one tick sends everything left, oldest first per outbox", want: 204,
+			wantSQL: []string{"sql-1", "sql-2"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3"}},
+		{name: "a second tick sends nothing", want: 204,
+			wantSQL: []string{"sql-1", "sql-2"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3"}},
+		{name: "a broker that is down makes the tick a 500 and keeps the events",
+			before: func() { addSQL(ev(t, "sql-3")); addMongo("p2", ev(t, "mongo-4")) }, sinkStatus: 503, want: 500,
+			wantSQL: []string{"sql-1", "sql-2"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3"}},
+		{name: "the next tick delivers them once", want: 204,
+			wantSQL: []string{"sql-1", "sql-2", "sql-3"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3", "mongo-4"}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if s.before != nil {
+				s.before()
+			}
+			rec.FailWith(s.sinkStatus)
+			defer rec.FailWith(0)
+			if got := tick(t, srv.URL); got != s.want {
+				t.Fatalf("tick answered %d, want %d", got, s.want)
+			}
+			evs := rec.Events()
+			if got := customers(evs, "sql-"); strings.Join(got, ",") != strings.Join(s.wantSQL, ",") {
+				t.Fatalf("MySQL outbox events = %v, want %v", got, s.wantSQL)
+			}
+			if got := customers(evs, "mongo-"); strings.Join(got, ",") != strings.Join(s.wantMongo, ",") {
+				t.Fatalf("MongoDB outbox events = %v, want %v", got, s.wantMongo)
+			}
+		})
+	}
+}
+
+func TestConfigFrom(t *testing.T) {
+	base := map[string]string{"K_SINK": "http://broker", "MYSQL_DSN": "root@tcp(127.0.0.1:3306)/", "MONGODB_URI": "mongodb://127.0.0.1:27017"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cases := map[string]struct {
+		cfg       map[string]string
+		wantErr   bool
+		wantMySQL int
+		wantMongo int
+	}{
+		"defaults":                    {cfg: with(), wantMySQL: 3, wantMongo: 3},
+		"lists set":                   {cfg: with("RELAY_MYSQL_DATABASES", "orders", "RELAY_MONGO_COLLECTIONS", "catalog.products"), wantMySQL: 1, wantMongo: 1},
+		"empty lists relay nothing":   {cfg: map[string]string{"K_SINK": "x", "RELAY_MYSQL_DATABASES": "", "RELAY_MONGO_COLLECTIONS": ""}},
+		"no sink":                     {cfg: with("K_SINK", ""), wantErr: true},
+		"a collection without its db": {cfg: with("RELAY_MONGO_COLLECTIONS", "products"), wantErr: true},
+		"mysql outboxes need a DSN":   {cfg: with("MYSQL_DSN", ""), wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := ConfigFrom(tc.cfg)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if len(c.MySQLDatabases) != tc.wantMySQL || len(c.MongoCollections) != tc.wantMongo {
+				t.Fatalf("config = %+v", c)
+			}
+		})
+	}
+}
