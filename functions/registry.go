@@ -6,6 +6,7 @@ package functions
 import (
 	"github.com/knshop/knshop/functions/admin"
 	"github.com/knshop/knshop/functions/auth"
+	cancelorder "github.com/knshop/knshop/functions/cancel-order"
 	"github.com/knshop/knshop/functions/cart"
 	createprofile "github.com/knshop/knshop/functions/create-profile"
 	deadletter "github.com/knshop/knshop/functions/dead-letter"
@@ -28,6 +29,7 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
+	"cancel-order":      func() any { return cancelorder.New() },
 	"sync-customer":     func() any { return synccustomer.New() },
 	"sync-catalog":      func() any { return synccatalog.New() },
 	"admin":             func() any { return admin.New() },

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -23,6 +24,14 @@ type Change struct {
 	Payment  *Payment
 	Delivery *Delivery
 	At       time.Time
+	// From, when set, narrows the states the change may start from, on
+	// top of CanMove (a failed payment cannot cancel a paid order).
+	From []Status
+}
+
+// allows reports whether c may move an order out of status s.
+func (c Change) allows(s Status) bool {
+	return CanMove(s, c.To) && (len(c.From) == 0 || slices.Contains(c.From, s))
 }
 
 // Outcome says what Advance did.
@@ -119,7 +128,7 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 	if err != nil {
 		return Advanced{}, err
 	}
-	if !CanMove(o.Status, c.To) {
+	if !c.allows(o.Status) {
 		outcome := Refused
 		if o.Status == c.To {
 			outcome = AlreadyThere
