@@ -1,0 +1,227 @@
+// Package refundpayment is the refund-payment function: on ORDER_CANCELLED
+// it refunds the order's captured payment once and answers PAYMENT_REFUNDED
+// (stored, so a redelivery answers the same event). An order cancelled
+// before its charge gets a tombstone, so charge-payment never charges it.
+package refundpayment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Name is the function's name.
+const Name = "refund-payment"
+
+// ErrChargeInFlight: the order's charge has not settled yet; the Broker
+// retries and the refund follows once it has.
+var ErrChargeInFlight = errors.New("refund-payment: the charge has not settled yet")
+
+// ErrRefundInFlight: another delivery of the same event is refunding now.
+var ErrRefundInFlight = errors.New("refund-payment: the refund is in flight")
+
+// store is what the function needs of the payments database.
+type store interface {
+	CancelOrder(ctx context.Context, orderID string) (paymentstore.Payment, bool, error)
+	Get(ctx context.Context, id string) (paymentstore.Payment, error)
+	Claim(ctx context.Context, id string, from paymentstore.Status, d time.Duration) (bool, error)
+	Release(ctx context.Context, id, transactionID string) error
+	MarkRefunded(ctx context.Context, id, refundID string, reply event.Event) (paymentstore.Payment, error)
+}
+
+// Function is refund-payment.
+type Function struct {
+	cfg     Config
+	store   store
+	db      *paymentstore.Store
+	gateway payment.Gateway
+}
+
+// New returns an unstarted refund-payment.
+func New() *Function { return &Function{} }
+
+// Config is refund-payment's configuration.
+type Config struct {
+	Store   sqlstore.Config
+	Payment payment.Config
+	// Sink is the Broker URL (K_SINK); refund-payment writes no outbox
+	// events itself but shares the store that relays them.
+	Sink string
+	// Claim is how long a delivery holds the refund (PAYMENT_CLAIM_TTL;
+	// default the gateway timeout + 10s).
+	Claim time.Duration
+}
+
+// ConfigFrom reads the configuration from cfg.
+func ConfigFrom(cfg map[string]string) (Config, error) {
+	pc, err := payment.ConfigFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("refund-payment: config: %w", err)
+	}
+	sc, err := sqlstore.ConfigFrom(cfg, paymentstore.Database)
+	if err != nil {
+		return Config{}, fmt.Errorf("refund-payment: config: %w", err)
+	}
+	c := Config{Store: sc, Payment: pc, Sink: cfg["K_SINK"], Claim: pc.Timeout + 10*time.Second}
+	if c.Sink == "" {
+		return Config{}, errors.New("refund-payment: config: K_SINK is not set")
+	}
+	if v := cfg["PAYMENT_CLAIM_TTL"]; v != "" {
+		if c.Claim, err = time.ParseDuration(v); err != nil || c.Claim <= 0 {
+			return Config{}, fmt.Errorf("refund-payment: config: PAYMENT_CLAIM_TTL=%q is not a positive duration", v)
+		}
+	}
+	return c, nil
+}
+
+// Start reads the configuration, opens the gateway and the payments database.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return err
+	}
+	return f.startWith(ctx, c)
+}
+
+func (f *Function) startWith(ctx context.Context, c Config) error {
+	gw, err := payment.Open(c.Payment)
+	if err != nil {
+		return fmt.Errorf("refund-payment: start: %w", err)
+	}
+	log := fn.Logger(ctx)
+	db, err := paymentstore.Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
+	if err != nil {
+		return fmt.Errorf("refund-payment: start: %w", err)
+	}
+	f.cfg, f.gateway, f.db, f.store = c, gw, db, db
+	log.InfoContext(ctx, "refund-payment started", "payment", c.Payment, "store", c.Store.String())
+	return nil
+}
+
+// Stop closes the database, unless it is the process's shared serialized pool.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.db == nil || f.cfg.Store.Serialize {
+		return nil
+	}
+	return f.db.Close()
+}
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) {
+	if f.db == nil {
+		return false, nil
+	}
+	if err := f.db.Ping(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Handle refunds the payment of a cancelled order, at most once.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.OrderCancelledData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, fn.Permanent(fmt.Errorf("refund-payment: %w", err))
+	}
+	log := fn.Logger(ctx).With("order_id", d.OrderID, "reason", d.Reason)
+	ctx = fn.WithLogger(ctx, log)
+	p, found, err := f.store.CancelOrder(ctx, d.OrderID)
+	if err != nil {
+		return nil, fmt.Errorf("refund-payment: %w", err)
+	}
+	if !found {
+		log.InfoContext(ctx, "no payment yet; the order will not be charged")
+		return nil, nil
+	}
+	if reply, done, err := answered(p); done {
+		return reply, err
+	}
+	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Succeeded, f.cfg.Claim)
+	if err != nil {
+		return nil, fmt.Errorf("refund-payment: %w", err)
+	}
+	if !ok {
+		now, err := f.store.Get(ctx, p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("refund-payment: %w", err)
+		}
+		if reply, done, err := answered(now); done {
+			return reply, err
+		}
+		return nil, fmt.Errorf("%w: payment %s", ErrRefundInFlight, p.ID)
+	}
+	return f.refund(ctx, p)
+}
+
+// refund calls the gateway under a key derived from the payment, then
+// records the refund with its reply.
+func (f *Function) refund(ctx context.Context, p paymentstore.Payment) (*event.Event, error) {
+	log := fn.Logger(ctx).With("payment_id", p.ID)
+	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
+	defer cancel()
+	res, err := f.gateway.Refund(cctx, payment.RefundRequest{
+		IdempotencyKey: ids.Derive(p.ID, "refund"), TransactionID: p.TransactionID, Amount: p.Amount,
+	})
+	if err != nil {
+		f.release(ctx, p.ID)
+		err = fmt.Errorf("refund-payment: payment %s: %w", p.ID, err)
+		if errors.Is(err, payment.ErrRejected) || errors.Is(err, payment.ErrIdempotencyConflict) {
+			// A person must look at it: the dead-letter sink keeps it.
+			return nil, fn.Permanent(err)
+		}
+		return nil, err
+	}
+	reply, err := paymentstore.RefundedEvent(ctx, Name, p, res.RefundID, time.Now())
+	if err != nil {
+		f.release(ctx, p.ID)
+		return nil, fmt.Errorf("refund-payment: %w", err)
+	}
+	now, err := f.store.MarkRefunded(ctx, p.ID, res.RefundID, reply)
+	if errors.Is(err, paymentstore.ErrStateChanged) {
+		r, _, aerr := answered(now)
+		return r, aerr
+	}
+	if err != nil {
+		// The same key gives the same refund: a redelivery records it.
+		f.release(ctx, p.ID)
+		return nil, fmt.Errorf("refund-payment: %w", err)
+	}
+	log.InfoContext(ctx, "payment refunded", "refund_id", res.RefundID)
+	return &reply, nil
+}
+
+// answered tells what a payment not awaiting a refund answers: the stored
+// PAYMENT_REFUNDED, nothing for a failed charge, a retry for a charge that
+// has not settled.
+func answered(p paymentstore.Payment) (*event.Event, bool, error) {
+	switch p.Status {
+	case paymentstore.Refunded:
+		if p.RefundReply == nil {
+			return nil, true, fmt.Errorf("refund-payment: payment %s is refunded without its reply", p.ID)
+		}
+		return p.RefundReply, true, nil
+	case paymentstore.Failed:
+		return nil, true, nil
+	case paymentstore.Pending:
+		return nil, true, fmt.Errorf("%w: payment %s", ErrChargeInFlight, p.ID)
+	}
+	return nil, false, nil
+}
+
+// release drops the claim; failing that, it lapses by itself.
+func (f *Function) release(ctx context.Context, id string) {
+	if err := f.store.Release(context.WithoutCancel(ctx), id, ""); err != nil {
+		fn.Logger(ctx).WarnContext(ctx, "could not release the refund claim; it lapses by itself", "error", err)
+	}
+}

@@ -1,0 +1,342 @@
+package refundpayment
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// counting wraps the sandbox, counts refund calls and can be told to fail.
+type counting struct {
+	payment.Gateway
+	mu      sync.Mutex
+	calls   int
+	refunds map[string]bool
+	failing error
+}
+
+func (c *counting) Refund(ctx context.Context, req payment.RefundRequest) (payment.RefundResult, error) {
+	c.mu.Lock()
+	c.calls++
+	failing := c.failing
+	c.mu.Unlock()
+	if failing != nil {
+		return payment.RefundResult{}, failing
+	}
+	res, err := c.Gateway.Refund(ctx, req)
+	if err == nil {
+		c.mu.Lock()
+		c.refunds[res.RefundID] = true
+		c.mu.Unlock()
+	}
+	return res, err
+}
+
+func (c *counting) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failing = err
+}
+
+func (c *counting) counts() (calls, refunds int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls, len(c.refunds)
+}
+
+// flaky fails the next MarkRefunded, as a crash between the refund and
+// its record would.
+type flaky struct {
+	store
+	fail bool
+}
+
+var errCrash = errors.New("simulated crash")
+
+func (f *flaky) MarkRefunded(ctx context.Context, id, refundID string, reply event.Event) (paymentstore.Payment, error) {
+	if f.fail {
+		f.fail = false
+		return paymentstore.Payment{}, errCrash
+	}
+	return f.store.MarkRefunded(ctx, id, refundID, reply)
+}
+
+type harness struct {
+	f  *Function
+	gw *counting
+}
+
+func start(t *testing.T, sc sqlstore.Config) harness {
+	t.Helper()
+	rec := storetest.NewEventRecorder(t)
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL()}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Store.Database = sc.Database
+	f := New()
+	if err := f.startWith(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	gw := &counting{Gateway: f.gateway, refunds: map[string]bool{}}
+	f.gateway = gw
+	return harness{f: f, gw: gw}
+}
+
+// paid records a payment for a new order and settles it to status, the
+// way charge-payment does, charging a sandbox for a real transaction id.
+func (h harness) paid(t *testing.T, status paymentstore.Status) paymentstore.Payment {
+	t.Helper()
+	ctx := context.Background()
+	orderID := ids.New()
+	p := paymentstore.Payment{
+		ID: ids.Derive(orderID, "payment"), OrderID: orderID, CustomerID: "cust-1", Amount: money.New(1500, "USD"),
+		Method: "card_visa", Gateway: "sandbox", ShippingAddress: events.Address{Line1: "x", City: "y", PostalCode: "1", Country: "US"},
+	}
+	added, err := paymentstore.AddedEvent(ctx, "charge-payment", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.f.db.Create(ctx, p, added); err != nil {
+		t.Fatal(err)
+	}
+	if status == paymentstore.Pending {
+		return p
+	}
+	res, err := payment.NewSandbox().Charge(ctx, payment.ChargeRequest{IdempotencyKey: p.ID, Amount: p.Amount, Method: payment.TokenVisa})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Status, p.TransactionID = status, res.TransactionID
+	if status == paymentstore.Failed {
+		p.FailureCode = payment.CodeCardDeclined
+	}
+	reply, err := paymentstore.ChargeReply(ctx, "charge-payment", p, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.f.db.Settle(ctx, p.ID, paymentstore.Outcome{Status: status, TransactionID: p.TransactionID, FailureCode: p.FailureCode, Reply: reply}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func cancelled(t *testing.T, orderID string) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), "orders", events.OrderCancelledData{
+		OrderID: orderID, CustomerID: "cust-1", Reason: events.ReasonCustomerRequest, CancelledAt: time.Now().UTC(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestRefundOnce(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			ctx := context.Background()
+			t.Run("captured payment is refunded once, redelivery answers the same", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database))
+				p := h.paid(t, paymentstore.Succeeded)
+				e := cancelled(t, p.OrderID)
+				first, err := h.f.Handle(ctx, e)
+				if err != nil || first == nil || first.Type() != string(events.PaymentRefunded) {
+					t.Fatalf("Handle = %v, %v; want PAYMENT_REFUNDED", first, err)
+				}
+				var d events.PaymentRefundedData
+				if err := events.Decode(*first, &d); err != nil {
+					t.Fatal(err)
+				}
+				if d.PaymentID != p.ID || d.Amount != p.Amount || d.RefundID == "" || first.ID() != paymentstore.EventID(p.ID, events.PaymentRefunded) {
+					t.Fatalf("PAYMENT_REFUNDED = %+v id %s", d, first.ID())
+				}
+				again, err := h.f.Handle(ctx, e)
+				if err != nil || again == nil || again.ID() != first.ID() {
+					t.Fatalf("redelivery = %v, %v; want %s", again, err, first.ID())
+				}
+				stored, err := h.f.db.Get(ctx, p.ID)
+				if err != nil || stored.Status != paymentstore.Refunded || stored.RefundID != d.RefundID {
+					t.Fatalf("payment = %+v, %v", stored, err)
+				}
+				if calls, refunds := h.gw.counts(); calls != 1 || refunds != 1 {
+					t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
+				}
+			})
+			t.Run("concurrent deliveries refund once and agree", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database))
+				p := h.paid(t, paymentstore.Succeeded)
+				e := cancelled(t, p.OrderID)
+				const n = 6
+				replies := make([]*event.Event, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for range 50 {
+							r, err := h.f.Handle(ctx, e)
+							if errors.Is(err, ErrRefundInFlight) {
+								time.Sleep(10 * time.Millisecond)
+								continue
+							}
+							if err != nil {
+								t.Error(err)
+							}
+							replies[i] = r
+							return
+						}
+						t.Error("still in flight after 50 retries")
+					}()
+				}
+				wg.Wait()
+				for i, r := range replies {
+					if r == nil || r.ID() != replies[0].ID() {
+						t.Fatalf("reply %d = %v, want the same as reply 0", i, r)
+					}
+				}
+				if calls, refunds := h.gw.counts(); calls != 1 || refunds != 1 {
+					t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
+				}
+			})
+			t.Run("cancel before any payment leaves a tombstone", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database))
+				orderID := ids.New()
+				for range 2 {
+					if r, err := h.f.Handle(ctx, cancelled(t, orderID)); err != nil || r != nil {
+						t.Fatalf("Handle = %v, %v; want acknowledged", r, err)
+					}
+				}
+				p := paymentstore.Payment{ID: ids.Derive(orderID, "payment"), OrderID: orderID, Amount: money.New(1, "USD"), Method: "card_visa", Gateway: "sandbox"}
+				added, err := paymentstore.AddedEvent(ctx, "charge-payment", p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := h.f.db.Create(ctx, p, added); !errors.Is(err, paymentstore.ErrOrderCancelled) {
+					t.Fatalf("a later charge's Create = %v, want ErrOrderCancelled", err)
+				}
+				if calls, _ := h.gw.counts(); calls != 0 {
+					t.Fatalf("%d refund calls, want 0", calls)
+				}
+			})
+			t.Run("failed payment: nothing to refund", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database))
+				p := h.paid(t, paymentstore.Failed)
+				if r, err := h.f.Handle(ctx, cancelled(t, p.OrderID)); err != nil || r != nil {
+					t.Fatalf("Handle = %v, %v; want acknowledged without reply", r, err)
+				}
+				if calls, _ := h.gw.counts(); calls != 0 {
+					t.Fatalf("%d refund calls, want 0", calls)
+				}
+			})
+			t.Run("pending charge: retry later", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database))
+				p := h.paid(t, paymentstore.Pending)
+				if _, err := h.f.Handle(ctx, cancelled(t, p.OrderID)); !errors.Is(err, ErrChargeInFlight) || fn.IsPermanent(err) {
+					t.Fatalf("Handle = %v, want a retryable ErrChargeInFlight", err)
+				}
+			})
+			t.Run("gateway down: retryable, refunded after recovery", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database))
+				p := h.paid(t, paymentstore.Succeeded)
+				h.gw.fail(payment.ErrUnavailable)
+				e := cancelled(t, p.OrderID)
+				if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
+					t.Fatalf("Handle = %v, want retryable ErrUnavailable", err)
+				}
+				h.gw.fail(nil)
+				if r, err := h.f.Handle(ctx, e); err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
+					t.Fatalf("after recovery = %v, %v", r, err)
+				}
+			})
+			t.Run("crash after the refund: redelivery records the same refund", func(t *testing.T) {
+				h := start(t, engine.Config(t, paymentstore.Database))
+				p := h.paid(t, paymentstore.Succeeded)
+				h.f.store = &flaky{store: h.f.store, fail: true}
+				e := cancelled(t, p.OrderID)
+				if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
+					t.Fatalf("Handle = %v, want the crash", err)
+				}
+				r, err := h.f.Handle(ctx, e)
+				if err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
+					t.Fatalf("redelivery = %v, %v", r, err)
+				}
+				if _, refunds := h.gw.counts(); refunds != 1 {
+					t.Fatalf("%d refunds, want 1", refunds)
+				}
+			})
+		})
+	}
+}
+
+func TestStatusMapping(t *testing.T) {
+	h := start(t, storetest.MySQL(t, paymentstore.Database))
+	handler, err := fn.Handler(h.f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	p := h.paid(t, paymentstore.Succeeded)
+	pending := h.paid(t, paymentstore.Pending)
+	bad := cancelled(t, ids.New())
+	if err := bad.SetData(event.ApplicationJSON, map[string]any{"orderId": "o", "reason": "bored"}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		e          event.Event
+		wantStatus int
+		wantType   string
+	}{
+		{"cancelled paid order is refunded", cancelled(t, p.OrderID), http.StatusOK, string(events.PaymentRefunded)},
+		{"order without payment is acknowledged", cancelled(t, ids.New()), http.StatusNoContent, ""},
+		{"pending charge is retried", cancelled(t, pending.OrderID), http.StatusInternalServerError, ""},
+		{"invalid event is not retried", bad, http.StatusBadRequest, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&tc.e), req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus || resp.Header.Get("Ce-Type") != tc.wantType {
+				t.Fatalf("status %d type %q, want %d %q", resp.StatusCode, resp.Header.Get("Ce-Type"), tc.wantStatus, tc.wantType)
+			}
+		})
+	}
+}
