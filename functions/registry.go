@@ -20,6 +20,7 @@ import (
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
 	synccustomer "github.com/knshop/knshop/functions/sync-customer"
+	"github.com/knshop/knshop/functions/users"
 )
 
 // Constructor builds a fresh, unstarted instance of a function: an HTTP
@@ -29,20 +30,21 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
-	"cancel-order":      func() any { return cancelorder.New() },
-	"sync-customer":     func() any { return synccustomer.New() },
-	"sync-catalog":      func() any { return synccatalog.New() },
 	"admin":             func() any { return admin.New() },
-	"dead-letter":       func() any { return deadletter.New() },
 	"auth":              func() any { return auth.New() },
+	"cancel-order":      func() any { return cancelorder.New() },
 	"cart":              func() any { return cart.New() },
 	"create-profile":    func() any { return createprofile.New() },
+	"dead-letter":       func() any { return deadletter.New() },
 	"deliveries":        func() any { return deliveries.New() },
 	"orders":            func() any { return orders.New() },
 	"products":          func() any { return products.New() },
 	"purge-credentials": func() any { return purgecredentials.New() },
+	"relay-outbox":      func() any { return relayoutbox.New() },
 	"release-stock":     func() any { return releasestock.New() },
 	"reserve-stock":     func() any { return reservestock.New() },
-	"relay-outbox":      func() any { return relayoutbox.New() },
 	"start-delivery":    func() any { return startdelivery.New() },
+	"sync-catalog":      func() any { return synccatalog.New() },
+	"sync-customer":     func() any { return synccustomer.New() },
+	"users":             func() any { return users.New() },
 }
