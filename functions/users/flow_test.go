@@ -1,0 +1,116 @@
+package users_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	authfn "github.com/knshop/knshop/functions/auth"
+	createprofile "github.com/knshop/knshop/functions/create-profile"
+	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
+	"github.com/knshop/knshop/functions/users"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/identity/identitytest"
+)
+
+// serve starts f under name and returns its handler.
+func serve(t *testing.T, name string, f any, cfg map[string]string) http.Handler {
+	t.Helper()
+	inst, err := fn.New(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+func request(t *testing.T, h http.Handler, method, path, bearer, body string) (int, []byte) {
+	t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.Bytes()
+}
+
+// TestAccountLifecycle follows one account through the events: register →
+// USER_REGISTERED → create-profile → profile; delete → USER_DELETED →
+// purge-credentials → login and refresh fail. Every event is delivered
+// twice, and the second delivery changes nothing.
+func TestAccountLifecycle(t *testing.T) {
+	env := identitytest.New(t)
+	auth := serve(t, authfn.Name, authfn.New(), env.Cfg)
+	usersFn := serve(t, users.Name, users.New(), env.Cfg)
+	create := serve(t, createprofile.Name, createprofile.New(), env.Cfg)
+	purge := serve(t, purgecredentials.Name, purgecredentials.New(), env.Cfg)
+
+	code, body := request(t, auth, "POST", "/api/auth/register", "", `{"email":"Lia@Example.com","password":"lias password","name":"Lia"}`)
+	if code != 201 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	var session struct {
+		User         struct{ ID string }
+		AccessToken  string
+		RefreshToken string
+	}
+	if err := json.Unmarshal(body, &session); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := request(t, usersFn, "GET", "/api/users/me", session.AccessToken, ""); code != 404 {
+		t.Fatalf("profile before create-profile ran: %d", code)
+	}
+	deliverTwice := func(t *testing.T, h http.Handler, e event.Event, after func(t *testing.T)) {
+		for _, n := range []string{"first", "second"} {
+			if code := identitytest.Deliver(t, h, e); code != 204 {
+				t.Fatalf("%s delivery of %s: %d", n, e.Type(), code)
+			}
+			after(t)
+		}
+	}
+
+	registered := env.Sink.WaitFor(t, 1, 5*time.Second)[0]
+	if registered.Type() != string(events.UserRegistered) {
+		t.Fatalf("first event %s", registered.Type())
+	}
+	var profile []byte
+	deliverTwice(t, create, registered, func(t *testing.T) {
+		code, body := request(t, usersFn, "GET", "/api/users/me", session.AccessToken, "")
+		if code != 200 || !strings.Contains(string(body), `"email":"lia@example.com"`) {
+			t.Fatalf("profile: %d %s", code, body)
+		}
+		if profile != nil && string(profile) != string(body) {
+			t.Fatalf("the second USER_REGISTERED changed the profile:\n%s\n%s", profile, body)
+		}
+		profile = body
+	})
+
+	if code, body := request(t, usersFn, "DELETE", "/api/users/me", session.AccessToken, ""); code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	deletedEv := env.Sink.WaitFor(t, 2, 5*time.Second)[1]
+	if deletedEv.Type() != string(events.UserDeleted) {
+		t.Fatalf("second event %s", deletedEv.Type())
+	}
+	deliverTwice(t, purge, deletedEv, func(t *testing.T) {
+		if code, body := request(t, auth, "POST", "/api/auth/login", "", `{"email":"lia@example.com","password":"lias password"}`); code != 401 {
+			t.Fatalf("login after deletion: %d %s", code, body)
+		}
+		if code, _ := request(t, auth, "POST", "/api/auth/refresh", "", `{"refreshToken":"`+session.RefreshToken+`"}`); code != 401 {
+			t.Fatalf("refresh after deletion: %d", code)
+		}
+	})
+}
