@@ -1,0 +1,56 @@
+package catalog_test
+
+import (
+	"testing"
+
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/ids"
+)
+
+// BenchmarkReserveOrder measures ReserveOrder (hold record, conditional
+// reservation, decision) for one-item orders: all on one hot product, or
+// spread over many products. Report reservations/s.
+func BenchmarkReserveOrder(b *testing.B) {
+	cases := map[string]int{"one hot product": 1, "1000 products": 1000}
+	for name, products := range cases {
+		b.Run(name, func(b *testing.B) {
+			s := newStore(b)
+			ps := make([]string, products)
+			for i := range ps {
+				ps[i] = addProduct(b, s, 1_000_000)
+			}
+			i := 0
+			for b.Loop() {
+				h, err := s.ReserveOrder(b.Context(), ids.New(), []catalog.Item{{ProductID: ps[i%products], Quantity: 1}})
+				if err != nil || h.Status != catalog.StatusReserved {
+					b.Fatalf("%+v, %v", h, err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reservations/s")
+		})
+	}
+}
+
+// BenchmarkReserve measures the bare conditional update of one product.
+func BenchmarkReserve(b *testing.B) {
+	cases := map[string]int{"one hot product": 1, "1000 products": 1000}
+	for name, products := range cases {
+		b.Run(name, func(b *testing.B) {
+			s := newStore(b)
+			ps := make([]string, products)
+			for i := range ps {
+				ps[i] = addProduct(b, s, 1_000_000)
+			}
+			i := 0
+			for b.Loop() {
+				r, err := s.Reserve(b.Context(), ids.New(), ps[i%products], 1)
+				if err != nil || r.Outcome != catalog.Reserved {
+					b.Fatalf("%+v, %v", r, err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reservations/s")
+		})
+	}
+}
