@@ -7,7 +7,9 @@ import (
 	"github.com/knshop/knshop/functions/admin"
 	"github.com/knshop/knshop/functions/auth"
 	cancelorder "github.com/knshop/knshop/functions/cancel-order"
+	canceluserorders "github.com/knshop/knshop/functions/cancel-user-orders"
 	"github.com/knshop/knshop/functions/cart"
+	confirmorder "github.com/knshop/knshop/functions/confirm-order"
 	createprofile "github.com/knshop/knshop/functions/create-profile"
 	deadletter "github.com/knshop/knshop/functions/dead-letter"
 	"github.com/knshop/knshop/functions/deliveries"
@@ -20,6 +22,7 @@ import (
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
 	synccustomer "github.com/knshop/knshop/functions/sync-customer"
+	trackorder "github.com/knshop/knshop/functions/track-order"
 	"github.com/knshop/knshop/functions/users"
 )
 
@@ -30,21 +33,24 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
-	"admin":             func() any { return admin.New() },
-	"auth":              func() any { return auth.New() },
-	"cancel-order":      func() any { return cancelorder.New() },
-	"cart":              func() any { return cart.New() },
-	"create-profile":    func() any { return createprofile.New() },
-	"dead-letter":       func() any { return deadletter.New() },
-	"deliveries":        func() any { return deliveries.New() },
-	"orders":            func() any { return orders.New() },
-	"products":          func() any { return products.New() },
-	"purge-credentials": func() any { return purgecredentials.New() },
-	"relay-outbox":      func() any { return relayoutbox.New() },
-	"release-stock":     func() any { return releasestock.New() },
-	"reserve-stock":     func() any { return reservestock.New() },
-	"start-delivery":    func() any { return startdelivery.New() },
-	"sync-catalog":      func() any { return synccatalog.New() },
-	"sync-customer":     func() any { return synccustomer.New() },
-	"users":             func() any { return users.New() },
+	"cancel-user-orders": func() any { return canceluserorders.New() },
+	"track-order":        func() any { return trackorder.New() },
+	"confirm-order":      func() any { return confirmorder.New() },
+	"admin":              func() any { return admin.New() },
+	"auth":               func() any { return auth.New() },
+	"cancel-order":       func() any { return cancelorder.New() },
+	"cart":               func() any { return cart.New() },
+	"create-profile":     func() any { return createprofile.New() },
+	"dead-letter":        func() any { return deadletter.New() },
+	"deliveries":         func() any { return deliveries.New() },
+	"orders":             func() any { return orders.New() },
+	"products":           func() any { return products.New() },
+	"purge-credentials":  func() any { return purgecredentials.New() },
+	"relay-outbox":       func() any { return relayoutbox.New() },
+	"release-stock":      func() any { return releasestock.New() },
+	"reserve-stock":      func() any { return reservestock.New() },
+	"start-delivery":     func() any { return startdelivery.New() },
+	"sync-catalog":       func() any { return synccatalog.New() },
+	"sync-customer":      func() any { return synccustomer.New() },
+	"users":              func() any { return users.New() },
 }

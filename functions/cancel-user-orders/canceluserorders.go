@@ -1,0 +1,77 @@
+// Package canceluserorders is the event function that cancels every open
+// order (before SHIPPING) of a deleted user, with reason user_deleted. One
+// USER_DELETED can cancel many orders, so the ORDER_CANCELLED events go
+// through the outbox, in the same transaction as the cancellations, and are
+// published after the commit. A redelivery finds nothing left to cancel;
+// events a crash kept from being published are sent by relay-outbox.
+package canceluserorders
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
+)
+
+// Name is the function's name, and the source of its events.
+const Name = "cancel-user-orders"
+
+// Function is cancel-user-orders.
+type Function struct {
+	store  *orderstore.Store
+	outbox *outbox.SQL
+	now    func() time.Time
+}
+
+// New returns the function, unstarted.
+func New() *Function { return &Function{now: time.Now} }
+
+// Start opens the orders database and the outbox towards K_SINK.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	if cfg["K_SINK"] == "" {
+		return fmt.Errorf("canceluserorders: start: K_SINK is not set")
+	}
+	s, err := orderstore.OpenFrom(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("canceluserorders: start: %w", err)
+	}
+	f.store = s
+	f.outbox = outbox.NewSQL(s.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	return nil
+}
+
+// Stop releases the database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
+
+// Handle cancels the open orders of a USER_DELETED's user. It has no reply.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.UserDeletedData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, fn.Permanent(err)
+	}
+	change := orderstore.Change{Reason: events.ReasonUserDeleted, At: f.now()}
+	cancelled, err := f.store.CancelOpen(ctx, d.UserID, change, func(o orderstore.Order) ([]event.Event, error) {
+		e, err := orderstore.CancelledEvent(ctx, Name, o, "")
+		return []event.Event{e}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("canceluserorders: %w", err)
+	}
+	var evs []event.Event
+	for _, a := range cancelled {
+		evs = append(evs, a.Events...)
+	}
+	f.outbox.Publish(ctx, evs...)
+	fn.Logger(ctx).InfoContext(ctx, "open orders of a deleted user cancelled", "user_id", d.UserID, "cancelled", len(cancelled))
+	return nil, nil
+}

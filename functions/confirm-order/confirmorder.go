@@ -1,0 +1,107 @@
+// Package confirmorder is the event function that moves an order forward
+// on the saga's good news: STOCK_RESERVED makes it RESERVED and
+// PAYMENT_SUCCESS makes it PAID (recording the payment). The two reactions
+// come from independent Triggers, so PAYMENT_SUCCESS may be applied first;
+// the late STOCK_RESERVED is then acknowledged and ignored.
+//
+// Good news for an order that was cancelled meanwhile (the customer
+// cancelled while stock was being reserved or the card charged) must not be
+// lost: the reply announces the cancellation again, as ORDER_CANCELLED with
+// an id derived from the order and the late event's type, so release-stock
+// and refund-payment undo the reservation or the charge that came after it.
+package confirmorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/orderstore"
+)
+
+// Name is the function's name, and the source of its replies.
+const Name = "confirm-order"
+
+// PaymentSucceeded is the payment status an order records for
+// PAYMENT_SUCCESS.
+const PaymentSucceeded = "SUCCEEDED"
+
+// Function is confirm-order.
+type Function struct {
+	store *orderstore.Store
+	now   func() time.Time
+}
+
+// New returns the function, unstarted.
+func New() *Function { return &Function{now: time.Now} }
+
+// Start opens the orders database.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	s, err := orderstore.OpenFrom(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("confirmorder: start: %w", err)
+	}
+	f.store = s
+	return nil
+}
+
+// Stop releases the database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
+
+// Handle applies a STOCK_RESERVED or PAYMENT_SUCCESS.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	orderID, change, err := f.change(e)
+	if err != nil {
+		return nil, fn.Permanent(err)
+	}
+	log := fn.Logger(ctx).With("order_id", orderID)
+	a, err := f.store.Advance(ctx, orderID, change, nil)
+	if errors.Is(err, orderstore.ErrNotFound) {
+		return nil, fn.Permanent(fmt.Errorf("confirmorder: %w", err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("confirmorder: %w", err)
+	}
+	switch {
+	case a.Outcome == orderstore.Applied:
+		log.InfoContext(ctx, "order moved", "status", a.Order.Status)
+		return nil, nil
+	case a.Order.Status != orderstore.Cancelled:
+		log.InfoContext(ctx, "event ignored: the order is past it", "status", a.Order.Status, "outcome", a.Outcome.String())
+		return nil, nil
+	}
+	log.WarnContext(ctx, "good news for a cancelled order; announcing the cancellation again", "event_type", e.Type())
+	reply, err := orderstore.CancelledEvent(ctx, Name, a.Order, e.Type())
+	if err != nil {
+		return nil, fmt.Errorf("confirmorder: reply: %w", err)
+	}
+	return &reply, nil
+}
+
+// change reads the move an event asks for.
+func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
+	switch events.Type(e.Type()) {
+	case events.StockReserved:
+		var d events.StockReservedData
+		if err := events.Decode(e, &d); err != nil {
+			return "", orderstore.Change{}, err
+		}
+		return d.OrderID, orderstore.Change{To: orderstore.Reserved, At: f.now()}, nil
+	case events.PaymentSuccess:
+		var d events.PaymentSuccessData
+		if err := events.Decode(e, &d); err != nil {
+			return "", orderstore.Change{}, err
+		}
+		return d.OrderID, orderstore.Change{To: orderstore.Paid, At: f.now(),
+			Payment: &orderstore.Payment{ID: d.PaymentID, Status: PaymentSucceeded}}, nil
+	}
+	return "", orderstore.Change{}, fmt.Errorf("confirmorder: %w: type %s", events.ErrInvalid, e.Type())
+}

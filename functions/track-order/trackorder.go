@@ -1,0 +1,99 @@
+// Package trackorder is the event function that follows an order's
+// delivery: DELIVERY_STARTED makes it SHIPPING and DELIVERY_COURIERED_PARTNER
+// makes it IN_TRANSIT, recording the delivery's id, status and tracking
+// number. A step that arrives after a later one (or after the order was
+// cancelled or completed) is acknowledged and ignored; a later step may
+// overtake an earlier one (PAID → IN_TRANSIT), since each proves the ones
+// before it happened.
+package trackorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/orderstore"
+)
+
+// Delivery statuses the order records.
+const (
+	DeliveryStarted   = "STARTED"
+	DeliveryCouriered = "COURIERED"
+)
+
+// Function is track-order.
+type Function struct {
+	store *orderstore.Store
+	now   func() time.Time
+}
+
+// New returns the function, unstarted.
+func New() *Function { return &Function{now: time.Now} }
+
+// Start opens the orders database.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	s, err := orderstore.OpenFrom(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("trackorder: start: %w", err)
+	}
+	f.store = s
+	return nil
+}
+
+// Stop releases the database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
+
+// Handle applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
+// no reply.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	orderID, change, err := f.change(e)
+	if err != nil {
+		return nil, fn.Permanent(err)
+	}
+	log := fn.Logger(ctx).With("order_id", orderID)
+	a, err := f.store.Advance(ctx, orderID, change, nil)
+	if errors.Is(err, orderstore.ErrNotFound) {
+		return nil, fn.Permanent(fmt.Errorf("trackorder: %w", err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trackorder: %w", err)
+	}
+	switch {
+	case a.Outcome == orderstore.Applied:
+		log.InfoContext(ctx, "order moved", "status", a.Order.Status)
+	case a.Order.Status == orderstore.Cancelled:
+		log.WarnContext(ctx, "delivery news for a cancelled order; ignored", "event_type", e.Type())
+	default:
+		log.InfoContext(ctx, "event ignored: the order is past it", "status", a.Order.Status, "outcome", a.Outcome.String())
+	}
+	return nil, nil
+}
+
+// change reads the move an event asks for.
+func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
+	switch events.Type(e.Type()) {
+	case events.DeliveryStarted:
+		var d events.DeliveryStartedData
+		if err := events.Decode(e, &d); err != nil {
+			return "", orderstore.Change{}, err
+		}
+		return d.OrderID, orderstore.Change{To: orderstore.Shipping, At: f.now(),
+			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryStarted}}, nil
+	case events.DeliveryCourieredPartner:
+		var d events.DeliveryCourieredPartnerData
+		if err := events.Decode(e, &d); err != nil {
+			return "", orderstore.Change{}, err
+		}
+		return d.OrderID, orderstore.Change{To: orderstore.InTransit, At: f.now(),
+			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryCouriered, TrackingNumber: d.TrackingNumber}}, nil
+	}
+	return "", orderstore.Change{}, fmt.Errorf("trackorder: %w: type %s", events.ErrInvalid, e.Type())
+}

@@ -1,0 +1,91 @@
+package trackorder_test
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"testing"
+	"time"
+
+	trackorder "github.com/knshop/knshop/functions/track-order"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+var partner = events.Partner{ID: "sandbox", Name: "Sandbox Couriers"}
+
+func started(o orderstore.Order) events.Data {
+	return events.DeliveryStartedData{DeliveryID: ids.Derive(o.ID, "delivery"), OrderID: o.ID, Address: o.ShippingAddress, Partner: partner, StartedAt: time.Now().UTC()}
+}
+
+func couriered(o orderstore.Order) events.Data {
+	return events.DeliveryCourieredPartnerData{DeliveryID: ids.Derive(o.ID, "delivery"), OrderID: o.ID, Partner: partner, TrackingNumber: "TRK-1", CourieredAt: time.Now().UTC()}
+}
+
+func TestTrackOrder(t *testing.T) {
+	for _, eng := range storetest.MySQLEngines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := orderstoretest.New(t, eng)
+			f := trackorder.New()
+			if err := f.Start(ctx, maps.Clone(db.Env)); err != nil {
+				t.Fatal(err)
+			}
+			h, err := fn.Handler(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
+			cust := ids.New()
+			type delivery func(orderstore.Order) events.Data
+			cases := map[string]struct {
+				path           []orderstore.Status
+				deliveries     []delivery // each delivered twice, in order
+				wantStatus     orderstore.Status
+				wantDelivery   string
+				wantTracking   string
+				wantHistoryAdd int
+			}{
+				"started then couriered":         {[]orderstore.Status{orderstore.Paid}, []delivery{started, couriered}, orderstore.InTransit, trackorder.DeliveryCouriered, "TRK-1", 2},
+				"couriered overtakes started":    {[]orderstore.Status{orderstore.Paid}, []delivery{couriered, started}, orderstore.InTransit, trackorder.DeliveryCouriered, "TRK-1", 1},
+				"started only":                   {[]orderstore.Status{orderstore.Paid}, []delivery{started}, orderstore.Shipping, trackorder.DeliveryStarted, "", 1},
+				"started before paid is applied": {[]orderstore.Status{orderstore.Reserved}, []delivery{started}, orderstore.Shipping, trackorder.DeliveryStarted, "", 1},
+				"cancelled order is left alone":  {[]orderstore.Status{orderstore.Cancelled}, []delivery{started, couriered}, orderstore.Cancelled, trackorder.DeliveryStarted, "", 0},
+				"completed order is left alone":  {[]orderstore.Status{orderstore.Paid, orderstore.Completed}, []delivery{couriered}, orderstore.Completed, trackorder.DeliveryCouriered, "TRK-1", 0},
+			}
+			for name, tc := range cases {
+				t.Run(name, func(t *testing.T) {
+					o := db.Order(t, cust, mug, tc.path...)
+					for _, d := range tc.deliveries {
+						e := orderstoretest.Event(t, "deliveries", d(o))
+						for range 2 {
+							if code, _ := orderstoretest.Deliver(t, h, e); code != http.StatusNoContent {
+								t.Fatalf("status %d", code)
+							}
+						}
+					}
+					got := db.Get(t, o.ID)
+					if got.Status != tc.wantStatus || len(got.History) != len(o.History)+tc.wantHistoryAdd {
+						t.Fatalf("order %s history %+v", got.Status, got.History)
+					}
+					if got.Delivery == nil || got.Delivery.Status != tc.wantDelivery || got.Delivery.TrackingNumber != tc.wantTracking ||
+						got.Delivery.ID != ids.Derive(o.ID, "delivery") {
+						t.Fatalf("delivery %+v", got.Delivery)
+					}
+				})
+			}
+			t.Run("unknown order is 400", func(t *testing.T) {
+				o := db.Order(t, cust, mug)
+				o.ID = ids.New()
+				if code, _ := orderstoretest.Deliver(t, h, orderstoretest.Event(t, "deliveries", started(o))); code != http.StatusBadRequest {
+					t.Fatalf("status %d", code)
+				}
+			})
+		})
+	}
+}
