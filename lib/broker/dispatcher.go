@@ -3,12 +3,15 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DeliveryOrderAnnotation selects ordered or unordered delivery on a Trigger,
@@ -18,8 +21,10 @@ const DeliveryOrderAnnotation = "kafka.eventing.knative.dev/delivery.order"
 const (
 	// pollBatch bounds how many records one poll hands to a Trigger.
 	pollBatch = 512
-	// commitTimeout bounds the final commit of a Trigger that is shutting down.
+	// commitTimeout bounds one offset commit, the last one included.
 	commitTimeout = 5 * time.Second
+	// commitInterval is how often settled offsets are committed.
+	commitInterval = 100 * time.Millisecond
 	// replyRetryWait is the pause between attempts to publish a reply.
 	replyRetryWait = time.Second
 )
@@ -27,8 +32,8 @@ const (
 // consumer is the part of a consumer-group client a dispatcher uses.
 type consumer interface {
 	PollRecords(ctx context.Context, maxPollRecords int) kgo.Fetches
-	CommitRecords(ctx context.Context, rs ...*kgo.Record) error
-	AllowRebalance()
+	CommitOffsetsSync(ctx context.Context, uncommitted map[string]map[int32]kgo.EpochOffset,
+		onDone func(*kgo.Client, *kmsg.OffsetCommitRequest, *kmsg.OffsetCommitResponse, error))
 }
 
 // dispatcher feeds one Trigger from its consumer group.
@@ -44,100 +49,139 @@ type dispatcher struct {
 	logger    *slog.Logger
 }
 
-// run polls, handles and commits until ctx ends or the client closes.
+// run polls and hands records to workers until ctx ends or the client
+// closes, committing settled offsets as it goes and once more at the end.
 func (d *dispatcher) run(ctx context.Context) {
+	tr := newTracker()
+	var workers sync.WaitGroup
+	lanes := map[int32]chan *kgo.Record{}
+	commitDone := make(chan struct{})
+	go func() {
+		defer close(commitDone)
+		d.commitLoop(ctx, tr)
+	}()
+	defer func() {
+		for _, l := range lanes {
+			close(l)
+		}
+		workers.Wait()
+		<-commitDone
+		d.commit(ctx, tr)
+	}()
 	for {
 		fetches := d.consumer.PollRecords(ctx, pollBatch)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
-			d.consumer.AllowRebalance()
 			return
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
 			d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed",
 				slog.String("topic", topic), slog.Int("partition", int(partition)), slog.Any("error", err))
 		})
-		var wg sync.WaitGroup
-		var lanes []*lane
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
+		for _, rec := range fetches.Records() {
+			tr.start(rec)
+			var ok bool
+			if d.ordered {
+				ok = d.toLane(ctx, lanes, &workers, tr, rec)
+			} else {
+				ok = d.toWorker(ctx, &workers, tr, rec)
+			}
+			if !ok {
 				return
 			}
-			l := &lane{records: p.Records, done: make([]bool, len(p.Records))}
-			lanes = append(lanes, l)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.handleLane(ctx, l)
-			}()
-		})
-		wg.Wait()
-		d.commit(ctx, lanes)
-		d.consumer.AllowRebalance()
+		}
 	}
 }
 
-// lane is the records of one partition in one poll, and which are handled.
-type lane struct {
-	records []*kgo.Record
-	done    []bool
-}
-
-// committable is the last record of the handled prefix, or nil.
-func (l *lane) committable() *kgo.Record {
-	var last *kgo.Record
-	for i, ok := range l.done {
-		if !ok {
-			break
-		}
-		last = l.records[i]
-	}
-	return last
-}
-
-func (d *dispatcher) handleLane(ctx context.Context, l *lane) {
-	if d.ordered {
-		for i, rec := range l.records {
-			if d.handle(ctx, rec) != nil {
-				return
-			}
-			l.done[i] = true
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for i, rec := range l.records {
-		select {
-		case d.inFlight <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		wg.Add(1)
+// toLane queues rec behind the earlier records of its partition.
+func (d *dispatcher) toLane(ctx context.Context, lanes map[int32]chan *kgo.Record, workers *sync.WaitGroup, tr *tracker, rec *kgo.Record) bool {
+	l, ok := lanes[rec.Partition]
+	if !ok {
+		l = make(chan *kgo.Record, pollBatch)
+		lanes[rec.Partition] = l
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-d.inFlight }()
-			l.done[i] = d.handle(ctx, rec) == nil
+			defer workers.Done()
+			for r := range l {
+				if ctx.Err() != nil {
+					continue // drain without delivering; uncommitted records come again
+				}
+				if d.handle(ctx, r) == nil {
+					tr.done(r)
+				}
+			}
 		}()
 	}
+	select {
+	case l <- rec:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
-// commit commits, per partition, every record up to the first unhandled one.
-// It runs even while shutting down, so finished work is not redone.
-func (d *dispatcher) commit(ctx context.Context, lanes []*lane) {
-	var recs []*kgo.Record
-	for _, l := range lanes {
-		if rec := l.committable(); rec != nil {
-			recs = append(recs, rec)
+// toWorker delivers rec on its own goroutine once an in-flight slot is free.
+func (d *dispatcher) toWorker(ctx context.Context, workers *sync.WaitGroup, tr *tracker, rec *kgo.Record) bool {
+	select {
+	case d.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		defer func() { <-d.inFlight }()
+		if d.handle(ctx, rec) == nil {
+			tr.done(rec)
+		}
+	}()
+	return true
+}
+
+// commitLoop commits settled offsets every commitInterval until ctx ends.
+func (d *dispatcher) commitLoop(ctx context.Context, tr *tracker) {
+	t := time.NewTicker(commitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.commit(ctx, tr)
 		}
 	}
-	if len(recs) == 0 {
+}
+
+// commit commits, per partition, up to the first record not yet settled. It
+// runs even while shutting down, so finished work is not redone.
+func (d *dispatcher) commit(ctx context.Context, tr *tracker) {
+	marks := tr.uncommitted()
+	if len(marks) == 0 {
 		return
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
-	if err := d.consumer.CommitRecords(cctx, recs...); err != nil {
-		d.logger.LogAttrs(ctx, slog.LevelError, "offset commit failed", slog.Any("error", err))
+	d.consumer.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{d.topic: marks},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			if err == nil {
+				err = commitError(resp)
+			}
+			if err != nil {
+				d.logger.LogAttrs(ctx, slog.LevelError, "offset commit failed", slog.Any("error", err))
+				return
+			}
+			tr.committed(marks)
+		})
+}
+
+func commitError(resp *kmsg.OffsetCommitResponse) error {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("partition %d: %w", p.Partition, err)
+			}
+		}
 	}
+	return nil
 }
 
 // handle decodes, filters, delivers and publishes the reply of one record. An

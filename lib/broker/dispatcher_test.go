@@ -218,3 +218,53 @@ func TestRawRecordIsDelivered(t *testing.T) {
 		t.Fatalf("delivered %v", e)
 	}
 }
+
+// TestUnorderedRetryDoesNotBlockOthers keeps one event failing with slow
+// retries: later events of the same partition are delivered meanwhile, and
+// the committed offset does not pass the failing one until it is dropped.
+func TestUnorderedRetryDoesNotBlockOthers(t *testing.T) {
+	seeds := newKafka(t)
+	subs := newSubscribers(t, func(name string, e event.Event, w http.ResponseWriter, r *http.Request) {
+		if e.ID() == "failing" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	cfg := onlyTriggers(loadTestConfig(t, "flow.yaml"), "unordered")
+	_, base := startServer(t, cfg, seeds, subs.resolver())
+	admin := adminClient(t, seeds)
+	key := map[string]string{"partitionkey": "same"}
+	if got := send(t, base, newEvent(t, "failing", "MIXED", "/test", key), false); got != http.StatusAccepted {
+		t.Fatalf("send: %d", got)
+	}
+	const others = 10
+	for i := range others {
+		if got := send(t, base, newEvent(t, fmt.Sprintf("ok-%d", i), "MIXED", "/test", key), false); got != http.StatusAccepted {
+			t.Fatalf("send: %d", got)
+		}
+	}
+	waitFor(t, 10*time.Second, "other events delivered", func() bool {
+		return len(subs.events("unordered")) >= others+1
+	})
+	attempts := func() int {
+		n := 0
+		for _, r := range subs.events("unordered") {
+			if r.event.ID() == "failing" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := attempts(); n >= 4 {
+		t.Fatalf("the failing event finished its %d attempts before the others arrived", n)
+	}
+	group := GroupName("knshop", "unordered")
+	time.Sleep(2 * commitInterval)
+	if c := total(committedOffsets(t, admin, group, testTopic)); c > 0 && attempts() < 4 {
+		// Every event shares one partition and the failing one is first.
+		t.Fatalf("committed %d while the first record is still being retried", c)
+	}
+	waitSettled(t, admin, group)
+	if n := attempts(); n != 4 {
+		t.Fatalf("failing event attempts = %d, want 4", n)
+	}
+}

@@ -173,7 +173,6 @@ func (s *Server) newDispatcher(t *eventingv1.Trigger) (*dispatcher, error) {
 		kgo.ConsumeTopics(b.Topic()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchMaxWait(s.opts.fetchWait),
 	)
 	if err != nil {
