@@ -9,13 +9,16 @@ import (
 	cancelorder "github.com/knshop/knshop/functions/cancel-order"
 	canceluserorders "github.com/knshop/knshop/functions/cancel-user-orders"
 	"github.com/knshop/knshop/functions/cart"
+	chargepayment "github.com/knshop/knshop/functions/charge-payment"
 	confirmorder "github.com/knshop/knshop/functions/confirm-order"
 	createprofile "github.com/knshop/knshop/functions/create-profile"
 	deadletter "github.com/knshop/knshop/functions/dead-letter"
 	"github.com/knshop/knshop/functions/deliveries"
 	"github.com/knshop/knshop/functions/orders"
+	"github.com/knshop/knshop/functions/payments"
 	"github.com/knshop/knshop/functions/products"
 	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
+	refundpayment "github.com/knshop/knshop/functions/refund-payment"
 	relayoutbox "github.com/knshop/knshop/functions/relay-outbox"
 	releasestock "github.com/knshop/knshop/functions/release-stock"
 	reservestock "github.com/knshop/knshop/functions/reserve-stock"
@@ -53,4 +56,7 @@ var All = map[string]Constructor{
 	"sync-catalog":       func() any { return synccatalog.New() },
 	"sync-customer":      func() any { return synccustomer.New() },
 	"users":              func() any { return users.New() },
+	"charge-payment":     func() any { return chargepayment.New() },
+	"payments":           func() any { return payments.New() },
+	"refund-payment":     func() any { return refundpayment.New() },
 }
