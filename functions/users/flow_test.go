@@ -17,6 +17,7 @@ import (
 	createprofile "github.com/knshop/knshop/functions/create-profile"
 	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
 	"github.com/knshop/knshop/functions/users"
+	libauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity/identitytest"
@@ -98,10 +99,27 @@ func TestAccountLifecycle(t *testing.T) {
 		profile = body
 	})
 
+	// An admin makes Lia a seller: her next refresh carries the new role.
+	admin := env.Keys.Token(t, "some-admin", libauth.Admin)
+	if code, body := request(t, usersFn, "PATCH", "/api/users/"+session.User.ID+"/role", admin, `{"role":"seller"}`); code != 200 {
+		t.Fatalf("role change: %d %s", code, body)
+	}
+	code, body = request(t, auth, "POST", "/api/auth/refresh", "", `{"refreshToken":"`+session.RefreshToken+`"}`)
+	if code != 200 {
+		t.Fatalf("refresh: %d %s", code, body)
+	}
+	if err := json.Unmarshal(body, &session); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := libauth.NewVerifier(env.Keys.Config).Verify(session.AccessToken); err != nil || c.Role != libauth.Seller {
+		t.Fatalf("token after the role change: %+v, %v", c, err)
+	}
+	env.Sink.WaitFor(t, 2, 5*time.Second) // USER_UPDATED
+
 	if code, body := request(t, usersFn, "DELETE", "/api/users/me", session.AccessToken, ""); code != 204 {
 		t.Fatalf("delete: %d %s", code, body)
 	}
-	deletedEv := env.Sink.WaitFor(t, 2, 5*time.Second)[1]
+	deletedEv := env.Sink.WaitFor(t, 3, 5*time.Second)[2]
 	if deletedEv.Type() != string(events.UserDeleted) {
 		t.Fatalf("second event %s", deletedEv.Type())
 	}

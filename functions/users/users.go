@@ -46,6 +46,7 @@ var (
 type Users struct {
 	mux      *http.ServeMux
 	profiles *identity.Profiles
+	creds    *identity.Credentials // only its role field is written, by setRole
 	client   *mongo.Client
 	shared   bool
 	now      func() time.Time
@@ -74,6 +75,9 @@ func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 	}
 	f.client, f.shared = db.Client(), sc.Serialize
 	f.profiles = identity.OpenProfiles(db, sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	if f.creds, err = identity.OpenCredentials(ctx, db, nil, fn.Logger(ctx)); err != nil {
+		return err
+	}
 
 	v := auth.NewVerifier(jc)
 	me, admin := auth.Middleware(v), auth.Middleware(v, auth.Admin)
@@ -351,7 +355,20 @@ func (f *Users) setRole(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, httpapi.Invalid(httpapi.FieldError{Field: "role", Message: "must be customer, seller, courier or admin"}))
 		return
 	}
-	p, err := f.update(r.Context(), r.PathValue("id"), func(p *identity.Profile) error {
+	id := r.PathValue("id")
+	if _, err := f.profiles.Get(r.Context(), id); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	// Access tokens take the role from the credential, so it changes
+	// first; the profile and its USER_UPDATED follow. Both writes are
+	// idempotent: after a crash between them, the admin's retry
+	// completes the change.
+	if err := f.creds.SetRole(r.Context(), id, req.Role); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	p, err := f.update(r.Context(), id, func(p *identity.Profile) error {
 		p.Role = req.Role
 		return nil
 	})

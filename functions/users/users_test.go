@@ -24,6 +24,8 @@ import (
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/identity/identitytest"
 	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -33,6 +35,7 @@ type fixture struct {
 	srv      *httptest.Server
 	f        *Users
 	profiles *identity.Profiles
+	creds    *identity.Credentials
 }
 
 func setup(t *testing.T) *fixture {
@@ -57,13 +60,23 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{env: env, srv: srv, f: f, profiles: identity.OpenProfiles(db, nil, nil)}
+	// Credentials are auth's; they are made here with their own sink so
+	// their USER_REGISTERED events stay out of the users sink.
+	creds, err := identity.OpenCredentials(ctx, db, sink.NewHTTP(storetest.NewEventRecorder(t).URL()), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{env: env, srv: srv, f: f, profiles: identity.OpenProfiles(db, nil, nil), creds: creds}
 }
 
-// seed creates a profile as create-profile would.
+// seed creates a credential as auth would and the profile as
+// create-profile would.
 func (fx *fixture) seed(t *testing.T, userID string, role auth.Role) {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := fx.creds.Create(context.Background(), identity.Credential{UserID: userID, Email: userID + "@example.com", Name: "User " + userID, PasswordHash: "x", Role: role, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := fx.profiles.Create(context.Background(), identity.Profile{UserID: userID, Email: userID + "@example.com", Name: "User " + userID, Role: role, CreatedAt: now, UpdatedAt: now, Version: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -396,6 +409,9 @@ func TestAccessControl(t *testing.T) {
 		}
 		evs := fx.env.Sink.WaitFor(t, 1, 5*time.Second)
 		assertUpdated(t, evs[0], v, 2)
+		if c, err := fx.creds.ByID(context.Background(), "u1"); err != nil || c.Role != auth.Courier {
+			t.Fatalf("credential role %q, %v: new tokens would keep the old role", c.Role, err)
+		}
 	})
 }
 
