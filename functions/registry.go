@@ -10,6 +10,7 @@ import (
 	canceluserorders "github.com/knshop/knshop/functions/cancel-user-orders"
 	"github.com/knshop/knshop/functions/cart"
 	chargepayment "github.com/knshop/knshop/functions/charge-payment"
+	completeorder "github.com/knshop/knshop/functions/complete-order"
 	confirmorder "github.com/knshop/knshop/functions/confirm-order"
 	createprofile "github.com/knshop/knshop/functions/create-profile"
 	deadletter "github.com/knshop/knshop/functions/dead-letter"
@@ -36,6 +37,7 @@ type Constructor func() any
 
 // All maps each function's name to its constructor. Add one line per function.
 var All = map[string]Constructor{
+	"complete-order":     func() any { return completeorder.New() },
 	"cancel-user-orders": func() any { return canceluserorders.New() },
 	"track-order":        func() any { return trackorder.New() },
 	"confirm-order":      func() any { return confirmorder.New() },

@@ -1,0 +1,129 @@
+// Package completeorder is the event function that closes an order once
+// its delivery is done: on DELIVERY_COMPLETED the stock the order reserved
+// becomes sold (catalog, MongoDB) and the order becomes COMPLETED (orders,
+// MySQL), and the reply is ORDER_COMPLETED. The two stores share no
+// transaction, so each step is idempotent on its own and done in that order:
+// a failure in between answers 500, and the redelivery settles nothing twice
+// and finishes the order. Every delivery of a completed order answers with
+// the same ORDER_COMPLETED (its id derives from the order).
+package completeorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/orderstore"
+)
+
+// Name is the function's name, and the source of its replies.
+const Name = "complete-order"
+
+// DeliveryDelivered is the delivery status a completed order records.
+const DeliveryDelivered = "DELIVERED"
+
+// stock turns an order's reserved stock into sold stock, once.
+type stock interface {
+	SettleOrder(ctx context.Context, orderID string) (int64, error)
+}
+
+// Function is complete-order.
+type Function struct {
+	orders *orderstore.Store
+	stock  stock
+	mongo  *mongo.Database
+	shared bool // the process's serialized MongoDB client: not ours to close
+	now    func() time.Time
+}
+
+// New returns the function, unstarted.
+func New() *Function { return &Function{now: time.Now} }
+
+// Start opens the orders database (MySQL) and the catalog (MongoDB).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	mc, err := mongostore.ConfigFrom(cfg, catalog.Database)
+	if err != nil {
+		return fmt.Errorf("completeorder: start: %w", err)
+	}
+	orders, err := orderstore.OpenFrom(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("completeorder: start: %w", err)
+	}
+	db, err := mongostore.Open(ctx, mc)
+	if err != nil {
+		return errors.Join(fmt.Errorf("completeorder: start: %w", err), orders.Close())
+	}
+	cat, err := catalog.New(ctx, db)
+	if err != nil {
+		return errors.Join(fmt.Errorf("completeorder: start: %w", err), orders.Close())
+	}
+	f.use(orders, cat)
+	f.mongo, f.shared = db, mc.Serialize
+	return nil
+}
+
+func (f *Function) use(orders *orderstore.Store, s stock) { f.orders, f.stock = orders, s }
+
+// Stop releases both stores.
+func (f *Function) Stop(ctx context.Context) error {
+	err := f.orders.Close()
+	if f.mongo != nil && !f.shared {
+		err = errors.Join(err, f.mongo.Client().Disconnect(ctx))
+	}
+	return err
+}
+
+// Ready reports whether the orders database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.orders.Ping(ctx) == nil, nil }
+
+// Handle settles the stock and completes the order of a DELIVERY_COMPLETED.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.DeliveryCompletedData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, fn.Permanent(err)
+	}
+	log := fn.Logger(ctx).With("order_id", d.OrderID)
+	o, err := f.orders.Get(ctx, d.OrderID)
+	if errors.Is(err, orderstore.ErrNotFound) {
+		return nil, fn.Permanent(fmt.Errorf("completeorder: %w", err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("completeorder: %w", err)
+	}
+	if o.Status == orderstore.Cancelled {
+		log.WarnContext(ctx, "delivery completed for a cancelled order; ignored")
+		return nil, nil
+	}
+	settled, err := f.stock.SettleOrder(ctx, o.ID)
+	switch {
+	case errors.Is(err, catalog.ErrNotReserved), errors.Is(err, catalog.ErrReleased):
+		// Retrying cannot change it; the delivery did happen, so the
+		// order still completes. Someone must look at the stock.
+		log.ErrorContext(ctx, "the order's stock could not be settled", "error", err)
+	case err != nil:
+		return nil, fmt.Errorf("completeorder: settle stock: %w", err)
+	}
+	a, err := f.orders.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Completed, At: f.now(),
+		Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryDelivered}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("completeorder: %w", err)
+	}
+	if a.Outcome == orderstore.Refused {
+		log.WarnContext(ctx, "event ignored: the order cannot complete", "status", a.Order.Status)
+		return nil, nil
+	}
+	log.InfoContext(ctx, "order completed", "units_settled", settled, "outcome", a.Outcome.String())
+	reply, err := orderstore.CompletedEvent(ctx, Name, a.Order)
+	if err != nil {
+		return nil, fmt.Errorf("completeorder: reply: %w", err)
+	}
+	return &reply, nil
+}
