@@ -61,6 +61,8 @@ var reactions = map[string]reaction{
 	"cancel-order-stock-rejected":  {"cancel-order", []events.Type{events.StockRejected}, true},
 	"cancel-order-payment-failure": {"cancel-order", []events.Type{events.PaymentFailure}, true},
 	"confirm-order":                {"confirm-order", []events.Type{events.PaymentSuccess}, true},
+	// Not in EVENTS.md: the RESERVED state needs a reaction (docs/events.md).
+	"confirm-order-stock-reserved": {"confirm-order", []events.Type{events.StockReserved}, true},
 	"start-delivery":               {"start-delivery", []events.Type{events.PaymentSuccess}, true},
 	"release-stock":                {"release-stock", []events.Type{events.OrderCancelled}, true},
 	"refund-payment":               {"refund-payment", []events.Type{events.OrderCancelled}, true},
