@@ -101,7 +101,7 @@ type harness struct {
 	sink *storetest.EventRecorder
 }
 
-func start(t *testing.T, sc sqlstore.Config, claim time.Duration) harness {
+func start(t testing.TB, sc sqlstore.Config, claim time.Duration) harness {
 	t.Helper()
 	rec := storetest.NewEventRecorder(t)
 	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(), "PAYMENT_CLAIM_TTL": claim.String()}
@@ -129,7 +129,7 @@ func start(t *testing.T, sc sqlstore.Config, claim time.Duration) harness {
 
 var address = events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
 
-func reserved(t *testing.T, orderID, token string) event.Event {
+func reserved(t testing.TB, orderID, token string) event.Event {
 	t.Helper()
 	e, err := events.New(context.Background(), "reserve-stock", events.StockReservedData{
 		OrderID: orderID, CustomerID: "cust-1", Items: []events.Item{{ProductID: "p1", Quantity: 2}},
@@ -214,7 +214,7 @@ func TestChargeOutcomes(t *testing.T) {
 			t.Fatalf("%d PAYMENT_ADDED for %d payments", n, len(cases))
 		}
 	})
-	t.Run("processing charge waits for its webhook", func(t *testing.T) {
+	t.Run("processing charge waits for its webhook, then redelivery answers the webhook's event", func(t *testing.T) {
 		orderID := ids.New()
 		reply, err := h.f.Handle(ctx, reserved(t, orderID, payment.TokenAuthenticationRequired))
 		if err != nil || reply != nil {
@@ -223,6 +223,20 @@ func TestChargeOutcomes(t *testing.T) {
 		p, err := h.f.db.Get(ctx, ids.Derive(orderID, "payment"))
 		if err != nil || p.Status != paymentstore.Pending || p.TransactionID == "" {
 			t.Fatalf("payment = %+v, %v; want PENDING with its transaction", p, err)
+		}
+		res, err := h.f.db.ApplyWebhook(ctx, paymentstore.WebhookChange{
+			Gateway: "sandbox", EventID: "evt-" + orderID, TransactionID: p.TransactionID,
+			Outcome: paymentstore.Outcome{Status: paymentstore.Succeeded},
+			Build: func(p paymentstore.Payment) (event.Event, error) {
+				return paymentstore.ChargeReply(ctx, "payments", p, time.Now())
+			},
+		})
+		if err != nil || res != paymentstore.Applied {
+			t.Fatalf("ApplyWebhook = %s, %v", res, err)
+		}
+		reply, err = h.f.Handle(ctx, reserved(t, orderID, payment.TokenAuthenticationRequired))
+		if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) || reply.Source() != "/knshop/payments" {
+			t.Fatalf("redelivery after the webhook = %v, %v; want the webhook's PAYMENT_SUCCESS", reply, err)
 		}
 	})
 }
