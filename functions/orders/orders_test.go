@@ -34,7 +34,7 @@ type env struct {
 	db   *orderstoretest.DB
 }
 
-func setup(t *testing.T, e storetest.Engine) *env {
+func setup(t testing.TB, e storetest.Engine) *env {
 	t.Helper()
 	db := orderstoretest.New(t, e)
 	keys := authtest.New(t)
