@@ -21,7 +21,7 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-func ev(t *testing.T, name string) event.Event {
+func ev(t testing.TB, name string) event.Event {
 	t.Helper()
 	e, err := events.New(context.Background(), "orders", events.OrderCompletedData{
 		OrderID: ids.Derive("relay-test", name), CustomerID: name, CompletedAt: time.Now().UTC()})

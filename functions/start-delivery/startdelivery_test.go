@@ -48,7 +48,7 @@ func started(t *testing.T, sc sqlstore.Config, couriers string) *Function {
 	return f
 }
 
-func paid(t *testing.T, orderID string, withAddress bool) event.Event {
+func paid(t testing.TB, orderID string, withAddress bool) event.Event {
 	t.Helper()
 	d := events.PaymentSuccessData{
 		PaymentID: ids.New(), OrderID: orderID, CustomerID: "cust-1", TransactionID: "tx-1",

@@ -1,0 +1,46 @@
+package startdelivery
+
+import (
+	"context"
+	"testing"
+
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// BenchmarkHandle measures one PAYMENT_SUCCESS: a new delivery (new order
+// each time) and a redelivery answered from the stored reply.
+func BenchmarkHandle(b *testing.B) {
+	for _, engine := range storetest.MySQLEngines(b) {
+		b.Run(engine.Name, func(b *testing.B) {
+			f := New()
+			c, err := ConfigFrom(map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:1)/"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.Store = engine.Config(b, "deliveries")
+			if err := f.startWith(context.Background(), c); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.Run("new", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := f.Handle(ctx, paid(b, ids.New(), true)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("redelivered", func(b *testing.B) {
+				e := paid(b, ids.New(), true)
+				if _, err := f.Handle(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := f.Handle(ctx, e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
