@@ -33,6 +33,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/knshop/knshop/lib/mongostore"
 )
@@ -83,17 +84,58 @@ func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
 // New uses db for the catalog and makes sure its indexes exist.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{products: db.Collection(ProductsCollection), holds: db.Collection(HoldsCollection)}
-	models := []mongo.IndexModel{
-		{Keys: bson.D{{Key: "category", Value: 1}}},
-		{Keys: bson.D{{Key: "price.amount", Value: 1}}},
-		{Keys: bson.D{{Key: "createdAt", Value: -1}}},
-		{Keys: bson.D{{Key: "sellerId", Value: 1}}},
-		{Keys: bson.D{{Key: "name", Value: 1}}},
-	}
-	if _, err := s.products.Indexes().CreateMany(ctx, models); err != nil {
-		return nil, fmt.Errorf("catalog: create indexes: %w", err)
+	if err := s.ensureIndexes(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// productIndexes serve the list route's filters and sorts.
+var productIndexes = []struct {
+	name string
+	keys bson.D
+}{
+	{"category_1", bson.D{{Key: "category", Value: 1}}},
+	{"price.amount_1", bson.D{{Key: "price.amount", Value: 1}}},
+	{"createdAt_-1", bson.D{{Key: "createdAt", Value: -1}}},
+	{"sellerId_1", bson.D{{Key: "sellerId", Value: 1}}},
+	{"name_1", bson.D{{Key: "name", Value: 1}}},
+}
+
+// ensureIndexes creates the missing indexes only: FerretDB v1 drops the
+// connection when asked to create an index that already exists (measured).
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	missing, err := s.missingIndexes(ctx)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	if _, err := s.products.Indexes().CreateMany(ctx, missing); err != nil {
+		// Another function starting at the same time may have created
+		// them between our look and our create.
+		if again, lerr := s.missingIndexes(ctx); lerr == nil && len(again) == 0 {
+			return nil
+		}
+		return fmt.Errorf("catalog: create indexes: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) missingIndexes(ctx context.Context) ([]mongo.IndexModel, error) {
+	specs, err := s.products.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list indexes: %w", err)
+	}
+	have := map[string]bool{}
+	for _, sp := range specs {
+		have[sp.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, ix := range productIndexes {
+		if !have[ix.name] {
+			missing = append(missing, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)})
+		}
+	}
+	return missing, nil
 }
 
 // Products is the products collection, for the outbox publisher and relay.
