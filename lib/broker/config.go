@@ -48,14 +48,19 @@ var (
 
 // Config is the set of Brokers and Triggers the data plane serves.
 type Config struct {
-	Brokers  []BrokerConfig
+	// Brokers are the Kafka-class Brokers, each with its topic settings.
+	Brokers []BrokerConfig
+	// Triggers are defaulted and validated; each names one of Brokers.
 	Triggers []*eventingv1.Trigger
 }
 
 // BrokerConfig is one Broker and the topic settings from its kafka-broker-config.
 type BrokerConfig struct {
-	Broker            *eventingv1.Broker
-	Partitions        int32
+	// Broker is the defaulted and validated object.
+	Broker *eventingv1.Broker
+	// Partitions is default.topic.partitions, used when the topic is created.
+	Partitions int32
+	// ReplicationFactor is default.topic.replication.factor.
 	ReplicationFactor int16
 }
 
