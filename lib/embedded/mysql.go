@@ -46,6 +46,8 @@ func StartMySQL(ctx context.Context, dir, addr string, opts ...Option) (*MySQL, 
 	if err != nil {
 		return nil, fmt.Errorf("embedded: start mysql on %s: %w", addr, err)
 	}
+	// Not memory.NativeIndexProvider: with it, MAX() over an empty table
+	// returns no row at all (measured), which breaks ordinary queries.
 	pro := memory.NewDBProvider()
 	engine := sqle.NewDefault(pro)
 	srv, err := server.NewServer(server.Config{
