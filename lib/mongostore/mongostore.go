@@ -71,9 +71,11 @@ var shared = struct {
 // connectTimeout bounds the first ping of a new client.
 const connectTimeout = 10 * time.Second
 
-// Open connects to c.URI and returns c.Database. With c.Serialize, all Opens
-// of the same URI in the process share one client limited to one
-// connection; disconnecting it (at shutdown) makes a later Open connect anew.
+// Open connects to c.URI and returns c.Database. Without c.Serialize each
+// Open makes its own client: disconnect it (db.Client().Disconnect) in Stop.
+// With c.Serialize, all Opens of the same URI in the process share one
+// client limited to one connection; disconnecting it (at shutdown) makes a
+// later Open connect anew.
 func Open(ctx context.Context, c Config) (*mongo.Database, error) {
 	if c.URI == "" || c.Database == "" {
 		return nil, fmt.Errorf("%w: URI and database are required", ErrConfig)
