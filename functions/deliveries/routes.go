@@ -74,7 +74,12 @@ func (f *Function) byOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Function) answerRead(w http.ResponseWriter, r *http.Request, d deliverystore.Delivery, err error) {
-	c, _ := auth.FromContext(r.Context())
+	c, ok := auth.FromContext(r.Context())
+	if !ok {
+		// Only reachable if the route lost its auth middleware.
+		httpapi.WriteProblem(w, r, httpapi.Unauthorized("a valid access token is required"))
+		return
+	}
 	if err == nil && !sees(c, d) {
 		err = deliverystore.ErrNotFound
 	}

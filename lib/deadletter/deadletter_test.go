@@ -14,13 +14,14 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-func failed(id, dest string) event.Event {
+func failed(t *testing.T, id, dest string) event.Event {
+	t.Helper()
 	e := event.New()
 	e.SetID(id)
 	e.SetType("PAYMENT_SUCCESS")
 	e.SetSource("/knshop/charge-payment")
 	if err := e.SetData(event.ApplicationJSON, map[string]any{"orderId": "o-1"}); err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
 	e.SetExtension("partitionkey", "o-1")
 	e.SetExtension(ExtErrorDest, dest)
@@ -30,9 +31,9 @@ func failed(id, dest string) event.Event {
 }
 
 func TestLetterFrom(t *testing.T) {
-	plain := failed("e-1", "http://start-delivery")
+	plain := failed(t, "e-1", "http://start-delivery")
 	plain.SetExtension(ExtErrorData, "not base64!")
-	noCode := failed("e-1", "http://start-delivery")
+	noCode := failed(t, "e-1", "http://start-delivery")
 	noCode.SetExtension(ExtErrorCode, nil)
 	cases := map[string]struct {
 		e             event.Event
@@ -40,12 +41,12 @@ func TestLetterFrom(t *testing.T) {
 		wantData      string
 		sameIDAsFirst bool
 	}{
-		"knative extensions are decoded":       {failed("e-1", "http://start-delivery"), 500, "transient failure", true},
+		"knative extensions are decoded":       {failed(t, "e-1", "http://start-delivery"), 500, "transient failure", true},
 		"data that is not base64 is kept":      {plain, 500, "not base64!", true},
 		"no code is zero":                      {noCode, 0, "transient failure", true},
-		"another subscriber is another letter": {failed("e-1", "http://confirm-order"), 500, "transient failure", false},
+		"another subscriber is another letter": {failed(t, "e-1", "http://confirm-order"), 500, "transient failure", false},
 	}
-	first := LetterFrom(failed("e-1", "http://start-delivery"), time.Now()).ID
+	first := LetterFrom(failed(t, "e-1", "http://start-delivery"), time.Now()).ID
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			l := LetterFrom(tc.e, time.Now())
@@ -83,7 +84,7 @@ func TestStore(t *testing.T) {
 			s := open(t, engine.Config(t, "operations"))
 			ctx := context.Background()
 			at := time.Now().UTC().Truncate(time.Millisecond)
-			l := LetterFrom(failed("e-1", "http://start-delivery"), at)
+			l := LetterFrom(failed(t, "e-1", "http://start-delivery"), at)
 
 			t.Run("a new letter is added", func(t *testing.T) {
 				if added, err := s.Add(ctx, l); err != nil || !added {
@@ -91,7 +92,7 @@ func TestStore(t *testing.T) {
 				}
 			})
 			t.Run("a repeated arrival changes nothing", func(t *testing.T) {
-				if added, err := s.Add(ctx, LetterFrom(failed("e-1", "http://start-delivery"), at.Add(time.Second))); err != nil || added {
+				if added, err := s.Add(ctx, LetterFrom(failed(t, "e-1", "http://start-delivery"), at.Add(time.Second))); err != nil || added {
 					t.Fatalf("Add = %v, %v", added, err)
 				}
 				got, err := s.Get(ctx, l.ID)
@@ -100,7 +101,7 @@ func TestStore(t *testing.T) {
 				}
 			})
 			t.Run("concurrent arrivals store one letter", func(t *testing.T) {
-				c := LetterFrom(failed("e-2", "http://start-delivery"), at.Add(2*time.Second))
+				c := LetterFrom(failed(t, "e-2", "http://start-delivery"), at.Add(2*time.Second))
 				var wg sync.WaitGroup
 				added := make(chan bool, 8)
 				for range 8 {
@@ -147,7 +148,7 @@ func TestStore(t *testing.T) {
 				if err != nil || got.ReplayedAt == nil {
 					t.Fatalf("after MarkReplayed: %+v, %v", got, err)
 				}
-				if added, err := s.Add(ctx, LetterFrom(failed("e-1", "http://start-delivery"), at.Add(4*time.Second))); err != nil || !added {
+				if added, err := s.Add(ctx, LetterFrom(failed(t, "e-1", "http://start-delivery"), at.Add(4*time.Second))); err != nil || !added {
 					t.Fatalf("Add after replay = %v, %v", added, err)
 				}
 				got, err = s.Get(ctx, l.ID)
