@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,5 +157,45 @@ func TestDeliveryStatus(t *testing.T) {
 	}
 	if len(dead) != 4 {
 		t.Errorf("dead-lettered %d events, want 4", len(dead))
+	}
+}
+
+// TestFailingDeadLetterSinkIsRetried keeps the dead-letter sink failing for
+// a while: the event is offered to it again until it takes it, and the
+// offset is not committed before.
+func TestFailingDeadLetterSinkIsRetried(t *testing.T) {
+	seeds := newKafka(t)
+	var mu sync.Mutex
+	sinkCalls := 0
+	subs := newSubscribers(t, func(name string, e event.Event, w http.ResponseWriter, r *http.Request) {
+		switch name {
+		case "status-400":
+			w.WriteHeader(http.StatusBadRequest)
+		case "dead-letter":
+			mu.Lock()
+			defer mu.Unlock()
+			sinkCalls++
+			if sinkCalls <= 2 {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}
+	})
+	cfg := onlyTriggers(loadTestConfig(t, "status.yaml"), "status-400")
+	_, base := startServer(t, cfg, seeds, subs.resolver())
+	admin := adminClient(t, seeds)
+	if got := send(t, base, newEvent(t, "dl-1", "STATUS_TEST", "/test", nil), false); got != http.StatusAccepted {
+		t.Fatalf("send: %d", got)
+	}
+	group := GroupName("knshop", "status-400")
+	waitFor(t, 10*time.Second, "first dead-letter attempt", func() bool { return len(subs.events("dead-letter")) >= 1 })
+	if c := total(committedOffsets(t, admin, group, testTopic)); c != 0 && len(subs.events("dead-letter")) < 3 {
+		t.Fatalf("committed %d before the dead-letter sink took the event", c)
+	}
+	waitSettled(t, admin, group)
+	if n := len(subs.events("dead-letter")); n != 3 {
+		t.Fatalf("dead-letter sink calls = %d, want 3 (two failures, then accepted)", n)
+	}
+	if n := len(subs.events("status-400")); n != 1 {
+		t.Fatalf("subscriber attempts = %d, want 1", n)
 	}
 }
