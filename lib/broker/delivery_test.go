@@ -199,3 +199,32 @@ func TestFailingDeadLetterSinkIsRetried(t *testing.T) {
 		t.Fatalf("subscriber attempts = %d, want 1", n)
 	}
 }
+
+// TestAttemptTimeout gives a subscriber that never answers a 0.2s timeout:
+// each attempt is cut off and retried, then the event is dropped.
+func TestAttemptTimeout(t *testing.T) {
+	seeds := newKafka(t)
+	subs := newSubscribers(t, func(name string, e event.Event, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	cfg := onlyTriggers(loadTestConfig(t, "status.yaml"), "status-500")
+	one := int32(1)
+	cfg.Triggers[0].Spec.Delivery.Retry = &one
+	cfg.Triggers[0].Spec.Delivery.Timeout = strPtr("PT0.2S")
+	cfg.Triggers[0].Spec.Delivery.DeadLetterSink = nil
+	_, base := startServer(t, cfg, seeds, subs.resolver())
+	start := time.Now()
+	if got := send(t, base, newEvent(t, "slow-1", "STATUS_TEST", "/test", nil), false); got != http.StatusAccepted {
+		t.Fatalf("send: %d", got)
+	}
+	waitSettled(t, adminClient(t, seeds), GroupName("knshop", "status-500"))
+	if n := len(subs.events("status-500")); n != 2 {
+		t.Fatalf("attempts = %d, want 2", n)
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Fatalf("took %v: attempts were not cut off at the timeout", took)
+	}
+}
