@@ -8,10 +8,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/knshop/knshop/lib/outbox"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
+
+// events builds perWriter events for each writer, ids "w<writer>-<n>".
+func events(t *testing.T, writers, perWriter int) [][]event.Event {
+	t.Helper()
+	out := make([][]event.Event, writers)
+	for w := range out {
+		for i := range perWriter {
+			out[w] = append(out[w], newEvent(t, fmt.Sprintf("w%d-%d", w, i)))
+		}
+	}
+	return out
+}
 
 // TestSQLNoEventLost runs writers, their publishes, a flaky sink and a
 // relay all at once: every committed event must arrive at least once.
@@ -24,11 +37,12 @@ func TestSQLNoEventLost(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, writers+1)
 			done := make(chan struct{})
+			evs := events(t, writers, perWriter)
 			for w := range writers {
 				wg.Go(func() {
 					for i := range perWriter {
-						id := fmt.Sprintf("w%d-%d", w, i)
-						ev := newEvent(t, id)
+						ev := evs[w][i]
+						id := ev.ID()
 						err := sqlstore.InTx(ctx, f.db, func(tx *sql.Tx) error {
 							if _, err := tx.ExecContext(ctx, "INSERT INTO orders (id) VALUES (?)", id); err != nil {
 								return err
@@ -100,4 +114,81 @@ func TestSQLNoEventLost(t *testing.T) {
 				writers*perWriter, len(f.rec.Events()), relayFailures)
 		})
 	}
+}
+
+// TestMongoNoEventLost is TestSQLNoEventLost for the document outbox:
+// writers share two documents, so entries are added and removed side by side.
+func TestMongoNoEventLost(t *testing.T) {
+	const writers, perWriter = 4, 10
+	f := newMongoFixture(t)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	errs := make(chan error, writers)
+	evs := events(t, writers, perWriter)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				doc := []string{"p1", "p2"}[(w+i)%2]
+				ev := evs[w][i]
+				if err := f.tryTake(ctx, doc, ev); err != nil {
+					errs <- err
+					return
+				}
+				if i%3 == 0 {
+					f.rec.FailWith(http.StatusServiceUnavailable)
+				} else {
+					f.rec.FailWith(0)
+				}
+				f.box.Publish(ctx, doc, ev)
+			}
+		})
+	}
+	var relayWG sync.WaitGroup
+	relayWG.Go(func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if _, err := f.box.Relay(ctx, 5); err != nil {
+				continue // the sink flaps on purpose
+			}
+		}
+	})
+	wg.Wait()
+	close(done)
+	relayWG.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	f.rec.FailWith(0)
+	for {
+		n, err := f.box.Relay(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	seen := map[string]bool{}
+	for _, ev := range f.rec.Events() {
+		seen[ev.ID()] = true
+	}
+	for w := range writers {
+		for i := range perWriter {
+			if id := fmt.Sprintf("w%d-%d", w, i); !seen[id] {
+				t.Errorf("event %s was lost", id)
+			}
+		}
+	}
+	if n := f.withOutbox(t); n != 0 {
+		t.Errorf("%d documents keep an outbox field", n)
+	}
+	t.Logf("%d events committed, %d deliveries", writers*perWriter, len(f.rec.Events()))
 }

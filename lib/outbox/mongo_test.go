@@ -1,7 +1,9 @@
 package outbox_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -41,17 +43,25 @@ func newMongoFixture(t *testing.T) mongoFixture {
 // take decrements the stock of product id and stores evs in the same update.
 func (f mongoFixture) take(t *testing.T, id string, evs ...event.Event) {
 	t.Helper()
+	if err := f.tryTake(t.Context(), id, evs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryTake is take for other goroutines than the test's.
+func (f mongoFixture) tryTake(ctx context.Context, id string, evs ...event.Event) error {
 	set, err := outbox.MongoSet(evs...)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	res, err := f.coll.UpdateOne(t.Context(), bson.M{"_id": id}, bson.M{"$inc": bson.M{"stock": -1}, "$set": set})
+	res, err := f.coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"stock": -1}, "$set": set})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if res.ModifiedCount != 1 {
-		t.Fatalf("update of %s modified %d", id, res.ModifiedCount)
+		return fmt.Errorf("update of %s modified %d", id, res.ModifiedCount)
 	}
+	return nil
 }
 
 func (f mongoFixture) relay(t *testing.T, limit, want int) {
