@@ -18,6 +18,7 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/payment/paymenttest"
 	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
@@ -449,5 +450,43 @@ func TestStatusMapping(t *testing.T) {
 	}
 	if calls, _ := h.gw.counts(); calls != 1 {
 		t.Fatalf("gateway called %d times, want 1", calls)
+	}
+}
+
+// TestStripeGatewayWiring runs charge-payment with PAYMENT_GATEWAY=stripe
+// against stripe-mock: configuration reaches the adapter and its answer
+// becomes the reply. stripe-mock's canned intent is requires_payment_method,
+// so the reply is PAYMENT_FAILURE.
+func TestStripeGatewayWiring(t *testing.T) {
+	base := paymenttest.StripeMock(t)
+	sc := storetest.MySQL(t, paymentstore.Database)
+	rec := storetest.NewEventRecorder(t)
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(), "PAYMENT_GATEWAY": "stripe",
+		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Store.Database = sc.Database
+	f := New()
+	if err := f.startWith(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	orderID := ids.New()
+	reply, err := f.Handle(context.Background(), reserved(t, orderID, payment.TokenVisa))
+	if err != nil || reply == nil || reply.Type() != string(events.PaymentFailure) {
+		t.Fatalf("Handle = %v, %v; want stripe-mock's canned answer as PAYMENT_FAILURE", reply, err)
+	}
+	p, err := f.db.Get(context.Background(), ids.Derive(orderID, "payment"))
+	if err != nil || p.Gateway != "stripe" || len(p.TransactionID) < 4 || p.TransactionID[:3] != "pi_" {
+		t.Fatalf("payment = %+v, %v; want a stripe payment with its PaymentIntent id", p, err)
 	}
 }

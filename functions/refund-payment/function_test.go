@@ -18,6 +18,7 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/payment/paymenttest"
 	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
@@ -338,5 +339,42 @@ func TestStatusMapping(t *testing.T) {
 				t.Fatalf("status %d type %q, want %d %q", resp.StatusCode, resp.Header.Get("Ce-Type"), tc.wantStatus, tc.wantType)
 			}
 		})
+	}
+}
+
+// TestStripeGatewayWiring refunds through PAYMENT_GATEWAY=stripe against
+// stripe-mock.
+func TestStripeGatewayWiring(t *testing.T) {
+	base := paymenttest.StripeMock(t)
+	sc := storetest.MySQL(t, paymentstore.Database)
+	rec := storetest.NewEventRecorder(t)
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(), "PAYMENT_GATEWAY": "stripe",
+		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Store.Database = sc.Database
+	f := New()
+	if err := f.startWith(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	h := harness{f: f}
+	p := h.paid(t, paymentstore.Succeeded)
+	reply, err := f.Handle(context.Background(), cancelled(t, p.OrderID))
+	if err != nil || reply == nil || reply.Type() != string(events.PaymentRefunded) {
+		t.Fatalf("Handle = %v, %v; want PAYMENT_REFUNDED", reply, err)
+	}
+	stored, err := f.db.Get(context.Background(), p.ID)
+	if err != nil || stored.Status != paymentstore.Refunded || len(stored.RefundID) < 4 || stored.RefundID[:3] != "re_" {
+		t.Fatalf("payment = %+v, %v; want REFUNDED with a Stripe refund id", stored, err)
 	}
 }

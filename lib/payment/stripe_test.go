@@ -11,9 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/payment/paymenttest"
 )
 
 // fakeStripe answers every request with one status and body, the way
@@ -143,73 +141,6 @@ func (r *recorder) last(t *testing.T) recorded {
 	return r.reqs[len(r.reqs)-1]
 }
 
-// stripeMock returns the URL of a stripe-mock: STRIPE_MOCK_URL when set
-// (CI starts one), else one started from PATH or GOPATH/bin for this test.
-// Without the binary the test is skipped, unless CI=true: then it fails.
-func stripeMock(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("STRIPE_MOCK_URL"); u != "" {
-		return u
-	}
-	bin, err := exec.LookPath("stripe-mock")
-	if err != nil {
-		home, herr := os.UserHomeDir()
-		candidates := []string{filepath.Join(os.Getenv("GOPATH"), "bin", "stripe-mock")}
-		if herr == nil {
-			candidates = append(candidates, filepath.Join(home, "go", "bin", "stripe-mock"))
-		}
-		for _, c := range candidates {
-			if _, serr := os.Stat(c); serr == nil {
-				bin, err = c, nil
-				break
-			}
-		}
-	}
-	if err != nil {
-		msg := "stripe-mock not found: go install github.com/stripe/stripe-mock@v0.203.0 or set STRIPE_MOCK_URL"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-http-addr", addr)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start stripe-mock: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := cmd.Process.Kill(); err != nil {
-			t.Logf("stop stripe-mock: %v", err)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Logf("stripe-mock exited: %v", err)
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			if err := c.Close(); err != nil {
-				t.Fatal(err)
-			}
-			return "http://" + addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stripe-mock did not listen on %s: %s", addr, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestStripeAgainstStripeMock shows that stripe-mock, which validates each
 // request against Stripe's OpenAPI spec, accepts the PaymentIntent and the
 // refund requests as sent, with the idempotency key in the header, and that
@@ -217,7 +148,7 @@ func stripeMock(t *testing.T) string {
 // intent always says requires_payment_method), so the decline mapping of
 // real answers is proven in TestStripeMapsAnswers.
 func TestStripeAgainstStripeMock(t *testing.T) {
-	base := stripeMock(t)
+	base := paymenttest.StripeMock(t)
 	rec := &recorder{}
 	g := payment.NewStripe("sk_test_123", base, &http.Client{Transport: rec, Timeout: 10 * time.Second})
 	ctx := context.Background()
