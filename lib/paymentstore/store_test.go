@@ -282,3 +282,51 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestCancelRacesCreate races the first charge of an order against its
+// cancellation: whatever the interleaving, either the charge is refused
+// or the cancellation sees the payment (and refunds it). A payment made
+// while the cancellation saw none would be charged and never refunded.
+func TestCancelRacesCreate(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			ctx := context.Background()
+			f := open(t, engine)
+			const orders = 30
+			lost, refused, seen := 0, 0, 0
+			for range orders {
+				p := newPayment(ids.New())
+				var created, found bool
+				var createErr, cancelErr error
+				var wg sync.WaitGroup
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					_, created, createErr = f.store.Create(ctx, p, added(t, p))
+				}()
+				go func() {
+					defer wg.Done()
+					_, found, cancelErr = f.store.CancelOrder(ctx, p.OrderID)
+				}()
+				wg.Wait()
+				if cancelErr != nil {
+					t.Fatal(cancelErr)
+				}
+				switch {
+				case errors.Is(createErr, paymentstore.ErrOrderCancelled):
+					refused++
+				case createErr != nil:
+					t.Fatal(createErr)
+				case created && !found:
+					lost++
+				case found:
+					seen++
+				}
+			}
+			if lost > 0 {
+				t.Fatalf("%d of %d orders were charged after a cancellation that saw no payment", lost, orders)
+			}
+			t.Logf("%d charges refused, %d seen by the cancellation", refused, seen)
+		})
+	}
+}
