@@ -86,7 +86,7 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 
 	signedIn := auth.Middleware(f.verifier)
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/deliveries", signedIn(http.HandlerFunc(f.byOrder)))
+	mux.Handle("GET /api/deliveries", signedIn(http.HandlerFunc(f.list)))
 	mux.Handle("GET /api/deliveries/{id}", signedIn(http.HandlerFunc(f.get)))
 	mux.HandleFunc("POST /api/deliveries/{id}/events", f.step)
 	f.mux = mux

@@ -119,23 +119,31 @@ func (e *env) call(t *testing.T, method, path, authz, body string) (int, map[str
 func TestReads(t *testing.T) {
 	e := start(t, storetest.MySQL(t, "deliveries"))
 	d := e.delivery(t, "cust-1", "courier-1")
+	e.delivery(t, "cust-3", "courier-3") // someone else's
 	byID, byOrder := "/api/deliveries/"+d.ID, "/api/deliveries?orderId="+d.OrderID
+	const object = -1 // the answer is one delivery, not a list
 	cases := map[string]struct {
 		path, authz string
 		want        int
+		wantTotal   int
 	}{
-		"owner reads by id":             {byID, e.keys.Bearer(t, "cust-1", auth.Customer), 200},
-		"owner reads by order":          {byOrder, e.keys.Bearer(t, "cust-1", auth.Customer), 200},
-		"assigned courier reads":        {byID, e.keys.Bearer(t, "courier-1", auth.Courier), 200},
-		"admin reads":                   {byOrder, e.keys.Bearer(t, "admin-1", auth.Admin), 200},
-		"another customer gets 404":     {byID, e.keys.Bearer(t, "cust-2", auth.Customer), 404},
-		"another customer by order 404": {byOrder, e.keys.Bearer(t, "cust-2", auth.Customer), 404},
-		"another courier gets 404":      {byID, e.keys.Bearer(t, "courier-2", auth.Courier), 404},
-		"a seller gets 404":             {byID, e.keys.Bearer(t, "seller-1", auth.Seller), 404},
-		"no token gets 401":             {byID, "", 401},
-		"a forged token gets 401":       {byID, authtest.New(t).Bearer(t, "cust-1", auth.Customer), 401},
-		"unknown delivery gets 404":     {"/api/deliveries/" + ids.New(), e.keys.Bearer(t, "admin-1", auth.Admin), 404},
-		"missing orderId gets 400":      {"/api/deliveries", e.keys.Bearer(t, "cust-1", auth.Customer), 400},
+		"owner reads by id":                         {byID, e.keys.Bearer(t, "cust-1", auth.Customer), 200, object},
+		"assigned courier reads by id":              {byID, e.keys.Bearer(t, "courier-1", auth.Courier), 200, object},
+		"admin reads by id":                         {byID, e.keys.Bearer(t, "admin-1", auth.Admin), 200, object},
+		"another customer gets 404":                 {byID, e.keys.Bearer(t, "cust-2", auth.Customer), 404, 0},
+		"another courier gets 404":                  {byID, e.keys.Bearer(t, "courier-2", auth.Courier), 404, 0},
+		"a seller gets 404":                         {byID, e.keys.Bearer(t, "seller-1", auth.Seller), 404, 0},
+		"no token gets 401":                         {byID, "", 401, 0},
+		"a forged token gets 401":                   {byID, authtest.New(t).Bearer(t, "cust-1", auth.Customer), 401, 0},
+		"unknown delivery gets 404":                 {"/api/deliveries/" + ids.New(), e.keys.Bearer(t, "admin-1", auth.Admin), 404, 0},
+		"owner lists by order":                      {byOrder, e.keys.Bearer(t, "cust-1", auth.Customer), 200, 1},
+		"admin lists by order":                      {byOrder, e.keys.Bearer(t, "admin-1", auth.Admin), 200, 1},
+		"admin lists all":                           {"/api/deliveries", e.keys.Bearer(t, "admin-1", auth.Admin), 200, 2},
+		"assigned courier lists theirs":             {"/api/deliveries", e.keys.Bearer(t, "courier-1", auth.Courier), 200, 1},
+		"another customer's list by order is empty": {byOrder, e.keys.Bearer(t, "cust-2", auth.Customer), 200, 0},
+		"another courier's list is empty":           {"/api/deliveries", e.keys.Bearer(t, "courier-2", auth.Courier), 200, 0},
+		"a bad limit is 400":                        {byOrder + "&limit=0", e.keys.Bearer(t, "cust-1", auth.Customer), 400, 0},
+		"list without a token is 401":               {byOrder, "", 401, 0},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -143,9 +151,23 @@ func TestReads(t *testing.T) {
 			if status != tc.want {
 				t.Fatalf("status = %d, want %d (%v)", status, tc.want, body)
 			}
-			if status == 200 && (body["id"] != d.ID || body["orderId"] != d.OrderID || body["status"] != "STARTED" ||
-				body["trackingNumber"] != nil || len(body["history"].([]any)) != 1) {
-				t.Fatalf("answer = %v", body)
+			if status != 200 {
+				return
+			}
+			item := body
+			if tc.wantTotal != object {
+				items := body["items"].([]any)
+				if body["total"] != float64(tc.wantTotal) || len(items) != tc.wantTotal {
+					t.Fatalf("list = %v, want %d items", body, tc.wantTotal)
+				}
+				if tc.wantTotal != 1 {
+					return
+				}
+				item = items[0].(map[string]any)
+			}
+			if item["id"] != d.ID || item["orderId"] != d.OrderID || item["status"] != "STARTED" ||
+				item["trackingNumber"] != nil || len(item["history"].([]any)) != 1 {
+				t.Fatalf("delivery = %v", item)
 			}
 		})
 	}

@@ -63,14 +63,38 @@ func (f *Function) get(w http.ResponseWriter, r *http.Request) {
 	f.answerRead(w, r, d, err)
 }
 
-func (f *Function) byOrder(w http.ResponseWriter, r *http.Request) {
-	orderID := r.URL.Query().Get("orderId")
-	if orderID == "" {
-		httpapi.WriteProblem(w, r, httpapi.Invalid(httpapi.FieldError{Field: "orderId", Message: "is required"}))
+// list answers the deliveries the caller may see, newest first, narrowed
+// to one order by ?orderId=: an admin sees all, a courier those assigned to
+// them, anyone else those of their own orders.
+func (f *Function) list(w http.ResponseWriter, r *http.Request) {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		httpapi.WriteError(w, r, logger(r), err)
 		return
 	}
-	d, err := f.store.ByOrder(r.Context(), orderID)
-	f.answerRead(w, r, d, err)
+	c, ok := auth.FromContext(r.Context())
+	if !ok {
+		httpapi.WriteProblem(w, r, httpapi.Unauthorized("a valid access token is required"))
+		return
+	}
+	filter := deliverystore.Filter{OrderID: r.URL.Query().Get("orderId")}
+	switch c.Role {
+	case auth.Admin:
+	case auth.Courier:
+		filter.CourierID = c.UserID
+	default:
+		filter.CustomerID = c.UserID
+	}
+	ds, total, err := f.store.List(r.Context(), filter, page.Offset(), page.Limit)
+	if err != nil {
+		httpapi.WriteError(w, r, logger(r), problem(err))
+		return
+	}
+	views := make([]view, 0, len(ds))
+	for _, d := range ds {
+		views = append(views, viewOf(d))
+	}
+	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
 }
 
 func (f *Function) answerRead(w http.ResponseWriter, r *http.Request, d deliverystore.Delivery, err error) {
