@@ -29,7 +29,11 @@ import (
 	"github.com/knshop/knshop/lib/embedded"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/gateway"
+	"github.com/knshop/knshop/lib/partner"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 )
 
@@ -245,6 +249,12 @@ func (s *Stack) startBroker(ctx context.Context, o Options, cfg map[string]strin
 		}
 	}
 	bc.Triggers = s.servable(bc.Triggers)
+	if t, err := s.startPartner(cfg, o.Log); err != nil {
+		ln.Close()
+		return err
+	} else if t != nil {
+		bc.Triggers = append(bc.Triggers, t)
+	}
 	resolve := broker.ResolverFunc(func(ref duckv1.KReference) (*url.URL, error) {
 		base, ok := s.Functions[ref.Name]
 		if !ok || ref.Kind != "Service" {
@@ -269,6 +279,44 @@ func (s *Stack) startBroker(ctx context.Context, o Options, cfg map[string]strin
 	s.serve("broker", ln, b.Handler())
 	s.Parts = append(s.Parts, Part{"broker", s.BrokerURL, fmt.Sprintf("%d triggers from %s", len(bc.Triggers), filepath.Join(o.RepoDir, "triggers"))})
 	return nil
+}
+
+// startPartner runs the sandbox delivery partner when DELIVERY_PARTNER is
+// sandbox (the default) and subscribes it to DELIVERY_STARTED, as a real
+// partner's webhook would be. It returns that subscription.
+func (s *Stack) startPartner(cfg map[string]string, log *slog.Logger) (*eventingv1.Trigger, error) {
+	deliveries, ok := s.Functions["deliveries"]
+	if !ok || (cfg["DELIVERY_PARTNER"] != "" && cfg["DELIVERY_PARTNER"] != "sandbox") {
+		return nil, nil
+	}
+	delay, err := partner.DelayFrom(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	p := partner.New(deliveries, []byte(cfg["PARTNER_WEBHOOK_SECRET"]), delay, log.With("part", "sandbox-partner"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("devstack: sandbox partner: %w", err)
+	}
+	s.closers = append(s.closers, p.Close)
+	s.serve("sandbox-partner", ln, p)
+	target, err := apis.ParseURL("http://" + ln.Addr().String())
+	if err != nil {
+		return nil, fmt.Errorf("devstack: sandbox partner: %w", err)
+	}
+	retry := int32(5)
+	policy := eventingduckv1.BackoffPolicyExponential
+	delayISO := "PT0.2S"
+	s.Parts = append(s.Parts, Part{"partner", target.String(), "sandbox courier: COURIERED then DELIVERED, one step every " + delay.String()})
+	return &eventingv1.Trigger{
+		ObjectMeta: metav1.ObjectMeta{Name: "sandbox-partner", Namespace: Namespace},
+		Spec: eventingv1.TriggerSpec{
+			Broker:     BrokerName,
+			Filter:     &eventingv1.TriggerFilter{Attributes: eventingv1.TriggerFilterAttributes{"type": "DELIVERY_STARTED"}},
+			Subscriber: duckv1.Destination{URI: target},
+			Delivery:   &eventingduckv1.DeliverySpec{Retry: &retry, BackoffPolicy: &policy, BackoffDelay: &delayISO},
+		},
+	}, nil
 }
 
 // servable drops, loudly, the Triggers whose subscriber or dead-letter sink

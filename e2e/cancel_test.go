@@ -1,0 +1,65 @@
+package e2e
+
+import "testing"
+
+// With no delivery function running, an order stops at PAID, where a
+// customer may still cancel it: the payment is refunded and the stock
+// released, once. Deleting an account cancels its open orders and ends
+// its logins.
+func TestCancelAfterPaymentAndAccountDeletion(t *testing.T) {
+	s := startShop(t, nil, "start-delivery")
+	seller, _ := s.register("seller@cancel.test", "seller")
+	customer, _ := s.register("customer@cancel.test", "customer")
+	product := s.addProduct(seller, "lamp", 4500, 4)
+
+	t.Run("cancel after payment refunds and releases", func(t *testing.T) {
+		id := placeEventually(t, s, customer, product, 3, "pm_card_visa")
+		s.waitOrder(customer, id, "PAID")
+		if got := s.stock(product); got != 1 {
+			t.Fatalf("stock while reserved = %d, want 1", got)
+		}
+		s.must(202, "POST", "/api/orders/"+id+"/cancel", customer, nil)
+		order := s.waitOrder(customer, id, "CANCELLED")
+		if order["cancelReason"] != "customer_request" {
+			t.Errorf("cancelReason = %v", order["cancelReason"])
+		}
+		eventually(t, "refunded and released", func() string {
+			if s.topic.count(id, "PAYMENT_REFUNDED") != 1 {
+				return "refunds: " + describe(s.topic.typesFor(id))
+			}
+			if got := s.stock(product); got != 4 {
+				return "stock " + describe(got)
+			}
+			return ""
+		})
+		if code, _ := s.call("POST", "/api/orders/"+id+"/cancel", customer, nil); code != 409 {
+			t.Errorf("cancelling twice answered %d, want 409", code)
+		}
+	})
+
+	t.Run("deleting the account cancels open orders and ends login", func(t *testing.T) {
+		token, _ := s.register("leaving@cancel.test", "customer")
+		id := placeEventually(t, s, token, product, 1, "pm_card_visa")
+		s.waitOrder(token, id, "PAID")
+		s.must(204, "DELETE", "/api/users/me", token, nil)
+		eventually(t, "the open order is cancelled for user_deleted", func() string {
+			if s.topic.count(id, "ORDER_CANCELLED") == 0 {
+				return describe(s.topic.typesFor(id))
+			}
+			return ""
+		})
+		eventually(t, "login stops working", func() string {
+			code, _ := s.call("POST", "/api/auth/login", "", map[string]any{"email": "leaving@cancel.test", "password": "password-customer"})
+			if code != 401 {
+				return "login answered " + describe(code)
+			}
+			return ""
+		})
+		eventually(t, "the stock comes back", func() string {
+			if got := s.stock(product); got != 4 {
+				return "stock " + describe(got)
+			}
+			return ""
+		})
+	})
+}
