@@ -55,6 +55,14 @@ func TestCancelAfterPaymentAndAccountDeletion(t *testing.T) {
 			}
 			return ""
 		})
+		eventually(t, "USER_DELETED is on the topic", func() string {
+			for _, r := range s.topic.all() {
+				if r.Type == "USER_DELETED" {
+					return ""
+				}
+			}
+			return "no USER_DELETED"
+		})
 		eventually(t, "the stock comes back", func() string {
 			if got := s.stock(product); got != 4 {
 				return "stock " + describe(got)

@@ -107,6 +107,38 @@ func TestShopEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("profile and catalog changes are published", func(t *testing.T) {
+		s.must(200, "PATCH", "/api/users/me", customer, map[string]any{"name": "Customer Renamed"})
+		s.must(200, "PATCH", "/api/products/"+product, seller, map[string]any{"price": map[string]any{"amount": 2199, "currency": "USD"}})
+		gone := s.addProduct(seller, "discontinued", 500, 1)
+		s.must(204, "DELETE", "/api/products/"+gone, seller, nil)
+		if code, _ := s.call("GET", "/api/products/"+gone, "", nil); code != 404 {
+			t.Errorf("a deleted product answers %d, want 404", code)
+		}
+	})
+
+	t.Run("every event type this walk causes is on the topic", func(t *testing.T) {
+		// USER_DELETED and PAYMENT_REFUNDED are walked in
+		// TestCancelAfterPaymentAndAccountDeletion.
+		eventually(t, "all types seen", func() string {
+			seen := map[string]bool{}
+			for _, r := range s.topic.all() {
+				seen[r.Type] = true
+				if r.Headers["ce_partitionkey"] != r.Key || r.Headers["ce_specversion"] != "1.0" || r.Headers["content-type"] != "application/json" {
+					return "record not in binary mode with key = partitionkey: " + describe(r.Headers)
+				}
+			}
+			for _, want := range []string{"USER_REGISTERED", "USER_UPDATED", "PRODUCT_ADDED", "PRODUCT_UPDATED", "PRODUCT_DELETED",
+				"ORDER_PLACED", "ORDER_CANCELLED", "ORDER_COMPLETED", "STOCK_RESERVED", "STOCK_REJECTED",
+				"PAYMENT_ADDED", "PAYMENT_SUCCESS", "PAYMENT_FAILURE", "DELIVERY_STARTED", "DELIVERY_COURIERED_PARTNER", "DELIVERY_COMPLETED"} {
+				if !seen[want] {
+					return "no " + want + " on the topic"
+				}
+			}
+			return ""
+		})
+	})
+
 	t.Run("admin sees every order", func(t *testing.T) {
 		out := s.must(200, "GET", "/api/orders?customerId="+customerID, admin, nil)
 		if total := out["total"].(float64); total < 3 {

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/knshop/knshop/functions"
@@ -60,10 +61,11 @@ type Stack struct {
 	Functions  map[string]string // name → base URL on loopback
 	Parts      []Part            // what runs where, for the start-up table
 
-	log     *slog.Logger
-	closers []func() error
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	log         *slog.Logger
+	ingressDown atomic.Bool
+	closers     []func() error
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // Part is one running component.
@@ -276,7 +278,14 @@ func (s *Stack) startBroker(ctx context.Context, o Options, cfg map[string]strin
 		return fmt.Errorf("devstack: start broker: %w", err)
 	}
 	s.closers = append(s.closers, b.Close)
-	s.serve("broker", ln, b.Handler())
+	ingress := b.Handler()
+	s.serve("broker", ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.ingressDown.Load() {
+			http.Error(w, "the broker ingress is down (test fault)", http.StatusServiceUnavailable)
+			return
+		}
+		ingress.ServeHTTP(w, r)
+	}))
 	s.Parts = append(s.Parts, Part{"broker", s.BrokerURL, fmt.Sprintf("%d triggers from %s", len(bc.Triggers), filepath.Join(o.RepoDir, "triggers"))})
 	return nil
 }
@@ -477,6 +486,11 @@ func (s *Stack) serve(name string, ln net.Listener, h http.Handler) {
 		return srv.Shutdown(ctx)
 	})
 }
+
+// SetIngressDown makes the Broker ingress refuse every event (503) while
+// down is true, as an unreachable Broker would: tests use it to leave events
+// in the outboxes, as a crash between a commit and its publish does.
+func (s *Stack) SetIngressDown(down bool) { s.ingressDown.Store(down) }
 
 // Close stops everything, last started first.
 func (s *Stack) Close() error {
