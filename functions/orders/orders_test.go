@@ -24,6 +24,8 @@ import (
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
 	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
@@ -202,6 +204,36 @@ func TestPlaceOrder(t *testing.T) {
 					t.Fatalf("ordering an empty cart: %d %s", again.status, again.body)
 				}
 			})
+		})
+	}
+}
+
+func TestBrokerDownKeepsTheEvent(t *testing.T) {
+	for _, eng := range storetest.MySQLEngines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := setup(t, eng)
+			mug := e.db.Product(t, "Mug", money.New(1250, "USD"), 10)
+			cust := ids.New()
+			e.sink.FailWith(http.StatusServiceUnavailable)
+			a := e.call(t, "POST", "/api/orders", cust, auth.Customer, body(fmt.Sprintf(`[{"productId":%q,"quantity":1}]`, mug)))
+			e.sink.FailWith(0)
+			if a.status != 202 {
+				t.Fatalf("status %d: %s", a.status, a.body)
+			}
+			id := a.order(t).ID
+			if n := len(e.sink.Events()); n != 0 {
+				t.Fatalf("%d events arrived while the broker was down", n)
+			}
+			relay := outbox.NewSQL(e.db.Store.DB(), sink.NewHTTP(e.sink.URL()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			for range 2 { // the second relay finds nothing left
+				if _, err := relay.Relay(context.Background(), 10); err != nil {
+					t.Fatal(err)
+				}
+			}
+			evs := e.sink.Events()
+			if len(evs) != 1 || evs[0].ID() != ids.Derive(id, "ORDER_PLACED") || evs[0].Type() != string(events.OrderPlaced) {
+				t.Fatalf("relayed %d events: %v", len(evs), evs)
+			}
 		})
 	}
 }
