@@ -231,6 +231,8 @@ func problem(err error) error {
 	switch {
 	case errors.Is(err, deliverystore.ErrNotFound):
 		return httpapi.NotFound("delivery")
+	case errors.Is(err, deliverystore.ErrCancelled):
+		return httpapi.Conflict("the delivery was cancelled with its order and takes no more steps")
 	case errors.Is(err, deliverystore.ErrOutOfOrder):
 		return httpapi.Conflict("the delivery cannot take this step now")
 	case errors.Is(err, errForbidden):

@@ -2,7 +2,8 @@
 // it creates the order's delivery once, assigns the delivery partner (and a
 // courier, when couriers are configured) and answers DELIVERY_STARTED. The
 // reply is stored with the delivery, so a redelivered PAYMENT_SUCCESS gets
-// the same event back, with the same id.
+// the same event back, with the same id. An order cancelled first (see
+// cancel-delivery) gets no delivery and no reply.
 package startdelivery
 
 import (
@@ -105,7 +106,9 @@ func (f *Function) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Handle creates the delivery of a paid order and answers DELIVERY_STARTED.
+// Handle creates the delivery of a paid order and answers DELIVERY_STARTED;
+// for an order the delivery side knows as cancelled it creates nothing and
+// answers nothing.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 	var paid events.PaymentSuccessData
 	if err := events.Decode(e, &paid); err != nil {
@@ -132,6 +135,11 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	reply.SetID(ids.Derive(d.OrderID, string(events.DeliveryStarted)))
 	stored, created, err := f.store.Create(ctx, d, reply)
+	if errors.Is(err, deliverystore.ErrOrderCancelled) {
+		fn.Logger(ctx).InfoContext(ctx, "order cancelled before its delivery started; nothing to deliver",
+			"order_id", d.OrderID)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("startdelivery: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
@@ -215,6 +216,81 @@ func TestStatusMapping(t *testing.T) {
 				if n := count(t, f.db, data.OrderID); n != tc.wantRows {
 					t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
 				}
+			}
+		})
+	}
+}
+
+// TestCancelledOrderGetsNoDelivery: after cancel-delivery left its
+// tombstone, a PAYMENT_SUCCESS (late, or redelivered after the delivery was
+// cancelled) creates nothing and answers nothing: 204 through the runtime,
+// so the Broker publishes no DELIVERY_STARTED.
+func TestCancelledOrderGetsNoDelivery(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			f := started(t, engine.Config(t, "deliveries"), "")
+			h, err := fn.Handler(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			ctx := context.Background()
+			cases := map[string]struct {
+				startFirst bool // the delivery was started before the cancellation
+				wantRows   int
+			}{
+				"cancelled before the payment arrived": {wantRows: 0},
+				"cancelled after the delivery started": {startFirst: true, wantRows: 1},
+			}
+			for name, tc := range cases {
+				t.Run(name, func(t *testing.T) {
+					order := ids.New()
+					e := paid(t, order, true)
+					if tc.startFirst {
+						if reply, err := f.Handle(ctx, e); err != nil || reply == nil {
+							t.Fatalf("first delivery = %v, %v", reply, err)
+						}
+					}
+					if _, err := f.store.CancelOrder(ctx, order, "customer_request", time.Now()); err != nil {
+						t.Fatal(err)
+					}
+					for attempt := 1; attempt <= 2; attempt++ {
+						reply, err := f.Handle(ctx, e)
+						if err != nil || reply != nil {
+							t.Fatalf("attempt %d: Handle = %v, %v; want no reply, no error", attempt, reply, err)
+						}
+					}
+					req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
+						t.Fatal(err)
+					}
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := resp.Body.Close(); err != nil {
+						t.Fatal(err)
+					}
+					if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Ce-Type") != "" {
+						t.Fatalf("status %d, reply type %q; want 204 and none", resp.StatusCode, resp.Header.Get("Ce-Type"))
+					}
+					if n := count(t, f.db, order); n != tc.wantRows {
+						t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
+					}
+					if tc.startFirst {
+						got, err := f.store.ByOrder(ctx, order)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if got.Status != deliverystore.Cancelled {
+							t.Fatalf("delivery is %s, want CANCELLED", got.Status)
+						}
+					}
+				})
 			}
 		})
 	}

@@ -1,8 +1,9 @@
 // Package deliverystore keeps the deliveries of the MySQL database
-// `deliveries`: one delivery per order, its status history, and the outbox
-// of the events its steps cause. start-delivery creates deliveries and the
-// deliveries HTTP function reads and advances them; both open the same
-// database with Migrations.
+// `deliveries`: one delivery per order, its status history, the orders
+// cancelled on the delivery side (tombstones), and the outbox of the events
+// its steps cause. start-delivery creates deliveries, cancel-delivery
+// cancels them, and the deliveries HTTP function reads and advances them;
+// all open the same database with Migrations.
 package deliverystore
 
 import (
@@ -49,17 +50,29 @@ var Migrations = []string{
 		PRIMARY KEY (delivery_id, step)
 	)`,
 	outbox.MySQLTable,
+	// One row per order cancelled before its delivery was done: a delivery
+	// is never created for an order that has one.
+	`CREATE TABLE IF NOT EXISTS cancelled_orders (
+		order_id VARCHAR(64) NOT NULL PRIMARY KEY,
+		reason VARCHAR(32) NOT NULL,
+		cancelled_at DATETIME(6) NOT NULL
+	)`,
 }
 
 // Status is where a delivery stands.
 type Status string
 
-// The delivery states, in the only order a delivery passes them.
+// The delivery states, in the only order a delivery passes them; a
+// STARTED delivery may instead end CANCELLED when its order is cancelled.
 const (
 	Started   Status = "STARTED"
 	Couriered Status = "COURIERED"
 	Delivered Status = "DELIVERED"
+	Cancelled Status = "CANCELLED"
 )
+
+// Statuses lists every delivery status, for API schemas and validation.
+var Statuses = []Status{Started, Couriered, Delivered, Cancelled}
 
 // Next is the state that follows s, or "" when s is the last one.
 func (s Status) Next() Status {
@@ -78,6 +91,12 @@ var (
 	ErrNotFound = errors.New("deliverystore: delivery not found")
 	// ErrOutOfOrder: the requested step does not follow the current status.
 	ErrOutOfOrder = errors.New("deliverystore: step out of order")
+	// ErrCancelled: the delivery was cancelled with its order and takes no
+	// more steps.
+	ErrCancelled = errors.New("deliverystore: delivery cancelled")
+	// ErrOrderCancelled: the order was cancelled before its delivery was
+	// created, so none is.
+	ErrOrderCancelled = errors.New("deliverystore: order cancelled")
 )
 
 // HistoryEntry is one status a delivery reached and when.
@@ -111,6 +130,12 @@ func New(db *sql.DB) *Store { return &Store{db: db} }
 // step that created it, unless the order already has a delivery. Either way
 // it returns the reply stored with the order's delivery, so a redelivered
 // request gets the very same event; created tells whether this call made it.
+// When the order was cancelled (CancelOrder) it creates nothing and returns
+// ErrOrderCancelled, whether or not a delivery exists.
+//
+// The tombstone and the delivery are read with locking reads, in the same
+// order CancelOrder takes them, so on MySQL a concurrent CancelOrder either
+// is seen here or sees the delivery made here.
 func (s *Store) Create(ctx context.Context, d Delivery, reply event.Event) (stored event.Event, created bool, err error) {
 	raw, err := json.Marshal(reply)
 	if err != nil {
@@ -124,6 +149,13 @@ func (s *Store) Create(ctx context.Context, d Delivery, reply event.Event) (stor
 	var existing []byte
 	err = sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		existing = nil
+		var one int
+		switch err := tx.QueryRowContext(ctx, "SELECT 1 FROM cancelled_orders WHERE order_id = ? FOR UPDATE", d.OrderID).Scan(&one); {
+		case err == nil:
+			return ErrOrderCancelled
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("read tombstone: %w", err)
+		}
 		err := tx.QueryRowContext(ctx, "SELECT reply_event FROM deliveries WHERE order_id = ? FOR UPDATE", d.OrderID).Scan(&existing)
 		switch {
 		case err == nil:
@@ -315,7 +347,8 @@ type EventFor func(d Delivery) (event.Event, error)
 // the event build makes in the outbox in the same transaction, and returns
 // the delivery and that event. When the delivery already is in step.To it
 // changes nothing and returns no event (a repeated step); any other step is
-// ErrOutOfOrder. allow sees the delivery first and may refuse with an error
+// ErrOutOfOrder, and any step of a cancelled delivery is ErrCancelled.
+// allow sees the delivery first and may refuse with an error
 // (such as ErrNotFound for a caller who may not see it).
 func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(Delivery) error, build EventFor) (Delivery, []event.Event, error) {
 	var (
@@ -331,6 +364,9 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 		}
 		if err := allow(d); err != nil {
 			return err
+		}
+		if d.Status == Cancelled {
+			return fmt.Errorf("%w: no %s step", ErrCancelled, step.To)
 		}
 		if d.Status == step.To {
 			return nil

@@ -83,7 +83,7 @@ func components() map[string]any {
 		}, "id", "orderId", "status", "amount"),
 		"PaymentList": list("Payment"),
 		"Delivery": obj(map[string]any{
-			"id": str(), "orderId": str(), "status": enum("STARTED", "COURIERED", "DELIVERED"),
+			"id": str(), "orderId": str(), "status": enum("STARTED", "COURIERED", "DELIVERED", "CANCELLED"),
 			"partner": obj(map[string]any{"id": str(), "name": str()}, "id", "name"), "trackingNumber": str(),
 			"history": arr(obj(map[string]any{"status": str(), "at": timestamp()}, "status", "at")),
 		}, "id", "orderId", "status", "partner", "history"),
