@@ -1,0 +1,328 @@
+package canceldelivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// started is a cancel-delivery on a fresh deliveries database of sc, and
+// that database's store for the test's own reads and writes.
+func started(t *testing.T, sc sqlstore.Config) (*Function, *deliverystore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	f := New()
+	if err := f.Start(ctx, map[string]string{}); err == nil {
+		t.Fatal("Start without MYSQL_DSN succeeded")
+	}
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Database != deliverystore.Database {
+		t.Fatalf("database = %q, want %q", c.Store.Database, deliverystore.Database)
+	}
+	c.Store.Database = sc.Database // the test's own database
+	if err := f.startWith(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return f, deliverystore.New(f.db)
+}
+
+func cancelled(t testing.TB, orderID, reason string) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), "orders", events.OrderCancelledData{
+		OrderID: orderID, CustomerID: "cust-1", Reason: reason, CancelledAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// startDelivery does what start-delivery does for orderID: creates its
+// delivery with a DELIVERY_STARTED reply.
+func startDelivery(t *testing.T, store *deliverystore.Store, orderID string) (created bool, err error) {
+	t.Helper()
+	d := deliverystore.Delivery{
+		ID: ids.Derive(orderID, "delivery"), OrderID: orderID, CustomerID: "cust-1",
+		Partner:   events.Partner{ID: "sandbox", Name: "sandbox"},
+		Address:   events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
+		CreatedAt: time.Now().UTC(),
+	}
+	reply, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
+		DeliveryID: d.ID, OrderID: orderID, Address: d.Address, Partner: d.Partner, StartedAt: d.CreatedAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, created, err = store.Create(context.Background(), d, reply)
+	return created, err
+}
+
+func allowAll(deliverystore.Delivery) error { return nil }
+
+func stepEvent(d deliverystore.Delivery) (event.Event, error) {
+	return events.New(context.Background(), "deliveries", events.DeliveryCourieredPartnerData{
+		DeliveryID: d.ID, OrderID: d.OrderID, Partner: d.Partner, TrackingNumber: "KN1", CourieredAt: d.UpdatedAt})
+}
+
+func TestCancelDelivery(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			f, store := started(t, engine.Config(t, "deliveries"))
+			ctx := context.Background()
+			cases := map[string]struct {
+				reason     string
+				delivery   deliverystore.Status // "" for none yet
+				wantStatus deliverystore.Status // "" for none at the end
+				wantSteps  int
+			}{
+				"customer cancels before the delivery exists": {reason: "customer_request"},
+				"customer cancels a started delivery": {reason: "customer_request", delivery: deliverystore.Started,
+					wantStatus: deliverystore.Cancelled, wantSteps: 2},
+				"account deletion cancels a started delivery": {reason: "user_deleted", delivery: deliverystore.Started,
+					wantStatus: deliverystore.Cancelled, wantSteps: 2},
+				"a couriered delivery goes on": {reason: "customer_request", delivery: deliverystore.Couriered,
+					wantStatus: deliverystore.Couriered, wantSteps: 2},
+			}
+			for name, tc := range cases {
+				t.Run(name, func(t *testing.T) {
+					order := ids.New()
+					if tc.delivery != "" {
+						if _, err := startDelivery(t, store, order); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if tc.delivery == deliverystore.Couriered {
+						if _, _, err := store.Advance(ctx, ids.Derive(order, "delivery"),
+							deliverystore.Step{To: deliverystore.Couriered, At: time.Now()}, allowAll, stepEvent); err != nil {
+							t.Fatal(err)
+						}
+					}
+					e := cancelled(t, order, tc.reason)
+					for attempt := 1; attempt <= 3; attempt++ { // the first delivery and two redeliveries
+						reply, err := f.Handle(ctx, e)
+						if err != nil || reply != nil {
+							t.Fatalf("delivery %d: Handle = %v, %v; want no reply, no error", attempt, reply, err)
+						}
+					}
+					got, err := store.ByOrder(ctx, order)
+					switch {
+					case tc.wantStatus == "" && !errors.Is(err, deliverystore.ErrNotFound):
+						t.Fatalf("ByOrder = %+v, %v; want no delivery", got, err)
+					case tc.wantStatus != "" && err != nil:
+						t.Fatal(err)
+					case got.Status != tc.wantStatus || len(got.History) != tc.wantSteps:
+						t.Fatalf("delivery %s with history %v; want %s with %d steps", got.Status, got.History, tc.wantStatus, tc.wantSteps)
+					}
+					// A PAYMENT_SUCCESS arriving now (late, or redelivered) starts nothing.
+					if created, err := startDelivery(t, store, order); created || !errors.Is(err, deliverystore.ErrOrderCancelled) {
+						t.Fatalf("start after the cancellation: created %v, %v", created, err)
+					}
+					if tc.wantStatus == "" {
+						if _, err := store.ByOrder(ctx, order); !errors.Is(err, deliverystore.ErrNotFound) {
+							t.Fatalf("a delivery exists after a late start: %v", err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestConcurrentDeliveries: eight copies of one ORDER_CANCELLED at once
+// cancel the delivery once (one CANCELLED history entry).
+func TestConcurrentDeliveries(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			f, store := started(t, engine.Config(t, "deliveries"))
+			order := ids.New()
+			if _, err := startDelivery(t, store, order); err != nil {
+				t.Fatal(err)
+			}
+			e := cancelled(t, order, "customer_request")
+			var wg sync.WaitGroup
+			errs := make([]error, 8)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = f.Handle(context.Background(), e)
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := store.ByOrder(context.Background(), order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != deliverystore.Cancelled || len(got.History) != 2 {
+				t.Fatalf("delivery %s with history %v; want CANCELLED after STARTED", got.Status, got.History)
+			}
+		})
+	}
+}
+
+// TestCancelRacesStart races cancel-delivery's handling against the
+// creation of the delivery 30 times per engine: every order ends with no
+// delivery or a CANCELLED one.
+func TestCancelRacesStart(t *testing.T) {
+	for _, engine := range storetest.MySQLEngines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			f, store := started(t, engine.Config(t, "deliveries"))
+			ctx := context.Background()
+			none, cancelledAfter := 0, 0
+			for range 30 {
+				order := ids.New()
+				e := cancelled(t, order, "customer_request")
+				var (
+					wg                  sync.WaitGroup
+					startErr, cancelErr error
+				)
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					_, startErr = startDelivery(t, store, order)
+				}()
+				go func() {
+					defer wg.Done()
+					_, cancelErr = f.Handle(ctx, e)
+				}()
+				wg.Wait()
+				if cancelErr != nil {
+					t.Fatal(cancelErr)
+				}
+				if startErr != nil && !errors.Is(startErr, deliverystore.ErrOrderCancelled) {
+					t.Fatal(startErr)
+				}
+				got, err := store.ByOrder(ctx, order)
+				switch {
+				case errors.Is(err, deliverystore.ErrNotFound):
+					none++
+				case err != nil:
+					t.Fatal(err)
+				case got.Status != deliverystore.Cancelled:
+					t.Fatalf("order %s ends with a %s delivery", order, got.Status)
+				default:
+					cancelledAfter++
+				}
+			}
+			t.Logf("%d orders without a delivery, %d with a cancelled one", none, cancelledAfter)
+		})
+	}
+}
+
+// brokenStore fails like a database that is down.
+type brokenStore struct{}
+
+var errDown = errors.New("database is down")
+
+func (brokenStore) CancelOrder(context.Context, string, string, time.Time) (deliverystore.Cancellation, error) {
+	return deliverystore.Cancellation{}, errDown
+}
+
+// TestStatusMapping drives the function through the runtime's HTTP adapter
+// the way the Broker does: handled is 204 (no reply), a bad event 400 (not
+// retried), a store failure 500 (retried), and the retry after the store
+// recovers does the work.
+func TestStatusMapping(t *testing.T) {
+	f, store := started(t, storetest.MySQL(t, "deliveries"))
+	inst, err := fn.New(Name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(inst)
+	defer srv.Close()
+	ctx := context.Background()
+
+	wrongType, err := events.New(ctx, "orders", events.OrderCompletedData{OrderID: ids.New(), CustomerID: "c", CompletedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	badReason := cancelled(t, ids.New(), "customer_request")
+	if err := badReason.SetData("application/json", map[string]any{
+		"orderId": ids.New(), "customerId": "c", "reason": "bored", "cancelledAt": time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	retried := ids.New()
+	if _, err := startDelivery(t, store, retried); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		event  event.Event
+		broken bool
+		want   int
+	}{
+		{"an ORDER_CANCELLED is handled with no reply", cancelled(t, ids.New(), "customer_request"), false, http.StatusNoContent},
+		{"another event type is permanent", wrongType, false, http.StatusBadRequest},
+		{"an unknown reason is permanent", badReason, false, http.StatusBadRequest},
+		{"a store failure is retried", cancelled(t, retried, "customer_request"), true, http.StatusInternalServerError},
+		{"the retry after the store recovers cancels", cancelled(t, retried, "customer_request"), false, http.StatusNoContent},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f.store = store
+			if tc.broken {
+				f.store = brokenStore{}
+			}
+			req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cehttp.WriteRequest(ctx, binding.ToMessage(&tc.event), req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := resp.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.want)
+			}
+			got, err := store.ByOrder(ctx, retried)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantRetried := deliverystore.Started
+			if tc.name == "the retry after the store recovers cancels" {
+				wantRetried = deliverystore.Cancelled
+			}
+			if got.Status != wantRetried {
+				t.Fatalf("the retried order's delivery is %s, want %s", got.Status, wantRetried)
+			}
+		})
+	}
+}
