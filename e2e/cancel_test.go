@@ -70,4 +70,33 @@ func TestCancelAfterPaymentAndAccountDeletion(t *testing.T) {
 			return ""
 		})
 	})
+
+	t.Run("cancel at PAID leaves no live delivery", func(t *testing.T) {
+		if s.stack.Functions["cancel-delivery"] == "" {
+			t.Fatal("cancel-delivery is not running in the stack")
+		}
+		id := placeEventually(t, s, customer, product, 1, "pm_card_visa")
+		s.waitOrder(customer, id, "PAID")
+		s.must(202, "POST", "/api/orders/"+id+"/cancel", customer, nil)
+		s.waitOrder(customer, id, "CANCELLED")
+		eventually(t, "the cancellation's reactions ran", func() string {
+			if s.topic.count(id, "PAYMENT_REFUNDED") != 1 {
+				return "refunds: " + describe(s.topic.typesFor(id))
+			}
+			if got := s.stock(product); got != 4 {
+				return "stock " + describe(got)
+			}
+			return ""
+		})
+		list := s.must(200, "GET", "/api/deliveries?orderId="+id, customer, nil)
+		items, _ := list["items"].([]any)
+		for _, it := range items {
+			if d, _ := it.(map[string]any); d["status"] != "CANCELLED" {
+				t.Fatalf("a live delivery for the cancelled order: %v", d)
+			}
+		}
+		if n := s.topic.count(id, "DELIVERY_STARTED"); n != 0 {
+			t.Fatalf("%d DELIVERY_STARTED for the cancelled order", n)
+		}
+	})
 }

@@ -6,6 +6,7 @@ package functions
 import (
 	"github.com/knshop/knshop/functions/admin"
 	"github.com/knshop/knshop/functions/auth"
+	canceldelivery "github.com/knshop/knshop/functions/cancel-delivery"
 	cancelorder "github.com/knshop/knshop/functions/cancel-order"
 	canceluserorders "github.com/knshop/knshop/functions/cancel-user-orders"
 	"github.com/knshop/knshop/functions/cart"
@@ -43,6 +44,7 @@ var All = map[string]Constructor{
 	"confirm-order":      func() any { return confirmorder.New() },
 	"admin":              func() any { return admin.New() },
 	"auth":               func() any { return auth.New() },
+	"cancel-delivery":    func() any { return canceldelivery.New() },
 	"cancel-order":       func() any { return cancelorder.New() },
 	"cart":               func() any { return cart.New() },
 	"create-profile":     func() any { return createprofile.New() },

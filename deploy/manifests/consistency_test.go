@@ -36,7 +36,7 @@ var (
 	eventFunctions = []string{
 		"create-profile", "sync-customer", "purge-credentials", "cancel-user-orders", "sync-catalog",
 		"reserve-stock", "charge-payment", "cancel-order", "confirm-order", "start-delivery",
-		"release-stock", "refund-payment", "track-order", "complete-order",
+		"release-stock", "refund-payment", "cancel-delivery", "track-order", "complete-order",
 		"dead-letter", "relay-outbox",
 	}
 )
@@ -66,6 +66,7 @@ var reactions = map[string]reaction{
 	"start-delivery":               {"start-delivery", []events.Type{events.PaymentSuccess}, true},
 	"release-stock":                {"release-stock", []events.Type{events.OrderCancelled}, true},
 	"refund-payment":               {"refund-payment", []events.Type{events.OrderCancelled}, true},
+	"cancel-delivery":              {"cancel-delivery", []events.Type{events.OrderCancelled}, true}, // not in EVENTS.md (docs/events.md)
 	"track-order":                  {"track-order", []events.Type{events.DeliveryStarted, events.DeliveryCourieredPartner}, true},
 	"complete-order":               {"complete-order", []events.Type{events.DeliveryCompleted}, true},
 }
