@@ -19,8 +19,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
 
+# Go benchmarks of every package, then the load run: the e2e benchmarks
+# start the whole local stack and drive it over HTTP.
 bench:
-	$(GO) test $(BENCH_FLAGS) -bench . ./...
+	$(GO) test $(BENCH_FLAGS) -bench . $$($(GO) list ./... | grep -v /e2e$$)
+	$(GO) test $(BENCH_FLAGS) -bench . ./e2e
 
 # make image, make deploy, make manifests: see deploy/deploy.mk
 include deploy/deploy.mk
