@@ -67,7 +67,7 @@ func cancelled(t testing.TB, orderID, reason string) event.Event {
 
 // startDelivery does what start-delivery does for orderID: creates its
 // delivery with a DELIVERY_STARTED reply.
-func startDelivery(t *testing.T, store *deliverystore.Store, orderID string) (created bool, err error) {
+func startDelivery(t testing.TB, store *deliverystore.Store, orderID string) (created bool, err error) {
 	t.Helper()
 	d := deliverystore.Delivery{
 		ID: ids.Derive(orderID, "delivery"), OrderID: orderID, CustomerID: "cust-1",

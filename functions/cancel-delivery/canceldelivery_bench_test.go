@@ -1,0 +1,63 @@
+package canceldelivery
+
+import (
+	"context"
+	"testing"
+
+	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// BenchmarkHandle measures one ORDER_CANCELLED: for an order without a
+// delivery (tombstone only), for a STARTED delivery (tombstone, cancel,
+// history), and a redelivery that changes nothing.
+func BenchmarkHandle(b *testing.B) {
+	for _, engine := range storetest.MySQLEngines(b) {
+		b.Run(engine.Name, func(b *testing.B) {
+			f := New()
+			if err := f.startWith(context.Background(), Config{Store: engine.Config(b, "deliveries")}); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				if err := f.Stop(context.Background()); err != nil {
+					b.Error(err)
+				}
+			})
+			ctx := context.Background()
+			b.Run("no delivery", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := f.Handle(ctx, cancelled(b, ids.New(), "customer_request")); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("started delivery", func(b *testing.B) {
+				for b.Loop() {
+					b.StopTimer()
+					order := ids.New()
+					if _, err := startDelivery(b, deliverystore.New(f.db), order); err != nil {
+						b.Fatal(err)
+					}
+					e := cancelled(b, order, "customer_request")
+					b.StartTimer()
+					if _, err := f.Handle(ctx, e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("redelivered", func(b *testing.B) {
+				order := ids.New()
+				if _, err := startDelivery(b, deliverystore.New(f.db), order); err != nil {
+					b.Fatal(err)
+				}
+				e := cancelled(b, order, "customer_request")
+				for b.Loop() {
+					if _, err := f.Handle(ctx, e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
