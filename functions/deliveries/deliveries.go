@@ -3,7 +3,8 @@
 // delivery's status steps (COURIERED, then DELIVERED) from the assigned
 // courier, an admin, or the delivery partner signing its request. Each step
 // writes its event (DELIVERY_COURIERED_PARTNER, DELIVERY_COMPLETED) to the
-// outbox in the same transaction and publishes it right after.
+// outbox in the same transaction and publishes it right after. A delivery
+// cancel-delivery cancelled with its order takes no more steps (409).
 package deliveries
 
 import (

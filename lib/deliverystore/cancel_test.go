@@ -54,7 +54,7 @@ func newDelivery(t *testing.T) (deliverystore.Delivery, event.Event) {
 	return d, reply
 }
 
-func noEvent(deliverystore.Delivery) (event.Event, error) {
+func stepEvent(deliverystore.Delivery) (event.Event, error) {
 	return events.New(context.Background(), "deliveries", events.DeliveryCompletedData{
 		DeliveryID: "d", OrderID: "o", CompletedAt: time.Now().UTC()})
 }
@@ -102,7 +102,7 @@ func TestCancelOrder(t *testing.T) {
 							t.Fatalf("Create = %v, %v", created, err)
 						}
 						for _, st := range tc.before[1:] {
-							if _, _, err := store.Advance(ctx, d.ID, deliverystore.Step{To: st, At: time.Now()}, allowAll, noEvent); err != nil {
+							if _, _, err := store.Advance(ctx, d.ID, deliverystore.Step{To: st, At: time.Now()}, allowAll, stepEvent); err != nil {
 								t.Fatal(err)
 							}
 						}
@@ -172,7 +172,7 @@ func TestCancelledDeliveryTakesNoStep(t *testing.T) {
 			}
 			for _, to := range []deliverystore.Status{deliverystore.Couriered, deliverystore.Delivered, deliverystore.Started} {
 				t.Run(string(to), func(t *testing.T) {
-					_, evs, err := store.Advance(ctx, d.ID, deliverystore.Step{To: to, At: time.Now()}, allowAll, noEvent)
+					_, evs, err := store.Advance(ctx, d.ID, deliverystore.Step{To: to, At: time.Now()}, allowAll, stepEvent)
 					if !errors.Is(err, deliverystore.ErrCancelled) || len(evs) != 0 {
 						t.Fatalf("Advance to %s = %v, %d events; want ErrCancelled", to, err, len(evs))
 					}
