@@ -7,7 +7,8 @@ BENCH_FLAGS ?= -run '^$$' -benchmem -benchtime 2s
 .PHONY: run test bench build vet
 
 run:
-	$(GO) run ./cmd/knshop dev
+	$(GO) build -o .build/knshop ./cmd/knshop
+	exec .build/knshop dev
 
 build:
 	$(GO) build ./...

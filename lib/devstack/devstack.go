@@ -193,7 +193,9 @@ func (s *Stack) startStores(ctx context.Context, o Options) (map[string]string, 
 	for k, v := range o.Env {
 		cfg[k] = v
 	}
-	quiet := embedded.WithLogger(o.Log.With("part", "embedded"))
+	// The embedded servers report every refused command (FerretDB logs each
+	// unsupported index option at WARN): only their errors reach the log.
+	quiet := embedded.WithLogger(slog.New(atLeast{o.Log.Handler(), slog.LevelError}).With("part", "embedded"))
 	serialize := false
 	if cfg["KAFKA_BOOTSTRAP_SERVERS"] == "" {
 		k, err := embedded.StartKafka(ctx, o.KafkaAddr, quiet)
@@ -587,4 +589,22 @@ func redact(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// atLeast passes on only records at or above its level.
+type atLeast struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{h.Handler.WithGroup(name), h.level}
 }
