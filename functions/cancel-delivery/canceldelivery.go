@@ -10,7 +10,6 @@ package canceldelivery
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -46,9 +45,8 @@ type canceller interface {
 
 // Function is cancel-delivery.
 type Function struct {
-	cfg   Config
-	db    *sql.DB
-	store canceller
+	opened *deliverystore.Store // what Start opened and Stop closes
+	store  canceller            // the same store, behind what Handle needs
 }
 
 // New returns an unstarted cancel-delivery.
@@ -65,25 +63,16 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 }
 
 func (f *Function) startWith(ctx context.Context, c Config) error {
-	db, err := sqlstore.Open(ctx, c.Store, deliverystore.Migrations)
+	store, err := deliverystore.Open(ctx, c.Store)
 	if err != nil {
 		return fmt.Errorf("canceldelivery: start: %w", err)
 	}
-	f.cfg, f.db, f.store = c, db, deliverystore.New(db)
+	f.opened, f.store = store, store
 	return nil
 }
 
-// Stop closes the database, unless it is the process's shared serialized
-// pool, which other functions of the process still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	if err := f.db.Close(); err != nil {
-		return fmt.Errorf("canceldelivery: stop: %w", err)
-	}
-	return nil
-}
+// Stop closes the deliveries database.
+func (f *Function) Stop(ctx context.Context) error { return f.opened.Close() }
 
 // Handle cancels the delivery side of a cancelled order. It never replies;
 // a store failure is retried by the Broker, and a repeated event changes

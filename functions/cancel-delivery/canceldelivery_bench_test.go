@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -36,7 +35,7 @@ func BenchmarkHandle(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
 					order := ids.New()
-					if _, err := startDelivery(b, deliverystore.New(f.db), order); err != nil {
+					if _, err := startDelivery(b, f.opened, order); err != nil {
 						b.Fatal(err)
 					}
 					e := cancelled(b, order, "customer_request")
@@ -48,7 +47,7 @@ func BenchmarkHandle(b *testing.B) {
 			})
 			b.Run("redelivered", func(b *testing.B) {
 				order := ids.New()
-				if _, err := startDelivery(b, deliverystore.New(f.db), order); err != nil {
+				if _, err := startDelivery(b, f.opened, order); err != nil {
 					b.Fatal(err)
 				}
 				e := cancelled(b, order, "customer_request")

@@ -52,7 +52,7 @@ func started(t *testing.T, sc sqlstore.Config) (*Function, *deliverystore.Store)
 			t.Error(err)
 		}
 	})
-	return f, deliverystore.New(f.db)
+	return f, f.opened
 }
 
 func cancelled(t testing.TB, orderID, reason string) event.Event {

@@ -9,7 +9,6 @@ package deliveries
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -54,12 +53,10 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Function is the deliveries HTTP function.
 type Function struct {
-	cfg      Config
-	db       *sql.DB
-	store    *deliverystore.Store
-	outbox   *outbox.SQL
-	verifier *auth.Verifier
-	mux      *http.ServeMux
+	cfg    Config
+	store  *deliverystore.Store
+	outbox *outbox.SQL
+	routes *auth.Routes
 }
 
 // New returns an unstarted deliveries function.
@@ -77,42 +74,24 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 
 // startWith opens the store c names and builds the routes.
 func (f *Function) startWith(ctx context.Context, c Config) error {
-	db, err := sqlstore.Open(ctx, c.Store, deliverystore.Migrations)
+	store, err := deliverystore.Open(ctx, c.Store)
 	if err != nil {
 		return fmt.Errorf("deliveries: start: %w", err)
 	}
-	f.cfg, f.db, f.store = c, db, deliverystore.New(db)
-	f.outbox = outbox.NewSQL(db, sink.NewHTTP(c.Sink), fn.Logger(ctx).With("part", "outbox"))
-	f.verifier = auth.NewVerifier(c.Auth)
-
-	signedIn := auth.Middleware(f.verifier)
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/deliveries", signedIn(http.HandlerFunc(f.list)))
-	mux.Handle("GET /api/deliveries/{id}", signedIn(http.HandlerFunc(f.get)))
-	mux.HandleFunc("POST /api/deliveries/{id}/events", f.step)
-	f.mux = mux
+	f.cfg, f.store = c, store
+	f.outbox = outbox.NewSQL(store.DB(), sink.NewHTTP(c.Sink), fn.Logger(ctx).With("part", "outbox"))
+	routes := auth.NewRoutes(c.Auth)
+	routes.SignedIn("GET /api/deliveries", f.list)
+	routes.SignedIn("GET /api/deliveries/{id}", f.get)
+	routes.Public("POST /api/deliveries/{id}/events", f.step) // a token or the partner's signature: see caller
+	f.routes = routes
 	return nil
 }
 
-// Stop closes the database, unless it is the process's shared serialized
-// pool, which other functions of the process still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	if err := f.db.Close(); err != nil {
-		return fmt.Errorf("deliveries: stop: %w", err)
-	}
-	return nil
-}
+// Stop closes the deliveries database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // Handle serves the deliveries routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		http.Error(w, "not started", http.StatusServiceUnavailable)
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func logger(r *http.Request) *slog.Logger { return fn.Logger(r.Context()) }

@@ -8,7 +8,6 @@ package startdelivery
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,7 +66,6 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 // Function is start-delivery.
 type Function struct {
 	cfg   Config
-	db    *sql.DB
 	store *deliverystore.Store
 	turn  atomic.Uint64 // round-robin position in cfg.Couriers
 }
@@ -86,25 +84,16 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 
 // startWith opens the store c names.
 func (f *Function) startWith(ctx context.Context, c Config) error {
-	db, err := sqlstore.Open(ctx, c.Store, deliverystore.Migrations)
+	store, err := deliverystore.Open(ctx, c.Store)
 	if err != nil {
 		return fmt.Errorf("startdelivery: start: %w", err)
 	}
-	f.cfg, f.db, f.store = c, db, deliverystore.New(db)
+	f.cfg, f.store = c, store
 	return nil
 }
 
-// Stop closes the database, unless it is the process's shared serialized
-// pool, which other functions of the process still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	if err := f.db.Close(); err != nil {
-		return fmt.Errorf("startdelivery: stop: %w", err)
-	}
-	return nil
-}
+// Stop closes the deliveries database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // Handle creates the delivery of a paid order and answers DELIVERY_STARTED;
 // for an order the delivery side knows as cancelled it creates nothing and

@@ -111,7 +111,7 @@ func TestStartDelivery(t *testing.T) {
 				if again.ID() != first.ID() || !again.Time().Equal(first.Time()) || string(again.Data()) != string(first.Data()) {
 					t.Fatalf("second reply differs: %s %s vs %s %s", again.ID(), again.Data(), first.ID(), first.Data())
 				}
-				if n := count(t, f.db, order); n != 1 {
+				if n := count(t, f.store.DB(), order); n != 1 {
 					t.Fatalf("%d deliveries for the order, want 1", n)
 				}
 			})
@@ -137,7 +137,7 @@ func TestStartDelivery(t *testing.T) {
 						t.Fatalf("reply %d differs: %s vs %s", i, replies[i].Data(), replies[0].Data())
 					}
 				}
-				if n := count(t, f.db, order); n != 1 {
+				if n := count(t, f.store.DB(), order); n != 1 {
 					t.Fatalf("%d deliveries for the order, want 1", n)
 				}
 			})
@@ -213,7 +213,7 @@ func TestStatusMapping(t *testing.T) {
 			}
 			var data events.PaymentSuccessData
 			if err := events.Decode(tc.event, &data); err == nil {
-				if n := count(t, f.db, data.OrderID); n != tc.wantRows {
+				if n := count(t, f.store.DB(), data.OrderID); n != tc.wantRows {
 					t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
 				}
 			}
@@ -278,7 +278,7 @@ func TestCancelledOrderGetsNoDelivery(t *testing.T) {
 					if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Ce-Type") != "" {
 						t.Fatalf("status %d, reply type %q; want 204 and none", resp.StatusCode, resp.Header.Get("Ce-Type"))
 					}
-					if n := count(t, f.db, order); n != tc.wantRows {
+					if n := count(t, f.store.DB(), order); n != tc.wantRows {
 						t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
 					}
 					if tc.startFirst {

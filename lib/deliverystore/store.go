@@ -121,10 +121,40 @@ type Delivery struct {
 }
 
 // Store reads and writes deliveries.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db     *sql.DB
+	shared bool // the process's serialized pool: Close leaves it open
+}
 
 // New returns the store of db, a database migrated with Migrations.
 func New(db *sql.DB) *Store { return &Store{db: db} }
+
+// Open opens the deliveries database c names and applies Migrations: what
+// every deliveries function does at start.
+func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
+	db, err := sqlstore.Open(ctx, c, Migrations)
+	if err != nil {
+		return nil, fmt.Errorf("deliverystore: open: %w", err)
+	}
+	return &Store{db: db, shared: c.Serialize}, nil
+}
+
+// Close closes the database Open opened, unless it is the process's shared
+// serialized pool, which other functions of the process still use. A nil
+// Store (a function never started) has nothing to close.
+func (s *Store) Close() error {
+	if s == nil || s.shared {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("deliverystore: close: %w", err)
+	}
+	return nil
+}
+
+// DB is the underlying database, for the outbox that shares its
+// transactions.
+func (s *Store) DB() *sql.DB { return s.db }
 
 // Create stores d, in status STARTED, with reply, the event that answers the
 // step that created it, unless the order already has a delivery. Either way
