@@ -5,7 +5,6 @@ package admin
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -47,11 +46,9 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Function is the admin HTTP function.
 type Function struct {
-	cfg   Config
-	db    *sql.DB
-	store *deadletter.Store
-	sink  sink.Sender
-	mux   *http.ServeMux
+	store  *deadletter.Store
+	sink   sink.Sender
+	routes *auth.Routes
 }
 
 // New returns an unstarted admin function.
@@ -72,46 +69,30 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	db, err := sqlstore.Open(ctx, c.Store, deadletter.Migrations)
+	store, err := deadletter.Open(ctx, c.Store)
 	if err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	f.cfg, f.db, f.store, f.sink = c, db, deadletter.New(db), sink.NewHTTP(c.Sink)
-	admins := auth.Middleware(auth.NewVerifier(c.Auth), auth.Admin)
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/admin/dead-letters", admins(http.HandlerFunc(f.list)))
-	mux.Handle("POST /api/admin/dead-letters/{id}/replay", admins(http.HandlerFunc(f.replay)))
-	mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+	f.store, f.sink = store, sink.NewHTTP(c.Sink)
+	routes := auth.NewRoutes(c.Auth)
+	routes.SignedIn("GET /api/admin/dead-letters", f.list, auth.Admin)
+	routes.SignedIn("POST /api/admin/dead-letters/{id}/replay", f.replay, auth.Admin)
+	routes.Public("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		if _, err := w.Write(doc); err != nil {
 			fn.Logger(r.Context()).DebugContext(r.Context(), "writing the OpenAPI document failed", "error", err)
 		}
 	})
-	f.mux = mux
+	f.routes = routes
 	return nil
 }
 
-// Stop closes the database, unless it is the process's shared serialized
-// pool, which other functions of the process still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	if err := f.db.Close(); err != nil {
-		return fmt.Errorf("admin: stop: %w", err)
-	}
-	return nil
-}
+// Stop closes the operations database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // Handle serves the admin routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		http.Error(w, "not started", http.StatusServiceUnavailable)
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // letterView is a dead letter as the API shows it: the failed event as it
 // was sent (structured JSON, without the knativeerror* extensions) and the

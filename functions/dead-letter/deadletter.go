@@ -6,7 +6,6 @@ package deadletter
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -22,8 +21,6 @@ const Name = "dead-letter"
 
 // Function is the dead-letter sink.
 type Function struct {
-	cfg   sqlstore.Config
-	db    *sql.DB
 	store *deadletter.Store
 }
 
@@ -41,25 +38,16 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 }
 
 func (f *Function) startWith(ctx context.Context, c sqlstore.Config) error {
-	db, err := sqlstore.Open(ctx, c, deadletter.Migrations)
+	store, err := deadletter.Open(ctx, c)
 	if err != nil {
 		return fmt.Errorf("deadletter: start: %w", err)
 	}
-	f.cfg, f.db, f.store = c, db, deadletter.New(db)
+	f.store = store
 	return nil
 }
 
-// Stop closes the database, unless it is the process's shared serialized
-// pool, which other functions of the process still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Serialize {
-		return nil
-	}
-	if err := f.db.Close(); err != nil {
-		return fmt.Errorf("deadletter: stop: %w", err)
-	}
-	return nil
-}
+// Stop closes the operations database.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // Handle stores e and answers no reply. Any valid CloudEvent is taken,
 // whatever its type: a failure to store it is retried by the Broker.

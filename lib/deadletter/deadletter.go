@@ -103,10 +103,36 @@ func (l Letter) Original() event.Event {
 }
 
 // Store keeps dead letters.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db     *sql.DB
+	shared bool // the process's serialized pool: Close leaves it open
+}
 
 // New returns the store of db, a database migrated with Migrations.
 func New(db *sql.DB) *Store { return &Store{db: db} }
+
+// Open opens the operations database c names and applies Migrations, as
+// the dead-letter sink and admin do at start.
+func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
+	db, err := sqlstore.Open(ctx, c, Migrations)
+	if err != nil {
+		return nil, fmt.Errorf("deadletter: open: %w", err)
+	}
+	return &Store{db: db, shared: c.Serialize}, nil
+}
+
+// Close closes the database Open opened, unless it is the process's shared
+// serialized pool, which other functions still use. A nil Store (a
+// function never started) has nothing to close.
+func (s *Store) Close() error {
+	if s == nil || s.shared {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("deadletter: close: %w", err)
+	}
+	return nil
+}
 
 // Add stores l. The same event failed by the same subscriber is stored once:
 // a repeated arrival changes nothing, unless the letter was replayed since,
