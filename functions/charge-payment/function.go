@@ -18,8 +18,6 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/paymentstore"
-	"github.com/knshop/knshop/lib/sink"
-	"github.com/knshop/knshop/lib/sqlstore"
 )
 
 // Name is the function's name.
@@ -42,93 +40,32 @@ type store interface {
 	Settle(ctx context.Context, id string, o paymentstore.Outcome) (paymentstore.Payment, error)
 }
 
-// Function is charge-payment.
+// Function is charge-payment: the gateway and the payments database come
+// with the embedded paymentstore.Step (Stop and Ready too).
 type Function struct {
-	cfg     Config
-	store   store
-	db      *paymentstore.Store
-	gateway payment.Gateway
+	paymentstore.Step
+	store store // the Step's DB; tests put a failing store in its place
 }
 
 // New returns an unstarted charge-payment.
 func New() *Function { return &Function{} }
 
-// Config is charge-payment's configuration.
-type Config struct {
-	Store   sqlstore.Config
-	Payment payment.Config
-	// Sink is the Broker URL PAYMENT_ADDED is published to (K_SINK).
-	Sink string
-	// Claim is how long a delivery holds the charge before another may
-	// take it over (PAYMENT_CLAIM_TTL; default the gateway timeout + 10s).
-	Claim time.Duration
-}
-
-// ConfigFrom reads the configuration from cfg.
-func ConfigFrom(cfg map[string]string) (Config, error) {
-	pc, err := payment.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("charge-payment: config: %w", err)
-	}
-	sc, err := sqlstore.ConfigFrom(cfg, paymentstore.Database)
-	if err != nil {
-		return Config{}, fmt.Errorf("charge-payment: config: %w", err)
-	}
-	c := Config{Store: sc, Payment: pc, Sink: cfg["K_SINK"], Claim: pc.Timeout + 10*time.Second}
-	if c.Sink == "" {
-		return Config{}, errors.New("charge-payment: config: K_SINK is not set")
-	}
-	if v := cfg["PAYMENT_CLAIM_TTL"]; v != "" {
-		if c.Claim, err = time.ParseDuration(v); err != nil || c.Claim <= 0 {
-			return Config{}, fmt.Errorf("charge-payment: config: PAYMENT_CLAIM_TTL=%q is not a positive duration", v)
-		}
-	}
-	return c, nil
-}
-
-// Start reads the configuration, opens the gateway and the payments
-// database (migrating it).
+// Start reads the configuration (paymentstore.StepConfigFrom), opens the
+// gateway and the payments database (migrating it).
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := ConfigFrom(cfg)
+	c, err := paymentstore.StepConfigFrom(cfg, Name)
 	if err != nil {
 		return err
 	}
 	return f.startWith(ctx, c)
 }
 
-func (f *Function) startWith(ctx context.Context, c Config) error {
-	gw, err := payment.Open(c.Payment)
-	if err != nil {
-		return fmt.Errorf("charge-payment: start: %w", err)
+func (f *Function) startWith(ctx context.Context, c paymentstore.StepConfig) error {
+	if err := f.Open(ctx, Name, c); err != nil {
+		return err
 	}
-	log := fn.Logger(ctx)
-	db, err := paymentstore.Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
-	if err != nil {
-		return fmt.Errorf("charge-payment: start: %w", err)
-	}
-	f.cfg, f.gateway, f.db, f.store = c, gw, db, db
-	log.InfoContext(ctx, "charge-payment started", "payment", c.Payment, "store", c.Store.String())
+	f.store = f.DB
 	return nil
-}
-
-// Stop closes the database, unless it is the process's shared serialized
-// pool that other functions still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	return f.db.Close()
-}
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) {
-	if f.db == nil {
-		return false, nil
-	}
-	if err := f.db.Ping(ctx); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // Handle charges the order of a STOCK_RESERVED event once.
@@ -143,7 +80,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	log := fn.Logger(ctx).With("order_id", d.OrderID)
 	p := paymentstore.Payment{
 		ID: ids.Derive(d.OrderID, "payment"), OrderID: d.OrderID, CustomerID: d.CustomerID,
-		Amount: d.Total, Method: payment.Describe(d.PaymentMethod), Gateway: f.gateway.Name(),
+		Amount: d.Total, Method: payment.Describe(d.PaymentMethod), Gateway: f.Gateway.Name(),
 		ShippingAddress: d.ShippingAddress, CreatedAt: time.Now().UTC(),
 	}
 	added, err := paymentstore.AddedEvent(ctx, Name, p)
@@ -169,7 +106,7 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 	if reply, done, err := answered(p); done {
 		return reply, err
 	}
-	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Pending, f.cfg.Claim)
+	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Pending, f.Config.Claim)
 	if err != nil {
 		return nil, fmt.Errorf("charge-payment: %w", err)
 	}
@@ -184,9 +121,9 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 		}
 		return nil, fmt.Errorf("%w: payment %s", ErrChargeInFlight, p.ID)
 	}
-	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
+	cctx, cancel := context.WithTimeout(ctx, f.Config.Payment.Timeout)
 	defer cancel()
-	res, err := f.gateway.Charge(cctx, payment.ChargeRequest{
+	res, err := f.Gateway.Charge(cctx, payment.ChargeRequest{
 		IdempotencyKey: p.ID, OrderID: p.OrderID, PaymentID: p.ID, Amount: p.Amount, Method: token,
 	})
 	switch {

@@ -20,48 +20,10 @@ import (
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/payment/paymenttest"
 	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/paymentstore/paymentstoretest"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
-
-// counting wraps the sandbox: it counts calls, and the distinct successful
-// transactions (money actually taken), and can be told to fail.
-type counting struct {
-	payment.Gateway
-	mu      sync.Mutex
-	calls   int
-	taken   map[string]bool
-	failing error
-}
-
-func (c *counting) Charge(ctx context.Context, req payment.ChargeRequest) (payment.ChargeResult, error) {
-	c.mu.Lock()
-	c.calls++
-	failing := c.failing
-	c.mu.Unlock()
-	if failing != nil {
-		return payment.ChargeResult{}, failing
-	}
-	res, err := c.Gateway.Charge(ctx, req)
-	if err == nil && res.Outcome == payment.Succeeded {
-		c.mu.Lock()
-		c.taken[res.TransactionID] = true
-		c.mu.Unlock()
-	}
-	return res, err
-}
-
-func (c *counting) fail(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failing = err
-}
-
-func (c *counting) counts() (calls, taken int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.calls, len(c.taken)
-}
 
 // flaky fails the next Settle (and, with alsoRelease, the Release that
 // follows), as a crash between the charge and its record would.
@@ -98,33 +60,16 @@ func (f *flaky) Release(ctx context.Context, id, tx string) error {
 
 type harness struct {
 	f    *Function
-	gw   *counting
+	gw   *paymenttest.Counting
 	sink *storetest.EventRecorder
 }
 
 func start(t testing.TB, sc sqlstore.Config, claim time.Duration) harness {
 	t.Helper()
-	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(), "PAYMENT_CLAIM_TTL": claim.String()}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Store.Database = sc.Database // the test's own database
 	f := New()
-	if err := f.startWith(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	gw := &counting{Gateway: f.gateway, taken: map[string]bool{}}
-	f.gateway = gw
+	rec := paymentstoretest.StartStep(t, sc, map[string]string{"PAYMENT_CLAIM_TTL": claim.String()}, f.startWith, f.Stop)
+	gw := paymenttest.NewCounting(f.Gateway)
+	f.Gateway = gw
 	return harness{f: f, gw: gw, sink: rec}
 }
 
@@ -179,7 +124,7 @@ func TestChargeOutcomes(t *testing.T) {
 			if reply.ID() != paymentstore.EventID(paymentID, tc.wantType) || reply.Source() != "/knshop/charge-payment" {
 				t.Fatalf("reply id %s source %s", reply.ID(), reply.Source())
 			}
-			p, err := h.f.db.Get(ctx, paymentID)
+			p, err := h.f.DB.Get(ctx, paymentID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,11 +166,11 @@ func TestChargeOutcomes(t *testing.T) {
 		if err != nil || reply != nil {
 			t.Fatalf("Handle = %v, %v; want no reply yet", reply, err)
 		}
-		p, err := h.f.db.Get(ctx, ids.Derive(orderID, "payment"))
+		p, err := h.f.DB.Get(ctx, ids.Derive(orderID, "payment"))
 		if err != nil || p.Status != paymentstore.Pending || p.TransactionID == "" {
 			t.Fatalf("payment = %+v, %v; want PENDING with its transaction", p, err)
 		}
-		res, err := h.f.db.ApplyWebhook(ctx, paymentstore.WebhookChange{
+		res, err := h.f.DB.ApplyWebhook(ctx, paymentstore.WebhookChange{
 			Gateway: "sandbox", EventID: "evt-" + orderID, TransactionID: p.TransactionID,
 			Outcome: paymentstore.Outcome{Status: paymentstore.Succeeded},
 			Build: func(p paymentstore.Payment) (event.Event, error) {
@@ -261,7 +206,7 @@ func TestOneChargePerOrder(t *testing.T) {
 						t.Fatalf("redelivery = %v, %v; want the first reply %s", again, err, first.ID())
 					}
 				}
-				if calls, taken := h.gw.counts(); calls != 1 || taken != 1 {
+				if calls, taken := h.gw.Charges(); calls != 1 || taken != 1 {
 					t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
 				}
 				if n := ofType(h.sink.WaitFor(t, 1, 5*time.Second), events.PaymentAdded); n != 1 {
@@ -301,7 +246,7 @@ func TestOneChargePerOrder(t *testing.T) {
 						t.Fatalf("reply %d = %v, want the same PAYMENT_SUCCESS as reply 0", i, r)
 					}
 				}
-				if calls, taken := h.gw.counts(); calls != 1 || taken != 1 {
+				if calls, taken := h.gw.Charges(); calls != 1 || taken != 1 {
 					t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
 				}
 				time.Sleep(100 * time.Millisecond)
@@ -321,7 +266,7 @@ func TestOneChargePerOrder(t *testing.T) {
 				if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
 					t.Fatalf("redelivery = %v, %v; want PAYMENT_SUCCESS", reply, err)
 				}
-				if _, taken := h.gw.counts(); taken != 1 {
+				if _, taken := h.gw.Charges(); taken != 1 {
 					t.Fatalf("%d charges, want 1", taken)
 				}
 			})
@@ -341,14 +286,14 @@ func TestOneChargePerOrder(t *testing.T) {
 				if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
 					t.Fatalf("redelivery after the claim lapsed = %v, %v", reply, err)
 				}
-				if _, taken := h.gw.counts(); taken != 1 {
+				if _, taken := h.gw.Charges(); taken != 1 {
 					t.Fatalf("%d charges, want 1", taken)
 				}
 			})
 			t.Run("cancelled before STOCK_RESERVED: nothing is charged", func(t *testing.T) {
 				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
 				orderID := ids.New()
-				if _, _, err := h.f.db.CancelOrder(ctx, orderID); err != nil {
+				if _, _, err := h.f.DB.CancelOrder(ctx, orderID); err != nil {
 					t.Fatal(err)
 				}
 				for range 2 {
@@ -357,26 +302,26 @@ func TestOneChargePerOrder(t *testing.T) {
 						t.Fatalf("Handle = %v, %v; want acknowledged without reply", reply, err)
 					}
 				}
-				if calls, _ := h.gw.counts(); calls != 0 {
+				if calls, _ := h.gw.Charges(); calls != 0 {
 					t.Fatalf("gateway called %d times for a cancelled order", calls)
 				}
-				if _, err := h.f.db.Get(ctx, ids.Derive(orderID, "payment")); !errors.Is(err, paymentstore.ErrNotFound) {
+				if _, err := h.f.DB.Get(ctx, ids.Derive(orderID, "payment")); !errors.Is(err, paymentstore.ErrNotFound) {
 					t.Fatalf("payment of a cancelled order: %v", err)
 				}
 			})
 			t.Run("gateway down: retryable, stays pending, charges after recovery", func(t *testing.T) {
 				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
-				h.gw.fail(payment.ErrUnavailable)
+				h.gw.Fail(payment.ErrUnavailable)
 				orderID := ids.New()
 				e := reserved(t, orderID, payment.TokenVisa)
 				if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
 					t.Fatalf("Handle = %v, want a retryable ErrUnavailable", err)
 				}
-				p, err := h.f.db.Get(ctx, ids.Derive(orderID, "payment"))
+				p, err := h.f.DB.Get(ctx, ids.Derive(orderID, "payment"))
 				if err != nil || p.Status != paymentstore.Pending {
 					t.Fatalf("payment = %+v, %v; want PENDING", p, err)
 				}
-				h.gw.fail(nil)
+				h.gw.Fail(nil)
 				if reply, err := h.f.Handle(ctx, e); err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
 					t.Fatalf("redelivery after recovery = %v, %v", reply, err)
 				}
@@ -448,7 +393,7 @@ func TestStatusMapping(t *testing.T) {
 			}
 		})
 	}
-	if calls, _ := h.gw.counts(); calls != 1 {
+	if calls, _ := h.gw.Charges(); calls != 1 {
 		t.Fatalf("gateway called %d times, want 1", calls)
 	}
 }
@@ -459,33 +404,15 @@ func TestStatusMapping(t *testing.T) {
 // so the reply is PAYMENT_FAILURE.
 func TestStripeGatewayWiring(t *testing.T) {
 	base := paymenttest.StripeMock(t)
-	sc := storetest.MySQL(t, paymentstore.Database)
-	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(), "PAYMENT_GATEWAY": "stripe",
-		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Store.Database = sc.Database
 	f := New()
-	if err := f.startWith(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	paymentstoretest.StartStep(t, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
+		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}, f.startWith, f.Stop)
 	orderID := ids.New()
 	reply, err := f.Handle(context.Background(), reserved(t, orderID, payment.TokenVisa))
 	if err != nil || reply == nil || reply.Type() != string(events.PaymentFailure) {
 		t.Fatalf("Handle = %v, %v; want stripe-mock's canned answer as PAYMENT_FAILURE", reply, err)
 	}
-	p, err := f.db.Get(context.Background(), ids.Derive(orderID, "payment"))
+	p, err := f.DB.Get(context.Background(), ids.Derive(orderID, "payment"))
 	if err != nil || p.Gateway != "stripe" || len(p.TransactionID) < 4 || p.TransactionID[:3] != "pi_" {
 		t.Fatalf("payment = %+v, %v; want a stripe payment with its PaymentIntent id", p, err)
 	}

@@ -17,8 +17,6 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/paymentstore"
-	"github.com/knshop/knshop/lib/sink"
-	"github.com/knshop/knshop/lib/sqlstore"
 )
 
 // Name is the function's name.
@@ -40,92 +38,33 @@ type store interface {
 	MarkRefunded(ctx context.Context, id, refundID string, reply event.Event) (paymentstore.Payment, error)
 }
 
-// Function is refund-payment.
+// Function is refund-payment: the gateway and the payments database come
+// with the embedded paymentstore.Step (Stop and Ready too).
 type Function struct {
-	cfg     Config
-	store   store
-	db      *paymentstore.Store
-	gateway payment.Gateway
+	paymentstore.Step
+	store store // the Step's DB; tests put a failing store in its place
 }
 
 // New returns an unstarted refund-payment.
 func New() *Function { return &Function{} }
 
-// Config is refund-payment's configuration.
-type Config struct {
-	Store   sqlstore.Config
-	Payment payment.Config
-	// Sink is the Broker URL (K_SINK); refund-payment writes no outbox
-	// events itself but shares the store that relays them.
-	Sink string
-	// Claim is how long a delivery holds the refund (PAYMENT_CLAIM_TTL;
-	// default the gateway timeout + 10s).
-	Claim time.Duration
-}
-
-// ConfigFrom reads the configuration from cfg.
-func ConfigFrom(cfg map[string]string) (Config, error) {
-	pc, err := payment.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("refund-payment: config: %w", err)
-	}
-	sc, err := sqlstore.ConfigFrom(cfg, paymentstore.Database)
-	if err != nil {
-		return Config{}, fmt.Errorf("refund-payment: config: %w", err)
-	}
-	c := Config{Store: sc, Payment: pc, Sink: cfg["K_SINK"], Claim: pc.Timeout + 10*time.Second}
-	if c.Sink == "" {
-		return Config{}, errors.New("refund-payment: config: K_SINK is not set")
-	}
-	if v := cfg["PAYMENT_CLAIM_TTL"]; v != "" {
-		if c.Claim, err = time.ParseDuration(v); err != nil || c.Claim <= 0 {
-			return Config{}, fmt.Errorf("refund-payment: config: PAYMENT_CLAIM_TTL=%q is not a positive duration", v)
-		}
-	}
-	return c, nil
-}
-
-// Start reads the configuration, opens the gateway and the payments database.
+// Start reads the configuration (paymentstore.StepConfigFrom; refund-payment
+// writes no outbox events itself but shares the store that relays them),
+// opens the gateway and the payments database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := ConfigFrom(cfg)
+	c, err := paymentstore.StepConfigFrom(cfg, Name)
 	if err != nil {
 		return err
 	}
 	return f.startWith(ctx, c)
 }
 
-func (f *Function) startWith(ctx context.Context, c Config) error {
-	gw, err := payment.Open(c.Payment)
-	if err != nil {
-		return fmt.Errorf("refund-payment: start: %w", err)
+func (f *Function) startWith(ctx context.Context, c paymentstore.StepConfig) error {
+	if err := f.Open(ctx, Name, c); err != nil {
+		return err
 	}
-	log := fn.Logger(ctx)
-	db, err := paymentstore.Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
-	if err != nil {
-		return fmt.Errorf("refund-payment: start: %w", err)
-	}
-	f.cfg, f.gateway, f.db, f.store = c, gw, db, db
-	log.InfoContext(ctx, "refund-payment started", "payment", c.Payment, "store", c.Store.String())
+	f.store = f.DB
 	return nil
-}
-
-// Stop closes the database, unless it is the process's shared serialized pool.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	return f.db.Close()
-}
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) {
-	if f.db == nil {
-		return false, nil
-	}
-	if err := f.db.Ping(ctx); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // Handle refunds the payment of a cancelled order, at most once.
@@ -147,7 +86,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if reply, done, err := answered(p); done {
 		return reply, err
 	}
-	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Succeeded, f.cfg.Claim)
+	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Succeeded, f.Config.Claim)
 	if err != nil {
 		return nil, fmt.Errorf("refund-payment: %w", err)
 	}
@@ -168,9 +107,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 // records the refund with its reply.
 func (f *Function) refund(ctx context.Context, p paymentstore.Payment) (*event.Event, error) {
 	log := fn.Logger(ctx).With("payment_id", p.ID)
-	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
+	cctx, cancel := context.WithTimeout(ctx, f.Config.Payment.Timeout)
 	defer cancel()
-	res, err := f.gateway.Refund(cctx, payment.RefundRequest{
+	res, err := f.Gateway.Refund(cctx, payment.RefundRequest{
 		IdempotencyKey: ids.Derive(p.ID, "refund"), TransactionID: p.TransactionID, Amount: p.Amount,
 	})
 	if err != nil {

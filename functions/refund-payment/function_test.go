@@ -20,47 +20,10 @@ import (
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/payment/paymenttest"
 	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/paymentstore/paymentstoretest"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
-
-// counting wraps the sandbox, counts refund calls and can be told to fail.
-type counting struct {
-	payment.Gateway
-	mu      sync.Mutex
-	calls   int
-	refunds map[string]bool
-	failing error
-}
-
-func (c *counting) Refund(ctx context.Context, req payment.RefundRequest) (payment.RefundResult, error) {
-	c.mu.Lock()
-	c.calls++
-	failing := c.failing
-	c.mu.Unlock()
-	if failing != nil {
-		return payment.RefundResult{}, failing
-	}
-	res, err := c.Gateway.Refund(ctx, req)
-	if err == nil {
-		c.mu.Lock()
-		c.refunds[res.RefundID] = true
-		c.mu.Unlock()
-	}
-	return res, err
-}
-
-func (c *counting) fail(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failing = err
-}
-
-func (c *counting) counts() (calls, refunds int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.calls, len(c.refunds)
-}
 
 // flaky fails the next MarkRefunded, as a crash between the refund and
 // its record would.
@@ -81,32 +44,15 @@ func (f *flaky) MarkRefunded(ctx context.Context, id, refundID string, reply eve
 
 type harness struct {
 	f  *Function
-	gw *counting
+	gw *paymenttest.Counting
 }
 
 func start(t *testing.T, sc sqlstore.Config) harness {
 	t.Helper()
-	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL()}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Store.Database = sc.Database
 	f := New()
-	if err := f.startWith(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	gw := &counting{Gateway: f.gateway, refunds: map[string]bool{}}
-	f.gateway = gw
+	paymentstoretest.StartStep(t, sc, nil, f.startWith, f.Stop)
+	gw := paymenttest.NewCounting(f.Gateway)
+	f.Gateway = gw
 	return harness{f: f, gw: gw}
 }
 
@@ -114,38 +60,20 @@ func start(t *testing.T, sc sqlstore.Config) harness {
 // way charge-payment does, charging a sandbox for a real transaction id.
 func (h harness) paid(t *testing.T, status paymentstore.Status) paymentstore.Payment {
 	t.Helper()
-	ctx := context.Background()
 	orderID := ids.New()
 	p := paymentstore.Payment{
 		ID: ids.Derive(orderID, "payment"), OrderID: orderID, CustomerID: "cust-1", Amount: money.New(1500, "USD"),
 		Method: "card_visa", Gateway: "sandbox", ShippingAddress: events.Address{Line1: "x", City: "y", PostalCode: "1", Country: "US"},
 	}
-	added, err := paymentstore.AddedEvent(ctx, "charge-payment", p)
-	if err != nil {
-		t.Fatal(err)
+	var tx string
+	if status != paymentstore.Pending {
+		res, err := payment.NewSandbox().Charge(context.Background(), payment.ChargeRequest{IdempotencyKey: p.ID, Amount: p.Amount, Method: payment.TokenVisa})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx = res.TransactionID
 	}
-	if _, _, err := h.f.db.Create(ctx, p, added); err != nil {
-		t.Fatal(err)
-	}
-	if status == paymentstore.Pending {
-		return p
-	}
-	res, err := payment.NewSandbox().Charge(ctx, payment.ChargeRequest{IdempotencyKey: p.ID, Amount: p.Amount, Method: payment.TokenVisa})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Status, p.TransactionID = status, res.TransactionID
-	if status == paymentstore.Failed {
-		p.FailureCode = payment.CodeCardDeclined
-	}
-	reply, err := paymentstore.ChargeReply(ctx, "charge-payment", p, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.f.db.Settle(ctx, p.ID, paymentstore.Outcome{Status: status, TransactionID: p.TransactionID, FailureCode: p.FailureCode, Reply: reply}); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return paymentstoretest.Seed(t, h.f.DB, p, status, tx)
 }
 
 func cancelled(t *testing.T, orderID string) event.Event {
@@ -182,11 +110,11 @@ func TestRefundOnce(t *testing.T) {
 				if err != nil || again == nil || again.ID() != first.ID() {
 					t.Fatalf("redelivery = %v, %v; want %s", again, err, first.ID())
 				}
-				stored, err := h.f.db.Get(ctx, p.ID)
+				stored, err := h.f.DB.Get(ctx, p.ID)
 				if err != nil || stored.Status != paymentstore.Refunded || stored.RefundID != d.RefundID {
 					t.Fatalf("payment = %+v, %v", stored, err)
 				}
-				if calls, refunds := h.gw.counts(); calls != 1 || refunds != 1 {
+				if calls, refunds := h.gw.Refunds(); calls != 1 || refunds != 1 {
 					t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
 				}
 			})
@@ -222,7 +150,7 @@ func TestRefundOnce(t *testing.T) {
 						t.Fatalf("reply %d = %v, want the same as reply 0", i, r)
 					}
 				}
-				if calls, refunds := h.gw.counts(); calls != 1 || refunds != 1 {
+				if calls, refunds := h.gw.Refunds(); calls != 1 || refunds != 1 {
 					t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
 				}
 			})
@@ -239,10 +167,10 @@ func TestRefundOnce(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := h.f.db.Create(ctx, p, added); !errors.Is(err, paymentstore.ErrOrderCancelled) {
+				if _, _, err := h.f.DB.Create(ctx, p, added); !errors.Is(err, paymentstore.ErrOrderCancelled) {
 					t.Fatalf("a later charge's Create = %v, want ErrOrderCancelled", err)
 				}
-				if calls, _ := h.gw.counts(); calls != 0 {
+				if calls, _ := h.gw.Refunds(); calls != 0 {
 					t.Fatalf("%d refund calls, want 0", calls)
 				}
 			})
@@ -252,7 +180,7 @@ func TestRefundOnce(t *testing.T) {
 				if r, err := h.f.Handle(ctx, cancelled(t, p.OrderID)); err != nil || r != nil {
 					t.Fatalf("Handle = %v, %v; want acknowledged without reply", r, err)
 				}
-				if calls, _ := h.gw.counts(); calls != 0 {
+				if calls, _ := h.gw.Refunds(); calls != 0 {
 					t.Fatalf("%d refund calls, want 0", calls)
 				}
 			})
@@ -266,12 +194,12 @@ func TestRefundOnce(t *testing.T) {
 			t.Run("gateway down: retryable, refunded after recovery", func(t *testing.T) {
 				h := start(t, engine.Config(t, paymentstore.Database))
 				p := h.paid(t, paymentstore.Succeeded)
-				h.gw.fail(payment.ErrUnavailable)
+				h.gw.Fail(payment.ErrUnavailable)
 				e := cancelled(t, p.OrderID)
 				if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
 					t.Fatalf("Handle = %v, want retryable ErrUnavailable", err)
 				}
-				h.gw.fail(nil)
+				h.gw.Fail(nil)
 				if r, err := h.f.Handle(ctx, e); err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
 					t.Fatalf("after recovery = %v, %v", r, err)
 				}
@@ -288,7 +216,7 @@ func TestRefundOnce(t *testing.T) {
 				if err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
 					t.Fatalf("redelivery = %v, %v", r, err)
 				}
-				if _, refunds := h.gw.counts(); refunds != 1 {
+				if _, refunds := h.gw.Refunds(); refunds != 1 {
 					t.Fatalf("%d refunds, want 1", refunds)
 				}
 			})
@@ -346,34 +274,16 @@ func TestStatusMapping(t *testing.T) {
 // stripe-mock.
 func TestStripeGatewayWiring(t *testing.T) {
 	base := paymenttest.StripeMock(t)
-	sc := storetest.MySQL(t, paymentstore.Database)
-	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(), "PAYMENT_GATEWAY": "stripe",
-		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Store.Database = sc.Database
 	f := New()
-	if err := f.startWith(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	paymentstoretest.StartStep(t, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
+		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}, f.startWith, f.Stop)
 	h := harness{f: f}
 	p := h.paid(t, paymentstore.Succeeded)
 	reply, err := f.Handle(context.Background(), cancelled(t, p.OrderID))
 	if err != nil || reply == nil || reply.Type() != string(events.PaymentRefunded) {
 		t.Fatalf("Handle = %v, %v; want PAYMENT_REFUNDED", reply, err)
 	}
-	stored, err := f.db.Get(context.Background(), p.ID)
+	stored, err := f.DB.Get(context.Background(), p.ID)
 	if err != nil || stored.Status != paymentstore.Refunded || len(stored.RefundID) < 4 || stored.RefundID[:3] != "re_" {
 		t.Fatalf("payment = %+v, %v; want REFUNDED with a Stripe refund id", stored, err)
 	}

@@ -1,5 +1,5 @@
 // Package paymenttest gives tests a stripe-mock server to run the Stripe
-// gateway against.
+// gateway against, and a gateway wrapper that counts the money it moves.
 package paymenttest
 
 import (

@@ -1,0 +1,90 @@
+// Package paymentstoretest gives the payment functions' tests what they
+// share: a saga step started on the test's own database, and payments
+// recorded in a given state the way charge-payment leaves them.
+package paymentstoretest
+
+import (
+	"context"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// Env is the cfg a payment function's Start reads for the test database
+// sc: MYSQL_DSN, KNSHOP_SERIALIZE_DB when sc is serialized, K_SINK (the
+// returned recorder), and extra on top.
+func Env(t testing.TB, sc sqlstore.Config, extra map[string]string) (map[string]string, *storetest.EventRecorder) {
+	t.Helper()
+	rec := storetest.NewEventRecorder(t)
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL()}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	maps.Copy(cfg, extra)
+	return cfg, rec
+}
+
+// StartStep reads a saga step's configuration from Env(sc, extra), points
+// it at sc's own database, starts the step with start and stops it with
+// stop when the test ends. It returns the step's recording sink.
+func StartStep(t testing.TB, sc sqlstore.Config, extra map[string]string,
+	start func(context.Context, paymentstore.StepConfig) error, stop func(context.Context) error) *storetest.EventRecorder {
+	t.Helper()
+	cfg, rec := Env(t, sc, extra)
+	c, err := paymentstore.StepConfigFrom(cfg, "paymentstoretest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Store.Database = sc.Database
+	if err := start(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return rec
+}
+
+// Seed records p with its PAYMENT_ADDED, as charge-payment does, and brings
+// it to status under the gateway's transaction id tx: PENDING keeps tx (when
+// given) as the charge still processing; SUCCEEDED and FAILED (declined
+// card) are settled with their stored charge reply. It returns p as stored.
+func Seed(t testing.TB, s *paymentstore.Store, p paymentstore.Payment, status paymentstore.Status, tx string) paymentstore.Payment {
+	t.Helper()
+	ctx := context.Background()
+	added, err := paymentstore.AddedEvent(ctx, "charge-payment", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Create(ctx, p, added); err != nil {
+		t.Fatal(err)
+	}
+	if status == paymentstore.Pending {
+		if tx != "" {
+			if err := s.Release(ctx, p.ID, tx); err != nil {
+				t.Fatal(err)
+			}
+			p.TransactionID = tx
+		}
+		return p
+	}
+	p.Status, p.TransactionID = status, tx
+	if status == paymentstore.Failed {
+		p.FailureCode = payment.CodeCardDeclined
+	}
+	reply, err := paymentstore.ChargeReply(ctx, "charge-payment", p, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Settle(ctx, p.ID, paymentstore.Outcome{Status: status, TransactionID: tx, FailureCode: p.FailureCode, Reply: reply}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,97 @@
+package paymentstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// StepConfig is what a saga step that moves money (charge-payment,
+// refund-payment) reads at start.
+type StepConfig struct {
+	Store   sqlstore.Config
+	Payment payment.Config
+	// Sink is the Broker URL (K_SINK) the store's outbox publishes to.
+	Sink string
+	// Claim is how long a delivery holds a payment for its gateway call
+	// before another delivery may take it over (PAYMENT_CLAIM_TTL; default
+	// the gateway timeout + 10s).
+	Claim time.Duration
+}
+
+// StepConfigFrom reads the gateway keys (payment.ConfigFrom), MYSQL_DSN,
+// KNSHOP_SERIALIZE_DB, K_SINK (required) and PAYMENT_CLAIM_TTL. Its errors
+// start with function, the step's name.
+func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) {
+	pc, err := payment.ConfigFrom(cfg)
+	if err != nil {
+		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
+	}
+	sc, err := sqlstore.ConfigFrom(cfg, Database)
+	if err != nil {
+		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
+	}
+	c := StepConfig{Store: sc, Payment: pc, Sink: cfg["K_SINK"], Claim: pc.Timeout + 10*time.Second}
+	if c.Sink == "" {
+		return StepConfig{}, errors.New(function + ": config: K_SINK is not set")
+	}
+	if v := cfg["PAYMENT_CLAIM_TTL"]; v != "" {
+		if c.Claim, err = time.ParseDuration(v); err != nil || c.Claim <= 0 {
+			return StepConfig{}, fmt.Errorf("%s: config: PAYMENT_CLAIM_TTL=%q is not a positive duration", function, v)
+		}
+	}
+	return c, nil
+}
+
+// Step is the part of a money-moving saga step that is not its decision:
+// the gateway, the payments database and their lifecycle. A function
+// embeds it, calls Open from its Start, and gets Stop and Ready.
+type Step struct {
+	Config  StepConfig
+	DB      *Store
+	Gateway payment.Gateway
+}
+
+// Open opens the gateway and the payments database c names (migrating
+// it). function names the step in errors and in the log line.
+func (s *Step) Open(ctx context.Context, function string, c StepConfig) error {
+	gw, err := payment.Open(c.Payment)
+	if err != nil {
+		return fmt.Errorf("%s: start: %w", function, err)
+	}
+	log := fn.Logger(ctx)
+	db, err := Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
+	if err != nil {
+		return fmt.Errorf("%s: start: %w", function, err)
+	}
+	s.Config, s.Gateway, s.DB = c, gw, db
+	log.InfoContext(ctx, function+" started", "payment", c.Payment, "store", c.Store.String())
+	return nil
+}
+
+// Stop closes the database, unless it is the process's shared serialized
+// pool that other functions still use.
+func (s *Step) Stop(ctx context.Context) error {
+	if s.DB == nil || s.Config.Store.Serialize {
+		return nil
+	}
+	return s.DB.Close()
+}
+
+// Ready reports whether the database answers; an unopened step is not
+// ready.
+func (s *Step) Ready(ctx context.Context) (bool, error) {
+	if s.DB == nil {
+		return false, nil
+	}
+	if err := s.DB.Ping(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
