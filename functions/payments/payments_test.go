@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/paymentstore/paymentstoretest"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -40,15 +42,9 @@ type harness struct {
 func start(t *testing.T, sc sqlstore.Config) harness {
 	t.Helper()
 	keys := authtest.New(t)
-	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL(),
-		"SANDBOX_WEBHOOK_SECRET": sandboxSecret, "STRIPE_WEBHOOK_SECRET": stripeSecret}
-	for k, v := range keys.Env {
-		cfg[k] = v
-	}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
+	extra := map[string]string{"SANDBOX_WEBHOOK_SECRET": sandboxSecret, "STRIPE_WEBHOOK_SECRET": stripeSecret}
+	maps.Copy(extra, keys.Env)
+	cfg, rec := paymentstoretest.Env(t, sc, extra)
 	c, err := ConfigFrom(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -76,39 +72,13 @@ func start(t *testing.T, sc sqlstore.Config) harness {
 // (PENDING stays with transaction id tx).
 func (h harness) seed(t *testing.T, customer string, status paymentstore.Status, tx string) paymentstore.Payment {
 	t.Helper()
-	ctx := context.Background()
 	orderID := ids.New()
 	p := paymentstore.Payment{
 		ID: ids.Derive(orderID, "payment"), OrderID: orderID, CustomerID: customer, Amount: money.New(4200, "USD"),
 		Method: payment.Describe(payment.TokenVisa), Gateway: "sandbox",
 		ShippingAddress: events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
 	}
-	added, err := paymentstore.AddedEvent(ctx, "charge-payment", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := h.f.store.Create(ctx, p, added); err != nil {
-		t.Fatal(err)
-	}
-	if status == paymentstore.Pending {
-		if err := h.f.store.Release(ctx, p.ID, tx); err != nil {
-			t.Fatal(err)
-		}
-		p.TransactionID = tx
-		return p
-	}
-	p.Status, p.TransactionID = status, tx
-	if status == paymentstore.Failed {
-		p.FailureCode = payment.CodeCardDeclined
-	}
-	reply, err := paymentstore.ChargeReply(ctx, "charge-payment", p, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.f.store.Settle(ctx, p.ID, paymentstore.Outcome{Status: status, TransactionID: tx, FailureCode: p.FailureCode, Reply: reply}); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return paymentstoretest.Seed(t, h.f.store, p, status, tx)
 }
 
 func (h harness) do(t *testing.T, method, path, bearer string, body []byte, header http.Header) (int, []byte) {
