@@ -66,7 +66,7 @@ type Function struct {
 	cfg      Config
 	store    *paymentstore.Store
 	webhooks map[string]payment.WebhookVerifier
-	mux      *http.ServeMux
+	routes   *auth.Routes
 }
 
 // New returns an unstarted payments function.
@@ -89,12 +89,11 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		return fmt.Errorf("payments: start: %w", err)
 	}
 	f.cfg, f.store, f.webhooks = c, st, payment.Webhooks(c.Payment)
-	readers := auth.Middleware(auth.NewVerifier(c.Auth), auth.Customer, auth.Admin)
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/payments", readers(http.HandlerFunc(f.list)))
-	mux.Handle("GET /api/payments/{id}", readers(http.HandlerFunc(f.get)))
-	mux.HandleFunc("POST /api/payments/webhooks/{gateway}", f.webhook)
-	f.mux = mux
+	routes := auth.NewRoutes(c.Auth)
+	routes.SignedIn("GET /api/payments", f.list, auth.Customer, auth.Admin)
+	routes.SignedIn("GET /api/payments/{id}", f.get, auth.Customer, auth.Admin)
+	routes.Public("POST /api/payments/webhooks/{gateway}", f.webhook)
+	f.routes = routes
 	log.InfoContext(ctx, "payments started", "payment", c.Payment, "store", c.Store.String())
 	return nil
 }
@@ -119,13 +118,7 @@ func (f *Function) Ready(ctx context.Context) (bool, error) {
 }
 
 // Handle serves the payments routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "not started"))
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // view is a payment as the API shows it: the method only as its describing
 // words, never the token.
