@@ -73,7 +73,7 @@ type Function struct {
 	db     *mongo.Database
 	store  *catalog.Store
 	outbox *outbox.Mongo
-	mux    *http.ServeMux
+	routes *auth.Routes
 }
 
 // New returns the function, unstarted.
@@ -99,15 +99,15 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	}
 	f.cfg, f.db, f.store = c, db, store
 	f.outbox = outbox.NewMongo(store.Products(), sink.NewHTTP(c.Sink), fn.Logger(ctx))
-	staff := auth.Middleware(auth.NewVerifier(c.Auth), auth.Seller, auth.Admin)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/products", f.list)
-	mux.HandleFunc("GET /api/products/{id}", f.get)
-	mux.Handle("POST /api/products", staff(http.HandlerFunc(f.create)))
-	mux.Handle("PATCH /api/products/{id}", staff(http.HandlerFunc(f.update)))
-	mux.Handle("PUT /api/products/{id}/stock", staff(http.HandlerFunc(f.setStock)))
-	mux.Handle("DELETE /api/products/{id}", staff(http.HandlerFunc(f.remove)))
-	f.mux = mux
+	staff := []auth.Role{auth.Seller, auth.Admin}
+	routes := auth.NewRoutes(c.Auth)
+	routes.Public("GET /api/products", f.list)
+	routes.Public("GET /api/products/{id}", f.get)
+	routes.SignedIn("POST /api/products", f.create, staff...)
+	routes.SignedIn("PATCH /api/products/{id}", f.update, staff...)
+	routes.SignedIn("PUT /api/products/{id}/stock", f.setStock, staff...)
+	routes.SignedIn("DELETE /api/products/{id}", f.remove, staff...)
+	f.routes = routes
 	return nil
 }
 
@@ -135,13 +135,7 @@ func (f *Function) Ready(ctx context.Context) (bool, error) {
 }
 
 // Handle serves the routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is not started"))
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func (f *Function) get(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
