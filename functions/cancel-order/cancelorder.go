@@ -9,7 +9,6 @@ package cancelorder
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -28,49 +27,27 @@ const PaymentFailed = "FAILED"
 
 // Function is cancel-order.
 type Function struct {
-	store *orderstore.Store
-	now   func() time.Time
+	orderstore.Hooks // Start opens the orders database; Stop, Ready
+	now              func() time.Time
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{now: time.Now} }
 
-// Start opens the orders database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	s, err := orderstore.OpenFrom(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("cancelorder: start: %w", err)
-	}
-	f.store = s
-	return nil
-}
-
-// Stop releases the database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
-
 // Handle cancels the order of a STOCK_REJECTED or PAYMENT_FAILURE.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	orderID, change, err := f.change(e)
-	if err != nil {
-		return nil, fn.Permanent(err)
-	}
-	log := fn.Logger(ctx).With("order_id", orderID)
-	a, err := f.store.Advance(ctx, orderID, change, nil)
-	if errors.Is(err, orderstore.ErrNotFound) {
-		return nil, fn.Permanent(fmt.Errorf("cancelorder: %w", err))
-	}
+	a, err := f.Store.AdvanceOn(ctx, e, f.change)
 	if err != nil {
 		return nil, fmt.Errorf("cancelorder: %w", err)
 	}
-	sameCause := a.Order.CancelReason != nil && *a.Order.CancelReason == change.Reason
+	log := fn.Logger(ctx).With("order_id", a.Order.ID)
+	reason := reasons[events.Type(e.Type())]
+	sameCause := a.Order.CancelReason != nil && *a.Order.CancelReason == reason
 	switch {
 	case a.Outcome == orderstore.Applied:
-		log.InfoContext(ctx, "order cancelled", "reason", change.Reason)
+		log.InfoContext(ctx, "order cancelled", "reason", reason)
 	case a.Outcome == orderstore.AlreadyThere && sameCause:
-		log.InfoContext(ctx, "order was already cancelled for this cause; answering again", "reason", change.Reason)
+		log.InfoContext(ctx, "order was already cancelled for this cause; answering again", "reason", reason)
 	default:
 		log.WarnContext(ctx, "event ignored: the order cannot be cancelled for it", "status", a.Order.Status, "outcome", a.Outcome.String())
 		return nil, nil
@@ -86,22 +63,29 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 // paid, neither can be about this order's current course any more.
 var unpaid = []orderstore.Status{orderstore.Pending, orderstore.Reserved}
 
+// reasons are the cancel reasons of the events that cancel an order.
+var reasons = map[events.Type]string{
+	events.StockRejected:  events.ReasonOutOfStock,
+	events.PaymentFailure: events.ReasonPaymentFailed,
+}
+
 // change reads the cancellation an event asks for.
 func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
+	c := orderstore.Change{To: orderstore.Cancelled, Reason: reasons[events.Type(e.Type())], At: f.now(), From: unpaid}
 	switch events.Type(e.Type()) {
 	case events.StockRejected:
 		var d events.StockRejectedData
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
-		return d.OrderID, orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonOutOfStock, At: f.now(), From: unpaid}, nil
+		return d.OrderID, c, nil
 	case events.PaymentFailure:
 		var d events.PaymentFailureData
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
-		return d.OrderID, orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonPaymentFailed, At: f.now(), From: unpaid,
-			Payment: &orderstore.Payment{ID: d.PaymentID, Status: PaymentFailed}}, nil
+		c.Payment = &orderstore.Payment{ID: d.PaymentID, Status: PaymentFailed}
+		return d.OrderID, c, nil
 	}
-	return "", orderstore.Change{}, fmt.Errorf("cancelorder: %w: type %s", events.ErrInvalid, e.Type())
+	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())
 }

@@ -2,7 +2,6 @@ package cancelorder_test
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"sync"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	cancelorder "github.com/knshop/knshop/functions/cancel-order"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -35,13 +33,7 @@ func TestCancelOrder(t *testing.T) {
 			ctx := context.Background()
 			db := orderstoretest.New(t, eng)
 			f := cancelorder.New()
-			if err := f.Start(ctx, maps.Clone(db.Env)); err != nil {
-				t.Fatal(err)
-			}
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := db.Start(t, f, nil)
 			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 			cust := ids.New()
 			stock := func(o orderstore.Order) events.Data { return rejected(o.ID) }

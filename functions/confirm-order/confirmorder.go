@@ -13,7 +13,6 @@ package confirmorder
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,43 +32,20 @@ const PaymentSucceeded = "SUCCEEDED"
 
 // Function is confirm-order.
 type Function struct {
-	store *orderstore.Store
-	now   func() time.Time
+	orderstore.Hooks // Start opens the orders database; Stop, Ready
+	now              func() time.Time
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{now: time.Now} }
 
-// Start opens the orders database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	s, err := orderstore.OpenFrom(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("confirmorder: start: %w", err)
-	}
-	f.store = s
-	return nil
-}
-
-// Stop releases the database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
-
 // Handle applies a STOCK_RESERVED or PAYMENT_SUCCESS.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	orderID, change, err := f.change(e)
-	if err != nil {
-		return nil, fn.Permanent(err)
-	}
-	log := fn.Logger(ctx).With("order_id", orderID)
-	a, err := f.store.Advance(ctx, orderID, change, nil)
-	if errors.Is(err, orderstore.ErrNotFound) {
-		return nil, fn.Permanent(fmt.Errorf("confirmorder: %w", err))
-	}
+	a, err := f.Store.AdvanceOn(ctx, e, f.change)
 	if err != nil {
 		return nil, fmt.Errorf("confirmorder: %w", err)
 	}
+	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	switch {
 	case a.Outcome == orderstore.Applied:
 		log.InfoContext(ctx, "order moved", "status", a.Order.Status)
@@ -103,5 +79,5 @@ func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
 		return d.OrderID, orderstore.Change{To: orderstore.Paid, At: f.now(),
 			Payment: &orderstore.Payment{ID: d.PaymentID, Status: PaymentSucceeded}}, nil
 	}
-	return "", orderstore.Change{}, fmt.Errorf("confirmorder: %w: type %s", events.ErrInvalid, e.Type())
+	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())
 }

@@ -1,15 +1,12 @@
 package confirmorder_test
 
 import (
-	"context"
-	"maps"
 	"net/http"
 	"testing"
 	"time"
 
 	confirmorder "github.com/knshop/knshop/functions/confirm-order"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -30,16 +27,8 @@ func paid(o orderstore.Order) events.Data {
 func TestConfirmOrder(t *testing.T) {
 	for _, eng := range storetest.MySQLEngines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
-			ctx := context.Background()
 			db := orderstoretest.New(t, eng)
-			f := confirmorder.New()
-			if err := f.Start(ctx, maps.Clone(db.Env)); err != nil {
-				t.Fatal(err)
-			}
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := db.Start(t, confirmorder.New(), nil)
 			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 			cust := ids.New()
 			type delivery func(orderstore.Order) events.Data

@@ -2,7 +2,6 @@ package synccatalog_test
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"sync"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
@@ -37,13 +35,7 @@ func TestSyncCatalog(t *testing.T) {
 			ctx := context.Background()
 			db := orderstoretest.New(t, eng)
 			f := synccatalog.New()
-			if err := f.Start(ctx, maps.Clone(db.Env)); err != nil {
-				t.Fatal(err)
-			}
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := db.Start(t, f, nil)
 			id := ids.New()
 			// One product's events in delivery order: duplicates and
 			// stale versions must leave the newest state.

@@ -9,7 +9,6 @@ package trackorder
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -28,44 +27,21 @@ const (
 
 // Function is track-order.
 type Function struct {
-	store *orderstore.Store
-	now   func() time.Time
+	orderstore.Hooks // Start opens the orders database; Stop, Ready
+	now              func() time.Time
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{now: time.Now} }
 
-// Start opens the orders database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	s, err := orderstore.OpenFrom(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("trackorder: start: %w", err)
-	}
-	f.store = s
-	return nil
-}
-
-// Stop releases the database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
-
 // Handle applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
 // no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	orderID, change, err := f.change(e)
-	if err != nil {
-		return nil, fn.Permanent(err)
-	}
-	log := fn.Logger(ctx).With("order_id", orderID)
-	a, err := f.store.Advance(ctx, orderID, change, nil)
-	if errors.Is(err, orderstore.ErrNotFound) {
-		return nil, fn.Permanent(fmt.Errorf("trackorder: %w", err))
-	}
+	a, err := f.Store.AdvanceOn(ctx, e, f.change)
 	if err != nil {
 		return nil, fmt.Errorf("trackorder: %w", err)
 	}
+	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	switch {
 	case a.Outcome == orderstore.Applied:
 		log.InfoContext(ctx, "order moved", "status", a.Order.Status)
@@ -95,5 +71,5 @@ func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
 		return d.OrderID, orderstore.Change{To: orderstore.InTransit, At: f.now(),
 			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryCouriered, TrackingNumber: d.TrackingNumber}}, nil
 	}
-	return "", orderstore.Change{}, fmt.Errorf("trackorder: %w: type %s", events.ErrInvalid, e.Type())
+	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())
 }

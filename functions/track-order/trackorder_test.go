@@ -1,15 +1,12 @@
 package trackorder_test
 
 import (
-	"context"
-	"maps"
 	"net/http"
 	"testing"
 	"time"
 
 	trackorder "github.com/knshop/knshop/functions/track-order"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -30,16 +27,8 @@ func couriered(o orderstore.Order) events.Data {
 func TestTrackOrder(t *testing.T) {
 	for _, eng := range storetest.MySQLEngines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
-			ctx := context.Background()
 			db := orderstoretest.New(t, eng)
-			f := trackorder.New()
-			if err := f.Start(ctx, maps.Clone(db.Env)); err != nil {
-				t.Fatal(err)
-			}
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := db.Start(t, trackorder.New(), nil)
 			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 			cust := ids.New()
 			type delivery func(orderstore.Order) events.Data

@@ -5,6 +5,7 @@ package orderstoretest
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -42,6 +44,31 @@ func New(t testing.TB, e storetest.Engine) *DB {
 		orderstore.DatabaseKey: c.Database,
 		"KNSHOP_SERIALIZE_DB":  strconv.FormatBool(c.Serialize),
 	}}
+}
+
+// Start starts function f on the database (its cfg is Env with the
+// entries of extra added), stops it when the test ends, and returns f as
+// the Broker or the gateway reaches it: an http.Handler with the health
+// routes.
+func (d *DB) Start(t testing.TB, f fn.Starter, extra map[string]string) http.Handler {
+	t.Helper()
+	cfg := maps.Clone(d.Env)
+	maps.Copy(cfg, extra)
+	if err := f.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := f.(fn.Stopper); ok {
+		t.Cleanup(func() {
+			if err := s.Stop(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // Product adds a product to the read model and returns its id.

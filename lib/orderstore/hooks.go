@@ -1,0 +1,62 @@
+package orderstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/fn"
+)
+
+// Hooks are the lifecycle hooks of a function that works on the orders
+// database. A function embeds them: Start opens Store from the function's
+// cfg (OpenFrom), Stop releases it and Ready reports whether it answers. A
+// function with more to start defines its own Start and calls
+// Hooks.Start from it.
+type Hooks struct {
+	// Store is the orders database, once Start has opened it.
+	Store *Store
+}
+
+var (
+	_ fn.Starter           = (*Hooks)(nil)
+	_ fn.Stopper           = (*Hooks)(nil)
+	_ fn.ReadinessReporter = (*Hooks)(nil)
+)
+
+// Start opens the orders database cfg names.
+func (h *Hooks) Start(ctx context.Context, cfg map[string]string) error {
+	s, err := OpenFrom(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	h.Store = s
+	return nil
+}
+
+// Stop releases the database; before Start it has nothing to do.
+func (h *Hooks) Stop(ctx context.Context) error { return h.Store.Close() }
+
+// Ready reports whether the database answers; before Start it does not.
+func (h *Hooks) Ready(ctx context.Context) (bool, error) { return h.Store.Ping(ctx) == nil, nil }
+
+// Read reads from an event the order it is about and the change it asks
+// for. It fails for an event it cannot make sense of.
+type Read func(e event.Event) (orderID string, c Change, err error)
+
+// AdvanceOn applies the change event e asks for, as read reads it, with
+// Advance (announcing no events). An event read fails for, and an order
+// that does not exist, are permanent errors (fn.Permanent): delivering the
+// event again cannot change the answer.
+func (s *Store) AdvanceOn(ctx context.Context, e event.Event, read Read) (Advanced, error) {
+	orderID, c, err := read(e)
+	if err != nil {
+		return Advanced{}, fn.Permanent(err)
+	}
+	a, err := s.Advance(ctx, orderID, c, nil)
+	if errors.Is(err, ErrNotFound) {
+		return Advanced{}, fn.Permanent(err)
+	}
+	return a, err
+}
