@@ -44,7 +44,7 @@ var (
 
 // Users is the users function.
 type Users struct {
-	mux      *http.ServeMux
+	routes   *auth.Routes
 	profiles *identity.Profiles
 	creds    *identity.Credentials // only its role field is written, by setRole
 	client   *mongo.Client
@@ -79,18 +79,16 @@ func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 		return err
 	}
 
-	v := auth.NewVerifier(jc)
-	me, admin := auth.Middleware(v), auth.Middleware(v, auth.Admin)
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/users/me", me(http.HandlerFunc(f.getMe)))
-	mux.Handle("PATCH /api/users/me", me(http.HandlerFunc(f.patchMe)))
-	mux.Handle("DELETE /api/users/me", me(http.HandlerFunc(f.deleteMe)))
-	mux.Handle("POST /api/users/me/addresses", me(http.HandlerFunc(f.addAddress)))
-	mux.Handle("PUT /api/users/me/addresses/{addressId}", me(http.HandlerFunc(f.putAddress)))
-	mux.Handle("DELETE /api/users/me/addresses/{addressId}", me(http.HandlerFunc(f.deleteAddress)))
-	mux.Handle("GET /api/users/{id}", admin(http.HandlerFunc(f.getUser)))
-	mux.Handle("PATCH /api/users/{id}/role", admin(http.HandlerFunc(f.setRole)))
-	f.mux = mux
+	routes := auth.NewRoutes(jc)
+	routes.SignedIn("GET /api/users/me", f.getMe)
+	routes.SignedIn("PATCH /api/users/me", f.patchMe)
+	routes.SignedIn("DELETE /api/users/me", f.deleteMe)
+	routes.SignedIn("POST /api/users/me/addresses", f.addAddress)
+	routes.SignedIn("PUT /api/users/me/addresses/{addressId}", f.putAddress)
+	routes.SignedIn("DELETE /api/users/me/addresses/{addressId}", f.deleteAddress)
+	routes.SignedIn("GET /api/users/{id}", f.getUser, auth.Admin)
+	routes.SignedIn("PATCH /api/users/{id}/role", f.setRole, auth.Admin)
+	f.routes = routes
 	return nil
 }
 
@@ -106,13 +104,7 @@ func (f *Users) Stop(ctx context.Context) error {
 }
 
 // Handle serves the /api/users routes.
-func (f *Users) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is starting"))
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Users) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // profileView is a profile as the API shows it.
 type profileView struct {
