@@ -30,7 +30,7 @@ const Name = "orders"
 type Orders struct {
 	store  *orderstore.Store
 	outbox *outbox.SQL
-	mux    *http.ServeMux
+	routes *auth.Routes
 	now    func() time.Time
 }
 
@@ -55,14 +55,12 @@ func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
 	}
 	f.outbox = outbox.NewSQL(f.store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
 
-	v := auth.NewVerifier(ac)
-	anyone := auth.Middleware(v)
-	mux := http.NewServeMux()
-	mux.Handle("POST /api/orders", auth.Middleware(v, auth.Customer)(http.HandlerFunc(f.place)))
-	mux.Handle("GET /api/orders", anyone(http.HandlerFunc(f.list)))
-	mux.Handle("GET /api/orders/{id}", anyone(http.HandlerFunc(f.get)))
-	mux.Handle("POST /api/orders/{id}/cancel", anyone(http.HandlerFunc(f.cancel)))
-	f.mux = mux
+	routes := auth.NewRoutes(ac)
+	routes.SignedIn("POST /api/orders", f.place, auth.Customer)
+	routes.SignedIn("GET /api/orders", f.list)
+	routes.SignedIn("GET /api/orders/{id}", f.get)
+	routes.SignedIn("POST /api/orders/{id}/cancel", f.cancel)
+	f.routes = routes
 	return nil
 }
 
@@ -83,13 +81,7 @@ func (f *Orders) Ready(ctx context.Context) (bool, error) {
 }
 
 // Handle serves the routes.
-func (f *Orders) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is not started"))
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Orders) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.FromContext(r.Context())
