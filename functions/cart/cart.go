@@ -24,9 +24,9 @@ const maxQuantity = 10000
 
 // Cart is the cart HTTP function.
 type Cart struct {
-	store *orderstore.Store
-	mux   *http.ServeMux
-	now   func() time.Time
+	store  *orderstore.Store
+	routes *auth.Routes
+	now    func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -45,13 +45,12 @@ func (f *Cart) Start(ctx context.Context, cfg map[string]string) error {
 	if f.store, err = orderstore.Open(ctx, dbc); err != nil {
 		return fmt.Errorf("cart: start: %w", err)
 	}
-	signedIn := auth.Middleware(auth.NewVerifier(ac))
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/cart", signedIn(http.HandlerFunc(f.get)))
-	mux.Handle("DELETE /api/cart", signedIn(http.HandlerFunc(f.clear)))
-	mux.Handle("PUT /api/cart/items/{productId}", signedIn(http.HandlerFunc(f.put)))
-	mux.Handle("DELETE /api/cart/items/{productId}", signedIn(http.HandlerFunc(f.remove)))
-	f.mux = mux
+	routes := auth.NewRoutes(ac)
+	routes.SignedIn("GET /api/cart", f.get)
+	routes.SignedIn("DELETE /api/cart", f.clear)
+	routes.SignedIn("PUT /api/cart/items/{productId}", f.put)
+	routes.SignedIn("DELETE /api/cart/items/{productId}", f.remove)
+	f.routes = routes
 	return nil
 }
 
@@ -72,13 +71,7 @@ func (f *Cart) Ready(ctx context.Context) (bool, error) {
 }
 
 // Handle serves the routes.
-func (f *Cart) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is not started"))
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Cart) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func user(r *http.Request) string {
 	c, _ := auth.FromContext(r.Context())
