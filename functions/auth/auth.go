@@ -111,7 +111,7 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 // Auth is the auth function.
 type Auth struct {
 	cfg       Config
-	mux       *http.ServeMux
+	routes    *jwtauth.Routes
 	signer    *jwtauth.Signer
 	creds     *identity.Credentials
 	limits    *limiter
@@ -161,13 +161,13 @@ func (f *Auth) Start(ctx context.Context, env map[string]string) error {
 			return err
 		}
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/auth/register", f.register)
-	mux.HandleFunc("POST /api/auth/login", f.login)
-	mux.HandleFunc("POST /api/auth/refresh", f.refresh)
-	mux.HandleFunc("POST /api/auth/logout", f.logout)
-	mux.HandleFunc("GET /api/auth/jwks.json", f.jwks)
-	f.mux = mux
+	routes := jwtauth.NewRoutes(c.JWT)
+	routes.Public("POST /api/auth/register", f.register)
+	routes.Public("POST /api/auth/login", f.login)
+	routes.Public("POST /api/auth/refresh", f.refresh)
+	routes.Public("POST /api/auth/logout", f.logout)
+	routes.Public("GET /api/auth/jwks.json", f.jwks)
+	f.routes = routes
 	return nil
 }
 
@@ -183,13 +183,7 @@ func (f *Auth) Stop(ctx context.Context) error {
 }
 
 // Handle serves the /api/auth routes.
-func (f *Auth) Handle(w http.ResponseWriter, r *http.Request) {
-	if f.mux == nil {
-		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is starting"))
-		return
-	}
-	f.mux.ServeHTTP(w, r)
-}
+func (f *Auth) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // ensureAdmin creates the configured admin account once. An account that
 // already holds the email is left as it is: promoting it would hand admin
