@@ -25,9 +25,9 @@ const Name = "cancel-user-orders"
 
 // Function is cancel-user-orders.
 type Function struct {
-	store  *orderstore.Store
-	outbox *outbox.SQL
-	now    func() time.Time
+	orderstore.Hooks // Stop, Ready
+	outbox           *outbox.SQL
+	now              func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -38,20 +38,12 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if cfg["K_SINK"] == "" {
 		return fmt.Errorf("canceluserorders: start: K_SINK is not set")
 	}
-	s, err := orderstore.OpenFrom(ctx, cfg)
-	if err != nil {
+	if err := f.Hooks.Start(ctx, cfg); err != nil {
 		return fmt.Errorf("canceluserorders: start: %w", err)
 	}
-	f.store = s
-	f.outbox = outbox.NewSQL(s.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	f.outbox = outbox.NewSQL(f.Store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
 	return nil
 }
-
-// Stop releases the database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
 
 // Handle cancels the open orders of a USER_DELETED's user. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -60,7 +52,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fn.Permanent(err)
 	}
 	change := orderstore.Change{Reason: events.ReasonUserDeleted, At: f.now()}
-	cancelled, err := f.store.CancelOpen(ctx, d.UserID, change, func(o orderstore.Order) ([]event.Event, error) {
+	cancelled, err := f.Store.CancelOpen(ctx, d.UserID, change, func(o orderstore.Order) ([]event.Event, error) {
 		e, err := orderstore.CancelledEvent(ctx, Name, o, "")
 		return []event.Event{e}, err
 	})

@@ -4,14 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"testing"
 	"time"
 
 	canceluserorders "github.com/knshop/knshop/functions/cancel-user-orders"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -27,16 +25,7 @@ func TestCancelUserOrders(t *testing.T) {
 			ctx := context.Background()
 			db := orderstoretest.New(t, eng)
 			rec := storetest.NewEventRecorder(t)
-			cfg := maps.Clone(db.Env)
-			cfg["K_SINK"] = rec.URL()
-			f := canceluserorders.New()
-			if err := f.Start(ctx, cfg); err != nil {
-				t.Fatal(err)
-			}
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := db.Start(t, canceluserorders.New(), map[string]string{"K_SINK": rec.URL()})
 			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 			user, other := ids.New(), ids.New()
 			want := map[string]orderstore.Status{}

@@ -37,11 +37,11 @@ type stock interface {
 
 // Function is complete-order.
 type Function struct {
-	orders *orderstore.Store
-	stock  stock
-	mongo  *mongo.Database
-	shared bool // the process's serialized MongoDB client: not ours to close
-	now    func() time.Time
+	orderstore.Hooks // the orders database; Ready
+	stock            stock
+	mongo            *mongo.Database
+	shared           bool // the process's serialized MongoDB client: not ours to close
+	now              func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -53,36 +53,32 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("completeorder: start: %w", err)
 	}
-	orders, err := orderstore.OpenFrom(ctx, cfg)
-	if err != nil {
+	if err := f.Hooks.Start(ctx, cfg); err != nil {
 		return fmt.Errorf("completeorder: start: %w", err)
 	}
 	db, err := mongostore.Open(ctx, mc)
 	if err != nil {
-		return errors.Join(fmt.Errorf("completeorder: start: %w", err), orders.Close())
+		return errors.Join(fmt.Errorf("completeorder: start: %w", err), f.Hooks.Stop(ctx))
 	}
 	cat, err := catalog.New(ctx, db)
 	if err != nil {
-		return errors.Join(fmt.Errorf("completeorder: start: %w", err), orders.Close())
+		return errors.Join(fmt.Errorf("completeorder: start: %w", err), f.Hooks.Stop(ctx))
 	}
-	f.use(orders, cat)
+	f.stock = cat
 	f.mongo, f.shared = db, mc.Serialize
 	return nil
 }
 
-func (f *Function) use(orders *orderstore.Store, s stock) { f.orders, f.stock = orders, s }
+func (f *Function) use(orders *orderstore.Store, s stock) { f.Store, f.stock = orders, s }
 
 // Stop releases both stores.
 func (f *Function) Stop(ctx context.Context) error {
-	err := f.orders.Close()
+	err := f.Hooks.Stop(ctx)
 	if f.mongo != nil && !f.shared {
 		err = errors.Join(err, f.mongo.Client().Disconnect(ctx))
 	}
 	return err
 }
-
-// Ready reports whether the orders database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.orders.Ping(ctx) == nil, nil }
 
 // Handle settles the stock and completes the order of a DELIVERY_COMPLETED.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -91,7 +87,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fn.Permanent(err)
 	}
 	log := fn.Logger(ctx).With("order_id", d.OrderID)
-	o, err := f.orders.Get(ctx, d.OrderID)
+	o, err := f.Store.Get(ctx, d.OrderID)
 	if errors.Is(err, orderstore.ErrNotFound) {
 		return nil, fn.Permanent(fmt.Errorf("completeorder: %w", err))
 	}
@@ -111,7 +107,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	case err != nil:
 		return nil, fmt.Errorf("completeorder: settle stock: %w", err)
 	}
-	a, err := f.orders.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Completed, At: f.now(),
+	a, err := f.Store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Completed, At: f.now(),
 		Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryDelivered}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("completeorder: %w", err)

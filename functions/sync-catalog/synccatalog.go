@@ -17,26 +17,12 @@ import (
 )
 
 // Function is sync-catalog.
-type Function struct{ store *orderstore.Store }
+type Function struct {
+	orderstore.Hooks // Start opens the orders database; Stop, Ready
+}
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{} }
-
-// Start opens the orders database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	s, err := orderstore.OpenFrom(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("synccatalog: start: %w", err)
-	}
-	f.store = s
-	return nil
-}
-
-// Stop releases the database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
 
 // Handle applies one PRODUCT_* event to the read model. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -46,9 +32,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	var applied bool
 	if p.Deleted {
-		applied, err = f.store.DeleteProduct(ctx, p.ID, p.Version, p.UpdatedAt)
+		applied, err = f.Store.DeleteProduct(ctx, p.ID, p.Version, p.UpdatedAt)
 	} else {
-		applied, err = f.store.ApplyProduct(ctx, p)
+		applied, err = f.Store.ApplyProduct(ctx, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("synccatalog: %w", err)

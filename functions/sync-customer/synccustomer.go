@@ -17,26 +17,12 @@ import (
 )
 
 // Function is sync-customer.
-type Function struct{ store *orderstore.Store }
+type Function struct {
+	orderstore.Hooks // Start opens the orders database; Stop, Ready
+}
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{} }
-
-// Start opens the orders database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	s, err := orderstore.OpenFrom(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("synccustomer: start: %w", err)
-	}
-	f.store = s
-	return nil
-}
-
-// Stop releases the database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
 
 // Handle applies a USER_UPDATED. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -44,7 +30,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err := events.Decode(e, &d); err != nil {
 		return nil, fn.Permanent(err)
 	}
-	applied, err := f.store.ApplyCustomer(ctx, orderstore.Customer{
+	applied, err := f.Store.ApplyCustomer(ctx, orderstore.Customer{
 		ID: d.UserID, Email: d.Email, Name: d.Name, Addresses: d.Addresses, Version: d.Version, UpdatedAt: d.UpdatedAt,
 	})
 	if err != nil {

@@ -2,14 +2,12 @@ package synccustomer_test
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"testing"
 	"time"
 
 	synccustomer "github.com/knshop/knshop/functions/sync-customer"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -31,9 +29,7 @@ func TestSyncCustomer(t *testing.T) {
 			ctx := context.Background()
 			db := orderstoretest.New(t, eng)
 			f := synccustomer.New()
-			if err := f.Start(ctx, maps.Clone(db.Env)); err != nil {
-				t.Fatal(err)
-			}
+			h := db.Start(t, f, nil)
 			user := ids.New()
 			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 			open := db.Order(t, user, mug)
@@ -67,10 +63,6 @@ func TestSyncCustomer(t *testing.T) {
 				t.Fatalf("finished order snapshot changed to %q", o.CustomerName)
 			}
 
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
 			cases := map[string]struct {
 				data events.Data
 				want int
