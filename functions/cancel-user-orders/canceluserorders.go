@@ -16,8 +16,6 @@ import (
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/orderstore"
-	"github.com/knshop/knshop/lib/outbox"
-	"github.com/knshop/knshop/lib/sink"
 )
 
 // Name is the function's name, and the source of its events.
@@ -25,25 +23,12 @@ const Name = "cancel-user-orders"
 
 // Function is cancel-user-orders.
 type Function struct {
-	orderstore.Hooks // Stop, Ready
-	outbox           *outbox.SQL
-	now              func() time.Time
+	orderstore.OutboxHooks // Start opens the orders database and the outbox towards K_SINK; Stop, Ready
+	now                    func() time.Time
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{now: time.Now} }
-
-// Start opens the orders database and the outbox towards K_SINK.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	if cfg["K_SINK"] == "" {
-		return fmt.Errorf("canceluserorders: start: K_SINK is not set")
-	}
-	if err := f.Hooks.Start(ctx, cfg); err != nil {
-		return fmt.Errorf("canceluserorders: start: %w", err)
-	}
-	f.outbox = outbox.NewSQL(f.Store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
-	return nil
-}
 
 // Handle cancels the open orders of a USER_DELETED's user. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -52,10 +37,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fn.Permanent(err)
 	}
 	change := orderstore.Change{Reason: events.ReasonUserDeleted, At: f.now()}
-	cancelled, err := f.Store.CancelOpen(ctx, d.UserID, change, func(o orderstore.Order) ([]event.Event, error) {
-		e, err := orderstore.CancelledEvent(ctx, Name, o, "")
-		return []event.Event{e}, err
-	})
+	cancelled, err := f.Store.CancelOpen(ctx, d.UserID, change, orderstore.AnnounceCancelled(ctx, Name))
 	if err != nil {
 		return nil, fmt.Errorf("canceluserorders: %w", err)
 	}
@@ -63,7 +45,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	for _, a := range cancelled {
 		evs = append(evs, a.Events...)
 	}
-	f.outbox.Publish(ctx, evs...)
+	f.Outbox.Publish(ctx, evs...)
 	fn.Logger(ctx).InfoContext(ctx, "open orders of a deleted user cancelled", "user_id", d.UserID, "cancelled", len(cancelled))
 	return nil, nil
 }

@@ -71,6 +71,23 @@ func CompletedEvent(ctx context.Context, function string, o Order) (event.Event,
 	})
 }
 
+// AnnouncePlaced announces the order a change places with PlacedEvent.
+func AnnouncePlaced(ctx context.Context, function string) Announce {
+	return func(o Order) ([]event.Event, error) {
+		e, err := PlacedEvent(ctx, function, o)
+		return []event.Event{e}, err
+	}
+}
+
+// AnnounceCancelled announces the order a change cancels with
+// CancelledEvent (the cancellation itself, not a repeat).
+func AnnounceCancelled(ctx context.Context, function string) Announce {
+	return func(o Order) ([]event.Event, error) {
+		e, err := CancelledEvent(ctx, function, o, "")
+		return []event.Event{e}, err
+	}
+}
+
 func eventID(orderID string, t events.Type, again string) string {
 	name := string(t)
 	if again != "" {

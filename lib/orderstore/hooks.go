@@ -7,6 +7,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
 )
 
 // Hooks are the lifecycle hooks of a function that works on the orders
@@ -40,6 +42,32 @@ func (h *Hooks) Stop(ctx context.Context) error { return h.Store.Close() }
 
 // Ready reports whether the database answers; before Start it does not.
 func (h *Hooks) Ready(ctx context.Context) (bool, error) { return h.Store.Ping(ctx) == nil, nil }
+
+// ErrNoSink is the error of OutboxHooks.Start without K_SINK.
+var ErrNoSink = errors.New("orderstore: K_SINK is not set")
+
+// OutboxHooks are the Hooks of a function that also publishes, after the
+// commit, the events its changes write to the orders database's outbox.
+type OutboxHooks struct {
+	Hooks
+	// Outbox publishes to K_SINK (the Broker), once Start has run.
+	Outbox *outbox.SQL
+}
+
+var _ fn.Starter = (*OutboxHooks)(nil)
+
+// Start opens the orders database cfg names and its outbox towards K_SINK,
+// which it requires.
+func (h *OutboxHooks) Start(ctx context.Context, cfg map[string]string) error {
+	if cfg["K_SINK"] == "" {
+		return ErrNoSink
+	}
+	if err := h.Hooks.Start(ctx, cfg); err != nil {
+		return err
+	}
+	h.Outbox = outbox.NewSQL(h.Store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	return nil
+}
 
 // Read reads from an event the order it is about and the change it asks
 // for. It fails for an event it cannot make sense of.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -29,15 +30,25 @@ func TestHooks(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("no MYSQL_DSN: Start fails", func(t *testing.T) {
-		var h orderstore.Hooks
-		if err := h.Start(ctx, map[string]string{}); !errors.Is(err, sqlstore.ErrConfig) {
-			t.Fatalf("start: %v", err)
-		}
-		if h.Store != nil {
-			t.Fatal("a store although Start failed")
-		}
-	})
+	// A port nothing listens on: a Start that tried to open would fail
+	// otherwise than the case wants.
+	closed := "root@tcp(127.0.0.1:1)/"
+	failing := map[string]struct {
+		cfg  map[string]string
+		hook fn.Starter
+		want error
+	}{
+		"Hooks without MYSQL_DSN":       {map[string]string{}, &orderstore.Hooks{}, sqlstore.ErrConfig},
+		"OutboxHooks without MYSQL_DSN": {map[string]string{"K_SINK": "http://127.0.0.1:1"}, &orderstore.OutboxHooks{}, sqlstore.ErrConfig},
+		"OutboxHooks without K_SINK":    {map[string]string{"MYSQL_DSN": closed}, &orderstore.OutboxHooks{}, orderstore.ErrNoSink},
+	}
+	for name, tc := range failing {
+		t.Run(name, func(t *testing.T) {
+			if err := tc.hook.Start(ctx, tc.cfg); !errors.Is(err, tc.want) {
+				t.Fatalf("start: %v, want %v", err, tc.want)
+			}
+		})
+	}
 	for _, eng := range storetest.MySQLEngines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
 			db := orderstoretest.New(t, eng)
@@ -55,6 +66,32 @@ func TestHooks(t *testing.T) {
 			}
 			if err := h.Stop(ctx); err != nil {
 				t.Fatal(err)
+			}
+		})
+		t.Run(eng.Name+"/outbox", func(t *testing.T) {
+			db := orderstoretest.New(t, eng)
+			rec := storetest.NewEventRecorder(t)
+			cfg := maps.Clone(db.Env)
+			cfg["K_SINK"] = rec.URL()
+			var h orderstore.OutboxHooks
+			if err := h.Start(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := h.Stop(ctx); err != nil {
+					t.Error(err)
+				}
+			})
+			// A cancellation announced through the outbox reaches K_SINK.
+			o := db.Order(t, ids.New(), db.Product(t, "Mug", usd(100), 5))
+			a, err := h.Store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonCustomerRequest, At: time.Now()},
+				orderstore.AnnounceCancelled(ctx, "test"))
+			if err != nil || len(a.Events) != 1 {
+				t.Fatalf("advance: %d events, %v", len(a.Events), err)
+			}
+			h.Outbox.Publish(ctx, a.Events...)
+			if got := rec.WaitFor(t, 1, 5*time.Second); got[0].ID() != ids.Derive(o.ID, "ORDER_CANCELLED") || got[0].Type() != string(events.OrderCancelled) {
+				t.Fatalf("published %s %s", got[0].ID(), got[0].Type())
 			}
 		})
 	}
