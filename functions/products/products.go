@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/catalog"
@@ -43,10 +42,10 @@ type Config struct {
 	Currency string // the shop's one currency (CURRENCY, default USD)
 }
 
-// ConfigFrom reads MONGODB_URI, KNSHOP_SERIALIZE_DB, JWT_*, K_SINK and
-// CURRENCY.
+// ConfigFrom reads where the catalog lives (catalog.ConfigFrom), JWT_*,
+// K_SINK and CURRENCY.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := mongostore.ConfigFrom(cfg, catalog.Database)
+	sc, err := catalog.ConfigFrom(cfg)
 	if err != nil {
 		return Config{}, fmt.Errorf("products: config: %w", err)
 	}
@@ -70,7 +69,6 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 // Function is the products HTTP function.
 type Function struct {
 	cfg    Config
-	db     *mongo.Database
 	store  *catalog.Store
 	outbox *outbox.Mongo
 	routes *auth.Routes
@@ -89,15 +87,11 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 }
 
 func (f *Function) startWith(ctx context.Context, c Config) error {
-	db, err := mongostore.Open(ctx, c.Store)
+	store, err := catalog.Open(ctx, c.Store)
 	if err != nil {
 		return fmt.Errorf("products: start: %w", err)
 	}
-	store, err := catalog.New(ctx, db)
-	if err != nil {
-		return fmt.Errorf("products: start: %w", err)
-	}
-	f.cfg, f.db, f.store = c, db, store
+	f.cfg, f.store = c, store
 	f.outbox = outbox.NewMongo(store.Products(), sink.NewHTTP(c.Sink), fn.Logger(ctx))
 	staff := []auth.Role{auth.Seller, auth.Admin}
 	routes := auth.NewRoutes(c.Auth)
@@ -111,24 +105,16 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	return nil
 }
 
-// Stop disconnects, unless the client is the process's shared serialized
-// one, which other functions still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	if err := f.db.Client().Disconnect(ctx); err != nil {
-		return fmt.Errorf("products: stop: %w", err)
-	}
-	return nil
-}
+// Stop closes the catalog (catalog.Store.Close keeps the process's shared
+// serialized client open).
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
 
 // Ready reports whether the database answers.
 func (f *Function) Ready(ctx context.Context) (bool, error) {
-	if f.db == nil {
+	if f.store == nil {
 		return false, nil
 	}
-	if err := f.db.Client().Ping(ctx, nil); err != nil {
+	if err := f.store.Ping(ctx); err != nil {
 		return false, fmt.Errorf("products: ready: %w", err)
 	}
 	return true, nil

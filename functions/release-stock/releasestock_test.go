@@ -3,60 +3,39 @@ package releasestock
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/catalog/catalogtest"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
+// fixture is a started release-stock behind its HTTP handler, on a fresh
+// catalog.
 type fixture struct {
-	srv   *httptest.Server
+	h     http.Handler
 	store *catalog.Store
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := New()
-	if err := f.startWith(t.Context(), storetest.Mongo(t, "catalog")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(t.Context()); err != nil {
-			t.Error(err)
-		}
-	})
-	h, err := fn.Handler(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: f.store}
+	db := catalogtest.New(t)
+	return &fixture{h: db.Start(t, New(), nil), store: db.Store}
 }
 
 // reserved makes a product with stock units and an order holding qty of it.
 func (fx *fixture) reserved(t *testing.T, stock, qty int64) (order, product string) {
 	t.Helper()
-	now := catalog.Now()
-	p := catalog.Product{ID: ids.New(), SellerID: ids.New(), Name: "Kettle", Category: "kitchen",
-		Price: money.New(3000, "USD"), Stock: stock, Version: 1, CreatedAt: now, UpdatedAt: now}
-	if err := fx.store.Create(t.Context(), p, nil); err != nil {
-		t.Fatal(err)
-	}
+	product = catalogtest.AddProduct(t, fx.store, stock)
 	order = ids.New()
 	if qty > 0 {
-		h, err := fx.store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p.ID, Quantity: qty}})
+		h, err := fx.store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: product, Quantity: qty}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,16 +43,13 @@ func (fx *fixture) reserved(t *testing.T, stock, qty int64) (order, product stri
 			t.Fatalf("setup: hold %s", h.Status)
 		}
 	}
-	return order, p.ID
+	return order, product
 }
 
 func (fx *fixture) stock(t *testing.T, id string) (stock, reserved int64) {
 	t.Helper()
-	var c struct{ Stock, Reserved int64 }
-	if err := fx.store.Products().FindOne(t.Context(), map[string]any{"_id": id}).Decode(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c.Stock, c.Reserved
+	stock, reserved, _ = catalogtest.Counters(t, fx.store, id)
+	return stock, reserved
 }
 
 func cancelled(t *testing.T, order string) event.Event {
@@ -89,21 +65,8 @@ func cancelled(t *testing.T, order string) event.Event {
 
 func (fx *fixture) deliver(t *testing.T, e event.Event) int {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fx.srv.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(t.Context(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := resp.Body.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode
+	status, _ := storetest.Deliver(t, fx.h, e)
+	return status
 }
 
 func TestHandle(t *testing.T) {
@@ -137,13 +100,7 @@ func TestHandle(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			order, product := fx.reserved(t, 10, tc.qty)
 			if tc.deleted {
-				if _, err := fx.store.Modify(t.Context(), product, func(p *catalog.Product) (catalog.Extra, error) {
-					now := catalog.Now()
-					p.DeletedAt = &now
-					return nil, nil
-				}); err != nil {
-					t.Fatal(err)
-				}
+				catalogtest.Delete(t, fx.store, product)
 			}
 			build := cancelled
 			if tc.event != nil {

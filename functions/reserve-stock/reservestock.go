@@ -11,13 +11,11 @@ import (
 	"fmt"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/catalog"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/mongostore"
 )
 
 // Name is the function's name: its event source is /knshop/reserve-stock.
@@ -28,48 +26,11 @@ var ErrBadOrder = errors.New("reservestock: bad order id")
 
 // Function is reserve-stock.
 type Function struct {
-	cfg   mongostore.Config
-	db    *mongo.Database
-	store *catalog.Store
+	catalog.Hooks // Start opens the catalog, Stop closes it
 }
 
 // New returns an unstarted reserve-stock.
 func New() *Function { return &Function{} }
-
-// Start reads MONGODB_URI and KNSHOP_SERIALIZE_DB and opens the catalog.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := mongostore.ConfigFrom(cfg, catalog.Database)
-	if err != nil {
-		return fmt.Errorf("reservestock: config: %w", err)
-	}
-	return f.startWith(ctx, c)
-}
-
-// startWith opens the catalog c names.
-func (f *Function) startWith(ctx context.Context, c mongostore.Config) error {
-	db, err := mongostore.Open(ctx, c)
-	if err != nil {
-		return fmt.Errorf("reservestock: start: %w", err)
-	}
-	store, err := catalog.New(ctx, db)
-	if err != nil {
-		return fmt.Errorf("reservestock: start: %w", err)
-	}
-	f.cfg, f.db, f.store = c, db, store
-	return nil
-}
-
-// Stop disconnects, unless the client is the process's shared serialized
-// one, which other functions still use.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.db == nil || f.cfg.Serialize {
-		return nil
-	}
-	if err := f.db.Client().Disconnect(ctx); err != nil {
-		return fmt.Errorf("reservestock: stop: %w", err)
-	}
-	return nil
-}
 
 // Handle reserves the items of an ORDER_PLACED and answers with the outcome.
 // An order that was cancelled before its stock was reserved gets no reply.
@@ -85,7 +46,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	for i, it := range placed.Items {
 		items[i] = catalog.Item{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	h, err := f.store.ReserveOrder(ctx, placed.OrderID, items)
+	h, err := f.Store.ReserveOrder(ctx, placed.OrderID, items)
 	if err != nil {
 		return nil, fmt.Errorf("reservestock: order %s: %w", placed.OrderID, err)
 	}

@@ -4,72 +4,44 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/catalog/catalogtest"
 	"github.com/knshop/knshop/lib/embedded"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
 // fixture is a started reserve-stock behind its HTTP handler, on a fresh
 // catalog of the embedded FerretDB (serialized, as `make run` runs it).
 type fixture struct {
-	srv   *httptest.Server
+	h     http.Handler
 	store *catalog.Store
-	cfg   mongostore.Config
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	c := storetest.Mongo(t, "catalog")
-	f := New()
-	if err := f.startWith(t.Context(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(t.Context()); err != nil {
-			t.Error(err)
-		}
-	})
-	h, err := fn.Handler(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: f.store, cfg: c}
+	db := catalogtest.New(t)
+	return &fixture{h: db.Start(t, New(), nil), store: db.Store}
 }
 
 func (fx *fixture) product(t *testing.T, stock int64) string {
 	t.Helper()
-	now := catalog.Now()
-	p := catalog.Product{ID: ids.New(), SellerID: ids.New(), Name: "Lamp", Category: "home",
-		Price: money.New(2500, "USD"), Stock: stock, Version: 1, CreatedAt: now, UpdatedAt: now}
-	if err := fx.store.Create(t.Context(), p, nil); err != nil {
-		t.Fatal(err)
-	}
-	return p.ID
+	return catalogtest.AddProduct(t, fx.store, stock)
 }
 
 func (fx *fixture) stock(t *testing.T, id string) int64 {
 	t.Helper()
-	p, err := fx.store.Get(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.Stock
+	stock, _, _ := catalogtest.Counters(t, fx.store, id)
+	return stock
 }
 
 func orderPlaced(t *testing.T, order string, qty map[string]int64) event.Event {
@@ -92,30 +64,7 @@ func orderPlaced(t *testing.T, order string, qty map[string]int64) event.Event {
 // deliver posts e the way the Broker does and returns the status and reply.
 func (fx *fixture) deliver(t *testing.T, e event.Event) (int, *event.Event) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fx.srv.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(t.Context(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := resp.Body.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, nil
-	}
-	reply, err := cehttp.NewEventFromHTTPResponse(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, reply
+	return storetest.Deliver(t, fx.h, e)
 }
 
 func TestHandle(t *testing.T) {
@@ -339,7 +288,7 @@ func TestStoreDownIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	down := New()
-	if err := down.startWith(t.Context(), mongostore.Config{URI: srv.URI(), Database: "catalog"}); err != nil {
+	if err := down.Start(t.Context(), map[string]string{"MONGODB_URI": srv.URI()}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -352,9 +301,7 @@ func TestStoreDownIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(h)
-	defer hs.Close()
-	broken := &fixture{srv: hs}
+	broken := &fixture{h: h}
 	if status, _ := broken.deliver(t, e); status != http.StatusInternalServerError {
 		t.Fatalf("status %d with the store down, want 500", status)
 	}

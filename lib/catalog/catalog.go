@@ -59,6 +59,9 @@ var (
 	ErrNotReserved = errors.New("catalog: nothing reserved")
 	// ErrReleased: settling a reservation that was already given back.
 	ErrReleased = errors.New("catalog: reservation was released")
+	// ErrNotOpen: a Store that was never opened (its function has not
+	// started).
+	ErrNotOpen = errors.New("catalog: not open")
 )
 
 // maxTries bounds the optimistic loops: a conditional update that misses
@@ -67,8 +70,12 @@ const maxTries = 20
 
 // Store reads and writes products, stock and holds.
 type Store struct {
+	db       *mongo.Database
 	products *mongo.Collection
 	holds    *mongo.Collection
+	// owned: Open made the client, so Close disconnects it (not so for the
+	// process's shared serialized client, nor for a db given to New).
+	owned bool
 }
 
 // Open connects to the catalog database described by c and makes sure its
@@ -78,12 +85,17 @@ func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open: %w", err)
 	}
-	return New(ctx, db)
+	s, err := New(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	s.owned = !c.Serialize
+	return s, nil
 }
 
 // New uses db for the catalog and makes sure its indexes exist.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{products: db.Collection(ProductsCollection), holds: db.Collection(HoldsCollection)}
+	s := &Store{db: db, products: db.Collection(ProductsCollection), holds: db.Collection(HoldsCollection)}
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,84 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/mongostore"
+)
+
+// DatabaseKey names the cfg entry that overrides the database name
+// (Database by default): tests give each run its own catalog with it.
+const DatabaseKey = "CATALOG_DATABASE"
+
+// ConfigFrom reads where the catalog lives from a function's cfg:
+// MONGODB_URI, KNSHOP_SERIALIZE_DB and, optionally, CATALOG_DATABASE.
+func ConfigFrom(cfg map[string]string) (mongostore.Config, error) {
+	name := Database
+	if n := cfg[DatabaseKey]; n != "" {
+		name = n
+	}
+	return mongostore.ConfigFrom(cfg, name)
+}
+
+// OpenFrom opens the catalog a function's cfg names (ConfigFrom).
+func OpenFrom(ctx context.Context, cfg map[string]string) (*Store, error) {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: config: %w", err)
+	}
+	return Open(ctx, c)
+}
+
+// Close disconnects the client Open made. The process's shared serialized
+// client, which other functions still use, and the client of a db given to
+// New stay connected; a nil Store (a function never started) has nothing
+// to close.
+func (s *Store) Close(ctx context.Context) error {
+	if s == nil || !s.owned {
+		return nil
+	}
+	if err := s.db.Client().Disconnect(ctx); err != nil {
+		return fmt.Errorf("catalog: close: %w", err)
+	}
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if s == nil {
+		return fmt.Errorf("catalog: ping: %w", ErrNotOpen)
+	}
+	if err := s.db.Client().Ping(ctx, nil); err != nil {
+		return fmt.Errorf("catalog: ping: %w", err)
+	}
+	return nil
+}
+
+// Hooks are the lifecycle hooks of a function that works on the catalog.
+// A function embeds them: Start opens Store from the function's cfg
+// (OpenFrom) and Stop closes it. A function with more to start defines its
+// own Start and calls Hooks.Start from it.
+type Hooks struct {
+	// Store is the catalog, once Start has opened it.
+	Store *Store
+}
+
+var (
+	_ fn.Starter = (*Hooks)(nil)
+	_ fn.Stopper = (*Hooks)(nil)
+)
+
+// Start opens the catalog cfg names.
+func (h *Hooks) Start(ctx context.Context, cfg map[string]string) error {
+	s, err := OpenFrom(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	h.Store = s
+	return nil
+}
+
+// Stop closes the catalog; before Start it has nothing to do.
+func (h *Hooks) Stop(ctx context.Context) error { return h.Store.Close(ctx) }
