@@ -24,9 +24,9 @@ const maxQuantity = 10000
 
 // Cart is the cart HTTP function.
 type Cart struct {
-	store  *orderstore.Store
-	routes *auth.Routes
-	now    func() time.Time
+	orderstore.Hooks // the orders database; Stop, Ready
+	routes           *auth.Routes
+	now              func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -34,15 +34,11 @@ func New() *Cart { return &Cart{now: time.Now} }
 
 // Start opens the orders database.
 func (f *Cart) Start(ctx context.Context, cfg map[string]string) error {
-	dbc, err := orderstore.ConfigFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("cart: start: %w", err)
-	}
 	ac, err := auth.ConfigFrom(cfg)
 	if err != nil {
 		return fmt.Errorf("cart: start: %w", err)
 	}
-	if f.store, err = orderstore.Open(ctx, dbc); err != nil {
+	if err := f.Hooks.Start(ctx, cfg); err != nil {
 		return fmt.Errorf("cart: start: %w", err)
 	}
 	routes := auth.NewRoutes(ac)
@@ -54,22 +50,6 @@ func (f *Cart) Start(ctx context.Context, cfg map[string]string) error {
 	return nil
 }
 
-// Stop closes the database.
-func (f *Cart) Stop(ctx context.Context) error {
-	if f.store == nil {
-		return nil
-	}
-	return f.store.Close()
-}
-
-// Ready reports whether the database answers.
-func (f *Cart) Ready(ctx context.Context) (bool, error) {
-	if f.store == nil {
-		return false, nil
-	}
-	return f.store.Ping(ctx) == nil, nil
-}
-
 // Handle serves the routes.
 func (f *Cart) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
@@ -79,7 +59,7 @@ func user(r *http.Request) string {
 }
 
 func (f *Cart) get(w http.ResponseWriter, r *http.Request) {
-	c, err := f.store.Cart(r.Context(), user(r))
+	c, err := f.Store.Cart(r.Context(), user(r))
 	f.answer(w, r, http.StatusOK, c, err)
 }
 
@@ -101,17 +81,17 @@ func (f *Cart) put(w http.ResponseWriter, r *http.Request) {
 		f.answer(w, r, 0, nil, err)
 		return
 	}
-	c, err := f.store.SetCartItem(r.Context(), user(r), r.PathValue("productId"), *req.Quantity, f.now())
+	c, err := f.Store.SetCartItem(r.Context(), user(r), r.PathValue("productId"), *req.Quantity, f.now())
 	f.answer(w, r, http.StatusOK, c, err)
 }
 
 func (f *Cart) remove(w http.ResponseWriter, r *http.Request) {
-	c, err := f.store.RemoveCartItem(r.Context(), user(r), r.PathValue("productId"))
+	c, err := f.Store.RemoveCartItem(r.Context(), user(r), r.PathValue("productId"))
 	f.answer(w, r, http.StatusOK, c, err)
 }
 
 func (f *Cart) clear(w http.ResponseWriter, r *http.Request) {
-	if err := f.store.ClearCart(r.Context(), user(r)); err != nil {
+	if err := f.Store.ClearCart(r.Context(), user(r)); err != nil {
 		f.answer(w, r, 0, nil, err)
 		return
 	}

@@ -12,15 +12,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/orderstore"
-	"github.com/knshop/knshop/lib/outbox"
-	"github.com/knshop/knshop/lib/sink"
 )
 
 // Name is the function's name, and the source of its events.
@@ -28,10 +24,9 @@ const Name = "orders"
 
 // Orders is the orders HTTP function.
 type Orders struct {
-	store  *orderstore.Store
-	outbox *outbox.SQL
-	routes *auth.Routes
-	now    func() time.Time
+	orderstore.OutboxHooks // the orders database and its outbox; Stop, Ready
+	routes                 *auth.Routes
+	now                    func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -39,21 +34,13 @@ func New() *Orders { return &Orders{now: time.Now} }
 
 // Start opens the orders database and the outbox towards K_SINK.
 func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
-	dbc, err := orderstore.ConfigFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("orders: start: %w", err)
-	}
 	ac, err := auth.ConfigFrom(cfg)
 	if err != nil {
 		return fmt.Errorf("orders: start: %w", err)
 	}
-	if cfg["K_SINK"] == "" {
-		return fmt.Errorf("orders: start: K_SINK is not set")
-	}
-	if f.store, err = orderstore.Open(ctx, dbc); err != nil {
+	if err := f.OutboxHooks.Start(ctx, cfg); err != nil {
 		return fmt.Errorf("orders: start: %w", err)
 	}
-	f.outbox = outbox.NewSQL(f.store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
 
 	routes := auth.NewRoutes(ac)
 	routes.SignedIn("POST /api/orders", f.place, auth.Customer)
@@ -62,22 +49,6 @@ func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
 	routes.SignedIn("POST /api/orders/{id}/cancel", f.cancel)
 	f.routes = routes
 	return nil
-}
-
-// Stop closes the database.
-func (f *Orders) Stop(ctx context.Context) error {
-	if f.store == nil {
-		return nil
-	}
-	return f.store.Close()
-}
-
-// Ready reports whether the database answers.
-func (f *Orders) Ready(ctx context.Context) (bool, error) {
-	if f.store == nil {
-		return false, nil
-	}
-	return f.store.Ping(ctx) == nil, nil
 }
 
 // Handle serves the routes.
@@ -94,7 +65,7 @@ func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
 	if c.Role == auth.Admin {
 		q.CustomerID = r.URL.Query().Get("customerId")
 	}
-	list, total, err := f.store.List(r.Context(), q)
+	list, total, err := f.Store.List(r.Context(), q)
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -115,7 +86,7 @@ func (f *Orders) get(w http.ResponseWriter, r *http.Request) {
 // owner or an admin. Anyone else gets ErrNotFound, as for a missing order.
 func (f *Orders) visible(r *http.Request) (orderstore.Order, error) {
 	c, _ := auth.FromContext(r.Context())
-	o, err := f.store.Get(r.Context(), r.PathValue("id"))
+	o, err := f.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return orderstore.Order{}, err
 	}
@@ -133,10 +104,7 @@ func (f *Orders) cancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	change := orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonCustomerRequest, At: f.now()}
-	a, err := f.store.Advance(ctx, o.ID, change, func(o orderstore.Order) ([]event.Event, error) {
-		e, err := orderstore.CancelledEvent(ctx, Name, o, "")
-		return []event.Event{e}, err
-	})
+	a, err := f.Store.Advance(ctx, o.ID, change, orderstore.AnnounceCancelled(ctx, Name))
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -149,7 +117,7 @@ func (f *Orders) cancel(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, httpapi.Conflict(fmt.Sprintf("an order in %s can no longer be cancelled", a.Order.Status)))
 		return
 	}
-	f.outbox.Publish(ctx, a.Events...)
+	f.Outbox.Publish(ctx, a.Events...)
 	httpapi.JSON(w, http.StatusAccepted, a.Order)
 }
 

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/httpapi"
@@ -122,15 +120,12 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 			pr.Items = append(pr.Items, events.Item{ProductID: it.ProductID, Quantity: it.Quantity})
 		}
 	}
-	placed, err := f.store.Place(ctx, pr, func(o orderstore.Order) ([]event.Event, error) {
-		e, err := orderstore.PlacedEvent(ctx, Name, o)
-		return []event.Event{e}, err
-	})
+	placed, err := f.Store.Place(ctx, pr, orderstore.AnnouncePlaced(ctx, Name))
 	if err != nil {
 		f.fail(w, r, err)
 		return
 	}
-	f.outbox.Publish(ctx, placed.Events...)
+	f.Outbox.Publish(ctx, placed.Events...)
 	w.Header().Set("Location", "/api/orders/"+placed.Order.ID)
 	httpapi.JSON(w, http.StatusAccepted, placed.Order)
 }
@@ -142,7 +137,7 @@ func (f *Orders) address(r *http.Request, customerID string, req placeRequest) (
 		return events.Address{Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City, PostalCode: a.PostalCode, Country: a.Country}, nil
 	}
 	unknown := httpapi.Invalid(httpapi.FieldError{Field: "shippingAddressId", Message: "no such address in your profile"})
-	cust, err := f.store.Customer(r.Context(), customerID)
+	cust, err := f.Store.Customer(r.Context(), customerID)
 	if errors.Is(err, orderstore.ErrNotFound) {
 		return events.Address{}, unknown
 	}
