@@ -2,33 +2,26 @@ package admin_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/knshop/knshop/functions/admin"
 	deadletterfn "github.com/knshop/knshop/functions/dead-letter"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/auth/authtest"
-	"github.com/knshop/knshop/lib/broker"
+	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/deliverystore"
-	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -95,68 +88,20 @@ func TestFailingSubscriberIsDeadLetteredAndReplayCompletes(t *testing.T) {
 	dlSrv := serve(t, "dead-letter", deadletterfn.New(), cfg, nil)
 	adminSrv := serve(t, "admin", admin.New(), cfg, nil)
 
-	bc, err := broker.LoadFiles([]string{"../../brokers/default.yaml", "../../brokers/kafka-broker-config.yaml",
-		"../../triggers/start-delivery.yaml"}, broker.WithDefaultNamespace("knshop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range bc.Brokers {
-		bc.Brokers[i].ReplicationFactor = 1 // one embedded Kafka broker
-	}
 	urls := map[string]string{"start-delivery": sdSrv.URL, "dead-letter": dlSrv.URL}
-	b, err := broker.New(bc, broker.WithBootstrapServers(storetest.Kafka(t)...),
-		broker.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		broker.WithResolver(broker.ResolverFunc(func(ref duckv1.KReference) (*url.URL, error) {
-			if u, ok := urls[ref.Name]; ok {
-				return url.Parse(u)
-			}
-			return nil, fmt.Errorf("no service %s", ref.Name)
-		})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	b := brokertest.Start(t, "../..", urls, "start-delivery")
 	brokerLn.Config.Handler = b.Handler()
 	brokerLn.Start()
 	defer brokerLn.Close()
 
 	order := ids.New()
-	paid, err := events.New(ctx, "charge-payment", events.PaymentSuccessData{
-		PaymentID: ids.New(), OrderID: order, CustomerID: "cust-1", TransactionID: "tx", Amount: money.New(500, "USD"),
-		Method: "pm_card_visa", PaidAt: time.Now().UTC(),
-		ShippingAddress: &events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, brokerURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&paid), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("broker ingress answered %d", resp.StatusCode)
-	}
+	paid := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
+	brokertest.Publish(t, brokerURL, paid)
 
-	opsDB, err := sqlstore.Open(ctx, sqlstore.Config{DSN: mysqlCfg.DSN, Database: deadletter.Database, Serialize: true}, deadletter.Migrations)
+	letters, err := deadletter.Open(ctx, sqlstore.Config{DSN: mysqlCfg.DSN, Database: deadletter.Database, Serialize: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	letters := deadletter.New(opsDB)
 	var letter deadletter.Letter
 	waitFor(t, 30*time.Second, "the event to be dead-lettered", func() bool {
 		ls, _, err := letters.List(ctx, 0, 10)
@@ -182,7 +127,7 @@ func TestFailingSubscriberIsDeadLetteredAndReplayCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	replay.Header.Set("Authorization", keys.Bearer(t, "admin-1", auth.Admin))
-	resp, err = http.DefaultClient.Do(replay)
+	resp, err := http.DefaultClient.Do(replay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +135,7 @@ func TestFailingSubscriberIsDeadLetteredAndReplayCompletes(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("replay answered %d", resp.StatusCode)
 	}
-	delDB, err := sqlstore.Open(ctx, sqlstore.Config{DSN: mysqlCfg.DSN, Database: deliverystore.Database, Serialize: true}, deliverystore.Migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deliveries := deliverystore.New(delDB)
+	deliveries := deliverystoretest.Open(t, sqlstore.Config{DSN: mysqlCfg.DSN, Database: deliverystore.Database, Serialize: true})
 	waitFor(t, 15*time.Second, "the replayed event to create the delivery", func() bool {
 		_, err := deliveries.ByOrder(ctx, order)
 		return err == nil

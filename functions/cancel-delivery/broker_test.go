@@ -3,29 +3,24 @@ package canceldelivery_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	canceldelivery "github.com/knshop/knshop/functions/cancel-delivery"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
-	"github.com/knshop/knshop/lib/broker"
+	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -106,82 +101,17 @@ func TestThroughTheBroker(t *testing.T) {
 		urls[name] = srv.URL
 	}
 
-	bc, err := broker.LoadFiles([]string{"../../brokers/default.yaml", "../../brokers/kafka-broker-config.yaml",
-		"../../triggers/start-delivery.yaml", "../../triggers/cancel-delivery.yaml"}, broker.WithDefaultNamespace("knshop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range bc.Brokers {
-		bc.Brokers[i].ReplicationFactor = 1 // one embedded Kafka broker
-	}
-	b, err := broker.New(bc, broker.WithBootstrapServers(storetest.Kafka(t)...), broker.WithLogger(quiet),
-		broker.WithResolver(broker.ResolverFunc(func(ref duckv1.KReference) (*url.URL, error) {
-			if u, ok := urls[ref.Name]; ok {
-				return url.Parse(u)
-			}
-			return nil, fmt.Errorf("no service %s", ref.Name)
-		})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	b := brokertest.Start(t, "../..", urls, "start-delivery", "cancel-delivery")
 	ingress := httptest.NewServer(b.Handler())
 	defer ingress.Close()
-
-	publish := func(t *testing.T, e event.Event) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, ingress.URL+"/knshop/default", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := resp.Body.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("ingress answered %d", resp.StatusCode)
-		}
-	}
+	publish := func(t *testing.T, e event.Event) { brokertest.Publish(t, ingress.URL+"/knshop/default", e) }
 	paid := func(t *testing.T, order string) event.Event {
-		t.Helper()
-		e, err := events.New(ctx, "charge-payment", events.PaymentSuccessData{
-			PaymentID: ids.New(), OrderID: order, CustomerID: "cust-1", TransactionID: "tx-1",
-			Amount: money.New(500, "USD"), Method: "pm_card_visa", PaidAt: time.Now().UTC(),
-			ShippingAddress: &events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
+		return deliverystoretest.Paid(t, order, &deliverystoretest.Address)
 	}
 	cancelled := func(t *testing.T, order string) event.Event {
-		t.Helper()
-		e, err := events.New(ctx, "orders", events.OrderCancelledData{
-			OrderID: order, CustomerID: "cust-1", Reason: "customer_request", CancelledAt: time.Now().UTC()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
+		return deliverystoretest.Cancelled(t, order, "customer_request")
 	}
-
-	db, err := sqlstore.Open(ctx, sqlstore.Config{DSN: mysqlCfg.DSN, Database: deliverystore.Database, Serialize: true}, deliverystore.Migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := deliverystore.New(db)
+	store := deliverystoretest.Open(t, sqlstore.Config{DSN: mysqlCfg.DSN, Database: deliverystore.Database, Serialize: true})
 
 	cases := []struct {
 		name string

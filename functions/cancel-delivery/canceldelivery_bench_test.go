@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -26,7 +27,7 @@ func BenchmarkHandle(b *testing.B) {
 			ctx := context.Background()
 			b.Run("no delivery", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := f.Handle(ctx, cancelled(b, ids.New(), "customer_request")); err != nil {
+					if _, err := f.Handle(ctx, deliverystoretest.Cancelled(b, ids.New(), "customer_request")); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -35,10 +36,10 @@ func BenchmarkHandle(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
 					order := ids.New()
-					if _, err := startDelivery(b, f.opened, order); err != nil {
+					if _, err := deliverystoretest.Start(b, f.opened, order); err != nil {
 						b.Fatal(err)
 					}
-					e := cancelled(b, order, "customer_request")
+					e := deliverystoretest.Cancelled(b, order, "customer_request")
 					b.StartTimer()
 					if _, err := f.Handle(ctx, e); err != nil {
 						b.Fatal(err)
@@ -47,10 +48,10 @@ func BenchmarkHandle(b *testing.B) {
 			})
 			b.Run("redelivered", func(b *testing.B) {
 				order := ids.New()
-				if _, err := startDelivery(b, f.opened, order); err != nil {
+				if _, err := deliverystoretest.Start(b, f.opened, order); err != nil {
 					b.Fatal(err)
 				}
-				e := cancelled(b, order, "customer_request")
+				e := deliverystoretest.Cancelled(b, order, "customer_request")
 				for b.Loop() {
 					if _, err := f.Handle(ctx, e); err != nil {
 						b.Fatal(err)

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
@@ -55,35 +55,6 @@ func started(t *testing.T, sc sqlstore.Config) (*Function, *deliverystore.Store)
 	return f, f.opened
 }
 
-func cancelled(t testing.TB, orderID, reason string) event.Event {
-	t.Helper()
-	e, err := events.New(context.Background(), "orders", events.OrderCancelledData{
-		OrderID: orderID, CustomerID: "cust-1", Reason: reason, CancelledAt: time.Now().UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-// startDelivery does what start-delivery does for orderID: creates its
-// delivery with a DELIVERY_STARTED reply.
-func startDelivery(t testing.TB, store *deliverystore.Store, orderID string) (created bool, err error) {
-	t.Helper()
-	d := deliverystore.Delivery{
-		ID: ids.Derive(orderID, "delivery"), OrderID: orderID, CustomerID: "cust-1",
-		Partner:   events.Partner{ID: "sandbox", Name: "sandbox"},
-		Address:   events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
-		CreatedAt: time.Now().UTC(),
-	}
-	reply, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
-		DeliveryID: d.ID, OrderID: orderID, Address: d.Address, Partner: d.Partner, StartedAt: d.CreatedAt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, created, err = store.Create(context.Background(), d, reply)
-	return created, err
-}
-
 func allowAll(deliverystore.Delivery) error { return nil }
 
 func stepEvent(d deliverystore.Delivery) (event.Event, error) {
@@ -114,7 +85,7 @@ func TestCancelDelivery(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					order := ids.New()
 					if tc.delivery != "" {
-						if _, err := startDelivery(t, store, order); err != nil {
+						if _, err := deliverystoretest.Start(t, store, order); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -124,7 +95,7 @@ func TestCancelDelivery(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
-					e := cancelled(t, order, tc.reason)
+					e := deliverystoretest.Cancelled(t, order, tc.reason)
 					for attempt := 1; attempt <= 3; attempt++ { // the first delivery and two redeliveries
 						reply, err := f.Handle(ctx, e)
 						if err != nil || reply != nil {
@@ -141,7 +112,7 @@ func TestCancelDelivery(t *testing.T) {
 						t.Fatalf("delivery %s with history %v; want %s with %d steps", got.Status, got.History, tc.wantStatus, tc.wantSteps)
 					}
 					// A PAYMENT_SUCCESS arriving now (late, or redelivered) starts nothing.
-					if created, err := startDelivery(t, store, order); created || !errors.Is(err, deliverystore.ErrOrderCancelled) {
+					if created, err := deliverystoretest.Start(t, store, order); created || !errors.Is(err, deliverystore.ErrOrderCancelled) {
 						t.Fatalf("start after the cancellation: created %v, %v", created, err)
 					}
 					if tc.wantStatus == "" {
@@ -162,10 +133,10 @@ func TestConcurrentDeliveries(t *testing.T) {
 		t.Run(engine.Name, func(t *testing.T) {
 			f, store := started(t, engine.Config(t, "deliveries"))
 			order := ids.New()
-			if _, err := startDelivery(t, store, order); err != nil {
+			if _, err := deliverystoretest.Start(t, store, order); err != nil {
 				t.Fatal(err)
 			}
-			e := cancelled(t, order, "customer_request")
+			e := deliverystoretest.Cancelled(t, order, "customer_request")
 			var wg sync.WaitGroup
 			errs := make([]error, 8)
 			for i := range errs {
@@ -203,7 +174,7 @@ func TestCancelRacesStart(t *testing.T) {
 			none, cancelledAfter := 0, 0
 			for range 30 {
 				order := ids.New()
-				e := cancelled(t, order, "customer_request")
+				e := deliverystoretest.Cancelled(t, order, "customer_request")
 				var (
 					wg                  sync.WaitGroup
 					startErr, cancelErr error
@@ -211,7 +182,7 @@ func TestCancelRacesStart(t *testing.T) {
 				wg.Add(2)
 				go func() {
 					defer wg.Done()
-					_, startErr = startDelivery(t, store, order)
+					_, startErr = deliverystoretest.Start(t, store, order)
 				}()
 				go func() {
 					defer wg.Done()
@@ -268,13 +239,13 @@ func TestStatusMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	badReason := cancelled(t, ids.New(), "customer_request")
+	badReason := deliverystoretest.Cancelled(t, ids.New(), "customer_request")
 	if err := badReason.SetData("application/json", map[string]any{
 		"orderId": ids.New(), "customerId": "c", "reason": "bored", "cancelledAt": time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
 	retried := ids.New()
-	if _, err := startDelivery(t, store, retried); err != nil {
+	if _, err := deliverystoretest.Start(t, store, retried); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -283,11 +254,11 @@ func TestStatusMapping(t *testing.T) {
 		broken bool
 		want   int
 	}{
-		{"an ORDER_CANCELLED is handled with no reply", cancelled(t, ids.New(), "customer_request"), false, http.StatusNoContent},
+		{"an ORDER_CANCELLED is handled with no reply", deliverystoretest.Cancelled(t, ids.New(), "customer_request"), false, http.StatusNoContent},
 		{"another event type is permanent", wrongType, false, http.StatusBadRequest},
 		{"an unknown reason is permanent", badReason, false, http.StatusBadRequest},
-		{"a store failure is retried", cancelled(t, retried, "customer_request"), true, http.StatusInternalServerError},
-		{"the retry after the store recovers cancels", cancelled(t, retried, "customer_request"), false, http.StatusNoContent},
+		{"a store failure is retried", deliverystoretest.Cancelled(t, retried, "customer_request"), true, http.StatusInternalServerError},
+		{"the retry after the store recovers cancels", deliverystoretest.Cancelled(t, retried, "customer_request"), false, http.StatusNoContent},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -295,20 +266,7 @@ func TestStatusMapping(t *testing.T) {
 			if tc.broken {
 				f.store = brokenStore{}
 			}
-			req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cehttp.WriteRequest(ctx, binding.ToMessage(&tc.event), req); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := resp.Body.Close(); err != nil {
-				t.Fatal(err)
-			}
+			resp := brokertest.Send(t, srv.URL, tc.event)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.want)
 			}

@@ -8,21 +8,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	duckv1 "knative.dev/pkg/apis/duck/v1"
-
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
-	"github.com/knshop/knshop/lib/broker"
-	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/broker/brokertest"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
@@ -50,33 +44,8 @@ func TestSubscriberDownEventsWaitInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bc, err := broker.LoadFiles([]string{"../../brokers/default.yaml", "../../brokers/kafka-broker-config.yaml",
-		"../../triggers/start-delivery.yaml"}, broker.WithDefaultNamespace("knshop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range bc.Brokers {
-		bc.Brokers[i].ReplicationFactor = 1 // one embedded Kafka broker
-	}
 	urls := map[string]string{"start-delivery": "http://" + addr, "dead-letter": deadLetters.URL()}
-	b, err := broker.New(bc, broker.WithBootstrapServers(storetest.Kafka(t)...), broker.WithLogger(quiet),
-		broker.WithResolver(broker.ResolverFunc(func(ref duckv1.KReference) (*url.URL, error) {
-			if u, ok := urls[ref.Name]; ok {
-				return url.Parse(u)
-			}
-			return nil, fmt.Errorf("no service %s", ref.Name)
-		})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	b := brokertest.Start(t, "../..", urls, "start-delivery")
 	ingress := httptest.NewServer(b.Handler())
 	defer ingress.Close()
 
@@ -84,31 +53,10 @@ func TestSubscriberDownEventsWaitInOrder(t *testing.T) {
 	// published interleaved.
 	orders := []string{ids.New(), ids.New()}
 	published := map[string][]string{}
-	for i := range 3 {
+	for range 3 {
 		for _, order := range orders {
-			e, err := events.New(ctx, "charge-payment", events.PaymentSuccessData{
-				PaymentID: ids.New(), OrderID: order, CustomerID: "cust-1", TransactionID: fmt.Sprint("tx-", i),
-				Amount: money.New(500, "USD"), Method: "pm_card_visa", PaidAt: time.Now().UTC(),
-				ShippingAddress: &events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, ingress.URL+"/knshop/default", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				t.Fatalf("ingress answered %d", resp.StatusCode)
-			}
+			e := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
+			brokertest.Publish(t, ingress.URL+"/knshop/default", e)
 			published[order] = append(published[order], e.ID())
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -25,13 +26,13 @@ func BenchmarkHandle(b *testing.B) {
 			ctx := context.Background()
 			b.Run("new", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := f.Handle(ctx, paid(b, ids.New(), true)); err != nil {
+					if _, err := f.Handle(ctx, deliverystoretest.Paid(b, ids.New(), &deliverystoretest.Address)); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 			b.Run("redelivered", func(b *testing.B) {
-				e := paid(b, ids.New(), true)
+				e := deliverystoretest.Paid(b, ids.New(), &deliverystoretest.Address)
 				if _, err := f.Handle(ctx, e); err != nil {
 					b.Fatal(err)
 				}

@@ -9,15 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -49,22 +48,6 @@ func started(t *testing.T, sc sqlstore.Config, couriers string) *Function {
 	return f
 }
 
-func paid(t testing.TB, orderID string, withAddress bool) event.Event {
-	t.Helper()
-	d := events.PaymentSuccessData{
-		PaymentID: ids.New(), OrderID: orderID, CustomerID: "cust-1", TransactionID: "tx-1",
-		Amount: money.New(1999, "USD"), Method: "pm_card_visa", PaidAt: time.Now().UTC(),
-	}
-	if withAddress {
-		d.ShippingAddress = &events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
-	}
-	e, err := events.New(context.Background(), "charge-payment", d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
 func count(t *testing.T, db *sql.DB, orderID string) int {
 	t.Helper()
 	var n int
@@ -82,7 +65,7 @@ func TestStartDelivery(t *testing.T) {
 
 			t.Run("first delivery creates the delivery and answers DELIVERY_STARTED", func(t *testing.T) {
 				order := ids.New()
-				reply, err := f.Handle(ctx, paid(t, order, true))
+				reply, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -100,11 +83,11 @@ func TestStartDelivery(t *testing.T) {
 			})
 			t.Run("redelivery answers the very same reply and creates nothing", func(t *testing.T) {
 				order := ids.New()
-				first, err := f.Handle(ctx, paid(t, order, true))
+				first, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
 				if err != nil {
 					t.Fatal(err)
 				}
-				again, err := f.Handle(ctx, paid(t, order, true))
+				again, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,7 +100,7 @@ func TestStartDelivery(t *testing.T) {
 			})
 			t.Run("concurrent deliveries create one delivery and answer alike", func(t *testing.T) {
 				order := ids.New()
-				e := paid(t, order, true)
+				e := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
 				var wg sync.WaitGroup
 				replies := make([]*event.Event, 8)
 				errs := make([]error, 8)
@@ -144,7 +127,7 @@ func TestStartDelivery(t *testing.T) {
 			t.Run("couriers are assigned in turn", func(t *testing.T) {
 				seen := map[string]int{}
 				for range 4 {
-					reply, err := f.Handle(ctx, paid(t, ids.New(), true))
+					reply, err := f.Handle(ctx, deliverystoretest.Paid(t, ids.New(), &deliverystoretest.Address))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -181,30 +164,19 @@ func TestStatusMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noAddress := paid(t, ids.New(), false)
+	noAddress := deliverystoretest.Paid(t, ids.New(), nil)
 	cases := map[string]struct {
 		event      event.Event
 		wantStatus int
 		wantRows   int
 	}{
-		"paid order gets its delivery":         {event: paid(t, ids.New(), true), wantStatus: http.StatusOK, wantRows: 1},
+		"paid order gets its delivery":         {event: deliverystoretest.Paid(t, ids.New(), &deliverystoretest.Address), wantStatus: http.StatusOK, wantRows: 1},
 		"payment without address is permanent": {event: noAddress, wantStatus: http.StatusBadRequest},
 		"another event type is permanent":      {event: wrongType, wantStatus: http.StatusBadRequest},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&tc.event), req); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp := brokertest.Send(t, srv.URL, tc.event)
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
@@ -246,7 +218,7 @@ func TestCancelledOrderGetsNoDelivery(t *testing.T) {
 			for name, tc := range cases {
 				t.Run(name, func(t *testing.T) {
 					order := ids.New()
-					e := paid(t, order, true)
+					e := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
 					if tc.startFirst {
 						if reply, err := f.Handle(ctx, e); err != nil || reply == nil {
 							t.Fatalf("first delivery = %v, %v", reply, err)
@@ -261,20 +233,7 @@ func TestCancelledOrderGetsNoDelivery(t *testing.T) {
 							t.Fatalf("attempt %d: Handle = %v, %v; want no reply, no error", attempt, reply, err)
 						}
 					}
-					req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
-						t.Fatal(err)
-					}
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := resp.Body.Close(); err != nil {
-						t.Fatal(err)
-					}
+					resp := brokertest.Send(t, srv.URL, e)
 					if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Ce-Type") != "" {
 						t.Fatalf("status %d, reply type %q; want 204 and none", resp.StatusCode, resp.Header.Get("Ce-Type"))
 					}

@@ -11,47 +11,23 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
 // open migrates a fresh deliveries database on engine.
 func open(t *testing.T, engine storetest.Engine) (*deliverystore.Store, *sql.DB) {
 	t.Helper()
-	c := engine.Config(t, "deliveries")
-	db, err := sqlstore.Open(context.Background(), c, deliverystore.Migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !c.Serialize {
-		t.Cleanup(func() {
-			if err := db.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	return deliverystore.New(db), db
+	s := deliverystoretest.Open(t, engine.Config(t, "deliveries"))
+	return s, s.DB()
 }
 
 // newDelivery is a delivery of a new order and the DELIVERY_STARTED that
 // answers it.
 func newDelivery(t *testing.T) (deliverystore.Delivery, event.Event) {
-	t.Helper()
-	order := ids.New()
-	d := deliverystore.Delivery{
-		ID: ids.Derive(order, "delivery"), OrderID: order, CustomerID: "cust-1",
-		Partner:   events.Partner{ID: "sandbox", Name: "sandbox"},
-		Address:   events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
-		CreatedAt: time.Now().UTC(),
-	}
-	reply, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
-		DeliveryID: d.ID, OrderID: order, Address: d.Address, Partner: d.Partner, StartedAt: d.CreatedAt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, reply
+	return deliverystoretest.NewDelivery(t, ids.New(), "cust-1", "")
 }
 
 func stepEvent(deliverystore.Delivery) (event.Event, error) {
