@@ -18,8 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	jwtauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
@@ -110,15 +108,15 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Auth is the auth function.
 type Auth struct {
-	cfg       Config
-	routes    *jwtauth.Routes
-	signer    *jwtauth.Signer
-	creds     *identity.Credentials
-	limits    *limiter
-	client    *mongo.Client
-	sweep     bool   // delete old login windows ourselves (no TTL index)
-	dummyHash string // checked for unknown emails, so they cost what a wrong password costs
-	now       func() time.Time
+	identity.Conn // Stop closes the identity database
+	cfg           Config
+	routes        *jwtauth.Routes
+	signer        *jwtauth.Signer
+	creds         *identity.Credentials
+	limits        *limiter
+	sweep         bool   // delete old login windows ourselves (no TTL index)
+	dummyHash     string // checked for unknown emails, so they cost what a wrong password costs
+	now           func() time.Time
 }
 
 // New returns an unstarted auth function.
@@ -135,17 +133,15 @@ func (f *Auth) Start(ctx context.Context, env map[string]string) error {
 	if f.signer, err = jwtauth.NewSigner(c.JWT); err != nil {
 		return err
 	}
-	db, err := mongostore.Open(ctx, c.Store)
-	if err != nil {
+	if err := f.Open(ctx, c.Store); err != nil {
 		return err
 	}
-	f.client = db.Client()
 	log := fn.Logger(ctx)
-	if f.creds, err = identity.OpenCredentials(ctx, db, sink.NewHTTP(c.Sink), log); err != nil {
+	if f.creds, err = identity.OpenCredentials(ctx, f.DB, sink.NewHTTP(c.Sink), log); err != nil {
 		return err
 	}
 	var ttl bool
-	f.limits, ttl = newLimiter(ctx, db, LoginWindow)
+	f.limits, ttl = newLimiter(ctx, f.DB, LoginWindow)
 	f.sweep = !ttl
 	if !ttl {
 		log.InfoContext(ctx, "no TTL index on login attempts; old windows are swept by the function")
@@ -168,17 +164,6 @@ func (f *Auth) Start(ctx context.Context, env map[string]string) error {
 	routes.Public("POST /api/auth/logout", f.logout)
 	routes.Public("GET /api/auth/jwks.json", f.jwks)
 	f.routes = routes
-	return nil
-}
-
-// Stop closes the database connection unless it is the shared one.
-func (f *Auth) Stop(ctx context.Context) error {
-	if f.client == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	if err := f.client.Disconnect(ctx); err != nil {
-		return fmt.Errorf("auth: stop: %w", err)
-	}
 	return nil
 }
 

@@ -7,13 +7,11 @@ import (
 	"fmt"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity"
-	"github.com/knshop/knshop/lib/mongostore"
 )
 
 // Name is the function's name.
@@ -21,9 +19,8 @@ const Name = "create-profile"
 
 // CreateProfile is the create-profile function.
 type CreateProfile struct {
-	profiles *identity.Profiles
-	client   *mongo.Client
-	shared   bool // the client is the process-wide one: do not close it
+	identity.Conn // Stop closes the identity database
+	profiles      *identity.Profiles
 }
 
 // New returns an unstarted create-profile function.
@@ -32,27 +29,10 @@ func New() *CreateProfile { return &CreateProfile{} }
 // Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
 // IDENTITY_DB).
 func (f *CreateProfile) Start(ctx context.Context, cfg map[string]string) error {
-	sc, err := identity.StoreConfig(cfg)
-	if err != nil {
+	if err := f.OpenFrom(ctx, cfg); err != nil {
 		return err
 	}
-	db, err := mongostore.Open(ctx, sc)
-	if err != nil {
-		return err
-	}
-	f.client, f.shared = db.Client(), sc.Serialize
-	f.profiles = identity.OpenProfiles(db, nil, fn.Logger(ctx))
-	return nil
-}
-
-// Stop closes the database connection unless it is the shared one.
-func (f *CreateProfile) Stop(ctx context.Context) error {
-	if f.client == nil || f.shared {
-		return nil
-	}
-	if err := f.client.Disconnect(ctx); err != nil {
-		return fmt.Errorf("create-profile: stop: %w", err)
-	}
+	f.profiles = identity.OpenProfiles(f.DB, nil, fn.Logger(ctx))
 	return nil
 }
 

@@ -8,12 +8,10 @@ import (
 	"fmt"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity"
-	"github.com/knshop/knshop/lib/mongostore"
 )
 
 // Name is the function's name.
@@ -21,9 +19,8 @@ const Name = "purge-credentials"
 
 // PurgeCredentials is the purge-credentials function.
 type PurgeCredentials struct {
-	creds  *identity.Credentials
-	client *mongo.Client
-	shared bool
+	identity.Conn // Stop closes the identity database
+	creds         *identity.Credentials
 }
 
 // New returns an unstarted purge-credentials function.
@@ -32,28 +29,12 @@ func New() *PurgeCredentials { return &PurgeCredentials{} }
 // Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
 // IDENTITY_DB).
 func (f *PurgeCredentials) Start(ctx context.Context, cfg map[string]string) error {
-	sc, err := identity.StoreConfig(cfg)
-	if err != nil {
+	if err := f.OpenFrom(ctx, cfg); err != nil {
 		return err
 	}
-	db, err := mongostore.Open(ctx, sc)
-	if err != nil {
-		return err
-	}
-	f.client, f.shared = db.Client(), sc.Serialize
-	f.creds, err = identity.OpenCredentials(ctx, db, nil, fn.Logger(ctx))
+	var err error
+	f.creds, err = identity.OpenCredentials(ctx, f.DB, nil, fn.Logger(ctx))
 	return err
-}
-
-// Stop closes the database connection unless it is the shared one.
-func (f *PurgeCredentials) Stop(ctx context.Context) error {
-	if f.client == nil || f.shared {
-		return nil
-	}
-	if err := f.client.Disconnect(ctx); err != nil {
-		return fmt.Errorf("purge-credentials: stop: %w", err)
-	}
-	return nil
 }
 
 // Handle deletes the user's refresh tokens and credential. Deleting what is

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
@@ -22,7 +21,6 @@ import (
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/ids"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/sink"
 )
 
@@ -44,12 +42,11 @@ var (
 
 // Users is the users function.
 type Users struct {
-	routes   *auth.Routes
-	profiles *identity.Profiles
-	creds    *identity.Credentials // only its role field is written, by setRole
-	client   *mongo.Client
-	shared   bool
-	now      func() time.Time
+	identity.Conn // Stop closes the identity database
+	routes        *auth.Routes
+	profiles      *identity.Profiles
+	creds         *identity.Credentials // only its role field is written, by setRole
+	now           func() time.Time
 }
 
 // New returns an unstarted users function.
@@ -69,13 +66,11 @@ func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 	if cfg["K_SINK"] == "" {
 		return errors.New("users: K_SINK is not set")
 	}
-	db, err := mongostore.Open(ctx, sc)
-	if err != nil {
+	if err := f.Open(ctx, sc); err != nil {
 		return err
 	}
-	f.client, f.shared = db.Client(), sc.Serialize
-	f.profiles = identity.OpenProfiles(db, sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
-	if f.creds, err = identity.OpenCredentials(ctx, db, nil, fn.Logger(ctx)); err != nil {
+	f.profiles = identity.OpenProfiles(f.DB, sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	if f.creds, err = identity.OpenCredentials(ctx, f.DB, nil, fn.Logger(ctx)); err != nil {
 		return err
 	}
 
@@ -89,17 +84,6 @@ func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 	routes.SignedIn("GET /api/users/{id}", f.getUser, auth.Admin)
 	routes.SignedIn("PATCH /api/users/{id}/role", f.setRole, auth.Admin)
 	f.routes = routes
-	return nil
-}
-
-// Stop closes the database connection unless it is the shared one.
-func (f *Users) Stop(ctx context.Context) error {
-	if f.client == nil || f.shared {
-		return nil
-	}
-	if err := f.client.Disconnect(ctx); err != nil {
-		return fmt.Errorf("users: stop: %w", err)
-	}
 	return nil
 }
 
