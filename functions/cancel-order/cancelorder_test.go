@@ -61,7 +61,7 @@ func TestCancelOrder(t *testing.T) {
 					// after the commit, so every delivery answers the same.
 					var replies []*event.Event
 					for range 3 {
-						code, reply := orderstoretest.Deliver(t, h, e)
+						code, reply := storetest.Deliver(t, h, e)
 						if tc.wantReason == "" && code != http.StatusNoContent || tc.wantReason != "" && code != http.StatusOK {
 							t.Fatalf("status %d", code)
 						}
@@ -124,7 +124,7 @@ func TestCancelOrder(t *testing.T) {
 			}
 			for name, tc := range bad {
 				t.Run(name, func(t *testing.T) {
-					if code, _ := orderstoretest.Deliver(t, h, tc.e); code != tc.want {
+					if code, _ := storetest.Deliver(t, h, tc.e); code != tc.want {
 						t.Fatalf("status %d, want %d", code, tc.want)
 					}
 				})

@@ -38,7 +38,7 @@ func TestCancelUserOrders(t *testing.T) {
 
 			e := orderstoretest.Event(t, "users", events.UserDeletedData{UserID: user, DeletedAt: time.Now().UTC()})
 			for range 2 { // the second delivery finds nothing left
-				if code, _ := orderstoretest.Deliver(t, h, e); code != http.StatusNoContent {
+				if code, _ := storetest.Deliver(t, h, e); code != http.StatusNoContent {
 					t.Fatalf("status %d", code)
 				}
 			}
@@ -67,7 +67,7 @@ func TestCancelUserOrders(t *testing.T) {
 				u := ids.New()
 				o := db.Order(t, u, mug, orderstore.Reserved)
 				rec.FailWith(http.StatusServiceUnavailable)
-				code, _ := orderstoretest.Deliver(t, h, orderstoretest.Event(t, "users", events.UserDeletedData{UserID: u, DeletedAt: time.Now().UTC()}))
+				code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "users", events.UserDeletedData{UserID: u, DeletedAt: time.Now().UTC()}))
 				rec.FailWith(0)
 				if code != http.StatusNoContent || db.Get(t, o.ID).Status != orderstore.Cancelled {
 					t.Fatalf("status %d", code)

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +12,6 @@ import (
 	"github.com/knshop/knshop/functions/cart"
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/auth/authtest"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -28,17 +24,7 @@ func TestCartRoutes(t *testing.T) {
 		t.Run(eng.Name, func(t *testing.T) {
 			db := orderstoretest.New(t, eng)
 			keys := authtest.New(t)
-			cfg := maps.Clone(db.Env)
-			maps.Copy(cfg, keys.Env)
-			inst, err := fn.New(cart.Name, cart.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := inst.Start(context.Background(), cfg); err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(inst)
-			t.Cleanup(srv.Close)
+			url := db.Serve(t, cart.Name, cart.New(), keys.Env)
 
 			mug := db.Product(t, "Mug", money.New(1250, "USD"), 10)
 			tea := db.Product(t, "Tea", money.New(300, "USD"), 10)
@@ -75,7 +61,7 @@ func TestCartRoutes(t *testing.T) {
 				{"cleared", alice, auth.Customer, "GET", "/api/cart", "", 200, -1, 0},
 			}
 			for _, st := range steps {
-				req, err := http.NewRequest(st.method, srv.URL+st.path, strings.NewReader(st.body))
+				req, err := http.NewRequest(st.method, url+st.path, strings.NewReader(st.body))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -93,7 +93,7 @@ func TestCompleteOrder(t *testing.T) {
 					}
 					e := orderstoretest.Event(t, "deliveries", completed(o))
 					for i := range tc.deliveries {
-						code, reply := orderstoretest.Deliver(t, h, e)
+						code, reply := storetest.Deliver(t, h, e)
 						if code != tc.wantCodes[i] {
 							t.Fatalf("delivery %d: status %d, want %d", i, code, tc.wantCodes[i])
 						}
@@ -142,7 +142,7 @@ func TestCompleteOrder(t *testing.T) {
 					t.Fatal(err)
 				}
 				o := orderstore.Order{ID: ids.New()}
-				if code, _ := orderstoretest.Deliver(t, h, orderstoretest.Event(t, "deliveries", completed(o))); code != http.StatusBadRequest {
+				if code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "deliveries", completed(o))); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}
 			})

@@ -53,7 +53,7 @@ func TestConfirmOrder(t *testing.T) {
 					for _, d := range tc.deliveries {
 						e := orderstoretest.Event(t, "saga", d(o))
 						for range 2 {
-							code, reply := orderstoretest.Deliver(t, h, e)
+							code, reply := storetest.Deliver(t, h, e)
 							if tc.wantReply == "" {
 								if code != http.StatusNoContent {
 									t.Fatalf("status %d", code)
@@ -87,7 +87,7 @@ func TestConfirmOrder(t *testing.T) {
 			t.Run("unknown order is 400", func(t *testing.T) {
 				o := db.Order(t, cust, mug)
 				o.ID = ids.New()
-				if code, _ := orderstoretest.Deliver(t, h, orderstoretest.Event(t, "payments", paid(o))); code != http.StatusBadRequest {
+				if code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "payments", paid(o))); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}
 			})

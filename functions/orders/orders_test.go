@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -42,23 +40,8 @@ func setup(t testing.TB, e storetest.Engine) *env {
 	keys := authtest.New(t)
 	sink := storetest.NewEventRecorder(t)
 	cfg := map[string]string{"K_SINK": sink.URL()}
-	maps.Copy(cfg, db.Env)
 	maps.Copy(cfg, keys.Env)
-	inst, err := fn.New(orders.Name, orders.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(inst)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := inst.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return &env{url: srv.URL, keys: keys, sink: sink, db: db}
+	return &env{url: db.Serve(t, orders.Name, orders.New(), cfg), keys: keys, sink: sink, db: db}
 }
 
 type answer struct {

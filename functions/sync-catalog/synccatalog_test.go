@@ -103,7 +103,7 @@ func TestSyncCatalog(t *testing.T) {
 			}
 			for name, tc := range statuses {
 				t.Run(name, func(t *testing.T) {
-					if got, _ := orderstoretest.Deliver(t, h, tc.e); got != tc.want {
+					if got, _ := storetest.Deliver(t, h, tc.e); got != tc.want {
 						t.Fatalf("status %d, want %d", got, tc.want)
 					}
 				})

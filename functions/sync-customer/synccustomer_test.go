@@ -72,7 +72,7 @@ func TestSyncCustomer(t *testing.T) {
 			}
 			for name, tc := range cases {
 				t.Run(name, func(t *testing.T) {
-					if got, _ := orderstoretest.Deliver(t, h, orderstoretest.Event(t, "users", tc.data)); got != tc.want {
+					if got, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "users", tc.data)); got != tc.want {
 						t.Fatalf("status %d, want %d", got, tc.want)
 					}
 				})

@@ -53,7 +53,7 @@ func TestTrackOrder(t *testing.T) {
 					for _, d := range tc.deliveries {
 						e := orderstoretest.Event(t, "deliveries", d(o))
 						for range 2 {
-							if code, _ := orderstoretest.Deliver(t, h, e); code != http.StatusNoContent {
+							if code, _ := storetest.Deliver(t, h, e); code != http.StatusNoContent {
 								t.Fatalf("status %d", code)
 							}
 						}
@@ -71,7 +71,7 @@ func TestTrackOrder(t *testing.T) {
 			t.Run("unknown order is 400", func(t *testing.T) {
 				o := db.Order(t, cust, mug)
 				o.ID = ids.New()
-				if code, _ := orderstoretest.Deliver(t, h, orderstoretest.Event(t, "deliveries", started(o))); code != http.StatusBadRequest {
+				if code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "deliveries", started(o))); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}
 			})

@@ -1,10 +1,13 @@
 // Package orderstoretest sets up the orders database for the tests of the
 // functions that share it: a fresh database on a MySQL engine, the cfg that
-// points a function at it, and helpers to seed the read models.
+// points a function at it, a function started on it, and helpers to seed
+// the read models and build events.
 package orderstoretest
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
@@ -69,6 +70,31 @@ func (d *DB) Start(t testing.TB, f fn.Starter, extra map[string]string) http.Han
 		t.Fatal(err)
 	}
 	return h
+}
+
+// Serve runs HTTP function f as name on the database (its cfg is Env with
+// the entries of extra added) behind a loopback server, as the gateway
+// reaches it, and returns the server's URL. The server closes and f stops
+// when the test ends.
+func (d *DB) Serve(t testing.TB, name string, f fn.HTTPFunction, extra map[string]string) string {
+	t.Helper()
+	cfg := maps.Clone(d.Env)
+	maps.Copy(cfg, extra)
+	inst, err := fn.New(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(inst)
+	t.Cleanup(func() {
+		srv.Close()
+		if err := inst.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv.URL
 }
 
 // Product adds a product to the read model and returns its id.
@@ -126,24 +152,4 @@ func Event(t testing.TB, producer string, d events.Data) event.Event {
 		t.Fatal(err)
 	}
 	return e
-}
-
-// Deliver POSTs e to h in binary mode, as the Broker does, and returns the
-// status code and the reply event, if any.
-func Deliver(t testing.TB, h http.Handler, e event.Event) (int, *event.Event) {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/", nil)
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	if w.Code != http.StatusOK {
-		return w.Code, nil
-	}
-	reply, err := cehttp.NewEventFromHTTPResponse(w.Result())
-	if err != nil {
-		t.Fatalf("orderstoretest: reply of a 200: %v", err)
-	}
-	return w.Code, reply
 }
