@@ -36,7 +36,7 @@ func BenchmarkHandle(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
 					order := ids.New()
-					if _, err := deliverystoretest.Start(b, f.opened, order); err != nil {
+					if _, err := deliverystoretest.Create(b, f.opened, order); err != nil {
 						b.Fatal(err)
 					}
 					e := deliverystoretest.Cancelled(b, order, "customer_request")
@@ -48,7 +48,7 @@ func BenchmarkHandle(b *testing.B) {
 			})
 			b.Run("redelivered", func(b *testing.B) {
 				order := ids.New()
-				if _, err := deliverystoretest.Start(b, f.opened, order); err != nil {
+				if _, err := deliverystoretest.Create(b, f.opened, order); err != nil {
 					b.Fatal(err)
 				}
 				e := deliverystoretest.Cancelled(b, order, "customer_request")

@@ -85,7 +85,7 @@ func TestCancelDelivery(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					order := ids.New()
 					if tc.delivery != "" {
-						if _, err := deliverystoretest.Start(t, store, order); err != nil {
+						if _, err := deliverystoretest.Create(t, store, order); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -112,7 +112,7 @@ func TestCancelDelivery(t *testing.T) {
 						t.Fatalf("delivery %s with history %v; want %s with %d steps", got.Status, got.History, tc.wantStatus, tc.wantSteps)
 					}
 					// A PAYMENT_SUCCESS arriving now (late, or redelivered) starts nothing.
-					if created, err := deliverystoretest.Start(t, store, order); created || !errors.Is(err, deliverystore.ErrOrderCancelled) {
+					if created, err := deliverystoretest.Create(t, store, order); created || !errors.Is(err, deliverystore.ErrOrderCancelled) {
 						t.Fatalf("start after the cancellation: created %v, %v", created, err)
 					}
 					if tc.wantStatus == "" {
@@ -133,7 +133,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 		t.Run(engine.Name, func(t *testing.T) {
 			f, store := started(t, engine.Config(t, "deliveries"))
 			order := ids.New()
-			if _, err := deliverystoretest.Start(t, store, order); err != nil {
+			if _, err := deliverystoretest.Create(t, store, order); err != nil {
 				t.Fatal(err)
 			}
 			e := deliverystoretest.Cancelled(t, order, "customer_request")
@@ -182,7 +182,7 @@ func TestCancelRacesStart(t *testing.T) {
 				wg.Add(2)
 				go func() {
 					defer wg.Done()
-					_, startErr = deliverystoretest.Start(t, store, order)
+					_, startErr = deliverystoretest.Create(t, store, order)
 				}()
 				go func() {
 					defer wg.Done()
@@ -245,7 +245,7 @@ func TestStatusMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	retried := ids.New()
-	if _, err := deliverystoretest.Start(t, store, retried); err != nil {
+	if _, err := deliverystoretest.Create(t, store, retried); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

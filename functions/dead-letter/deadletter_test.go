@@ -8,10 +8,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/storetest"
@@ -26,26 +25,6 @@ func deadLettered(id, dest string) event.Event {
 	e.SetExtension(deadletter.ExtErrorCode, "500")
 	e.SetExtension(deadletter.ExtErrorData, base64.StdEncoding.EncodeToString([]byte("transient failure")))
 	return e
-}
-
-func post(t *testing.T, url string, e event.Event) int {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, nil)
-	if err != nil {
-		t.Error(err)
-		return 0
-	}
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Error(err)
-		return 0
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Error(err)
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 func TestDeadLetterSink(t *testing.T) {
@@ -87,7 +66,7 @@ func TestDeadLetterSink(t *testing.T) {
 						wg.Add(1)
 						run := func() {
 							defer wg.Done()
-							if got := post(t, srv.URL, e); got != http.StatusNoContent {
+							if got := brokertest.Send(t, srv.URL, e).StatusCode; got != http.StatusNoContent {
 								t.Errorf("status = %d, want 204", got)
 							}
 						}

@@ -11,12 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-
 	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/deliverystore"
-	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/partner"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -111,25 +109,7 @@ func TestSandboxPartnerStopsOnCancelledDelivery(t *testing.T) {
 	psrv := httptest.NewServer(sb)
 	defer psrv.Close()
 
-	started, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
-		DeliveryID: d.ID, OrderID: d.OrderID, Address: d.Address, Partner: d.Partner, StartedAt: d.CreatedAt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, psrv.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&started), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := resp.Body.Close(); err != nil {
-		t.Fatal(err)
-	}
+	resp := brokertest.Send(t, psrv.URL, deliverystoretest.Started(t, d))
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("partner answered %d", resp.StatusCode)
 	}

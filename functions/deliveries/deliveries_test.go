@@ -10,11 +10,11 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
@@ -68,18 +68,7 @@ func start(t *testing.T, sc sqlstore.Config) *env {
 // delivery creates a delivery for a new order of customer, assigned to courier.
 func (e *env) delivery(t *testing.T, customer, courier string) deliverystore.Delivery {
 	t.Helper()
-	order := ids.New()
-	d := deliverystore.Delivery{
-		ID: ids.Derive(order, "delivery"), OrderID: order, CustomerID: customer, CourierID: courier,
-		Partner:   events.Partner{ID: "sandbox", Name: "sandbox"},
-		Address:   events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
-		CreatedAt: time.Now().UTC(),
-	}
-	reply, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
-		DeliveryID: d.ID, OrderID: order, Address: d.Address, Partner: d.Partner, StartedAt: d.CreatedAt})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, reply := deliverystoretest.NewDelivery(t, ids.New(), customer, courier)
 	if _, _, err := e.f.store.Create(context.Background(), d, reply); err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/events"
 )
 
@@ -96,23 +95,6 @@ func started(t *testing.T, deliveryID string) event.Event {
 	return e
 }
 
-func send(t *testing.T, url string, e event.Event) int {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func waitSteps(t *testing.T, d *deliveriesStub, n int) []string {
@@ -137,10 +119,10 @@ func TestSandboxReportsBothStepsInOrderThroughFailures(t *testing.T) {
 	partnerSrv := httptest.NewServer(sb)
 	defer partnerSrv.Close()
 
-	if got := send(t, partnerSrv.URL, started(t, "d-1")); got != http.StatusAccepted {
+	if got := brokertest.Send(t, partnerSrv.URL, started(t, "d-1")).StatusCode; got != http.StatusAccepted {
 		t.Fatalf("DELIVERY_STARTED answered %d, want 202", got)
 	}
-	if got := send(t, partnerSrv.URL, started(t, "d-1")); got != http.StatusAccepted {
+	if got := brokertest.Send(t, partnerSrv.URL, started(t, "d-1")).StatusCode; got != http.StatusAccepted {
 		t.Fatalf("redelivered DELIVERY_STARTED answered %d, want 202", got)
 	}
 	steps := waitSteps(t, stub, 2)
@@ -177,7 +159,7 @@ func TestSandboxAnswers(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := send(t, srv.URL, tc.e); got != tc.want {
+			if got := brokertest.Send(t, srv.URL, tc.e).StatusCode; got != tc.want {
 				t.Fatalf("status = %d, want %d", got, tc.want)
 			}
 		})
@@ -191,7 +173,7 @@ func TestCloseStopsPendingSteps(t *testing.T) {
 	sb := New(srv.URL, secret, 50*time.Millisecond, quiet())
 	partnerSrv := httptest.NewServer(sb)
 	defer partnerSrv.Close()
-	if got := send(t, partnerSrv.URL, started(t, "d-1")); got != http.StatusAccepted {
+	if got := brokertest.Send(t, partnerSrv.URL, started(t, "d-1")).StatusCode; got != http.StatusAccepted {
 		t.Fatalf("DELIVERY_STARTED answered %d", got)
 	}
 	if err := sb.Close(); err != nil {
@@ -201,7 +183,7 @@ func TestCloseStopsPendingSteps(t *testing.T) {
 	if got := stub.got(); len(got) != 0 {
 		t.Fatalf("steps after Close = %v", got)
 	}
-	if got := send(t, partnerSrv.URL, started(t, "d-2")); got != http.StatusServiceUnavailable {
+	if got := brokertest.Send(t, partnerSrv.URL, started(t, "d-2")).StatusCode; got != http.StatusServiceUnavailable {
 		t.Fatalf("a closed sandbox answered %d, want 503", got)
 	}
 }

@@ -46,17 +46,23 @@ func NewDelivery(t testing.TB, orderID, customer, courier string) (deliverystore
 		ID: ids.Derive(orderID, "delivery"), OrderID: orderID, CustomerID: customer, CourierID: courier,
 		Partner: events.Partner{ID: "sandbox", Name: "sandbox"}, Address: Address, CreatedAt: time.Now().UTC(),
 	}
-	reply, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
-		DeliveryID: d.ID, OrderID: orderID, Address: d.Address, Partner: d.Partner, StartedAt: d.CreatedAt})
+	return d, Started(t, d)
+}
+
+// Started is the DELIVERY_STARTED that answers the creation of d.
+func Started(t testing.TB, d deliverystore.Delivery) event.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
+		DeliveryID: d.ID, OrderID: d.OrderID, Address: d.Address, Partner: d.Partner, StartedAt: d.CreatedAt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d, reply
+	return e
 }
 
-// Start does what start-delivery does for orderID: creates its delivery
+// Create does what start-delivery does for orderID: creates its delivery
 // (NewDelivery, customer cust-1, no courier) in s.
-func Start(t testing.TB, s *deliverystore.Store, orderID string) (created bool, err error) {
+func Create(t testing.TB, s *deliverystore.Store, orderID string) (created bool, err error) {
 	t.Helper()
 	d, reply := NewDelivery(t, orderID, "cust-1", "")
 	_, created, err = s.Create(context.Background(), d, reply)
