@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	jwtauth "github.com/knshop/knshop/lib/auth"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/identity/identitytest"
 )
@@ -32,15 +31,7 @@ func BenchmarkLogin(b *testing.B) {
 		"AUTH_ARGON2_MEMORY_KIB": strconv.Itoa(int(DefaultArgon2.MemoryKiB)),
 		"AUTH_ARGON2_TIME":       strconv.Itoa(int(DefaultArgon2.Time)),
 	})
-	inst, err := fn.New(Name, New(), quiet)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := inst.Start(b.Context(), cfg); err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(inst)
-	b.Cleanup(srv.Close)
+	srv := identitytest.Serve(b, Name, New(), cfg)
 	post := func(path, body string) int {
 		resp, err := srv.Client().Post(srv.URL+path, "application/json", stringsReader(body))
 		if err != nil {

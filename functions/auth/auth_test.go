@@ -19,7 +19,6 @@ import (
 
 	jwtauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity/identitytest"
 )
 
@@ -29,21 +28,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func start(t *testing.T, cfg map[string]string) (*Auth, *httptest.Server) {
 	t.Helper()
 	f := New()
-	inst, err := fn.New(Name, f, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Start(context.Background(), cfg); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	srv := httptest.NewServer(inst)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := inst.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return f, srv
+	return f, identitytest.Serve(t, Name, f, cfg)
 }
 
 type answer struct {

@@ -13,8 +13,8 @@ import (
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/identity/identitytest"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 func setup(t *testing.T) (*CreateProfile, *identity.Profiles, *identitytest.Env) {
@@ -24,15 +24,7 @@ func setup(t *testing.T) (*CreateProfile, *identity.Profiles, *identitytest.Env)
 	if err := f.Start(context.Background(), env.Cfg); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := identity.StoreConfig(env.Cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := mongostore.Open(context.Background(), sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f, identity.OpenProfiles(db, sink.NewHTTP(env.Cfg["K_SINK"]), nil), env
+	return f, identity.OpenProfiles(env.DB(t), sink.NewHTTP(env.Cfg["K_SINK"]), nil), env
 }
 
 func registered(t *testing.T, userID, email string) event.Event {
@@ -54,7 +46,7 @@ func TestCreatesTheProfileOnce(t *testing.T) {
 	}
 	ctx := context.Background()
 	e := registered(t, "u-1", "Nia@Example.com")
-	if code := identitytest.Deliver(t, h, e); code != 204 {
+	if code, _ := storetest.Deliver(t, h, e); code != 204 {
 		t.Fatalf("first delivery: %d", code)
 	}
 	p, err := profiles.Get(ctx, "u-1")
@@ -71,7 +63,7 @@ func TestCreatesTheProfileOnce(t *testing.T) {
 	}
 	for name, ev := range cases {
 		t.Run(name, func(t *testing.T) {
-			if code := identitytest.Deliver(t, h, ev); code != 204 {
+			if code, _ := storetest.Deliver(t, h, ev); code != 204 {
 				t.Fatalf("redelivery: %d", code)
 			}
 			p, err := profiles.Get(ctx, "u-1")
@@ -139,7 +131,7 @@ func TestInvalidEventsAreNotRetried(t *testing.T) {
 	cases := map[string]event.Event{"another type": wrongType, "data off schema": badData}
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {
-			if code := identitytest.Deliver(t, h, e); code != 400 {
+			if code, _ := storetest.Deliver(t, h, e); code != 400 {
 				t.Fatalf("status %d, want 400", code)
 			}
 		})

@@ -14,8 +14,8 @@ import (
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/identity/identitytest"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 func setup(t *testing.T) (*PurgeCredentials, *identity.Credentials) {
@@ -26,15 +26,7 @@ func setup(t *testing.T) (*PurgeCredentials, *identity.Credentials) {
 	if err := f.Start(ctx, env.Cfg); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := identity.StoreConfig(env.Cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := mongostore.Open(ctx, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := identity.OpenCredentials(ctx, db, sink.NewHTTP(env.Cfg["K_SINK"]), nil)
+	creds, err := identity.OpenCredentials(ctx, env.DB(t), sink.NewHTTP(env.Cfg["K_SINK"]), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +62,7 @@ func TestPurgeRemovesCredentialAndTokens(t *testing.T) {
 	e := deleted(t, "u-1")
 	for _, attempt := range []string{"first delivery", "redelivery"} {
 		t.Run(attempt, func(t *testing.T) {
-			if code := identitytest.Deliver(t, h, e); code != 204 {
+			if code, _ := storetest.Deliver(t, h, e); code != 204 {
 				t.Fatalf("status %d", code)
 			}
 			if _, err := creds.ByID(ctx, "u-1"); !errors.Is(err, identity.ErrNotFound) {
@@ -126,7 +118,7 @@ func TestInvalidEventIsPermanent(t *testing.T) {
 	}
 	for name, e := range map[string]event.Event{"another type": wrongType, "no userId": noUser} {
 		t.Run(name, func(t *testing.T) {
-			if code := identitytest.Deliver(t, h, e); code != 400 {
+			if code, _ := storetest.Deliver(t, h, e); code != 400 {
 				t.Fatalf("status %d, want 400", code)
 			}
 			if _, err := creds.ByID(context.Background(), "u-1"); err != nil {

@@ -1,10 +1,7 @@
 package users_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,21 +16,14 @@ import (
 	"github.com/knshop/knshop/functions/users"
 	libauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity/identitytest"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // serve starts f under name and returns its handler.
 func serve(t *testing.T, name string, f any, cfg map[string]string) http.Handler {
 	t.Helper()
-	inst, err := fn.New(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	return inst
+	return identitytest.Start(t, name, f, cfg)
 }
 
 func request(t *testing.T, h http.Handler, method, path, bearer, body string) (int, []byte) {
@@ -76,7 +66,7 @@ func TestAccountLifecycle(t *testing.T) {
 	}
 	deliverTwice := func(t *testing.T, h http.Handler, e event.Event, after func(t *testing.T)) {
 		for _, n := range []string{"first", "second"} {
-			if code := identitytest.Deliver(t, h, e); code != 204 {
+			if code, _ := storetest.Deliver(t, h, e); code != 204 {
 				t.Fatalf("%s delivery of %s: %d", n, e.Type(), code)
 			}
 			after(t)

@@ -20,10 +20,8 @@ import (
 
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/identity/identitytest"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -42,27 +40,11 @@ func setup(t *testing.T) *fixture {
 	t.Helper()
 	env := identitytest.New(t)
 	f := New()
-	inst, err := fn.New(Name, f, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := inst.Start(ctx, env.Cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(inst)
-	t.Cleanup(srv.Close)
-	sc, err := identity.StoreConfig(env.Cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := mongostore.Open(ctx, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := identitytest.Serve(t, Name, f, env.Cfg)
+	db := env.DB(t)
 	// Credentials are auth's; they are made here with their own sink so
 	// their USER_REGISTERED events stay out of the users sink.
-	creds, err := identity.OpenCredentials(ctx, db, sink.NewHTTP(storetest.NewEventRecorder(t).URL()), quiet)
+	creds, err := identity.OpenCredentials(context.Background(), db, sink.NewHTTP(storetest.NewEventRecorder(t).URL()), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

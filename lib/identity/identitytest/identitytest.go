@@ -1,21 +1,21 @@
 // Package identitytest gives the identity functions' tests one fresh
 // identity database, the signing keys and an event sink, as the cfg map
-// their Start reads.
+// their Start reads, and starts a function on them.
 package identitytest
 
 import (
 	"context"
+	"log/slog"
 	"maps"
-	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
-	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/auth/authtest"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
@@ -54,15 +54,45 @@ func (e *Env) With(extra map[string]string) map[string]string {
 	return out
 }
 
-// Deliver POSTs e in binary mode to h (an event function behind
-// fn.Handler), the way the Broker does, and returns the status code.
-func Deliver(t testing.TB, h http.Handler, e event.Event) int {
+// DB opens the identity database the cfg names, for a test to look at or
+// prepare what the functions store; it is closed when the test ends.
+func (e *Env) DB(t testing.TB) *mongo.Database {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/", nil)
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+	var c identity.Conn
+	if err := c.OpenFrom(context.Background(), e.Cfg); err != nil {
 		t.Fatal(err)
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w.Code
+	t.Cleanup(func() {
+		if err := c.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return c.DB
+}
+
+// Start starts f under name with cfg in the function runtime (logging
+// nowhere), as a container runs it, and stops it when the test ends.
+func Start(t testing.TB, name string, f any, cfg map[string]string) *fn.Instance {
+	t.Helper()
+	inst, err := fn.New(name, f, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Start(context.Background(), cfg); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := inst.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return inst
+}
+
+// Serve is Start, served on a loopback server closed when the test ends.
+func Serve(t testing.TB, name string, f any, cfg map[string]string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(Start(t, name, f, cfg))
+	t.Cleanup(srv.Close)
+	return srv
 }
