@@ -6,11 +6,8 @@ package orderstoretest
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -48,53 +45,25 @@ func New(t testing.TB, e storetest.Engine) *DB {
 }
 
 // Start starts function f on the database (its cfg is Env with the
-// entries of extra added), stops it when the test ends, and returns f as
-// the Broker or the gateway reaches it: an http.Handler with the health
-// routes.
+// entries of extra added) with storetest.StartFunction: f stops when the
+// test ends, and the handler returned is what the Broker delivers to.
 func (d *DB) Start(t testing.TB, f fn.Starter, extra map[string]string) http.Handler {
 	t.Helper()
-	cfg := maps.Clone(d.Env)
-	maps.Copy(cfg, extra)
-	if err := f.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	if s, ok := f.(fn.Stopper); ok {
-		t.Cleanup(func() {
-			if err := s.Stop(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	h, err := fn.Handler(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return storetest.StartFunction(t, f, d.cfg(extra))
 }
 
 // Serve runs HTTP function f as name on the database (its cfg is Env with
-// the entries of extra added) behind a loopback server, as the gateway
-// reaches it, and returns the server's URL. The server closes and f stops
-// when the test ends.
+// the entries of extra added) with storetest.ServeFunction, and returns
+// the URL it is served at until the test ends.
 func (d *DB) Serve(t testing.TB, name string, f fn.HTTPFunction, extra map[string]string) string {
 	t.Helper()
+	return storetest.ServeFunction(t, name, f, d.cfg(extra))
+}
+
+func (d *DB) cfg(extra map[string]string) map[string]string {
 	cfg := maps.Clone(d.Env)
 	maps.Copy(cfg, extra)
-	inst, err := fn.New(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(inst)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := inst.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv.URL
+	return cfg
 }
 
 // Product adds a product to the read model and returns its id.
