@@ -50,18 +50,10 @@ type Function struct {
 // New returns an unstarted charge-payment.
 func New() *Function { return &Function{} }
 
-// Start reads the configuration (paymentstore.StepConfigFrom), opens the
+// Start reads the configuration (paymentstore.Step.OpenFrom), opens the
 // gateway and the payments database (migrating it).
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := paymentstore.StepConfigFrom(cfg, Name)
-	if err != nil {
-		return err
-	}
-	return f.startWith(ctx, c)
-}
-
-func (f *Function) startWith(ctx context.Context, c paymentstore.StepConfig) error {
-	if err := f.Open(ctx, Name, c); err != nil {
+	if err := f.OpenFrom(ctx, Name, cfg); err != nil {
 		return err
 	}
 	f.store = f.DB

@@ -67,7 +67,7 @@ type harness struct {
 func start(t testing.TB, sc sqlstore.Config, claim time.Duration) harness {
 	t.Helper()
 	f := New()
-	rec := paymentstoretest.StartStep(t, sc, map[string]string{"PAYMENT_CLAIM_TTL": claim.String()}, f.startWith, f.Stop)
+	rec := paymentstoretest.Start(t, f, sc, map[string]string{"PAYMENT_CLAIM_TTL": claim.String()})
 	gw := paymenttest.NewCounting(f.Gateway)
 	f.Gateway = gw
 	return harness{f: f, gw: gw, sink: rec}
@@ -405,8 +405,8 @@ func TestStatusMapping(t *testing.T) {
 func TestStripeGatewayWiring(t *testing.T) {
 	base := paymenttest.StripeMock(t)
 	f := New()
-	paymentstoretest.StartStep(t, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
-		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}, f.startWith, f.Stop)
+	paymentstoretest.Start(t, f, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
+		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base})
 	orderID := ids.New()
 	reply, err := f.Handle(context.Background(), reserved(t, orderID, payment.TokenVisa))
 	if err != nil || reply == nil || reply.Type() != string(events.PaymentFailure) {

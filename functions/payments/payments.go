@@ -39,11 +39,11 @@ type Config struct {
 	Sink    string // K_SINK: where the outbox publishes
 }
 
-// ConfigFrom reads MYSQL_DSN, KNSHOP_SERIALIZE_DB, the JWT_* keys, the
-// gateway keys (PAYMENT_GATEWAY, STRIPE_*, SANDBOX_WEBHOOK_SECRET) and
-// K_SINK (required).
+// ConfigFrom reads where the payments database lives
+// (paymentstore.ConfigFrom), the JWT_* keys, the gateway keys
+// (PAYMENT_GATEWAY, STRIPE_*, SANDBOX_WEBHOOK_SECRET) and K_SINK (required).
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := sqlstore.ConfigFrom(cfg, paymentstore.Database)
+	sc, err := paymentstore.ConfigFrom(cfg)
 	if err != nil {
 		return Config{}, fmt.Errorf("payments: config: %w", err)
 	}
@@ -98,24 +98,11 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	return nil
 }
 
-// Stop closes the database, unless it is the process's shared serialized pool.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.store == nil || f.cfg.Store.Serialize {
-		return nil
-	}
-	return f.store.Close()
-}
+// Stop closes the database (never the process's shared serialized pool).
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) {
-	if f.store == nil {
-		return false, nil
-	}
-	if err := f.store.Ping(ctx); err != nil {
-		return false, err
-	}
-	return true, nil
-}
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ready(ctx) }
 
 // Handle serves the payments routes.
 func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }

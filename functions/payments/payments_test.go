@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/payment"
@@ -34,7 +31,7 @@ const (
 
 type harness struct {
 	f    *Function
-	srv  *httptest.Server
+	url  string // the server the function runs behind
 	keys *authtest.Keys
 	sink *storetest.EventRecorder
 }
@@ -45,27 +42,8 @@ func start(t *testing.T, sc sqlstore.Config) harness {
 	extra := map[string]string{"SANDBOX_WEBHOOK_SECRET": sandboxSecret, "STRIPE_WEBHOOK_SECRET": stripeSecret}
 	maps.Copy(extra, keys.Env)
 	cfg, rec := paymentstoretest.Env(t, sc, extra)
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Store.Database = sc.Database
 	f := New()
-	if err := f.startWith(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	inst, err := fn.New(Name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(inst)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return harness{f: f, srv: srv, keys: keys, sink: rec}
+	return harness{f: f, url: storetest.ServeFunction(t, Name, f, cfg), keys: keys, sink: rec}
 }
 
 // seed records a payment of customer for a new order, settled to status
@@ -83,7 +61,7 @@ func (h harness) seed(t *testing.T, customer string, status paymentstore.Status,
 
 func (h harness) do(t *testing.T, method, path, bearer string, body []byte, header http.Header) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(string(body)))
+	req, err := http.NewRequest(method, h.url+path, strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,19 +48,11 @@ type Function struct {
 // New returns an unstarted refund-payment.
 func New() *Function { return &Function{} }
 
-// Start reads the configuration (paymentstore.StepConfigFrom; refund-payment
+// Start reads the configuration (paymentstore.Step.OpenFrom; refund-payment
 // writes no outbox events itself but shares the store that relays them),
 // opens the gateway and the payments database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := paymentstore.StepConfigFrom(cfg, Name)
-	if err != nil {
-		return err
-	}
-	return f.startWith(ctx, c)
-}
-
-func (f *Function) startWith(ctx context.Context, c paymentstore.StepConfig) error {
-	if err := f.Open(ctx, Name, c); err != nil {
+	if err := f.OpenFrom(ctx, Name, cfg); err != nil {
 		return err
 	}
 	f.store = f.DB

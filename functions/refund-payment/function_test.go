@@ -50,7 +50,7 @@ type harness struct {
 func start(t *testing.T, sc sqlstore.Config) harness {
 	t.Helper()
 	f := New()
-	paymentstoretest.StartStep(t, sc, nil, f.startWith, f.Stop)
+	paymentstoretest.Start(t, f, sc, nil)
 	gw := paymenttest.NewCounting(f.Gateway)
 	f.Gateway = gw
 	return harness{f: f, gw: gw}
@@ -275,8 +275,8 @@ func TestStatusMapping(t *testing.T) {
 func TestStripeGatewayWiring(t *testing.T) {
 	base := paymenttest.StripeMock(t)
 	f := New()
-	paymentstoretest.StartStep(t, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
-		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base}, f.startWith, f.Stop)
+	paymentstoretest.Start(t, f, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
+		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base})
 	h := harness{f: f}
 	p := h.paid(t, paymentstore.Succeeded)
 	reply, err := f.Handle(context.Background(), cancelled(t, p.OrderID))

@@ -25,15 +25,29 @@ type StepConfig struct {
 	Claim time.Duration
 }
 
-// StepConfigFrom reads the gateway keys (payment.ConfigFrom), MYSQL_DSN,
-// KNSHOP_SERIALIZE_DB, K_SINK (required) and PAYMENT_CLAIM_TTL. Its errors
-// start with function, the step's name.
+// DatabaseKey names the cfg entry that overrides the database name
+// (Database by default): tests give each run its own database with it.
+const DatabaseKey = "PAYMENTS_DATABASE"
+
+// ConfigFrom reads where the payments database lives from a function's
+// cfg: MYSQL_DSN, KNSHOP_SERIALIZE_DB and, optionally, PAYMENTS_DATABASE.
+func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
+	name := Database
+	if n := cfg[DatabaseKey]; n != "" {
+		name = n
+	}
+	return sqlstore.ConfigFrom(cfg, name)
+}
+
+// StepConfigFrom reads the gateway keys (payment.ConfigFrom), where the
+// database lives (ConfigFrom), K_SINK (required) and PAYMENT_CLAIM_TTL. Its
+// errors start with function, the step's name.
 func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) {
 	pc, err := payment.ConfigFrom(cfg)
 	if err != nil {
 		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
 	}
-	sc, err := sqlstore.ConfigFrom(cfg, Database)
+	sc, err := ConfigFrom(cfg)
 	if err != nil {
 		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
 	}
@@ -51,11 +65,22 @@ func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) 
 
 // Step is the part of a money-moving saga step that is not its decision:
 // the gateway, the payments database and their lifecycle. A function
-// embeds it, calls Open from its Start, and gets Stop and Ready.
+// embeds it, calls OpenFrom from its Start, and gets Stop and Ready.
 type Step struct {
 	Config  StepConfig
 	DB      *Store
 	Gateway payment.Gateway
+}
+
+// OpenFrom reads the step's configuration from a function's cfg
+// (StepConfigFrom) and opens it. function names the step in errors and in
+// the log line.
+func (s *Step) OpenFrom(ctx context.Context, function string, cfg map[string]string) error {
+	c, err := StepConfigFrom(cfg, function)
+	if err != nil {
+		return err
+	}
+	return s.Open(ctx, function, c)
 }
 
 // Open opens the gateway and the payments database c names (migrating
@@ -75,23 +100,9 @@ func (s *Step) Open(ctx context.Context, function string, c StepConfig) error {
 	return nil
 }
 
-// Stop closes the database, unless it is the process's shared serialized
-// pool that other functions still use.
-func (s *Step) Stop(ctx context.Context) error {
-	if s.DB == nil || s.Config.Store.Serialize {
-		return nil
-	}
-	return s.DB.Close()
-}
+// Stop closes the database (Store.Close: never the process's shared pool).
+func (s *Step) Stop(ctx context.Context) error { return s.DB.Close() }
 
 // Ready reports whether the database answers; an unopened step is not
 // ready.
-func (s *Step) Ready(ctx context.Context) (bool, error) {
-	if s.DB == nil {
-		return false, nil
-	}
-	if err := s.DB.Ping(ctx); err != nil {
-		return false, err
-	}
-	return true, nil
-}
+func (s *Step) Ready(ctx context.Context) (bool, error) { return s.DB.Ready(ctx) }

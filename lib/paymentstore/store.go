@@ -114,8 +114,9 @@ var Migrations = []string{
 
 // Store reads and changes payments.
 type Store struct {
-	db  *sql.DB
-	out *outbox.SQL
+	db     *sql.DB
+	out    *outbox.SQL
+	shared bool // the process's serialized pool: Close leaves it open
 }
 
 // Open opens (and migrates) the payments database; events written with a
@@ -125,7 +126,7 @@ func Open(ctx context.Context, c sqlstore.Config, s sink.Sender, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("paymentstore: open: %w", err)
 	}
-	return &Store{db: db, out: outbox.NewSQL(db, s, log)}, nil
+	return &Store{db: db, out: outbox.NewSQL(db, s, log), shared: c.Serialize}, nil
 }
 
 // Outbox is the store's outbox, for relaying what publishing missed.
@@ -139,8 +140,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Ready reports whether the database answers, for a function's readiness
+// check; a nil Store (a function never started) is not ready.
+func (s *Store) Ready(ctx context.Context) (bool, error) {
+	if s == nil {
+		return false, nil
+	}
+	if err := s.Ping(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Close closes the database, unless it is the process's shared serialized
+// pool, which other functions of the process still use. A nil Store (a
+// function never started) has nothing to close.
 func (s *Store) Close() error {
+	if s == nil || s.shared {
+		return nil
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("paymentstore: close: %w", err)
 	}

@@ -47,26 +47,12 @@ func New(t testing.TB) *DB {
 }
 
 // Start starts f with Env and extra, stops it when the test ends, and
-// returns it behind fn.Handler, as the function runtime serves it.
+// returns it behind fn.Handler (storetest.StartFunction).
 func (d *DB) Start(t testing.TB, f fn.Starter, extra map[string]string) http.Handler {
 	t.Helper()
 	cfg := maps.Clone(d.Env)
 	maps.Copy(cfg, extra)
-	if err := f.Start(t.Context(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	if s, ok := f.(fn.Stopper); ok {
-		t.Cleanup(func() {
-			if err := s.Stop(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	h, err := fn.Handler(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return storetest.StartFunction(t, f, cfg)
 }
 
 // AddProduct stores a product with stock units in s and returns its id.

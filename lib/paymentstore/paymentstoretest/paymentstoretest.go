@@ -1,5 +1,5 @@
 // Package paymentstoretest gives the payment functions' tests what they
-// share: a saga step started on the test's own database, and payments
+// share: a function started on the test's own database, and payments
 // recorded in a given state the way charge-payment leaves them.
 package paymentstoretest
 
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/sqlstore"
@@ -16,12 +17,13 @@ import (
 )
 
 // Env is the cfg a payment function's Start reads for the test database
-// sc: MYSQL_DSN, KNSHOP_SERIALIZE_DB when sc is serialized, K_SINK (the
-// returned recorder), and extra on top.
+// sc: MYSQL_DSN, KNSHOP_SERIALIZE_DB when sc is serialized,
+// PAYMENTS_DATABASE (sc's own database), K_SINK (the returned recorder), and
+// extra on top.
 func Env(t testing.TB, sc sqlstore.Config, extra map[string]string) (map[string]string, *storetest.EventRecorder) {
 	t.Helper()
 	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "K_SINK": rec.URL()}
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, paymentstore.DatabaseKey: sc.Database, "K_SINK": rec.URL()}
 	if sc.Serialize {
 		cfg["KNSHOP_SERIALIZE_DB"] = "true"
 	}
@@ -29,26 +31,12 @@ func Env(t testing.TB, sc sqlstore.Config, extra map[string]string) (map[string]
 	return cfg, rec
 }
 
-// StartStep reads a saga step's configuration from Env(sc, extra), points
-// it at sc's own database, starts the step with start and stops it with
-// stop when the test ends. It returns the step's recording sink.
-func StartStep(t testing.TB, sc sqlstore.Config, extra map[string]string,
-	start func(context.Context, paymentstore.StepConfig) error, stop func(context.Context) error) *storetest.EventRecorder {
+// Start starts function f on the test database sc with Env(sc, extra),
+// stops it when the test ends, and returns its recording sink.
+func Start(t testing.TB, f fn.Starter, sc sqlstore.Config, extra map[string]string) *storetest.EventRecorder {
 	t.Helper()
 	cfg, rec := Env(t, sc, extra)
-	c, err := paymentstore.StepConfigFrom(cfg, "paymentstoretest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Store.Database = sc.Database
-	if err := start(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	storetest.StartFunction(t, f, cfg)
 	return rec
 }
 
