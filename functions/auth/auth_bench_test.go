@@ -10,6 +10,7 @@ import (
 	jwtauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/identity/identitytest"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // BenchmarkHashPassword is one argon2id hash at the production cost.
@@ -31,9 +32,9 @@ func BenchmarkLogin(b *testing.B) {
 		"AUTH_ARGON2_MEMORY_KIB": strconv.Itoa(int(DefaultArgon2.MemoryKiB)),
 		"AUTH_ARGON2_TIME":       strconv.Itoa(int(DefaultArgon2.Time)),
 	})
-	srv := identitytest.Serve(b, Name, New(), cfg)
+	srv := storetest.ServeFunction(b, Name, New(), cfg)
 	post := func(path, body string) int {
-		resp, err := srv.Client().Post(srv.URL+path, "application/json", stringsReader(body))
+		resp, err := http.Post(srv+path, "application/json", stringsReader(body))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,15 +19,17 @@ import (
 	jwtauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/identity/identitytest"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// start serves a started auth function on a loopback server.
-func start(t *testing.T, cfg map[string]string) (*Auth, *httptest.Server) {
+// start serves a started auth function on a loopback server and returns
+// the function and the server's URL.
+func start(t *testing.T, cfg map[string]string) (*Auth, string) {
 	t.Helper()
 	f := New()
-	return f, identitytest.Serve(t, Name, f, cfg)
+	return f, storetest.ServeFunction(t, Name, f, cfg)
 }
 
 type answer struct {
@@ -44,9 +45,9 @@ func (a answer) decode(t *testing.T, v any) {
 	}
 }
 
-func call(t *testing.T, srv *httptest.Server, method, path, body string, header ...string) answer {
+func call(t *testing.T, srv string, method, path, body string, header ...string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, srv+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, header 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := srv.Client().Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,7 @@ func TestLogin(t *testing.T) {
 	}
 }
 
-func login(t *testing.T, srv *httptest.Server, email, password string) tokenAnswer {
+func login(t *testing.T, srv string, email, password string) tokenAnswer {
 	t.Helper()
 	a := call(t, srv, "POST", "/api/auth/login", creds(email, password))
 	if a.status != 200 {
@@ -246,7 +247,7 @@ func login(t *testing.T, srv *httptest.Server, email, password string) tokenAnsw
 	return ans
 }
 
-func refresh(t *testing.T, srv *httptest.Server, token string) answer {
+func refresh(t *testing.T, srv string, token string) answer {
 	t.Helper()
 	return call(t, srv, "POST", "/api/auth/refresh", `{"refreshToken":"`+token+`"}`)
 }

@@ -20,12 +20,6 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-// serve starts f under name and returns its handler.
-func serve(t *testing.T, name string, f any, cfg map[string]string) http.Handler {
-	t.Helper()
-	return identitytest.Start(t, name, f, cfg)
-}
-
 func request(t *testing.T, h http.Handler, method, path, bearer, body string) (int, []byte) {
 	t.Helper()
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -44,10 +38,10 @@ func request(t *testing.T, h http.Handler, method, path, bearer, body string) (i
 // twice, and the second delivery changes nothing.
 func TestAccountLifecycle(t *testing.T) {
 	env := identitytest.New(t)
-	auth := serve(t, authfn.Name, authfn.New(), env.Cfg)
-	usersFn := serve(t, users.Name, users.New(), env.Cfg)
-	create := serve(t, createprofile.Name, createprofile.New(), env.Cfg)
-	purge := serve(t, purgecredentials.Name, purgecredentials.New(), env.Cfg)
+	auth := storetest.StartFunction(t, authfn.New(), env.Cfg)
+	usersFn := storetest.StartFunction(t, users.New(), env.Cfg)
+	create := storetest.StartFunction(t, createprofile.New(), env.Cfg)
+	purge := storetest.StartFunction(t, purgecredentials.New(), env.Cfg)
 
 	code, body := request(t, auth, "POST", "/api/auth/register", "", `{"email":"Lia@Example.com","password":"lias password","name":"Lia"}`)
 	if code != 201 {

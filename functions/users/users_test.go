@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +29,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type fixture struct {
 	env      *identitytest.Env
-	srv      *httptest.Server
+	srv      string
 	f        *Users
 	profiles *identity.Profiles
 	creds    *identity.Credentials
@@ -40,7 +39,7 @@ func setup(t *testing.T) *fixture {
 	t.Helper()
 	env := identitytest.New(t)
 	f := New()
-	srv := identitytest.Serve(t, Name, f, env.Cfg)
+	srv := storetest.ServeFunction(t, Name, f, env.Cfg)
 	db := env.DB(t)
 	// Credentials are auth's; they are made here with their own sink so
 	// their USER_REGISTERED events stay out of the users sink.
@@ -87,7 +86,7 @@ func (a answer) decode(t *testing.T, v any) {
 
 func (fx *fixture) call(t *testing.T, bearer, method, path, body string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, fx.srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, fx.srv+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +94,7 @@ func (fx *fixture) call(t *testing.T, bearer, method, path, body string) answer 
 	if bearer != "" {
 		req.Header.Set("Authorization", bearer)
 	}
-	resp, err := fx.srv.Client().Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

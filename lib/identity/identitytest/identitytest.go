@@ -1,20 +1,17 @@
 // Package identitytest gives the identity functions' tests one fresh
 // identity database, the signing keys and an event sink, as the cfg map
-// their Start reads, and starts a function on them.
+// their Start reads.
 package identitytest
 
 import (
 	"context"
-	"log/slog"
 	"maps"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/auth/authtest"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -68,31 +65,4 @@ func (e *Env) DB(t testing.TB) *mongo.Database {
 		}
 	})
 	return c.DB
-}
-
-// Start starts f under name with cfg in the function runtime (logging
-// nowhere), as a container runs it, and stops it when the test ends.
-func Start(t testing.TB, name string, f any, cfg map[string]string) *fn.Instance {
-	t.Helper()
-	inst, err := fn.New(name, f, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Start(context.Background(), cfg); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := inst.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return inst
-}
-
-// Serve is Start, served on a loopback server closed when the test ends.
-func Serve(t testing.TB, name string, f any, cfg map[string]string) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(Start(t, name, f, cfg))
-	t.Cleanup(srv.Close)
-	return srv
 }
