@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
@@ -338,8 +335,6 @@ func TestStatusMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
 	good := reserved(t, ids.New(), payment.TokenVisa)
 	zero := reserved(t, ids.New(), payment.TokenVisa)
 	if err := zero.SetData(event.ApplicationJSON, map[string]any{
@@ -369,26 +364,19 @@ func TestStatusMapping(t *testing.T) {
 	for _, name := range []string{"stock reserved is charged", "the same event again", "zero total is not retried", "another type is not retried", "missing fields are not retried"} {
 		tc := cases[name]
 		t.Run(name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodPost, srv.URL, nil)
-			if err != nil {
-				t.Fatal(err)
+			status, reply := storetest.Deliver(t, handler, tc.e)
+			var typ, id string
+			if reply != nil {
+				typ, id = reply.Type(), reply.ID()
 			}
-			if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&tc.e), req); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != tc.wantStatus || resp.Header.Get("Ce-Type") != tc.wantType {
-				t.Fatalf("status %d type %q, want %d %q", resp.StatusCode, resp.Header.Get("Ce-Type"), tc.wantStatus, tc.wantType)
+			if status != tc.wantStatus || typ != tc.wantType {
+				t.Fatalf("status %d type %q, want %d %q", status, typ, tc.wantStatus, tc.wantType)
 			}
 			if tc.wantType != "" {
 				if firstID == "" {
-					firstID = resp.Header.Get("Ce-Id")
-				} else if resp.Header.Get("Ce-Id") != firstID {
-					t.Fatalf("redelivery answered %s, want %s", resp.Header.Get("Ce-Id"), firstID)
+					firstID = id
+				} else if id != firstID {
+					t.Fatalf("redelivery answered %s, want %s", id, firstID)
 				}
 			}
 		})
