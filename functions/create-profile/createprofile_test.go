@@ -3,7 +3,6 @@ package createprofile
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,14 +76,7 @@ func TestCreatesTheProfileOnce(t *testing.T) {
 func TestConcurrentDeliveriesMakeOneProfile(t *testing.T) {
 	f, profiles, _ := setup(t)
 	e := registered(t, "u-2", "omar@example.com")
-	var wg sync.WaitGroup
-	errs := make([]error, 6)
-	for i := range errs {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, errs[i] = f.Handle(context.Background(), e) }()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := identitytest.HandleConcurrently(f, e, 6); err != nil {
 		t.Fatal(err)
 	}
 	if p, err := profiles.Get(context.Background(), "u-2"); err != nil || p.Version != 1 {

@@ -3,7 +3,6 @@ package purgecredentials
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,14 +86,7 @@ func TestPurgeRemovesCredentialAndTokens(t *testing.T) {
 func TestConcurrentPurges(t *testing.T) {
 	f, creds := setup(t)
 	e := deleted(t, "u-2")
-	var wg sync.WaitGroup
-	errs := make([]error, 5)
-	for i := range errs {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, errs[i] = f.Handle(context.Background(), e) }()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := identitytest.HandleConcurrently(f, e, 5); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := creds.ByID(context.Background(), "u-2"); !errors.Is(err, identity.ErrNotFound) {

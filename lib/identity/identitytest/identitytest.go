@@ -5,13 +5,17 @@ package identitytest
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strconv"
+	"sync"
 	"testing"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/auth/authtest"
+	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -65,4 +69,18 @@ func (e *Env) DB(t testing.TB) *mongo.Database {
 		}
 	})
 	return c.DB
+}
+
+// HandleConcurrently hands e to f n times at once, as concurrent
+// deliveries of one event reach a function, and returns their errors
+// joined.
+func HandleConcurrently(f fn.EventFunction, e event.Event, n int) error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, errs[i] = f.Handle(context.Background(), e) }()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
