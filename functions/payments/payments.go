@@ -79,10 +79,6 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return err
 	}
-	return f.startWith(ctx, c)
-}
-
-func (f *Function) startWith(ctx context.Context, c Config) error {
 	log := fn.Logger(ctx)
 	st, err := paymentstore.Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
 	if err != nil {

@@ -83,10 +83,6 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return err
 	}
-	return f.startWith(ctx, c)
-}
-
-func (f *Function) startWith(ctx context.Context, c Config) error {
 	store, err := catalog.Open(ctx, c.Store)
 	if err != nil {
 		return fmt.Errorf("products: start: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/auth/authtest"
+	"github.com/knshop/knshop/lib/catalog/catalogtest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
@@ -38,20 +40,9 @@ func newFixture(t *testing.T) *fixture {
 	keys := authtest.New(t)
 	rec := storetest.NewEventRecorder(t)
 	f := New()
-	c := Config{Store: storetest.Mongo(t, "catalog"), Auth: keys.Config, Sink: rec.URL(), Currency: "USD"}
-	if err := f.startWith(t.Context(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(t.Context()); err != nil {
-			t.Error(err)
-		}
-	})
-	h, err := fn.Handler(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	extra := map[string]string{"K_SINK": rec.URL(), "CURRENCY": "USD"}
+	maps.Copy(extra, keys.Env)
+	srv := httptest.NewServer(catalogtest.New(t).Start(t, f, extra))
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, srv: srv, keys: keys, sink: rec, f: f, seller: ids.New()}
 }
