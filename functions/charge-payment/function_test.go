@@ -213,31 +213,8 @@ func TestOneChargePerOrder(t *testing.T) {
 			t.Run("concurrent deliveries charge once and agree", func(t *testing.T) {
 				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
 				e := reserved(t, ids.New(), payment.TokenVisa)
-				const n = 8
-				replies := make([]*event.Event, n)
-				var wg sync.WaitGroup
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						// A delivery refused as in flight is retried by the
-						// Broker; do the same, boundedly.
-						for range 50 {
-							r, err := h.f.Handle(ctx, e)
-							if errors.Is(err, ErrChargeInFlight) {
-								time.Sleep(10 * time.Millisecond)
-								continue
-							}
-							if err != nil {
-								t.Error(err)
-							}
-							replies[i] = r
-							return
-						}
-						t.Error("still in flight after 50 retries")
-					}()
-				}
-				wg.Wait()
+				// A delivery refused as in flight is retried, as the Broker does.
+				replies := paymentstoretest.Concurrently(t, h.f, e, 8, ErrChargeInFlight)
 				for i, r := range replies {
 					if r == nil || r.ID() != replies[0].ID() || r.Type() != string(events.PaymentSuccess) {
 						t.Fatalf("reply %d = %v, want the same PAYMENT_SUCCESS as reply 0", i, r)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,29 +118,7 @@ func TestRefundOnce(t *testing.T) {
 				h := start(t, engine.Config(t, paymentstore.Database))
 				p := h.paid(t, paymentstore.Succeeded)
 				e := cancelled(t, p.OrderID)
-				const n = 6
-				replies := make([]*event.Event, n)
-				var wg sync.WaitGroup
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for range 50 {
-							r, err := h.f.Handle(ctx, e)
-							if errors.Is(err, ErrRefundInFlight) {
-								time.Sleep(10 * time.Millisecond)
-								continue
-							}
-							if err != nil {
-								t.Error(err)
-							}
-							replies[i] = r
-							return
-						}
-						t.Error("still in flight after 50 retries")
-					}()
-				}
-				wg.Wait()
+				replies := paymentstoretest.Concurrently(t, h.f, e, 6, ErrRefundInFlight)
 				for i, r := range replies {
 					if r == nil || r.ID() != replies[0].ID() {
 						t.Fatalf("reply %d = %v, want the same as reply 0", i, r)

@@ -5,9 +5,13 @@ package paymentstoretest
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/payment"
@@ -75,4 +79,35 @@ func Seed(t testing.TB, s *paymentstore.Store, p paymentstore.Payment, status pa
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Concurrently delivers e to f n times at once and returns the replies. A
+// delivery refused with inFlight (another delivery holds the payment) is
+// retried, as the Broker retries it, up to 50 times 10ms apart; any other
+// error fails the test.
+func Concurrently(t testing.TB, f fn.EventFunction, e event.Event, n int, inFlight error) []*event.Event {
+	t.Helper()
+	replies := make([]*event.Event, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				r, err := f.Handle(context.Background(), e)
+				if errors.Is(err, inFlight) {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+				}
+				replies[i] = r
+				return
+			}
+			t.Error("still in flight after 50 retries")
+		}()
+	}
+	wg.Wait()
+	return replies
 }
