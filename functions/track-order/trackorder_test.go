@@ -41,9 +41,9 @@ func TestTrackOrder(t *testing.T) {
 				wantHistoryAdd int
 			}{
 				"started then couriered":         {[]orderstore.Status{orderstore.Paid}, []delivery{started, couriered}, orderstore.InTransit, trackorder.DeliveryCouriered, "TRK-1", 2},
-				"couriered overtakes started":    {[]orderstore.Status{orderstore.Paid}, []delivery{couriered, started}, orderstore.InTransit, trackorder.DeliveryCouriered, "TRK-1", 1},
+				"couriered overtakes started":    {[]orderstore.Status{orderstore.Paid}, []delivery{couriered, started}, orderstore.InTransit, trackorder.DeliveryCouriered, "TRK-1", 2}, // SHIPPING passed over, recorded
 				"started only":                   {[]orderstore.Status{orderstore.Paid}, []delivery{started}, orderstore.Shipping, trackorder.DeliveryStarted, "", 1},
-				"started before paid is applied": {[]orderstore.Status{orderstore.Reserved}, []delivery{started}, orderstore.Shipping, trackorder.DeliveryStarted, "", 1},
+				"started before paid is applied": {[]orderstore.Status{orderstore.Reserved}, []delivery{started}, orderstore.Shipping, trackorder.DeliveryStarted, "", 2}, // PAID passed over, recorded
 				"cancelled order is left alone":  {[]orderstore.Status{orderstore.Cancelled}, []delivery{started, couriered}, orderstore.Cancelled, trackorder.DeliveryStarted, "", 0},
 				"completed order is left alone":  {[]orderstore.Status{orderstore.Paid, orderstore.Completed}, []delivery{couriered}, orderstore.Completed, trackorder.DeliveryCouriered, "TRK-1", 0},
 			}

@@ -145,10 +145,14 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 	}
 	// The status guard makes a concurrent change that slipped past the row
 	// lock (engines without row locks) fail loudly instead of being lost.
+	// A forward skip also records the states it passes over: the later
+	// event proves they happened (see CanMove), and the history then always
+	// reads PENDING, RESERVED, PAID, ... in order. Each entry takes a version.
+	steps := append(passedOver(o.Status, c.To), c.To)
 	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, cancel_reason = ?, payment_id = ?, payment_status = ?,
-		delivery_id = ?, delivery_status = ?, tracking_number = ?, version = version + 1, updated_at = ?
+		delivery_id = ?, delivery_status = ?, tracking_number = ?, version = version + ?, updated_at = ?
 		WHERE id = ? AND status = ? AND version = ?`,
-		c.To, reason, payID, payStatus, delID, delStatus, tracking, at, o.ID, o.Status, o.Version)
+		c.To, reason, payID, payStatus, delID, delStatus, tracking, len(steps), at, o.ID, o.Status, o.Version)
 	if err != nil {
 		return Advanced{}, fmt.Errorf("update: %w", err)
 	}
@@ -157,12 +161,14 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 	} else if n != 1 {
 		return Advanced{}, ErrConcurrentChange
 	}
-	o.Version++
-	if err := addHistory(ctx, tx, o.ID, o.Version, c.To, at); err != nil {
-		return Advanced{}, err
+	for _, st := range steps {
+		o.Version++
+		if err := addHistory(ctx, tx, o.ID, o.Version, st, at); err != nil {
+			return Advanced{}, err
+		}
+		o.History = append(o.History, HistoryEntry{Status: st, At: at})
 	}
 	o.Status, o.UpdatedAt = c.To, at
-	o.History = append(o.History, HistoryEntry{Status: c.To, At: at})
 	if reason.Valid {
 		o.CancelReason = &reason.String
 	}
@@ -172,6 +178,21 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 		return Advanced{}, err
 	}
 	return Advanced{Outcome: Applied, Order: o, Events: evs}, nil
+}
+
+// passedOver lists the states of the forward path strictly between from and
+// to; none for a cancellation.
+func passedOver(from, to Status) []Status {
+	if to == Cancelled {
+		return nil
+	}
+	var out []Status
+	for _, st := range []Status{Pending, Reserved, Paid, Shipping, InTransit, Completed} {
+		if rank[st] > rank[from] && rank[st] < rank[to] {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // fillIn records c's payment or delivery on an order that has none yet.
