@@ -104,8 +104,7 @@ func (l Letter) Original() event.Event {
 
 // Store keeps dead letters.
 type Store struct {
-	db     *sql.DB
-	shared bool // the process's serialized pool: Close leaves it open
+	db *sql.DB
 }
 
 // New returns the store of db, a database migrated with Migrations.
@@ -118,20 +117,17 @@ func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: open: %w", err)
 	}
-	return &Store{db: db, shared: c.Serialize}, nil
+	return &Store{db: db}, nil
 }
 
 // Close closes the database Open opened, unless it is the process's shared
 // serialized pool, which other functions still use. A nil Store (a
 // function never started) has nothing to close.
 func (s *Store) Close() error {
-	if s == nil || s.shared {
+	if s == nil {
 		return nil
 	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("deadletter: close: %w", err)
-	}
-	return nil
+	return sqlstore.Close(s.db)
 }
 
 // Add stores l. The same event failed by the same subscriber is stored once:

@@ -122,8 +122,7 @@ type Delivery struct {
 
 // Store reads and writes deliveries.
 type Store struct {
-	db     *sql.DB
-	shared bool // the process's serialized pool: Close leaves it open
+	db *sql.DB
 }
 
 // New returns the store of db, a database migrated with Migrations.
@@ -136,20 +135,17 @@ func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deliverystore: open: %w", err)
 	}
-	return &Store{db: db, shared: c.Serialize}, nil
+	return &Store{db: db}, nil
 }
 
 // Close closes the database Open opened, unless it is the process's shared
 // serialized pool, which other functions of the process still use. A nil
 // Store (a function never started) has nothing to close.
 func (s *Store) Close() error {
-	if s == nil || s.shared {
+	if s == nil {
 		return nil
 	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("deliverystore: close: %w", err)
-	}
-	return nil
+	return sqlstore.Close(s.db)
 }
 
 // DB is the underlying database, for the outbox that shares its

@@ -34,7 +34,7 @@ func (f *echoHTTP) Start(ctx context.Context, cfg map[string]string) error {
 	}
 	return nil
 }
-func (f *echoHTTP) Stop(ctx context.Context) error           { f.stopped = true; return nil }
+func (f *echoHTTP) Stop(ctx context.Context) error          { f.stopped = true; return nil }
 func (f *echoHTTP) Ready(ctx context.Context) (bool, error) { return f.ready, nil }
 
 type scriptedEvents struct{ err error }
@@ -222,4 +222,3 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 		t.Fatal("Stop was not called")
 	}
 }
-

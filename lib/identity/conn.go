@@ -16,9 +16,6 @@ import (
 type Conn struct {
 	// DB is the identity database, once opened.
 	DB *mongo.Database
-	// shared: the client is the process's serialized one, which other
-	// functions still use.
-	shared bool
 }
 
 var _ fn.Stopper = (*Conn)(nil)
@@ -29,7 +26,7 @@ func (c *Conn) Open(ctx context.Context, sc mongostore.Config) error {
 	if err != nil {
 		return err
 	}
-	c.DB, c.shared = db, sc.Serialize
+	c.DB = db
 	return nil
 }
 
@@ -46,10 +43,7 @@ func (c *Conn) OpenFrom(ctx context.Context, cfg map[string]string) error {
 // Stop disconnects, unless the client is the process's shared one; before
 // Open it has nothing to do.
 func (c *Conn) Stop(ctx context.Context) error {
-	if c.DB == nil || c.shared {
-		return nil
-	}
-	if err := c.DB.Client().Disconnect(ctx); err != nil {
+	if err := mongostore.Close(ctx, c.DB); err != nil {
 		return fmt.Errorf("identity: stop: %w", err)
 	}
 	return nil

@@ -123,3 +123,25 @@ func connect(ctx context.Context, c Config, opts *options.ClientOptions) (*mongo
 // IsDuplicateKey reports whether err is a duplicate key error (E11000): an
 // insert or upsert that broke a unique index.
 func IsDuplicateKey(err error) bool { return err != nil && mongo.IsDuplicateKeyError(err) }
+
+// Close disconnects the client of db, a database Open returned, unless it
+// is the process's shared serialized client, which other functions of the
+// process still use. A nil db (a store never opened) has nothing to close.
+func Close(ctx context.Context, db *mongo.Database) error {
+	if db == nil {
+		return nil
+	}
+	client := db.Client()
+	shared.Lock()
+	for _, s := range shared.clients {
+		if s == client {
+			shared.Unlock()
+			return nil
+		}
+	}
+	shared.Unlock()
+	if err := client.Disconnect(ctx); err != nil {
+		return fmt.Errorf("mongostore: close: %w", err)
+	}
+	return nil
+}

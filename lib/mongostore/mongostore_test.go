@@ -166,3 +166,37 @@ func open(t *testing.T) *mongo.Database {
 	}
 	return db
 }
+
+// Close leaves the process's shared client connected, and disconnects a
+// client of the caller's own.
+func TestCloseSparesTheSharedClient(t *testing.T) {
+	c := storetest.Mongo(t, "closeshared")
+	ctx := t.Context()
+	if c.Serialize {
+		shared, err := mongostore.Open(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mongostore.Close(ctx, shared); err != nil {
+			t.Fatal(err)
+		}
+		if err := shared.Client().Ping(ctx, nil); err != nil {
+			t.Fatalf("Close disconnected the shared client: %v", err)
+		}
+	}
+	own := c
+	own.Serialize = false
+	db, err := mongostore.Open(ctx, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mongostore.Close(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Client().Ping(ctx, nil); err == nil {
+		t.Fatal("Close left a client of the caller's own connected")
+	}
+	if err := mongostore.Close(ctx, nil); err != nil {
+		t.Fatalf("Close(nil) = %v", err)
+	}
+}

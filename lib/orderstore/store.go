@@ -21,8 +21,7 @@ const Database = "orders"
 
 // Store reads and changes the orders database.
 type Store struct {
-	db     *sql.DB
-	shared bool // the process-wide serialized pool of sqlstore
+	db *sql.DB
 }
 
 // Open connects to the orders database named by c and migrates it.
@@ -31,7 +30,7 @@ func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("orderstore: open: %w", err)
 	}
-	return &Store{db: db, shared: c.Serialize}, nil
+	return &Store{db: db}, nil
 }
 
 // OpenFrom opens the orders database a function's cfg names (ConfigFrom).
@@ -46,13 +45,13 @@ func OpenFrom(ctx context.Context, cfg map[string]string) (*Store, error) {
 // DB is the underlying database, for the outbox publisher.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close releases the connection pool, unless it is the serialized pool the
-// whole process shares (embedded engine), which other functions still use.
+// Close releases the connection pool (sqlstore.Close: never the pool the
+// whole process shares on the embedded engine).
 func (s *Store) Close() error {
-	if s == nil || s.shared {
+	if s == nil {
 		return nil
 	}
-	return s.db.Close()
+	return sqlstore.Close(s.db)
 }
 
 // Ping checks the database answers.

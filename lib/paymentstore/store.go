@@ -114,9 +114,8 @@ var Migrations = []string{
 
 // Store reads and changes payments.
 type Store struct {
-	db     *sql.DB
-	out    *outbox.SQL
-	shared bool // the process's serialized pool: Close leaves it open
+	db  *sql.DB
+	out *outbox.SQL
 }
 
 // Open opens (and migrates) the payments database; events written with a
@@ -126,7 +125,7 @@ func Open(ctx context.Context, c sqlstore.Config, s sink.Sender, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("paymentstore: open: %w", err)
 	}
-	return &Store{db: db, out: outbox.NewSQL(db, s, log), shared: c.Serialize}, nil
+	return &Store{db: db, out: outbox.NewSQL(db, s, log)}, nil
 }
 
 // Outbox is the store's outbox, for relaying what publishing missed.
@@ -156,13 +155,10 @@ func (s *Store) Ready(ctx context.Context) (bool, error) {
 // pool, which other functions of the process still use. A nil Store (a
 // function never started) has nothing to close.
 func (s *Store) Close() error {
-	if s == nil || s.shared {
+	if s == nil {
 		return nil
 	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("paymentstore: close: %w", err)
-	}
-	return nil
+	return sqlstore.Close(s.db)
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

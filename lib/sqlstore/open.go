@@ -130,3 +130,25 @@ func createDatabase(ctx context.Context, c Config) error {
 func QuoteIdent(name string) string {
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
+
+// Close closes db, a pool Open returned, unless it is the process's shared
+// serialized pool, which other functions of the process still use: every
+// store closes through it so none has to know which kind it holds. A nil db
+// (a store never opened) has nothing to close.
+func Close(db *sql.DB) error {
+	if db == nil {
+		return nil
+	}
+	shared.Lock()
+	for _, s := range shared.dbs {
+		if s == db {
+			shared.Unlock()
+			return nil
+		}
+	}
+	shared.Unlock()
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}

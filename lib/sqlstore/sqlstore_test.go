@@ -327,3 +327,35 @@ func count(t *testing.T, db *sql.DB, query string) int {
 	}
 	return n
 }
+
+// Close leaves the process's shared pool to the other functions that use
+// it, and closes a pool of the caller's own.
+func TestCloseSparesTheSharedPool(t *testing.T) {
+	ctx := t.Context()
+	sharedCfg := storetest.EmbeddedMySQL(t, "closeshared")
+	shared, err := sqlstore.Open(ctx, sharedCfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Close(shared); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.PingContext(ctx); err != nil {
+		t.Fatalf("Close closed the shared pool: %v", err)
+	}
+	own := sharedCfg
+	own.Serialize = false
+	db, err := sqlstore.Open(ctx, own, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Close(db); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PingContext(ctx); err == nil {
+		t.Fatal("Close left a pool of the caller's own open")
+	}
+	if err := sqlstore.Close(nil); err != nil {
+		t.Fatalf("Close(nil) = %v", err)
+	}
+}
