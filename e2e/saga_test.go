@@ -139,6 +139,24 @@ func TestShopEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("answers match the OpenAPI document", func(t *testing.T) {
+		_, tokens := s.call("POST", "/api/auth/login", "", map[string]any{"email": "customer@e2e.test", "password": "password-customer"})
+		conforms(t, "Tokens", tokens)
+		conforms(t, "User", s.must(200, "GET", "/api/users/me", customer, nil))
+		conforms(t, "Product", s.must(200, "GET", "/api/products/"+product, "", nil))
+		conforms(t, "ProductList", s.must(200, "GET", "/api/products?limit=5", "", nil))
+		conforms(t, "Cart", s.must(200, "PUT", "/api/cart/items/"+product, customer, map[string]any{"quantity": 1}))
+		orders := s.must(200, "GET", "/api/orders", customer, nil)
+		conforms(t, "OrderList", orders)
+		id := orders["items"].([]any)[0].(map[string]any)["id"].(string)
+		conforms(t, "Order", s.must(200, "GET", "/api/orders/"+id, customer, nil))
+		conforms(t, "PaymentList", s.must(200, "GET", "/api/payments?orderId="+id, customer, nil))
+		conforms(t, "DeliveryList", s.must(200, "GET", "/api/deliveries?orderId="+id, customer, nil))
+		conforms(t, "DeadLetterList", s.must(200, "GET", "/api/admin/dead-letters", admin, nil))
+		_, problem := s.call("GET", "/api/orders/"+id, seller, nil)
+		conforms(t, "Problem", problem)
+	})
+
 	t.Run("admin sees every order", func(t *testing.T) {
 		out := s.must(200, "GET", "/api/orders?customerId="+customerID, admin, nil)
 		if total := out["total"].(float64); total < 3 {

@@ -269,3 +269,5 @@ func (w *topicWatcher) all() []record {
 }
 
 func describe(v any) string { return fmt.Sprintf("%v", v) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
