@@ -1,0 +1,102 @@
+package auth
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/identity"
+	"github.com/knshop/knshop/lib/ids"
+)
+
+// Login: the password check behind the failed-login limits.
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (f *Auth) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var req loginRequest
+	if err := httpapi.Decode(w, r, &req); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	var v httpapi.Validator
+	v.Check(req.Email != "", "email", "is required")
+	v.Check(req.Password != "", "password", "is required")
+	v.Check(len(req.Password) <= MaxPasswordLength, "password", "must be at most 256 bytes")
+	if err := v.Err(); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	email, now := identity.NormalizeEmail(req.Email), f.now()
+	keys := []struct {
+		key   string
+		limit int64
+	}{{"addr:" + f.clientAddr(r), AddressFailureLimit}, {"acct:" + email, AccountFailureLimit}}
+	for _, k := range keys {
+		wait, err := f.limits.take(ctx, k.key, k.limit, now)
+		if err != nil {
+			f.fail(w, r, err)
+			return
+		}
+		if wait > 0 {
+			fn.Logger(ctx).WarnContext(ctx, "login rate limited", "limit", strings.SplitN(k.key, ":", 2)[0])
+			f.fail(w, r, rateLimited{wait})
+			return
+		}
+	}
+	if f.sweep {
+		if err := f.limits.sweep(ctx, now); err != nil {
+			fn.Logger(ctx).WarnContext(ctx, "sweeping old login windows failed", "error", err)
+		}
+	}
+	cred, err := f.creds.ByEmail(ctx, email)
+	hash := cred.PasswordHash
+	switch {
+	case errors.Is(err, identity.ErrNotFound):
+		hash = f.dummyHash
+	case err != nil:
+		f.fail(w, r, err)
+		return
+	}
+	ok, err := checkPassword(req.Password, hash)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if !ok || cred.UserID == "" {
+		f.fail(w, r, errBadCredentials)
+		return
+	}
+	for _, k := range keys {
+		if err := f.limits.release(ctx, k.key, now); err != nil {
+			fn.Logger(ctx).WarnContext(ctx, "could not give back a login attempt", "error", err)
+		}
+	}
+	f.answerTokens(w, r, http.StatusOK, cred, ids.New())
+}
+
+// clientAddr is the address login failures are counted against: the
+// connection's peer, or the first X-Forwarded-For entry behind a trusted
+// proxy.
+func (f *Auth) clientAddr(r *http.Request) string {
+	if f.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
