@@ -1,0 +1,92 @@
+package deliverystore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
+
+// Status changes: a delivery moves one step forward, with its event in the outbox.
+
+// Step is a requested status change.
+type Step struct {
+	To             Status
+	TrackingNumber string // kept when the step sets one and the delivery has none
+	At             time.Time
+}
+
+// EventFor builds the event a step causes, from the delivery as it is after
+// the step.
+type EventFor func(d Delivery) (event.Event, error)
+
+// Advance moves delivery id to step.To when that is the next status, stores
+// the event build makes in the outbox in the same transaction, and returns
+// the delivery and that event. When the delivery already is in step.To it
+// changes nothing and returns no event (a repeated step); any other step is
+// ErrOutOfOrder, and any step of a cancelled delivery is ErrCancelled.
+// allow sees the delivery first and may refuse with an error
+// (such as ErrNotFound for a caller who may not see it).
+func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(Delivery) error, build EventFor) (Delivery, []event.Event, error) {
+	var (
+		d   Delivery
+		evs []event.Event
+	)
+	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		var err error
+		evs = nil
+		d, err = get(ctx, tx, "SELECT "+columns+" FROM deliveries WHERE id = ? FOR UPDATE", id)
+		if err != nil {
+			return err
+		}
+		if err := allow(d); err != nil {
+			return err
+		}
+		if d.Status == Cancelled {
+			return fmt.Errorf("%w: no %s step", ErrCancelled, step.To)
+		}
+		if d.Status == step.To {
+			return nil
+		}
+		if d.Status.Next() != step.To {
+			return fmt.Errorf("%w: %s after %s", ErrOutOfOrder, step.To, d.Status)
+		}
+		at := step.At.UTC()
+		if d.TrackingNumber == "" {
+			d.TrackingNumber = step.TrackingNumber
+		}
+		res, err := tx.ExecContext(ctx,
+			"UPDATE deliveries SET status = ?, tracking_number = ?, updated_at = ? WHERE id = ? AND status = ?",
+			string(step.To), nullable(d.TrackingNumber), at, d.ID, string(d.Status))
+		if err != nil {
+			return fmt.Errorf("update status: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("update status: %w", err)
+		} else if n != 1 {
+			return fmt.Errorf("%w: status changed meanwhile", ErrOutOfOrder)
+		}
+		if _, err := tx.ExecContext(ctx,
+			"INSERT INTO delivery_history (delivery_id, step, status, at) VALUES (?, ?, ?, ?)",
+			d.ID, len(d.History)+1, string(step.To), at); err != nil {
+			return fmt.Errorf("insert history: %w", err)
+		}
+		d.Status, d.UpdatedAt = step.To, at
+		d.History = append(d.History, HistoryEntry{Status: step.To, At: at})
+		e, err := build(d)
+		if err != nil {
+			return fmt.Errorf("build event: %w", err)
+		}
+		evs = []event.Event{e}
+		return outbox.AddSQL(ctx, tx, e)
+	})
+	if err != nil {
+		return Delivery{}, nil, fmt.Errorf("deliverystore: advance %s: %w", id, err)
+	}
+	return d, evs, nil
+}
