@@ -7,7 +7,11 @@ import "testing"
 // released, once. Deleting an account cancels its open orders and ends
 // its logins.
 func TestCancelAfterPaymentAndAccountDeletion(t *testing.T) {
-	s := startShop(t, nil, "start-delivery")
+	onEachMySQL(t, cancelAfterPaymentAndAccountDeletion)
+}
+
+func cancelAfterPaymentAndAccountDeletion(t *testing.T, env map[string]string) {
+	s := startShop(t, env, "start-delivery")
 	seller, _ := s.register("seller@cancel.test", "seller")
 	customer, _ := s.register("customer@cancel.test", "customer")
 	product := s.addProduct(seller, "lamp", 4500, 4)

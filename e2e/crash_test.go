@@ -9,7 +9,11 @@ import (
 // after the commit, or the Broker was unreachable) is not lost: the outbox
 // relay publishes it later, and the saga then runs exactly once.
 func TestOutboxRelayFinishesWhatThePublishMissed(t *testing.T) {
-	s := startShop(t, nil)
+	onEachMySQL(t, outboxRelayFinishesWhatThePublishMissed)
+}
+
+func outboxRelayFinishesWhatThePublishMissed(t *testing.T, env map[string]string) {
+	s := startShop(t, env)
 	seller, _ := s.register("seller@crash.test", "seller")
 	customer, _ := s.register("customer@crash.test", "customer")
 	product := s.addProduct(seller, "kettle", 2500, 5)

@@ -16,8 +16,10 @@ func historyOf(order map[string]any) []string {
 // The whole saga on the stack `make run` starts, through HTTP only: an order
 // goes from PENDING to COMPLETED with every event on the topic, and the
 // declined-card, out-of-stock and account-deletion paths end where they must.
-func TestShopEndToEnd(t *testing.T) {
-	s := startShop(t, nil)
+func TestShopEndToEnd(t *testing.T) { onEachMySQL(t, shopEndToEnd) }
+
+func shopEndToEnd(t *testing.T, env map[string]string) {
+	s := startShop(t, env)
 	admin := s.login(adminEmail, adminPassword)
 	seller, _ := s.register("seller@e2e.test", "seller")
 	customer, customerID := s.register("customer@e2e.test", "customer")

@@ -26,7 +26,6 @@ func (s *Stack) startStores(ctx context.Context, o Options) (map[string]string, 
 	// The embedded servers report every refused command (FerretDB logs each
 	// unsupported index option at WARN): only their errors reach the log.
 	quiet := embedded.WithLogger(slog.New(atLeast{o.Log.Handler(), slog.LevelError}).With("part", "embedded"))
-	serialize := false
 	if cfg["KAFKA_BOOTSTRAP_SERVERS"] == "" {
 		k, err := embedded.StartKafka(ctx, o.KafkaAddr, quiet)
 		if err != nil {
@@ -46,7 +45,7 @@ func (s *Stack) startStores(ctx context.Context, o Options) (map[string]string, 
 		}
 		s.closers = append(s.closers, func() error { m.Close(); return nil })
 		cfg["MONGODB_URI"] = m.URI()
-		serialize = true
+		cfg["KNSHOP_SERIALIZE_MONGODB"] = "true"
 		s.Parts = append(s.Parts, Part{"mongodb", m.URI(), "embedded (FerretDB, SQLite under " + filepath.Join(o.DataDir, "mongo") + ")"})
 	} else {
 		s.Parts = append(s.Parts, Part{"mongodb", redact(cfg["MONGODB_URI"]), "MONGODB_URI"})
@@ -58,13 +57,10 @@ func (s *Stack) startStores(ctx context.Context, o Options) (map[string]string, 
 		}
 		s.closers = append(s.closers, func() error { m.Close(); return nil })
 		cfg["MYSQL_DSN"] = m.DSN()
-		serialize = true
+		cfg["KNSHOP_SERIALIZE_MYSQL"] = "true"
 		s.Parts = append(s.Parts, Part{"mysql", m.Addr(), "embedded (go-mysql-server)"})
 	} else {
 		s.Parts = append(s.Parts, Part{"mysql", redact(cfg["MYSQL_DSN"]), "MYSQL_DSN"})
-	}
-	if serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
 	}
 	return cfg, nil
 }

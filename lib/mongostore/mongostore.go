@@ -30,8 +30,8 @@ type Config struct {
 	Serialize bool
 }
 
-// ConfigFrom reads MONGODB_URI (required) and KNSHOP_SERIALIZE_DB from cfg
-// for the given database.
+// ConfigFrom reads MONGODB_URI (required) and KNSHOP_SERIALIZE_MONGODB, or
+// else KNSHOP_SERIALIZE_DB, from cfg for the given database.
 func ConfigFrom(cfg map[string]string, database string) (Config, error) {
 	c := Config{URI: cfg["MONGODB_URI"], Database: database}
 	if c.URI == "" {
@@ -40,10 +40,14 @@ func ConfigFrom(cfg map[string]string, database string) (Config, error) {
 	if c.Database == "" {
 		return Config{}, fmt.Errorf("%w: no database name", ErrConfig)
 	}
-	if v := cfg["KNSHOP_SERIALIZE_DB"]; v != "" {
+	key := "KNSHOP_SERIALIZE_MONGODB"
+	if cfg[key] == "" {
+		key = "KNSHOP_SERIALIZE_DB"
+	}
+	if v := cfg[key]; v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return Config{}, fmt.Errorf("%w: KNSHOP_SERIALIZE_DB=%q is not a boolean", ErrConfig, v)
+			return Config{}, fmt.Errorf("%w: %s=%q is not a boolean", ErrConfig, key, v)
 		}
 		c.Serialize = b
 	}

@@ -19,10 +19,12 @@ func TestConfigFrom(t *testing.T) {
 		want    mongostore.Config
 		wantErr bool
 	}{
-		"uri only":      {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog"}},
-		"serialized":    {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "true"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog", Serialize: true}},
-		"missing uri":   {cfg: map[string]string{"KNSHOP_SERIALIZE_DB": "true"}, wantErr: true},
-		"bad serialize": {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "maybe"}, wantErr: true},
+		"uri only":         {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog"}},
+		"serialized":       {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "true"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog", Serialize: true}},
+		"engine key wins":  {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "true", "KNSHOP_SERIALIZE_MONGODB": "false"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog"}},
+		"engine key alone": {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_MONGODB": "true", "KNSHOP_SERIALIZE_MYSQL": "false"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog", Serialize: true}},
+		"missing uri":      {cfg: map[string]string{"KNSHOP_SERIALIZE_DB": "true"}, wantErr: true},
+		"bad serialize":    {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "maybe"}, wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -27,8 +27,8 @@ type Config struct {
 	Serialize bool
 }
 
-// ConfigFrom reads MYSQL_DSN (required) and KNSHOP_SERIALIZE_DB from cfg
-// for the given database.
+// ConfigFrom reads MYSQL_DSN (required) and KNSHOP_SERIALIZE_MYSQL, or
+// else KNSHOP_SERIALIZE_DB, from cfg for the given database.
 func ConfigFrom(cfg map[string]string, database string) (Config, error) {
 	c := Config{DSN: cfg["MYSQL_DSN"], Database: database}
 	if c.DSN == "" {
@@ -41,10 +41,14 @@ func ConfigFrom(cfg map[string]string, database string) (Config, error) {
 		// The DSN may hold a password: do not echo it.
 		return Config{}, fmt.Errorf("%w: MYSQL_DSN does not parse", ErrConfig)
 	}
-	if v := cfg["KNSHOP_SERIALIZE_DB"]; v != "" {
+	key := "KNSHOP_SERIALIZE_MYSQL"
+	if cfg[key] == "" {
+		key = "KNSHOP_SERIALIZE_DB"
+	}
+	if v := cfg[key]; v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return Config{}, fmt.Errorf("%w: KNSHOP_SERIALIZE_DB=%q is not a boolean", ErrConfig, v)
+			return Config{}, fmt.Errorf("%w: %s=%q is not a boolean", ErrConfig, key, v)
 		}
 		c.Serialize = b
 	}

@@ -27,6 +27,14 @@ func TestConfigFrom(t *testing.T) {
 			cfg:  map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:3306)/", "KNSHOP_SERIALIZE_DB": "true"},
 			want: sqlstore.Config{DSN: "root@tcp(127.0.0.1:3306)/", Database: "orders", Serialize: true},
 		},
+		"engine key wins": {
+			cfg:  map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:3306)/", "KNSHOP_SERIALIZE_DB": "true", "KNSHOP_SERIALIZE_MYSQL": "false"},
+			want: sqlstore.Config{DSN: "root@tcp(127.0.0.1:3306)/", Database: "orders"},
+		},
+		"engine key alone": {
+			cfg:  map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:3306)/", "KNSHOP_SERIALIZE_MYSQL": "true", "KNSHOP_SERIALIZE_MONGODB": "false"},
+			want: sqlstore.Config{DSN: "root@tcp(127.0.0.1:3306)/", Database: "orders", Serialize: true},
+		},
 		"missing dsn":     {cfg: map[string]string{}, wantErr: true},
 		"bad serialize":   {cfg: map[string]string{"MYSQL_DSN": "root@tcp(h:1)/", "KNSHOP_SERIALIZE_DB": "yes please"}, wantErr: true},
 		"unparseable dsn": {cfg: map[string]string{"MYSQL_DSN": "not a dsn"}, wantErr: true},
