@@ -82,11 +82,6 @@ func TooManyRequests(detail string, retryAfter time.Duration) *Problem {
 	return p
 }
 
-// MethodNotAllowed is a 405.
-func MethodNotAllowed() *Problem {
-	return NewProblem(http.StatusMethodNotAllowed, "method-not-allowed", "this route does not take that method")
-}
-
 // Internal is the only 500 a client sees: no cause, no stack.
 func Internal() *Problem {
 	return NewProblem(http.StatusInternalServerError, "internal", "something went wrong on our side; try again")
