@@ -278,6 +278,17 @@ func (w *topicWatcher) count(key, typ string) int {
 	return n
 }
 
+// countType counts the records of one type, whatever their key.
+func (w *topicWatcher) countType(typ string) int {
+	n := 0
+	for _, r := range w.all() {
+		if r.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
 func (w *topicWatcher) all() []record {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	jwtauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/fn"
@@ -25,8 +26,16 @@ const Name = "auth"
 
 // Limits of the login rate limiter and of the tokens.
 const (
-	AccountFailureLimit = 5  // failed logins per account per window
-	AddressFailureLimit = 20 // failed logins per client address per window
+	// GuessFailureLimit stops a guesser: failed logins per account from one
+	// client address per window. The owner, from another address, still
+	// gets in.
+	GuessFailureLimit = 5
+	// AddressFailureLimit stops one address trying many accounts.
+	AddressFailureLimit = 20
+	// AccountFailureLimit bounds guessing spread over many addresses; it
+	// is much looser than GuessFailureLimit so that one address, or a few,
+	// cannot lock an owner out.
+	AccountFailureLimit = 100
 	LoginWindow         = 15 * time.Minute
 	RefreshTTL          = 30 * 24 * time.Hour
 	MinPasswordLength   = 8
@@ -78,7 +87,7 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		return Config{}, errors.New("auth: set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither")
 	}
-	if c.AdminEmail != "" && (!identity.ValidEmail(c.AdminEmail) || len(c.AdminPassword) < MinPasswordLength) {
+	if c.AdminEmail != "" && (!identity.ValidEmail(c.AdminEmail) || utf8.RuneCountInString(c.AdminPassword) < MinPasswordLength) {
 		return Config{}, errors.New("auth: ADMIN_EMAIL must be an email and ADMIN_PASSWORD at least 8 characters")
 	}
 	if v := cfg["TRUST_PROXY"]; v != "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -87,19 +88,25 @@ func TestRegister(t *testing.T) {
 		field  string
 		wantEv bool
 	}{
-		"customer by default":   {body: registration("Ann@Example.com", "correct horse", "Ann"), want: 201, wantEv: true},
-		"seller":                {body: `{"email":"sam@example.com","password":"correct horse","name":"Sam","role":"seller"}`, want: 201, wantEv: true},
-		"admin role refused":    {body: `{"email":"eve@example.com","password":"correct horse","name":"Eve","role":"admin"}`, want: 400, field: "role"},
-		"courier role refused":  {body: `{"email":"eve@example.com","password":"correct horse","name":"Eve","role":"courier"}`, want: 400, field: "role"},
-		"short password":        {body: registration("eve@example.com", "short", "Eve"), want: 400, field: "password"},
-		"bad email":             {body: registration("eve-at-example.com", "correct horse", "Eve"), want: 400, field: "email"},
-		"email with display":    {body: registration("Eve <eve@example.com>", "correct horse", "Eve"), want: 400, field: "email"},
-		"no name":               {body: registration("eve@example.com", "correct horse", " "), want: 400, field: "name"},
-		"operator for a string": {body: `{"email":{"$ne":null},"password":"correct horse","name":"Eve"}`, want: 400, field: "email"},
-		"unknown field":         {body: `{"email":"eve@example.com","password":"correct horse","name":"Eve","isAdmin":true}`, want: 400, field: "isAdmin"},
-		"malformed":             {body: `{"email":"eve@example.com",`, want: 400},
-		"over 1 MiB":            {body: big, want: 400},
-		"duplicate, other case": {body: registration("ANN@example.COM", "another pass", "Ann 2"), want: 409},
+		"customer by default":    {body: registration("Ann@Example.com", "correct horse", "Ann"), want: 201, wantEv: true},
+		"seller":                 {body: `{"email":"sam@example.com","password":"correct horse","name":"Sam","role":"seller"}`, want: 201, wantEv: true},
+		"admin role refused":     {body: `{"email":"eve@example.com","password":"correct horse","name":"Eve","role":"admin"}`, want: 400, field: "role"},
+		"courier role refused":   {body: `{"email":"eve@example.com","password":"correct horse","name":"Eve","role":"courier"}`, want: 400, field: "role"},
+		"short password":         {body: registration("eve@example.com", "short", "Eve"), want: 400, field: "password"},
+		"4 two-byte characters":  {body: registration("eve@example.com", "éééé", "Eve"), want: 400, field: "password"},
+		"8 two-byte characters":  {body: registration("ula@example.com", "éééééééé", "Ula"), want: 201, wantEv: true},
+		"case-variant key":       {body: `{"EMAIL":"eve@example.com","password":"correct horse","name":"Eve"}`, want: 400, field: "EMAIL"},
+		"repeated key":           {body: `{"email":"eve@example.com","password":"correct horse","name":"Eve","name":"Evil"}`, want: 400, field: "name"},
+		"invalid UTF-8 in name":  {body: "{\"email\":\"eve@example.com\",\"password\":\"correct horse\",\"name\":\"Ev\xffe\"}", want: 400, field: "name"},
+		"invalid UTF-8 in email": {body: "{\"email\":\"ev\xffe@example.com\",\"password\":\"correct horse\",\"name\":\"Eve\"}", want: 400, field: "email"},
+		"bad email":              {body: registration("eve-at-example.com", "correct horse", "Eve"), want: 400, field: "email"},
+		"email with display":     {body: registration("Eve <eve@example.com>", "correct horse", "Eve"), want: 400, field: "email"},
+		"no name":                {body: registration("eve@example.com", "correct horse", " "), want: 400, field: "name"},
+		"operator for a string":  {body: `{"email":{"$ne":null},"password":"correct horse","name":"Eve"}`, want: 400, field: "email"},
+		"unknown field":          {body: `{"email":"eve@example.com","password":"correct horse","name":"Eve","isAdmin":true}`, want: 400, field: "isAdmin"},
+		"malformed":              {body: `{"email":"eve@example.com",`, want: 400},
+		"over 1 MiB":             {body: big, want: 400},
+		"duplicate, other case":  {body: registration("ANN@example.COM", "another pass", "Ann 2"), want: 409},
 	}
 	order := []string{"customer by default", "seller"} // the duplicate needs Ann first
 	for name := range cases {
@@ -357,23 +364,50 @@ func TestLoginRateLimit(t *testing.T) {
 	call(t, a, "POST", "/api/auth/register", registration("fay@example.com", "fays password", "Fay"))
 	from := func(ip string) []string { return []string{"X-Forwarded-For", ip + ", 10.0.0.1"} }
 
-	t.Run("per account, across instances", func(t *testing.T) {
+	t.Run("a guesser is limited and the owner still gets in", func(t *testing.T) {
+		call(t, a, "POST", "/api/auth/register", registration("hal@example.com", "hals password", "Hal"))
+		for i := range GuessFailureLimit {
+			srv := a
+			if i%2 == 1 {
+				srv = b
+			}
+			if ans := call(t, srv, "POST", "/api/auth/login", creds("hal@example.com", "guess"+strconv.Itoa(i)), from("192.0.2.66")...); ans.status != 401 {
+				t.Fatalf("guess %d: status %d", i+1, ans.status)
+			}
+		}
+		for i := range 3 {
+			ans := call(t, b, "POST", "/api/auth/login", creds("hal@example.com", "guess-more"+strconv.Itoa(i)), from("192.0.2.66")...)
+			if ans.status != 429 {
+				t.Fatalf("guess past the limit got %d, want 429", ans.status)
+			}
+			secs, err := strconv.Atoi(ans.header.Get("Retry-After"))
+			if err != nil || secs < 1 || secs > int(LoginWindow/time.Second) {
+				t.Fatalf("Retry-After %q", ans.header.Get("Retry-After"))
+			}
+		}
+		// Even the right password from the guesser's address waits...
+		if ans := call(t, a, "POST", "/api/auth/login", creds("hal@example.com", "hals password"), from("192.0.2.66")...); ans.status != 429 {
+			t.Fatalf("right password from the guessing address: %d, want 429", ans.status)
+		}
+		// ...but the owner, from their own address, logs in.
+		if ans := call(t, a, "POST", "/api/auth/login", creds("HAL@example.com", "hals password"), from("192.0.2.10")...); ans.status != 200 {
+			t.Fatalf("the owner under a guessing attack got %d, want 200", ans.status)
+		}
+	})
+	t.Run("per account, across many addresses and instances", func(t *testing.T) {
 		for i := range AccountFailureLimit {
 			srv := a
 			if i%2 == 1 {
 				srv = b
 			}
-			if ans := call(t, srv, "POST", "/api/auth/login", creds("fay@example.com", "wrong"), from("192.0.2."+strconv.Itoa(i+1))...); ans.status != 401 {
+			ip := fmt.Sprintf("192.0.%d.%d", 3+i/200, 1+i%200)
+			if ans := call(t, srv, "POST", "/api/auth/login", creds("fay@example.com", "wrong"), from(ip)...); ans.status != 401 {
 				t.Fatalf("failure %d: status %d", i+1, ans.status)
 			}
 		}
 		ans := call(t, b, "POST", "/api/auth/login", creds("FAY@example.com", "fays password"), from("192.0.2.99")...)
 		if ans.status != 429 {
-			t.Fatalf("after %d failures the right password got %d, want 429", AccountFailureLimit, ans.status)
-		}
-		secs, err := strconv.Atoi(ans.header.Get("Retry-After"))
-		if err != nil || secs < 1 || secs > int(LoginWindow/time.Second) {
-			t.Fatalf("Retry-After %q", ans.header.Get("Retry-After"))
+			t.Fatalf("after %d failures from as many addresses the right password got %d, want 429", AccountFailureLimit, ans.status)
 		}
 	})
 	t.Run("per client address", func(t *testing.T) {
@@ -392,7 +426,7 @@ func TestLoginRateLimit(t *testing.T) {
 	})
 	t.Run("successes do not count", func(t *testing.T) {
 		call(t, a, "POST", "/api/auth/register", registration("gus@example.com", "gus password", "Gus"))
-		for i := range AccountFailureLimit + 3 {
+		for i := range GuessFailureLimit + 3 {
 			if ans := call(t, a, "POST", "/api/auth/login", creds("gus@example.com", "gus password"), from("203.0.113.5")...); ans.status != 200 {
 				t.Fatalf("login %d: %d", i+1, ans.status)
 			}

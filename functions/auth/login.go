@@ -2,9 +2,11 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
@@ -29,16 +31,23 @@ func (f *Auth) login(w http.ResponseWriter, r *http.Request) {
 	var v httpapi.Validator
 	v.Check(req.Email != "", "email", "is required")
 	v.Check(req.Password != "", "password", "is required")
-	v.Check(len(req.Password) <= MaxPasswordLength, "password", "must be at most 256 bytes")
+	v.Check(utf8.RuneCountInString(req.Password) <= MaxPasswordLength, "password", fmt.Sprintf("must be at most %d characters", MaxPasswordLength))
 	if err := v.Err(); err != nil {
 		f.fail(w, r, err)
 		return
 	}
-	email, now := identity.NormalizeEmail(req.Email), f.now()
+	email, now, addr := identity.NormalizeEmail(req.Email), f.now(), f.clientAddr(r)
+	// Three limits (docs/functions.md): a guesser at one account from one
+	// address, one address trying many accounts, and one account tried from
+	// many addresses, the last loose enough that the owner is not locked out.
 	keys := []struct {
 		key   string
 		limit int64
-	}{{"addr:" + f.clientAddr(r), AddressFailureLimit}, {"acct:" + email, AccountFailureLimit}}
+	}{
+		{"guess:" + email + "|" + addr, GuessFailureLimit},
+		{"addr:" + addr, AddressFailureLimit},
+		{"acct:" + email, AccountFailureLimit},
+	}
 	for _, k := range keys {
 		wait, err := f.limits.take(ctx, k.key, k.limit, now)
 		if err != nil {

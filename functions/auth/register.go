@@ -3,9 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	jwtauth "github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/events"
@@ -81,9 +83,10 @@ func (f *Auth) register(w http.ResponseWriter, r *http.Request) {
 	}
 	var v httpapi.Validator
 	v.Check(identity.ValidEmail(email), "email", "must be an email address")
-	v.Check(len(req.Password) >= MinPasswordLength, "password", "must be at least 8 characters")
-	v.Check(len(req.Password) <= MaxPasswordLength, "password", "must be at most 256 bytes")
-	v.Check(name != "" && len(name) <= MaxNameLength, "name", "must be 1 to 100 characters")
+	chars := utf8.RuneCountInString(req.Password)
+	v.Check(chars >= MinPasswordLength, "password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
+	v.Check(chars <= MaxPasswordLength, "password", fmt.Sprintf("must be at most %d characters", MaxPasswordLength))
+	v.Check(name != "" && utf8.RuneCountInString(name) <= MaxNameLength, "name", "must be 1 to 100 characters")
 	v.Check(role == jwtauth.Customer || role == jwtauth.Seller, "role", "must be customer or seller")
 	if err := v.Err(); err != nil {
 		f.fail(w, r, err)

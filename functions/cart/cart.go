@@ -13,6 +13,7 @@ import (
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
@@ -20,7 +21,7 @@ import (
 const Name = "cart"
 
 // maxQuantity bounds one cart line.
-const maxQuantity = 10000
+const maxQuantity = money.MaxQuantity
 
 // Cart is the cart HTTP function.
 type Cart struct {
@@ -82,6 +83,9 @@ func (f *Cart) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := f.Store.SetCartItem(r.Context(), user(r), r.PathValue("productId"), *req.Quantity, f.now())
+	if errors.Is(err, orderstore.ErrTotalOverLimit) {
+		err = httpapi.Invalid(httpapi.FieldError{Field: "quantity", Message: fmt.Sprintf("the cart total would be over %d minor units", money.MaxTotal)})
+	}
 	f.answer(w, r, http.StatusOK, c, err)
 }
 
@@ -109,6 +113,8 @@ func (f *Cart) answer(w http.ResponseWriter, r *http.Request, status int, v any,
 		err = httpapi.Invalid(httpapi.FieldError{Field: "productId", Message: fmt.Sprintf("product %s is %s", pe.ProductID, pe.Reason)})
 	case errors.Is(err, orderstore.ErrMixedCurrency):
 		err = httpapi.Conflict("the cart holds products priced in different currencies")
+	case errors.Is(err, orderstore.ErrTotalOverLimit):
+		err = httpapi.Conflict(fmt.Sprintf("the cart total is over %d minor units (a price rose); lower a quantity", money.MaxTotal))
 	}
 	httpapi.WriteError(w, r, fn.Logger(r.Context()), err)
 }

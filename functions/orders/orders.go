@@ -16,6 +16,7 @@ import (
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
@@ -133,6 +134,8 @@ func (f *Orders) fail(w http.ResponseWriter, r *http.Request, err error) {
 		err = httpapi.Invalid(httpapi.FieldError{Field: "items", Message: "no items given and the cart is empty"})
 	case errors.Is(err, orderstore.ErrMixedCurrency):
 		err = httpapi.Invalid(httpapi.FieldError{Field: "items", Message: "all items must be priced in one currency"})
+	case errors.Is(err, orderstore.ErrTotalOverLimit):
+		err = httpapi.Invalid(httpapi.FieldError{Field: "items", Message: fmt.Sprintf("the order total must be at most %d minor units", money.MaxTotal)})
 	case errors.Is(err, orderstore.ErrIdempotencyMismatch):
 		err = httpapi.Conflict("this Idempotency-Key was used with another request body")
 	case errors.Is(err, orderstore.ErrConcurrentChange):

@@ -129,7 +129,7 @@ func TestPlaceOrder(t *testing.T) {
 				"quantity zero":      {role: auth.Customer, body: body(fmt.Sprintf(`[{"productId":%q,"quantity":0}]`, mug)), wantStatus: 400, wantField: "items[0].quantity"},
 				"negative quantity":  {role: auth.Customer, body: body(fmt.Sprintf(`[{"productId":%q,"quantity":-3}]`, mug)), wantStatus: 400, wantField: "items[0].quantity"},
 				"empty item list":    {role: auth.Customer, body: body(`[]`), wantStatus: 400, wantField: "items"},
-				"client sends price": {role: auth.Customer, body: body(fmt.Sprintf(`[{"productId":%q,"quantity":1,"unitPrice":{"amount":1,"currency":"USD"}}]`, mug)), wantStatus: 400, wantField: "unitPrice"},
+				"client sends price": {role: auth.Customer, body: body(fmt.Sprintf(`[{"productId":%q,"quantity":1,"unitPrice":{"amount":1,"currency":"USD"}}]`, mug)), wantStatus: 400, wantField: "items[0].unitPrice"},
 				"no address": {role: auth.Customer, wantStatus: 400, wantField: "shippingAddress",
 					body: fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"paymentMethod":"pm_card_visa"}`, mug)},
 				"unknown address id": {role: auth.Customer, wantStatus: 400, wantField: "shippingAddressId",

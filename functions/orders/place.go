@@ -13,13 +13,14 @@ import (
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
 // Limits of a place-order request.
 const (
 	maxItems    = 100
-	maxQuantity = 10000
+	maxQuantity = money.MaxQuantity
 	maxKeyLen   = 255
 )
 

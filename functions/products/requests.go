@@ -187,6 +187,7 @@ func checkPrice(v *httpapi.Validator, p *money.Money, currency string) {
 		return
 	}
 	v.Check(p.Amount >= 0, "price.amount", "must not be negative")
+	v.Check(p.Amount <= money.MaxPrice, "price.amount", fmt.Sprintf("must be at most %d", money.MaxPrice))
 	v.Check(p.Currency == "" || p.Currency == currency, "price.currency", "must be "+currency+", the shop's currency")
 }
 

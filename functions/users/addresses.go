@@ -3,6 +3,7 @@ package users
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/identity"
@@ -26,12 +27,12 @@ func (req addressRequest) address(id string) (identity.Address, error) {
 	a := identity.Address{ID: id, Label: strings.TrimSpace(req.Label), Line1: strings.TrimSpace(req.Line1), Line2: strings.TrimSpace(req.Line2),
 		City: strings.TrimSpace(req.City), PostalCode: strings.TrimSpace(req.PostalCode), Country: strings.ToUpper(strings.TrimSpace(req.Country)), IsDefault: req.IsDefault}
 	var v httpapi.Validator
-	v.Check(len(a.Label) <= 40, "label", "must be at most 40 characters")
-	v.Check(a.Line1 != "" && len(a.Line1) <= 200, "line1", "must be 1 to 200 characters")
-	v.Check(len(a.Line2) <= 200, "line2", "must be at most 200 characters")
-	v.Check(a.City != "" && len(a.City) <= 100, "city", "must be 1 to 100 characters")
-	v.Check(a.PostalCode != "" && len(a.PostalCode) <= 20, "postalCode", "must be 1 to 20 characters")
-	v.Check(len(a.Country) >= 2 && len(a.Country) <= 56, "country", "must be a country name or code")
+	v.Check(utf8.RuneCountInString(a.Label) <= 40, "label", "must be at most 40 characters")
+	v.Check(a.Line1 != "" && utf8.RuneCountInString(a.Line1) <= 200, "line1", "must be 1 to 200 characters")
+	v.Check(utf8.RuneCountInString(a.Line2) <= 200, "line2", "must be at most 200 characters")
+	v.Check(a.City != "" && utf8.RuneCountInString(a.City) <= 100, "city", "must be 1 to 100 characters")
+	v.Check(a.PostalCode != "" && utf8.RuneCountInString(a.PostalCode) <= 20, "postalCode", "must be 1 to 20 characters")
+	v.Check(utf8.RuneCountInString(a.Country) >= 2 && utf8.RuneCountInString(a.Country) <= 56, "country", "must be a country name or code")
 	return a, v.Err()
 }
 

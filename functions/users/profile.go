@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -40,7 +41,7 @@ func (f *Users) patchMe(w http.ResponseWriter, r *http.Request) {
 	var name string
 	if req.Name != nil {
 		name = strings.TrimSpace(*req.Name)
-		v.Check(name != "" && len(name) <= MaxNameLength, "name", "must be 1 to 100 characters")
+		v.Check(name != "" && utf8.RuneCountInString(name) <= MaxNameLength, "name", "must be 1 to 100 characters")
 	}
 	if req.Preferences != nil {
 		raw := *req.Preferences

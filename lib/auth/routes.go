@@ -12,13 +12,15 @@ import (
 // request is answered 503, so the platform's early probes get no 404.
 type Routes struct {
 	mux      *http.ServeMux
+	handler  http.Handler // mux, with its 404/405 in problem+json
 	verifier *Verifier
 }
 
 // NewRoutes returns no routes yet, guarded with cfg's public key, issuer and
 // audience.
 func NewRoutes(cfg Config) *Routes {
-	return &Routes{mux: http.NewServeMux(), verifier: NewVerifier(cfg)}
+	mux := http.NewServeMux()
+	return &Routes{mux: mux, handler: httpapi.Mux(mux), verifier: NewVerifier(cfg)}
 }
 
 // Verifier is the Verifier of the guarded routes, for a handler that
@@ -41,5 +43,5 @@ func (rs *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the function is not started"))
 		return
 	}
-	rs.mux.ServeHTTP(w, r)
+	rs.handler.ServeHTTP(w, r)
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/knshop/knshop/lib/httpapi"
@@ -24,13 +25,22 @@ func TestRoutes(t *testing.T) {
 	teapot := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }
 	rs := NewRoutes(cfg)
 	rs.Public("GET /open", teapot)
+	rs.Public("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") != "42" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusTeapot)
+	})
 	rs.SignedIn("GET /mine", teapot)
 	rs.SignedIn("GET /staff", teapot, Seller, Admin)
 	var none *Routes
 
 	cases := map[string]struct {
 		routes      *Routes
+		method      string
 		path, authz string
+		wantAllow   string
 		want        int
 		wantProblem bool
 	}{
@@ -40,11 +50,17 @@ func TestRoutes(t *testing.T) {
 		"signed-in route, any role":            {routes: rs, path: "/mine", authz: bearer(Courier), want: 418},
 		"role route, a role it does not allow": {routes: rs, path: "/staff", authz: bearer(Customer), want: 403, wantProblem: true},
 		"role route, a role it allows":         {routes: rs, path: "/staff", authz: bearer(Seller), want: 418},
-		"unknown path":                         {routes: rs, path: "/nope", want: 404},
+		"path values reach the handler":        {routes: rs, path: "/items/42", want: 418},
+		"unknown path is 404 problem":          {routes: rs, path: "/nope", want: 404, wantProblem: true},
+		"method not routed is 405 problem":     {routes: rs, method: http.MethodDelete, path: "/open", want: 405, wantProblem: true, wantAllow: "GET, HEAD"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			method := tc.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			r := httptest.NewRequest(method, tc.path, nil)
 			if tc.authz != "" {
 				r.Header.Set("Authorization", tc.authz)
 			}
@@ -55,6 +71,12 @@ func TestRoutes(t *testing.T) {
 			}
 			if got := w.Header().Get("Content-Type") == httpapi.ProblemContentType; got != tc.wantProblem {
 				t.Fatalf("Content-Type = %q", w.Header().Get("Content-Type"))
+			}
+			if tc.wantAllow != "" && w.Header().Get("Allow") != tc.wantAllow {
+				t.Fatalf("Allow = %q, want %q", w.Header().Get("Allow"), tc.wantAllow)
+			}
+			if tc.wantProblem && !strings.Contains(w.Body.String(), `"status":`) {
+				t.Fatalf("body is not a problem: %s", w.Body.String())
 			}
 		})
 	}

@@ -30,21 +30,21 @@ type Address struct {
 // Item is a product and a quantity.
 type Item struct {
 	ProductID string `json:"productId"`
-	Quantity  int64  `json:"quantity" schema:"min=1"`
+	Quantity  int64  `json:"quantity" schema:"min=1,max=10000"`
 }
 
 // PricedItem is an ordered item with the unit price it was ordered at.
 type PricedItem struct {
 	ProductID string      `json:"productId"`
 	Name      string      `json:"name,omitempty"`
-	Quantity  int64       `json:"quantity" schema:"min=1"`
+	Quantity  int64       `json:"quantity" schema:"min=1,max=10000"`
 	UnitPrice money.Money `json:"unitPrice"`
 }
 
 // Shortage is an item reserve-stock could not reserve in full.
 type Shortage struct {
 	ProductID string `json:"productId"`
-	Requested int64  `json:"requested" schema:"min=1"`
+	Requested int64  `json:"requested" schema:"min=1,max=10000"`
 	Available int64  `json:"available" schema:"min=0"`
 }
 

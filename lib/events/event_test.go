@@ -27,7 +27,7 @@ func samples() map[Type]Data {
 		ProductAdded:             ProductAddedData{ProductID: "p1", SellerID: "s1", Name: "Mug", Category: "kitchen", Price: usd, Stock: 3, Version: 1, AddedAt: at},
 		ProductUpdated:           ProductUpdatedData{ProductID: "p1", SellerID: "s1", Changed: []string{"price"}, Name: "Mug", Category: "kitchen", Price: usd, Stock: 3, Version: 2, UpdatedAt: at},
 		ProductDeleted:           ProductDeletedData{ProductID: "p1", Version: 3, DeletedAt: at},
-		OrderPlaced:              OrderPlacedData{OrderID: "o1", CustomerID: "u1", Items: []PricedItem{{ProductID: "p1", Quantity: 2, UnitPrice: usd}}, Total: usd.Times(2), ShippingAddress: addr, PaymentMethod: "pm_card_visa", PlacedAt: at},
+		OrderPlaced:              OrderPlacedData{OrderID: "o1", CustomerID: "u1", Items: []PricedItem{{ProductID: "p1", Quantity: 2, UnitPrice: usd}}, Total: money.New(usd.Amount*2, usd.Currency), ShippingAddress: addr, PaymentMethod: "pm_card_visa", PlacedAt: at},
 		OrderCancelled:           OrderCancelledData{OrderID: "o1", CustomerID: "u1", Reason: ReasonOutOfStock, CancelledAt: at},
 		OrderCompleted:           OrderCompletedData{OrderID: "o1", CustomerID: "u1", CompletedAt: at},
 		StockReserved:            StockReservedData{OrderID: "o1", CustomerID: "u1", Items: []Item{{ProductID: "p1", Quantity: 2}}, Total: usd, PaymentMethod: "pm_card_visa", ShippingAddress: addr},

@@ -105,7 +105,7 @@ var (
 )
 
 // schemaOf maps a Go type to a schema; tag is the field's `schema` tag:
-// "min=N" (minimum, or minItems for arrays), "enum=a|b", "empty" (a string
+// "min=N" (minimum, or minItems for arrays), "max=N" (maximum of an integer), "enum=a|b", "empty" (a string
 // that may be blank).
 func schemaOf(t reflect.Type, tag string) map[string]any {
 	opts := parseTag(tag)
@@ -117,7 +117,7 @@ func schemaOf(t reflect.Type, tag string) map[string]any {
 			"type":     "object",
 			"required": []string{"amount", "currency"},
 			"properties": map[string]any{
-				"amount":   map[string]any{"type": "integer", "minimum": 0},
+				"amount":   map[string]any{"type": "integer", "minimum": 0, "maximum": money.MaxTotal},
 				"currency": map[string]any{"type": "string", "pattern": "^[A-Z]{3}$"},
 			},
 		}
@@ -138,6 +138,10 @@ func schemaOf(t reflect.Type, tag string) map[string]any {
 		if m, ok := opts["min"]; ok {
 			n, _ := strconv.Atoi(m)
 			s["minimum"] = n
+		}
+		if m, ok := opts["max"]; ok {
+			n, _ := strconv.ParseInt(m, 10, 64)
+			s["maximum"] = n
 		}
 		return s
 	case reflect.Bool:

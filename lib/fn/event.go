@@ -7,6 +7,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/httpapi"
 )
 
 // eventHandler adapts an EventFunction to HTTP the way Knative expects: the
@@ -17,7 +18,7 @@ type eventHandler struct{ f EventFunction }
 func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "a CloudEvent is POSTed here", http.StatusMethodNotAllowed)
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusMethodNotAllowed, "method-not-allowed", "a CloudEvent is POSTed here"))
 		return
 	}
 	ctx := r.Context()
@@ -25,12 +26,12 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e, err := cehttp.NewEventFromHTTPRequest(r)
 	if err != nil {
 		log.WarnContext(ctx, "rejected a request that is not a CloudEvent", "error", err)
-		http.Error(w, "not a valid CloudEvent: "+err.Error(), http.StatusBadRequest)
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("not a valid CloudEvent: "+err.Error()))
 		return
 	}
 	if err := e.Validate(); err != nil {
 		log.WarnContext(ctx, "rejected an invalid CloudEvent", "error", err)
-		http.Error(w, "invalid CloudEvent: "+err.Error(), http.StatusBadRequest)
+		httpapi.WriteProblem(w, r, httpapi.BadRequest("invalid CloudEvent: "+err.Error()))
 		return
 	}
 	ctx = events.ContextFor(ctx, *e)
@@ -41,17 +42,17 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil && IsPermanent(err):
 		log.WarnContext(ctx, "event cannot be processed; not retrying", "error", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusBadRequest, "unprocessable-event", err.Error()))
 	case err != nil:
 		log.ErrorContext(ctx, "event handling failed; the broker will retry", "error", err)
-		http.Error(w, "transient failure", http.StatusInternalServerError)
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "transient", "transient failure"))
 	case reply == nil:
 		log.InfoContext(ctx, "event handled")
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		if err := reply.Validate(); err != nil {
 			log.ErrorContext(ctx, "handler built an invalid reply", "error", err)
-			http.Error(w, "invalid reply event", http.StatusInternalServerError)
+			httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "invalid-reply", "invalid reply event"))
 			return
 		}
 		log.InfoContext(ctx, "event handled with a reply", "reply_type", reply.Type(), "reply_id", reply.ID())

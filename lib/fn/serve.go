@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/httpapi"
 )
 
 // Health routes every function serves.
@@ -109,7 +110,7 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			log.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(p))
 			if !rec.wrote {
-				http.Error(rec, `{"type":"about:blank","title":"Internal Server Error","status":500}`, http.StatusInternalServerError)
+				httpapi.WriteProblem(rec, r, httpapi.Internal())
 			}
 		}
 		log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(begin).Milliseconds())

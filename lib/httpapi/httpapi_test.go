@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 type login struct {
@@ -34,6 +36,15 @@ func TestDecodeIsStrict(t *testing.T) {
 		"array body":            {body: `[1,2]`, wantField: "(body)"},
 		"too large":             {body: `{"email":"` + strings.Repeat("a", MaxBodyBytes) + `","password":"x"}`},
 		"not json content type": {body: `{"email":"a","password":"x"}`, contentType: "text/plain"},
+		"name in another case":  {body: `{"EMAIL":"a","password":"x"}`, wantField: "EMAIL"},
+		"name capitalized":      {body: `{"email":"a","Password":"x"}`, wantField: "Password"},
+		"repeated key":          {body: `{"email":"a","email":"b","password":"x"}`, wantField: "email"},
+		"invalid UTF-8":         {body: "{\"email\":\"\xff@b.c\",\"password\":\"x\"}", wantField: "email"},
+		"fractional integer":    {body: `{"email":"a","password":"x","age":1.5}`, wantField: "age"},
+		"exponent integer":      {body: `{"email":"a","password":"x","age":1e3}`, wantField: "age"},
+		"overflowing integer":   {body: `{"email":"a","password":"x","age":99999999999999999999}`, wantField: "age"},
+		"trailing garbage":      {body: `{"email":"a","password":"x"} x`},
+		"null body":             {body: `null`, wantOK: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -56,10 +67,23 @@ func TestDecodeIsStrict(t *testing.T) {
 			if !ok || p.Status != http.StatusBadRequest {
 				t.Fatalf("Decode = %v, want a 400 problem", err)
 			}
+			if tc.wantField == "" && len(p.Errors) != 0 {
+				t.Fatalf("problem errors = %+v, want none", p.Errors)
+			}
 			if tc.wantField != "" && (len(p.Errors) != 1 || p.Errors[0].Field != tc.wantField) {
 				t.Fatalf("problem errors = %+v, want field %q", p.Errors, tc.wantField)
 			}
 		})
+	}
+}
+
+func TestFieldName(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{"": "(body)", "/email": "email", "/items/0/quantity": "items[0].quantity", "/a~1b": "a/b"}
+	for in, want := range cases {
+		if got := FieldName(jsontext.Pointer(in)); got != want {
+			t.Errorf("FieldName(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -102,6 +126,10 @@ func TestParsePage(t *testing.T) {
 		"explicit":       {query: "page=3&limit=100", want: Page{3, 100}},
 		"limit over 100": {query: "limit=101", wantErr: true},
 		"page zero":      {query: "page=0", wantErr: true},
+		"largest page":   {query: "page=10000000&limit=100", want: Page{10_000_000, 100}},
+		"page past max":  {query: "page=10000001", wantErr: true},
+		"page overflows": {query: "page=9223372036854775807&limit=100", wantErr: true},
+		"page too big":   {query: "page=99999999999999999999999", wantErr: true},
 		"not a number":   {query: "limit=ten", wantErr: true},
 	}
 	for name, tc := range cases {

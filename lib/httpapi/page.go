@@ -9,6 +9,9 @@ import (
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100
+	// MaxPage bounds page so that the offset (page-1)*limit can never
+	// overflow anywhere it is used (an SQL OFFSET, a MongoDB skip).
+	MaxPage = 10_000_000
 )
 
 // Page is a validated ?page=&limit= pair; Page counts from 1.
@@ -36,15 +39,16 @@ func NewList[T any](items []T, p Page, total int) List[T] {
 	return List[T]{Items: items, Page: p.Page, Limit: p.Limit, Total: total}
 }
 
-// ParsePage reads page and limit from r's query: page ≥ 1, 1 ≤ limit ≤ 100.
+// ParsePage reads page and limit from r's query: 1 ≤ page ≤ MaxPage,
+// 1 ≤ limit ≤ 100.
 func ParsePage(r *http.Request) (Page, error) {
 	p := Page{Page: 1, Limit: DefaultLimit}
 	var errs []FieldError
 	q := r.URL.Query()
 	if s := q.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			errs = append(errs, FieldError{Field: "page", Message: "must be an integer of at least 1"})
+		if err != nil || n < 1 || n > MaxPage {
+			errs = append(errs, FieldError{Field: "page", Message: "must be an integer from 1 to 10000000"})
 		}
 		p.Page = n
 	}

@@ -128,3 +128,51 @@ func JSON(w http.ResponseWriter, status int, v any) {
 		slog.Default().Warn("httpapi: writing a JSON answer failed", "error", err)
 	}
 }
+
+// MethodNotAllowed is a 405; allow lists the methods the route takes.
+func MethodNotAllowed(r *http.Request) *Problem {
+	return NewProblem(http.StatusMethodNotAllowed, "method-not-allowed", r.Method+" is not allowed on "+r.URL.Path)
+}
+
+// Mux serves an http.ServeMux whose own answers (404 for a path it does not
+// route, 405 for a method a route does not take) are problem+json like every
+// other error; the mux's Allow header is kept.
+func Mux(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Handler only looks the route up; ServeHTTP also sets the
+		// request's path values, so the mux serves routed requests itself.
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+// muxErrorWriter turns the plain-text 404/405 (and redirects pass through)
+// a ServeMux writes for an unrouted request into problem+json.
+type muxErrorWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	problem bool
+}
+
+func (m *muxErrorWriter) WriteHeader(status int) {
+	switch status {
+	case http.StatusNotFound:
+		m.problem = true
+		WriteProblem(m.ResponseWriter, m.r, NotFound("route"))
+	case http.StatusMethodNotAllowed:
+		m.problem = true
+		WriteProblem(m.ResponseWriter, m.r, MethodNotAllowed(m.r))
+	default:
+		m.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (m *muxErrorWriter) Write(b []byte) (int, error) {
+	if m.problem {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}

@@ -4,7 +4,7 @@ var (
 	anyone   []string
 	signedIn = []string{"signed in"}
 	page     = []Param{
-		{Name: "page", Description: "page number from 1", Schema: map[string]any{"type": "integer", "minimum": 1}},
+		{Name: "page", Description: "page number from 1", Schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 10_000_000}},
 		{Name: "limit", Description: "items per page, at most 100", Schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 100}},
 	}
 )
@@ -65,7 +65,7 @@ func Routes() []Route {
 		// cart
 		{Method: "GET", Path: "/api/cart", Function: "cart", Summary: "My cart", Roles: signedIn, Responses: map[int]any{200: ref("Cart")}},
 		{Method: "PUT", Path: "/api/cart/items/{productId}", Function: "cart", Summary: "Set a quantity (0 removes)", Roles: signedIn,
-			Body: obj(map[string]any{"quantity": map[string]any{"type": "integer", "minimum": 0}}, "quantity"), Responses: map[int]any{200: ref("Cart")}},
+			Body: obj(map[string]any{"quantity": map[string]any{"type": "integer", "minimum": 0, "maximum": 10_000}}, "quantity"), Responses: map[int]any{200: ref("Cart")}},
 		{Method: "DELETE", Path: "/api/cart/items/{productId}", Function: "cart", Summary: "Remove an item", Roles: signedIn, Responses: map[int]any{200: ref("Cart")}},
 		{Method: "DELETE", Path: "/api/cart", Function: "cart", Summary: "Empty my cart", Roles: signedIn, Responses: map[int]any{204: nil}},
 
@@ -73,7 +73,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/orders", Function: "orders", Summary: "Place an order (from items, or from the cart, which is then emptied)", Roles: []string{"customer"},
 			Headers: []Param{{Name: "Idempotency-Key", Description: "a repeat with the same key and body answers with the same order; another body gets 409", Schema: str()}},
 			Body: obj(map[string]any{
-				"items":             arr(obj(map[string]any{"productId": str(), "quantity": map[string]any{"type": "integer", "minimum": 1}}, "productId", "quantity")),
+				"items":             arr(obj(map[string]any{"productId": str(), "quantity": map[string]any{"type": "integer", "minimum": 1, "maximum": 10_000}}, "productId", "quantity")),
 				"shippingAddressId": str(), "shippingAddress": ref("AddressInput"), "paymentMethod": str(),
 			}, "paymentMethod"),
 			Responses: map[int]any{202: ref("Order"), 409: ref("Problem")}},

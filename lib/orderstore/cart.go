@@ -36,34 +36,69 @@ func (s *Store) Cart(ctx context.Context, customerID string) (Cart, error) {
 }
 
 func cart(ctx context.Context, q queryer, customerID string) (Cart, error) {
+	lines, err := cartLines(ctx, q, customerID)
+	if err != nil {
+		return Cart{}, err
+	}
+	c := Cart{Items: append([]CartLine{}, lines...)}
+	if c.Total, err = cartTotal(lines); err != nil {
+		return Cart{}, err
+	}
+	return c, nil
+}
+
+// cartLines reads the cart's lines priced from the read model.
+func cartLines(ctx context.Context, q queryer, customerID string) ([]CartLine, error) {
 	rows, err := q.QueryContext(ctx, `SELECT c.product_id, COALESCE(p.name, ''), c.quantity,
 		COALESCE(p.price_amount, 0), COALESCE(p.price_currency, '')
 		FROM cart_items c LEFT JOIN products p ON p.id = c.product_id
 		WHERE c.customer_id = ? ORDER BY c.added_at, c.product_id`, customerID)
 	if err != nil {
-		return Cart{}, err
+		return nil, err
 	}
-	lines, err := collect(rows, func(r rowScanner) (CartLine, error) {
+	return collect(rows, func(r rowScanner) (CartLine, error) {
 		var l CartLine
 		err := r.Scan(&l.ProductID, &l.Name, &l.Quantity, &l.UnitPrice.Amount, &l.UnitPrice.Currency)
 		return l, err
 	})
-	if err != nil {
-		return Cart{}, err
+}
+
+// cartTotal is the checked sum of the lines (nil for none): ErrMixedCurrency
+// or ErrTotalOverLimit when it cannot be one amount within the limits.
+func cartTotal(lines []CartLine) (*money.Money, error) {
+	if len(lines) == 0 {
+		return nil, nil
 	}
-	c := Cart{Items: []CartLine{}}
+	total := money.Money{Currency: lines[0].UnitPrice.Currency}
 	for _, l := range lines {
-		c.Items = append(c.Items, l)
-		if c.Total == nil {
-			c.Total = &money.Money{Currency: l.UnitPrice.Currency}
+		line, err := l.UnitPrice.Times(l.Quantity)
+		if err == nil {
+			total, err = money.Sum(total.Currency, total, line)
 		}
-		sum, err := c.Total.Add(l.UnitPrice.Times(l.Quantity))
 		if err != nil {
-			return Cart{}, fmt.Errorf("%w: %v", ErrMixedCurrency, err)
+			return nil, totalError(err)
 		}
-		c.Total = &sum
 	}
-	return c, nil
+	return &total, nil
+}
+
+// withLine is lines with l in place of the line of its product, or added.
+func withLine(lines []CartLine, l CartLine) []CartLine {
+	out := make([]CartLine, 0, len(lines)+1)
+	for _, x := range lines {
+		if x.ProductID != l.ProductID {
+			out = append(out, x)
+		}
+	}
+	return append(out, l)
+}
+
+// totalError maps a failed sum onto the domain's errors.
+func totalError(err error) error {
+	if errors.Is(err, money.ErrCurrencyMismatch) {
+		return fmt.Errorf("%w: %v", ErrMixedCurrency, err)
+	}
+	return fmt.Errorf("%w: %v", ErrTotalOverLimit, err)
 }
 
 // SetCartItem puts quantity of the product in the cart; 0 removes it. The
@@ -85,6 +120,15 @@ func (s *Store) SetCartItem(ctx context.Context, customerID, productID string, q
 			reason = "deleted"
 		}
 		return Cart{}, &ProductError{ProductID: productID, Reason: reason}
+	}
+	// The cart as it would be must have a total within the limits (checked
+	// before anything is written; placing the order checks it again).
+	lines, err := cartLines(ctx, s.db, customerID)
+	if err != nil {
+		return Cart{}, fmt.Errorf("orderstore: set cart item: %w", err)
+	}
+	if _, err := cartTotal(withLine(lines, CartLine{ProductID: productID, Quantity: quantity, UnitPrice: p.Price})); err != nil {
+		return Cart{}, err
 	}
 	// One statement, so two racing requests leave one row with the last
 	// quantity rather than a duplicate-key failure.

@@ -116,12 +116,15 @@ func price(ctx context.Context, q queryer, items []events.Item) ([]Item, money.M
 		case p.Stock <= 0:
 			return nil, money.Money{}, &ProductError{ProductID: it.ProductID, Reason: "out of stock"}
 		}
-		line := p.Price.Times(it.Quantity)
+		line, err := money.Line(p.Price, it.Quantity)
+		if err != nil {
+			return nil, money.Money{}, &ProductError{ProductID: it.ProductID, Reason: "priced beyond the limits (" + err.Error() + ")"}
+		}
 		if i == 0 {
 			total = money.Money{Currency: p.Price.Currency}
 		}
-		if total, err = total.Add(line); err != nil {
-			return nil, money.Money{}, fmt.Errorf("%w: %v", ErrMixedCurrency, err)
+		if total, err = money.Sum(total.Currency, total, line); err != nil {
+			return nil, money.Money{}, totalError(err)
 		}
 		out = append(out, Item{ProductID: p.ID, Name: p.Name, Quantity: it.Quantity, UnitPrice: p.Price})
 	}

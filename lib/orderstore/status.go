@@ -54,6 +54,9 @@ var (
 	ErrEmptyCart = errors.New("orderstore: the cart is empty")
 	// ErrMixedCurrency: the items are priced in different currencies.
 	ErrMixedCurrency = errors.New("orderstore: items priced in different currencies")
+	// ErrTotalOverLimit: the total would be over money.MaxTotal (or could
+	// not be computed without overflow).
+	ErrTotalOverLimit = errors.New("orderstore: the total is over the limit")
 	// ErrIdempotencyMismatch: the idempotency key was used with another body.
 	ErrIdempotencyMismatch = errors.New("orderstore: idempotency key reused with another request")
 	// ErrConcurrentChange: the order changed under us; the caller may retry.
