@@ -66,9 +66,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err := events.Decode(e, &d); err != nil {
 		return nil, fn.Permanent(fmt.Errorf("charge-payment: %w", err))
 	}
-	if err := d.Total.Validate(); err != nil || d.Total.Amount <= 0 {
-		return nil, fn.Permanent(fmt.Errorf("charge-payment: order %s: total %s cannot be charged", d.OrderID, d.Total))
-	}
+	// A total the gateway cannot charge (zero, or over its maximum) is
+	// refused by the gateway as a request: PAYMENT_FAILURE, never a dead
+	// letter, so the order is cancelled and its stock released.
 	log := fn.Logger(ctx).With("order_id", d.OrderID)
 	p := paymentstore.Payment{
 		ID: ids.Derive(d.OrderID, "payment"), OrderID: d.OrderID, CustomerID: d.CustomerID,
@@ -119,14 +119,12 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 		IdempotencyKey: p.ID, OrderID: p.OrderID, PaymentID: p.ID, Amount: p.Amount, Method: token,
 	})
 	switch {
-	case errors.Is(err, payment.ErrRejected):
+	case errors.Is(err, payment.ErrRejected), errors.Is(err, payment.ErrIdempotencyConflict):
+		// A business outcome: the charge can never be made as asked.
 		log.WarnContext(ctx, "the gateway refused the charge request", "error", err)
 		res = payment.ChargeResult{Outcome: payment.Declined, Code: CodePaymentRejected, Reason: "The payment gateway refused the request."}
 	case err != nil:
 		f.release(ctx, p.ID, "")
-		if errors.Is(err, payment.ErrIdempotencyConflict) {
-			return nil, fn.Permanent(fmt.Errorf("charge-payment: payment %s: %w", p.ID, err))
-		}
 		return nil, fmt.Errorf("charge-payment: payment %s: %w", p.ID, err)
 	}
 	if res.Outcome == payment.Processing {

@@ -59,6 +59,11 @@ func NewSandbox() *Sandbox {
 // Name is "sandbox".
 func (s *Sandbox) Name() string { return SandboxName }
 
+// SandboxMaxCharge is the largest amount the sandbox charges, as Stripe's
+// (99,999,999 minor units): a larger order total is refused as a request
+// (ErrRejected), which charge-payment answers with PAYMENT_FAILURE.
+const SandboxMaxCharge = 99_999_999
+
 // Charge decides by token: pm_card_visa succeeds, pm_card_chargeDeclined is
 // declined (card_declined), pm_card_chargeDeclinedInsufficientFunds is
 // declined (insufficient_funds), pm_card_authenticationRequired stays
@@ -70,6 +75,9 @@ func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (ChargeResult, 
 	}
 	if err := req.Validate(); err != nil {
 		return ChargeResult{}, fmt.Errorf("sandbox charge: %w", err)
+	}
+	if req.Amount.Amount > SandboxMaxCharge {
+		return ChargeResult{}, fmt.Errorf("sandbox charge: %w: amount %d is over the gateway's maximum %d", ErrRejected, req.Amount.Amount, SandboxMaxCharge)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

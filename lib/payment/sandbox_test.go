@@ -32,6 +32,10 @@ func TestSandboxChargeOutcomes(t *testing.T) {
 			modifier: func(r *payment.ChargeRequest) { r.Amount.Amount = 0 }},
 		"missing key is rejected": {method: payment.TokenVisa, wantErr: payment.ErrRejected,
 			modifier: func(r *payment.ChargeRequest) { r.IdempotencyKey = "" }},
+		"the maximum is charged": {method: payment.TokenVisa, outcome: payment.Succeeded,
+			modifier: func(r *payment.ChargeRequest) { r.Amount.Amount = payment.SandboxMaxCharge }},
+		"over the maximum is rejected": {method: payment.TokenVisa, wantErr: payment.ErrRejected,
+			modifier: func(r *payment.ChargeRequest) { r.Amount.Amount = payment.SandboxMaxCharge + 1 }},
 		"bad currency is rejected": {method: payment.TokenVisa, wantErr: payment.ErrRejected,
 			modifier: func(r *payment.ChargeRequest) { r.Amount.Currency = "usd" }},
 	}
