@@ -51,6 +51,14 @@ func onEachMySQL(t *testing.T, body func(t *testing.T, env map[string]string)) {
 
 func startShop(t testing.TB, env map[string]string, without ...string) *shop {
 	t.Helper()
+	return startShopTimed(t, env, timers{relay: time.Second}, without...)
+}
+
+// timers are the periods of the stack's timer functions (0: the default).
+type timers struct{ relay, reconcile time.Duration }
+
+func startShopTimed(t testing.TB, env map[string]string, every timers, without ...string) *shop {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	base := map[string]string{
@@ -68,7 +76,7 @@ func startShop(t testing.TB, env map[string]string, without ...string) *shop {
 		DataDir: t.TempDir(), RepoDir: "..",
 		GatewayAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0",
 		MongoAddr: "127.0.0.1:0", MySQLAddr: "127.0.0.1:0",
-		RelayEvery: time.Second, Env: base, Without: without,
+		RelayEvery: every.relay, ReconcileEvery: every.reconcile, Env: base, Without: without,
 		Log: slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -276,6 +284,18 @@ func (w *topicWatcher) count(key, typ string) int {
 		}
 	}
 	return n
+}
+
+// distinct counts the different event ids of one type for one key: a
+// redelivered reply is the same event again.
+func (w *topicWatcher) distinct(key, typ string) int {
+	seen := map[string]bool{}
+	for _, r := range w.all() {
+		if r.Key == key && r.Type == typ {
+			seen[r.Headers["ce_id"]] = true
+		}
+	}
+	return len(seen)
 }
 
 // countType counts the records of one type, whatever their key.

@@ -20,6 +20,7 @@ import (
 	"github.com/knshop/knshop/functions/payments"
 	"github.com/knshop/knshop/functions/products"
 	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
+	reconcileorders "github.com/knshop/knshop/functions/reconcile-orders"
 	refundpayment "github.com/knshop/knshop/functions/refund-payment"
 	relayoutbox "github.com/knshop/knshop/functions/relay-outbox"
 	releasestock "github.com/knshop/knshop/functions/release-stock"
@@ -54,6 +55,7 @@ var All = map[string]Constructor{
 	"products":           func() any { return products.New() },
 	"purge-credentials":  func() any { return purgecredentials.New() },
 	"relay-outbox":       func() any { return relayoutbox.New() },
+	"reconcile-orders":   func() any { return reconcileorders.New() },
 	"release-stock":      func() any { return releasestock.New() },
 	"reserve-stock":      func() any { return reservestock.New() },
 	"start-delivery":     func() any { return startdelivery.New() },

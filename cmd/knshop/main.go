@@ -54,13 +54,14 @@ func dev(args []string, env map[string]string, stdout, stderr io.Writer) error {
 	data := fs.String("data", ".knshop", "directory for the embedded databases and local secrets")
 	addr := fs.String("addr", ":8080", "gateway address")
 	relay := fs.Duration("relay-every", time.Minute, "how often the outbox relay runs")
+	reconcile := fs.Duration("reconcile-every", 30*time.Second, "how often reconcile-orders checks order deadlines and stalled orders")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := fn.NewLogger(stderr, env)
-	stack, err := devstack.Start(ctx, devstack.Options{DataDir: *data, GatewayAddr: *addr, Env: env, RelayEvery: *relay, Log: log})
+	stack, err := devstack.Start(ctx, devstack.Options{DataDir: *data, GatewayAddr: *addr, Env: env, RelayEvery: *relay, ReconcileEvery: *reconcile, Log: log})
 	if err != nil {
 		return err
 	}
@@ -118,4 +119,3 @@ func environ() map[string]string {
 	}
 	return env
 }
-

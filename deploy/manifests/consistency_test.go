@@ -37,7 +37,7 @@ var (
 		"create-profile", "sync-customer", "purge-credentials", "cancel-user-orders", "sync-catalog",
 		"reserve-stock", "charge-payment", "cancel-order", "confirm-order", "start-delivery",
 		"release-stock", "refund-payment", "cancel-delivery", "track-order", "complete-order",
-		"dead-letter", "relay-outbox",
+		"dead-letter", "relay-outbox", "reconcile-orders",
 	}
 )
 
@@ -453,15 +453,24 @@ func TestSourcesAndBindings(t *testing.T) {
 	ksvcs := ofKind[servingv1.Service](t, objs)
 
 	pings := ofKind[sourcesv1.PingSource](t, objs)
-	if len(pings) != 1 {
-		t.Fatalf("%d PingSources, want 1", len(pings))
+	timers := []string{"reconcile-orders", "relay-outbox"}
+	if len(pings) != len(timers) {
+		t.Fatalf("%d PingSources, want %d", len(pings), len(timers))
 	}
-	for _, p := range pings {
+	for _, name := range timers {
+		p, ok := pings[name]
+		if !ok {
+			t.Errorf("no PingSource %s", name)
+			continue
+		}
 		if p.Spec.Schedule != "* * * * *" {
 			t.Errorf("PingSource schedule %q, want every minute", p.Spec.Schedule)
 		}
-		if ref := p.Spec.Sink.Ref; ref == nil || ref.Kind != "Service" || ref.Name != "relay-outbox" {
-			t.Errorf("PingSource sink %+v, want Service relay-outbox", ref)
+		if ref := p.Spec.Sink.Ref; ref == nil || ref.Kind != "Service" || ref.Name != name {
+			t.Errorf("PingSource sink %+v, want Service %s", ref, name)
+		}
+		if _, ok := ksvcs[name]; !ok {
+			t.Errorf("PingSource %s wakes no Service", name)
 		}
 	}
 

@@ -138,7 +138,7 @@ func TestKustomizeBuild(t *testing.T) {
 		"eventing.knative.dev/v1 Trigger":        len(reactions),
 		"serving.knative.dev/v1 Service":         len(allFunctionNames()),
 		"sources.knative.dev/v1 SinkBinding":     1,
-		"sources.knative.dev/v1 PingSource":      1,
+		"sources.knative.dev/v1 PingSource":      2,
 	}
 	for k, n := range want {
 		if count[k] != n {

@@ -27,6 +27,7 @@ const Name = "orders"
 type Orders struct {
 	orderstore.OutboxHooks // the orders database and its outbox; Stop, Ready
 	routes                 *auth.Routes
+	deadlines              orderstore.Deadlines
 	now                    func() time.Time
 }
 
@@ -37,6 +38,9 @@ func New() *Orders { return &Orders{now: time.Now} }
 func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
 	ac, err := auth.ConfigFrom(cfg)
 	if err != nil {
+		return fmt.Errorf("orders: start: %w", err)
+	}
+	if f.deadlines, err = orderstore.DeadlinesFrom(cfg); err != nil {
 		return fmt.Errorf("orders: start: %w", err)
 	}
 	if err := f.OutboxHooks.Start(ctx, cfg); err != nil {

@@ -114,7 +114,7 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 	}
 	pr := orderstore.PlaceRequest{
 		OrderID: ids.New(), CustomerID: c.UserID, ShippingAddress: addr, PaymentMethod: req.PaymentMethod,
-		IdempotencyKey: key, RequestHash: hash, At: f.now(),
+		IdempotencyKey: key, RequestHash: hash, At: f.now(), PaymentDeadline: f.deadlines.Payment,
 	}
 	if req.Items != nil {
 		for _, it := range *req.Items {

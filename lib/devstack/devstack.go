@@ -32,8 +32,10 @@ type Options struct {
 	MySQLAddr   string            // embedded MySQL; default 127.0.0.1:3306
 	Env         map[string]string // the process environment; real servers when set
 	RelayEvery  time.Duration     // outbox relay period; default 1 minute
-	Without     []string          // functions not to start (tests that stop the saga at a step)
-	Log         *slog.Logger
+	// ReconcileEvery is how often reconcile-orders runs; default 30s.
+	ReconcileEvery time.Duration
+	Without        []string // functions not to start (tests that stop the saga at a step)
+	Log            *slog.Logger
 }
 
 // Stack is a running local knshop.
@@ -131,7 +133,8 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	if err := s.startGateway(o); err != nil {
 		return err
 	}
-	s.startRelay(ctx, o.RelayEvery)
+	s.startTimer(ctx, "relay-outbox", "outbox relay", o.RelayEvery)
+	s.startTimer(ctx, "reconcile-orders", "order deadlines and re-drives", o.ReconcileEvery)
 	return nil
 }
 
@@ -159,6 +162,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RelayEvery == 0 {
 		o.RelayEvery = time.Minute
+	}
+	if o.ReconcileEvery == 0 {
+		o.ReconcileEvery = 30 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

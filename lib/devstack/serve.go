@@ -73,13 +73,14 @@ func (s *Stack) startGateway(o Options) error {
 	return nil
 }
 
-// startRelay calls relay-outbox every period, as the cluster's PingSource does.
-func (s *Stack) startRelay(ctx context.Context, every time.Duration) {
-	target, ok := s.Functions["relay-outbox"]
+// startTimer calls the timer function name every period, as the cluster's
+// PingSource does.
+func (s *Stack) startTimer(ctx context.Context, name, note string, every time.Duration) {
+	target, ok := s.Functions[name]
 	if !ok {
 		return
 	}
-	s.Parts = append(s.Parts, Part{"relay", target, "outbox relay every " + every.String()})
+	s.Parts = append(s.Parts, Part{"timer", target, note + " every " + every.String()})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -90,8 +91,8 @@ func (s *Stack) startRelay(ctx context.Context, every time.Duration) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := ping(ctx, target); err != nil {
-					s.log.Warn("outbox relay failed", "error", err)
+				if err := ping(ctx, name, target); err != nil {
+					s.log.Warn("timer function failed", "function", name, "error", err)
 				}
 			}
 		}
@@ -100,14 +101,19 @@ func (s *Stack) startRelay(ctx context.Context, every time.Duration) {
 
 // Relay runs the outbox relay once now, as one PingSource tick would.
 func (s *Stack) Relay(ctx context.Context) error {
-	target, ok := s.Functions["relay-outbox"]
-	if !ok {
-		return errors.New("devstack: relay-outbox is not registered")
-	}
-	return ping(ctx, target)
+	return s.Tick(ctx, "relay-outbox")
 }
 
-func ping(ctx context.Context, target string) error {
+// Tick runs the timer function name once now, as one PingSource tick would.
+func (s *Stack) Tick(ctx context.Context, name string) error {
+	target, ok := s.Functions[name]
+	if !ok {
+		return fmt.Errorf("devstack: %s is not running", name)
+	}
+	return ping(ctx, name, target)
+}
+
+func ping(ctx context.Context, name, target string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(`{}`))
 	if err != nil {
 		return err
@@ -118,18 +124,18 @@ func ping(ctx context.Context, target string) error {
 	}
 	for k, v := range map[string]string{
 		"Ce-Specversion": "1.0", "Ce-Id": base64.RawURLEncoding.EncodeToString(id),
-		"Ce-Type": "dev.knative.sources.ping", "Ce-Source": "/apis/v1/namespaces/knshop/pingsources/relay-outbox",
+		"Ce-Type": "dev.knative.sources.ping", "Ce-Source": "/apis/v1/namespaces/knshop/pingsources/" + name,
 		"Content-Type": "application/json",
 	} {
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("devstack: relay: %w", err)
+		return fmt.Errorf("devstack: %s: %w", name, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("devstack: relay answered %d", resp.StatusCode)
+		return fmt.Errorf("devstack: %s answered %d", name, resp.StatusCode)
 	}
 	return nil
 }

@@ -134,13 +134,14 @@ const (
 	ReasonOutOfStock      = "out_of_stock"
 	ReasonPaymentFailed   = "payment_failed"
 	ReasonUserDeleted     = "user_deleted"
+	ReasonExpired         = "expired"
 )
 
 // OrderCancelledData is the data of ORDER_CANCELLED.
 type OrderCancelledData struct {
 	OrderID     string    `json:"orderId"`
 	CustomerID  string    `json:"customerId"`
-	Reason      string    `json:"reason" schema:"enum=customer_request|out_of_stock|payment_failed|user_deleted"`
+	Reason      string    `json:"reason" schema:"enum=customer_request|out_of_stock|payment_failed|user_deleted|expired"`
 	CancelledAt time.Time `json:"cancelledAt"`
 }
 

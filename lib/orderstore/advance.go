@@ -149,10 +149,13 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 	// event proves they happened (see CanMove), and the history then always
 	// reads PENDING, RESERVED, PAID, ... in order. Each entry takes a version.
 	steps := append(passedOver(o.Status, c.To), c.To)
+	// Once paid or ended the deadline is dropped (CASE keeps it otherwise),
+	// and checked_at restarts the stall clock of reconcile-orders.
 	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, cancel_reason = ?, payment_id = ?, payment_status = ?,
-		delivery_id = ?, delivery_status = ?, tracking_number = ?, version = version + ?, updated_at = ?
+		delivery_id = ?, delivery_status = ?, tracking_number = ?, version = version + ?, updated_at = ?,
+		deadline = CASE WHEN ? THEN deadline ELSE NULL END, checked_at = ?, redrives = 0
 		WHERE id = ? AND status = ? AND version = ?`,
-		c.To, reason, payID, payStatus, delID, delStatus, tracking, len(steps), at, o.ID, o.Status, o.Version)
+		c.To, reason, payID, payStatus, delID, delStatus, tracking, len(steps), at, c.To.Unpaid(), at, o.ID, o.Status, o.Version)
 	if err != nil {
 		return Advanced{}, fmt.Errorf("update: %w", err)
 	}
@@ -169,6 +172,9 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 		o.History = append(o.History, HistoryEntry{Status: st, At: at})
 	}
 	o.Status, o.UpdatedAt = c.To, at
+	if !c.To.Unpaid() {
+		o.Deadline = nil
+	}
 	if reason.Valid {
 		o.CancelReason = &reason.String
 	}

@@ -28,6 +28,9 @@ type PlaceRequest struct {
 	IdempotencyKey string
 	RequestHash    string
 	At             time.Time
+	// PaymentDeadline is how long the order may stay unpaid before
+	// reconcile-orders cancels it (reason expired).
+	PaymentDeadline time.Duration
 }
 
 // Placed is the outcome of Place.
@@ -120,17 +123,22 @@ func place(ctx context.Context, tx *sql.Tx, req PlaceRequest, announce Announce)
 		return Order{}, nil, fmt.Errorf("address: %w", err)
 	}
 	at := req.At.UTC()
+	wait := req.PaymentDeadline
+	if wait <= 0 {
+		wait = DefaultPaymentDeadline
+	}
+	deadline := at.Add(wait)
 	o := Order{
 		ID: req.OrderID, CustomerID: req.CustomerID, Status: Pending, Items: items, Total: total,
 		ShippingAddress: req.ShippingAddress, History: []HistoryEntry{{Status: Pending, At: at}},
-		CreatedAt: at, UpdatedAt: at, PaymentMethod: req.PaymentMethod,
+		CreatedAt: at, UpdatedAt: at, PaymentMethod: req.PaymentMethod, Deadline: &deadline,
 		CustomerEmail: snapshot.Email, CustomerName: snapshot.Name, Version: 1,
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, customer_email, customer_name, status,
-		total_amount, currency, shipping_address, payment_method, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		total_amount, currency, shipping_address, payment_method, version, created_at, updated_at, deadline, checked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.CustomerID, o.CustomerEmail, o.CustomerName, o.Status, o.Total.Amount, o.Total.Currency,
-		string(addr), o.PaymentMethod, o.Version, at, at); err != nil {
+		string(addr), o.PaymentMethod, o.Version, at, at, deadline, at); err != nil {
 		return Order{}, nil, fmt.Errorf("insert order: %w", err)
 	}
 	for i, it := range items {

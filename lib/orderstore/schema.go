@@ -77,4 +77,15 @@ var Migrations = []string{
 		PRIMARY KEY (customer_id, idem_key)
 	)`,
 	outbox.MySQLTable,
+	// The deadline (createdAt + ORDER_PAYMENT_DEADLINE; NULL once paid or
+	// ended) and checked_at (the last change or re-drive), each behind an
+	// index with the status, so reconcile-orders finds its work without
+	// reading every order.
+	`ALTER TABLE orders ADD COLUMN deadline DATETIME(6) NULL`,
+	`ALTER TABLE orders ADD COLUMN checked_at DATETIME(6) NULL`,
+	`ALTER TABLE orders ADD COLUMN redrives INT NOT NULL DEFAULT 0`,
+	`UPDATE orders SET checked_at = updated_at`,
+	`UPDATE orders SET deadline = created_at + INTERVAL 15 MINUTE WHERE status IN ('PENDING', 'RESERVED')`,
+	`CREATE INDEX orders_by_deadline ON orders (status, deadline)`,
+	`CREATE INDEX orders_by_checked ON orders (status, checked_at)`,
 }

@@ -24,6 +24,16 @@ const (
 // rank orders the forward path; terminal states have no rank.
 var rank = map[Status]int{Pending: 1, Reserved: 2, Paid: 3, Shipping: 4, InTransit: 5, Completed: 6}
 
+// Unpaid reports whether an order in s is waiting for its payment: it has a
+// deadline.
+func (s Status) Unpaid() bool { return s == Pending || s == Reserved }
+
+// Terminal reports whether s is an end state.
+func (s Status) Terminal() bool { return s == Completed || s == Cancelled }
+
+// InFlight are the states an order can stall in, earliest first.
+var InFlight = []Status{Pending, Reserved, Paid, Shipping, InTransit}
+
 // Open reports whether an order in s can still be cancelled.
 func (s Status) Open() bool { r := rank[s]; return r > 0 && r < rank[Shipping] }
 

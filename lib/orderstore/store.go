@@ -100,7 +100,10 @@ type Order struct {
 	Payment         *Payment       `json:"payment"`
 	Delivery        *Delivery      `json:"delivery"`
 	CancelReason    *string        `json:"cancelReason"`
-	History         []HistoryEntry `json:"history"`
+	// Deadline is when the order is cancelled (reason expired) unless it
+	// is paid by then; nil once paid or ended.
+	Deadline *time.Time     `json:"deadline"`
+	History  []HistoryEntry `json:"history"`
 	CreatedAt       time.Time      `json:"createdAt"`
 	UpdatedAt       time.Time      `json:"updatedAt"`
 
@@ -135,7 +138,7 @@ type queryer interface {
 
 const orderColumns = `id, customer_id, customer_email, customer_name, status, total_amount, currency,
 	shipping_address, payment_method, payment_id, payment_status, delivery_id, delivery_status,
-	tracking_number, cancel_reason, version, created_at, updated_at`
+	tracking_number, cancel_reason, version, created_at, updated_at, deadline`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -145,10 +148,11 @@ func scanOrder(r rowScanner) (Order, error) {
 		addr                               []byte
 		payID, payStatus, delID, delStatus sql.NullString
 		tracking, reason                   sql.NullString
+		deadline                           sql.NullTime
 	)
 	err := r.Scan(&o.ID, &o.CustomerID, &o.CustomerEmail, &o.CustomerName, &o.Status, &o.Total.Amount, &o.Total.Currency,
 		&addr, &o.PaymentMethod, &payID, &payStatus, &delID, &delStatus,
-		&tracking, &reason, &o.Version, &o.CreatedAt, &o.UpdatedAt)
+		&tracking, &reason, &o.Version, &o.CreatedAt, &o.UpdatedAt, &deadline)
 	if err != nil {
 		return Order{}, err
 	}
@@ -165,6 +169,10 @@ func scanOrder(r rowScanner) (Order, error) {
 		o.CancelReason = &reason.String
 	}
 	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+	if deadline.Valid && o.Status.Unpaid() {
+		d := deadline.Time.UTC()
+		o.Deadline = &d
+	}
 	return o, nil
 }
 

@@ -134,12 +134,25 @@ func (s *Sandbox) scheduleLocked(deliveryID, status string) {
 		s.mu.Lock()
 		delete(s.timers, deliveryID)
 		s.mu.Unlock()
-		if err := s.report(deliveryID, status); err != nil {
+		err := s.report(deliveryID, status)
+		switch {
+		case errors.Is(err, errOutOfOrder):
+			// The step was taken before (a restart forgot it, and a
+			// re-driven DELIVERY_STARTED brought the delivery back): go on
+			// from there; a DELIVERED refused so is already delivered.
+			s.log.Info("sandbox partner: the step was already taken", "delivery_id", deliveryID, "status", status)
+		case err != nil:
 			s.log.Warn("sandbox partner gave up on a step", "delivery_id", deliveryID, "status", status, "error", err)
+			s.forget(deliveryID)
+			return
+		default:
+			s.log.Info("sandbox partner reported a step", "delivery_id", deliveryID, "status", status)
+		}
+		if status != "COURIERED" {
+			s.forget(deliveryID)
 			return
 		}
-		s.log.Info("sandbox partner reported a step", "delivery_id", deliveryID, "status", status)
-		if status == "COURIERED" {
+		{
 			s.mu.Lock()
 			if !s.closed {
 				s.scheduleLocked(deliveryID, "DELIVERED")
@@ -150,8 +163,20 @@ func (s *Sandbox) scheduleLocked(deliveryID, status string) {
 }
 
 // errRefused is a 4xx answer: the step will never be taken, retrying is
-// pointless.
-var errRefused = errors.New("partner: deliveries refused the step")
+// pointless. errOutOfOrder (409) is the refusal of a step the delivery is
+// already past.
+var (
+	errRefused    = errors.New("partner: deliveries refused the step")
+	errOutOfOrder = fmt.Errorf("%w: out of order", errRefused)
+)
+
+// forget lets a later DELIVERY_STARTED of the delivery (driven again by
+// reconcile-orders) take it anew.
+func (s *Sandbox) forget(deliveryID string) {
+	s.mu.Lock()
+	delete(s.taken, deliveryID)
+	s.mu.Unlock()
+}
 
 // report posts one signed step, retrying 5xx answers and network errors.
 func (s *Sandbox) report(deliveryID, status string) error {
@@ -193,6 +218,8 @@ func (s *Sandbox) post(deliveryID string, body []byte) error {
 	switch {
 	case resp.StatusCode/100 == 2:
 		return nil
+	case resp.StatusCode == http.StatusConflict:
+		return errOutOfOrder
 	case resp.StatusCode/100 == 4:
 		return fmt.Errorf("%w: status %d", errRefused, resp.StatusCode)
 	}

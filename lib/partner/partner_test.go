@@ -52,6 +52,9 @@ type deliveriesStub struct {
 	failures int
 	steps    []string
 	badSigs  int
+	// couriered answers 409 to COURIERED, as deliveries does for a
+	// delivery already past it.
+	couriered bool
 }
 
 func (d *deliveriesStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +73,10 @@ func (d *deliveriesStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.failures > 0 {
 		d.failures--
 		http.Error(w, "down", 503)
+		return
+	}
+	if d.couriered && strings.Contains(string(body), "COURIERED") {
+		http.Error(w, "out of order", 409)
 		return
 	}
 	d.steps = append(d.steps, r.URL.Path+" "+string(body))
@@ -134,6 +141,38 @@ func TestSandboxReportsBothStepsInOrderThroughFailures(t *testing.T) {
 	if stub.badSigs != 0 {
 		t.Fatalf("%d requests were badly signed", stub.badSigs)
 	}
+}
+
+// After a restart the sandbox has forgotten a delivery it had couriered;
+// the DELIVERY_STARTED reconcile-orders drives again makes it go on to
+// DELIVERED, and once done the delivery can be taken again.
+func TestSandboxResumesADeliveryItHadForgotten(t *testing.T) {
+	stub := &deliveriesStub{couriered: true}
+	srv := httptest.NewServer(stub)
+	defer srv.Close()
+	sb := New(srv.URL+"/", secret, 10*time.Millisecond, quiet())
+	defer sb.Close()
+	partnerSrv := httptest.NewServer(sb)
+	defer partnerSrv.Close()
+	for round := 1; round <= 2; round++ {
+		if got := brokertest.Send(t, partnerSrv.URL, started(t, "d-2")).StatusCode; got != http.StatusAccepted {
+			t.Fatalf("DELIVERY_STARTED answered %d, want 202", got)
+		}
+		steps := waitSteps(t, stub, round)
+		if steps[round-1] != `/api/deliveries/d-2/events {"status":"DELIVERED"}` {
+			t.Fatalf("round %d: steps = %q, want DELIVERED", round, steps)
+		}
+		eventually := time.Now().Add(2 * time.Second)
+		for sb.isTaken("d-2") && time.Now().Before(eventually) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+func (s *Sandbox) isTaken(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken[id]
 }
 
 func TestSandboxAnswers(t *testing.T) {

@@ -1,0 +1,124 @@
+package orderstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// The deadlines of an order, and their defaults (docs/operations.md).
+const (
+	// DefaultPaymentDeadline: an order not PAID by createdAt + this is
+	// cancelled with reason expired (ORDER_PAYMENT_DEADLINE).
+	DefaultPaymentDeadline = 15 * time.Minute
+	// DefaultStallAfter: an order that has not moved for this long is
+	// driven again (ORDER_STALL_AFTER).
+	DefaultStallAfter = time.Minute
+)
+
+// Deadlines are the two durations of ORDER_PAYMENT_DEADLINE and
+// ORDER_STALL_AFTER.
+type Deadlines struct {
+	Payment    time.Duration
+	StallAfter time.Duration
+}
+
+// DeadlinesFrom reads ORDER_PAYMENT_DEADLINE and ORDER_STALL_AFTER (Go
+// durations) from cfg, with their defaults.
+func DeadlinesFrom(cfg map[string]string) (Deadlines, error) {
+	d := Deadlines{Payment: DefaultPaymentDeadline, StallAfter: DefaultStallAfter}
+	for key, into := range map[string]*time.Duration{"ORDER_PAYMENT_DEADLINE": &d.Payment, "ORDER_STALL_AFTER": &d.StallAfter} {
+		v := cfg[key]
+		if v == "" {
+			continue
+		}
+		parsed, err := time.ParseDuration(v)
+		if err != nil || parsed <= 0 {
+			return Deadlines{}, fmt.Errorf("orderstore: %s=%q is not a positive duration", key, v)
+		}
+		*into = parsed
+	}
+	return d, nil
+}
+
+// Expired lists up to limit unpaid orders whose deadline is before now,
+// oldest deadline first (index orders_by_deadline).
+func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]Order, error) {
+	var out []Order
+	for _, st := range []Status{Pending, Reserved} {
+		if len(out) >= limit {
+			break
+		}
+		got, err := s.ordersWhere(ctx, "status = ? AND deadline < ? ORDER BY deadline LIMIT ?", st, now.UTC(), limit-len(out))
+		if err != nil {
+			return nil, fmt.Errorf("orderstore: expired orders: %w", err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// Stalled lists up to limit in-flight orders that have neither changed nor
+// been driven again since before, oldest first per state (index
+// orders_by_checked).
+func (s *Store) Stalled(ctx context.Context, before time.Time, limit int) ([]Order, error) {
+	var out []Order
+	for _, st := range InFlight {
+		if len(out) >= limit {
+			break
+		}
+		got, err := s.ordersWhere(ctx, "status = ? AND checked_at < ? ORDER BY checked_at LIMIT ?", st, before.UTC(), limit-len(out))
+		if err != nil {
+			return nil, fmt.Errorf("orderstore: stalled orders: %w", err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// MarkRedriven records that the order, still in status, was driven again at
+// at: its stall clock restarts and its re-drive count grows. It answers the
+// count, or 0 when the order moved meanwhile (nothing is recorded).
+func (s *Store) MarkRedriven(ctx context.Context, o Order, at time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE orders SET checked_at = ?, redrives = redrives + 1
+		WHERE id = ? AND status = ? AND version = ?`, at.UTC(), o.ID, o.Status, o.Version)
+	if err != nil {
+		return 0, fmt.Errorf("orderstore: mark %s driven again: %w", o.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return 0, err
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT redrives FROM orders WHERE id = ?`, o.ID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("orderstore: re-drives of %s: %w", o.ID, err)
+	}
+	return n, nil
+}
+
+// Stuck lists up to limit orders driven again at least times without
+// moving, for an operator (index orders_by_checked serves the status).
+func (s *Store) Stuck(ctx context.Context, times, limit int) ([]Order, error) {
+	var out []Order
+	for _, st := range InFlight {
+		got, err := s.ordersWhere(ctx, "status = ? AND redrives >= ? ORDER BY checked_at LIMIT ?", st, times, limit)
+		if err != nil {
+			return nil, fmt.Errorf("orderstore: stuck orders: %w", err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// ordersWhere reads the orders matching the condition, with their items
+// and history.
+func (s *Store) ordersWhere(ctx context.Context, cond string, args ...any) ([]Order, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+orderColumns+" FROM orders WHERE "+cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	list, err := collect(rows, scanOrder)
+	if err != nil {
+		return nil, err
+	}
+	return list, fillDetails(ctx, s.db, list)
+}
