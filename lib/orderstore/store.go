@@ -102,10 +102,10 @@ type Order struct {
 	CancelReason    *string        `json:"cancelReason"`
 	// Deadline is when the order is cancelled (reason expired) unless it
 	// is paid by then; nil once paid or ended.
-	Deadline *time.Time     `json:"deadline"`
-	History  []HistoryEntry `json:"history"`
-	CreatedAt       time.Time      `json:"createdAt"`
-	UpdatedAt       time.Time      `json:"updatedAt"`
+	Deadline  *time.Time     `json:"deadline"`
+	History   []HistoryEntry `json:"history"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
 
 	// PaymentMethod is the gateway token the customer chose; not shown.
 	PaymentMethod string `json:"-"`
