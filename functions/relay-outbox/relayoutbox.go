@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/go-sql-driver/mysql"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/outbox"
@@ -135,6 +137,22 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	f.cfg = c
 	s := sink.NewHTTP(c.Sink)
 	log := fn.Logger(ctx).With("part", "outbox")
+	var setAside outbox.SetAside
+	if len(c.MySQLDatabases) > 0 {
+		// Events the Broker refuses for good go to the dead letters (the
+		// operations database), visible to an admin, and the relay goes on.
+		oc := c.MySQL
+		oc.Database = deadletter.Database
+		letters, err := deadletter.Open(ctx, oc)
+		if err != nil {
+			return fmt.Errorf("relayoutbox: start: %w", err)
+		}
+		f.closers = append(f.closers, func(context.Context) error { return letters.Close() })
+		setAside = func(ctx context.Context, e event.Event, refusal *sink.StatusError) error {
+			_, err := letters.Add(ctx, deadletter.Refused(e, c.Sink, refusal.Code, refusal.Body, time.Now()))
+			return err
+		}
+	}
 	for _, name := range c.MySQLDatabases {
 		sc := c.MySQL
 		sc.Database = name
@@ -145,7 +163,7 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		if !sc.Serialize {
 			f.closers = append(f.closers, func(context.Context) error { return db.Close() })
 		}
-		f.sources = append(f.sources, source{"mysql " + name, tolerateMissingTable{outbox.NewSQL(db, s, log)}})
+		f.sources = append(f.sources, source{"mysql " + name, tolerateMissingTable{outbox.NewSQL(db, s, log).WithSetAside(setAside)}})
 	}
 	dbs := map[string]*mongo.Database{}
 	for _, mc := range c.MongoCollections {
@@ -162,7 +180,7 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 				f.closers = append(f.closers, db.Client().Disconnect)
 			}
 		}
-		f.sources = append(f.sources, source{"mongodb " + mc.String(), outbox.NewMongo(db.Collection(mc.Collection), s, log)})
+		f.sources = append(f.sources, source{"mongodb " + mc.String(), outbox.NewMongo(db.Collection(mc.Collection), s, log).WithSetAside(setAside)})
 	}
 	return nil
 }

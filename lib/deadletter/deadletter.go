@@ -120,6 +120,15 @@ func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// Refused is the letter of an event the Broker's ingress (dest) refused for
+// good with status and body: an outbox relay sets such an event aside here
+// so it can go on, and an admin sees it and can replay it.
+func Refused(e event.Event, dest string, status int, body string, at time.Time) Letter {
+	l := Letter{Event: e, ErrorDest: dest, ErrorCode: status, ErrorData: body, ReceivedAt: at.UTC()}
+	l.ID = ids.Derive(ids.Derive(e.Source(), e.ID()), l.ErrorDest)
+	return l
+}
+
 // Close closes the database Open opened, unless it is the process's shared
 // serialized pool, which other functions still use. A nil Store (a
 // function never started) has nothing to close.

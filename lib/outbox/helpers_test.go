@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -40,13 +41,25 @@ func ids(evs []event.Event) []string {
 type refusing struct {
 	next   sink.Sender
 	refuse map[string]bool
+	status int // the sink's answer to a refused event; 0: a bare error
 }
 
 var errRefused = errors.New("refused")
 
 func (r refusing) Send(ctx context.Context, e event.Event) error {
 	if r.refuse[e.ID()] {
+		if r.status != 0 {
+			return &sink.StatusError{Code: r.status, Body: "refused"}
+		}
 		return errRefused
 	}
 	return r.next.Send(ctx, e)
+}
+
+// asideRecorder collects what a relay sets aside.
+type asideRecorder struct{ ids []string }
+
+func (a *asideRecorder) setAside(_ context.Context, e event.Event, refusal *sink.StatusError) error {
+	a.ids = append(a.ids, fmt.Sprintf("%s:%d", e.ID(), refusal.Code))
+	return nil
 }

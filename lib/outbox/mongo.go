@@ -77,10 +77,15 @@ func entryPath(id string) string {
 
 // Mongo publishes and relays the outbox entries of one collection.
 type Mongo struct {
-	coll *mongo.Collection
-	sink sink.Sender
-	log  *slog.Logger
+	coll     *mongo.Collection
+	sink     sink.Sender
+	log      *slog.Logger
+	setAside SetAside
 }
+
+// WithSetAside makes Relay hand an event the Broker refuses for good to f
+// and go on, instead of stopping at it.
+func (o *Mongo) WithSetAside(f SetAside) *Mongo { o.setAside = f; return o }
 
 // NewMongo returns the outbox of coll, sending to s.
 func NewMongo(coll *mongo.Collection, s sink.Sender, log *slog.Logger) *Mongo {
@@ -133,11 +138,16 @@ func (o *Mongo) Relay(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %v: %w", p.docID, err)
 		}
-		if err := o.sink.Send(ctx, e); err != nil {
+		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, e)
+		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
 		if err := o.markSent(ctx, p.docID, e.ID()); err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
+		}
+		if aside {
+			o.log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
+			continue
 		}
 		sent++
 	}

@@ -154,6 +154,23 @@ func TestMongoOutbox(t *testing.T) {
 			},
 			wantIDs: []string{"e1", "e2", "e3"},
 		},
+		"an event refused for good is set aside and the relay goes on": {
+			run: func(t *testing.T, f mongoFixture) {
+				f.take(t, "p1", newEvent(t, "e1"))
+				f.take(t, "p2", newEvent(t, "e2"))
+				f.take(t, "p1", newEvent(t, "e3"))
+				var aside asideRecorder
+				picky := outbox.NewMongo(f.coll, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e2": true}, status: 400}, quiet()).WithSetAside(aside.setAside)
+				if n, err := picky.Relay(t.Context(), 10); err != nil || n != 2 {
+					t.Fatalf("relay = %d, %v; want 2 sent", n, err)
+				}
+				if len(aside.ids) != 1 || aside.ids[0] != "e2:400" {
+					t.Fatalf("set aside %v, want e2:400", aside.ids)
+				}
+				f.relay(t, 10, 0)
+			},
+			wantIDs: []string{"e1", "e3"},
+		},
 		"ids with dots survive": {
 			run: func(t *testing.T, f mongoFixture) {
 				f.take(t, "p1", newEvent(t, "a.b$c"))

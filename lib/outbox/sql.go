@@ -45,10 +45,15 @@ func AddSQL(ctx context.Context, tx *sql.Tx, evs ...event.Event) error {
 
 // SQL publishes and relays the outbox of one MySQL database.
 type SQL struct {
-	db   *sql.DB
-	sink sink.Sender
-	log  *slog.Logger
+	db       *sql.DB
+	sink     sink.Sender
+	log      *slog.Logger
+	setAside SetAside
 }
+
+// WithSetAside makes Relay hand an event the Broker refuses for good to f
+// and go on, instead of stopping at it.
+func (o *SQL) WithSetAside(f SetAside) *SQL { o.setAside = f; return o }
 
 // NewSQL returns the outbox of db, sending to s.
 func NewSQL(db *sql.DB, s sink.Sender, log *slog.Logger) *SQL {
@@ -77,7 +82,8 @@ func (o *SQL) Publish(ctx context.Context, evs ...event.Event) {
 
 // Relay sends up to limit unsent events, oldest first, marking each sent.
 // It stops at the first failure, so a later event never overtakes an
-// earlier one, and returns how many it sent.
+// earlier one, and returns how many it sent; with WithSetAside, an event
+// refused for good is set aside (and marked sent) and the relay goes on.
 func (o *SQL) Relay(ctx context.Context, limit int) (int, error) {
 	pending, err := o.pending(ctx, limit)
 	if err != nil {
@@ -89,11 +95,16 @@ func (o *SQL) Relay(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay seq %d: %w", p.seq, err)
 		}
-		if err := o.sink.Send(ctx, e); err != nil {
+		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, e)
+		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
 		if err := o.markSent(ctx, e.ID()); err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
+		}
+		if aside {
+			o.log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
+			continue
 		}
 		sent++
 	}

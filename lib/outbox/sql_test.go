@@ -143,6 +143,33 @@ func TestSQLOutbox(t *testing.T) {
 			},
 			wantIDs: []string{"e1", "e2", "e3"},
 		},
+		"an event refused for good is set aside and the relay goes on": {
+			run: func(t *testing.T, f sqlFixture) {
+				f.place(t, "o1", newEvent(t, "e1"), newEvent(t, "e2"), newEvent(t, "e3"))
+				var aside asideRecorder
+				picky := outbox.NewSQL(f.db, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e2": true}, status: 400}, quiet()).WithSetAside(aside.setAside)
+				if n, err := picky.Relay(t.Context(), 10); err != nil || n != 2 {
+					t.Fatalf("relay = %d, %v; want 2 sent", n, err)
+				}
+				if len(aside.ids) != 1 || aside.ids[0] != "e2:400" {
+					t.Fatalf("set aside %v, want e2:400", aside.ids)
+				}
+				f.relay(t, 10, 0)
+			},
+			wantIDs: []string{"e1", "e3"},
+		},
+		"a transient refusal is not set aside": {
+			run: func(t *testing.T, f sqlFixture) {
+				f.place(t, "o1", newEvent(t, "e1"), newEvent(t, "e2"))
+				var aside asideRecorder
+				picky := outbox.NewSQL(f.db, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e1": true}, status: 503}, quiet()).WithSetAside(aside.setAside)
+				if n, err := picky.Relay(t.Context(), 10); err == nil || n != 0 || len(aside.ids) != 0 {
+					t.Fatalf("relay = %d, %v, set aside %v; want a stop at e1", n, err, aside.ids)
+				}
+				f.relay(t, 10, 2)
+			},
+			wantIDs: []string{"e1", "e2"},
+		},
 		"rolled-back transaction leaves no outbox row": {
 			run: func(t *testing.T, f sqlFixture) {
 				boom := errors.New("boom")

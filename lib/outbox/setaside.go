@@ -1,0 +1,43 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/sink"
+)
+
+// SetAside takes an event the Broker refused for good (a 4xx answer: it
+// will refuse it whatever the retry), so the relay can go on with the next
+// instead of being blocked behind it. relay-outbox hands such events to the
+// dead letters, where an admin sees them and can replay them.
+type SetAside func(ctx context.Context, e event.Event, refusal *sink.StatusError) error
+
+// refusedForGood reports the refusal of err when it is a 4xx from the sink.
+func refusedForGood(err error) (*sink.StatusError, bool) {
+	var se *sink.StatusError
+	if errors.As(err, &se) && se.Code >= 400 && se.Code < 500 {
+		return se, true
+	}
+	return nil, false
+}
+
+// sendOrSetAside sends e; an event refused for good goes to setAside when
+// there is one (setAside reports true). Any other failure is returned.
+func sendOrSetAside(ctx context.Context, s sink.Sender, setAside SetAside, e event.Event) (setAsideDone bool, err error) {
+	err = s.Send(ctx, e)
+	if err == nil {
+		return false, nil
+	}
+	refusal, ok := refusedForGood(err)
+	if !ok || setAside == nil {
+		return false, err
+	}
+	if serr := setAside(ctx, e, refusal); serr != nil {
+		return false, fmt.Errorf("%w (and setting it aside failed: %v)", err, serr)
+	}
+	return true, nil
+}
