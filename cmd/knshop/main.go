@@ -55,13 +55,20 @@ func dev(args []string, env map[string]string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", ":8080", "gateway address")
 	relay := fs.Duration("relay-every", time.Minute, "how often the outbox relay runs")
 	reconcile := fs.Duration("reconcile-every", 30*time.Second, "how often reconcile-orders checks order deadlines and stalled orders")
+	broker := fs.String("broker-addr", "127.0.0.1:8081", "the local Broker's address")
+	kafka := fs.String("kafka-addr", "127.0.0.1:9092", "the embedded Kafka's address")
+	mongo := fs.String("mongo-addr", "127.0.0.1:27017", "the embedded MongoDB's address")
+	mysql := fs.String("mysql-addr", "127.0.0.1:3306", "the embedded MySQL's address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := fn.NewLogger(stderr, env)
-	stack, err := devstack.Start(ctx, devstack.Options{DataDir: *data, GatewayAddr: *addr, Env: env, RelayEvery: *relay, ReconcileEvery: *reconcile, Log: log})
+	stack, err := devstack.Start(ctx, devstack.Options{
+		DataDir: *data, GatewayAddr: *addr, BrokerAddr: *broker, KafkaAddr: *kafka, MongoAddr: *mongo, MySQLAddr: *mysql,
+		Env: env, RelayEvery: *relay, ReconcileEvery: *reconcile, Log: log,
+	})
 	if err != nil {
 		return err
 	}

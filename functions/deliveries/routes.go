@@ -168,8 +168,8 @@ func (f *Function) step(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, logger(r), problem(err))
 		return
 	}
-	if len(evs) == 0 {
-		logger(r).InfoContext(ctx, "repeated delivery step; nothing changed", "delivery_id", d.ID, "status", d.Status)
+	if d.Status == step.To && d.UpdatedAt.Before(step.At) {
+		logger(r).InfoContext(ctx, "repeated delivery step; nothing changed, its event is published again", "delivery_id", d.ID, "status", d.Status)
 	}
 	f.outbox.Publish(ctx, evs...)
 	httpapi.JSON(w, http.StatusAccepted, viewOf(d))
@@ -232,7 +232,7 @@ func problem(err error) error {
 	case errors.Is(err, deliverystore.ErrNotFound):
 		return httpapi.NotFound("delivery")
 	case errors.Is(err, deliverystore.ErrCancelled):
-		return httpapi.Conflict("the delivery was cancelled with its order and takes no more steps")
+		return httpapi.NewProblem(http.StatusConflict, partner.ProblemCancelled, "the delivery was cancelled with its order and takes no more steps")
 	case errors.Is(err, deliverystore.ErrOutOfOrder):
 		return httpapi.Conflict("the delivery cannot take this step now")
 	case errors.Is(err, errForbidden):

@@ -28,8 +28,11 @@ type EventFor func(d Delivery) (event.Event, error)
 // Advance moves delivery id to step.To when that is the next status, stores
 // the event build makes in the outbox in the same transaction, and returns
 // the delivery and that event. When the delivery already is in step.To it
-// changes nothing and returns no event (a repeated step); any other step is
-// ErrOutOfOrder, and any step of a cancelled delivery is ErrCancelled.
+// changes nothing and returns the step's event built again (the same id), to
+// be published again: a repeated step answers what the first did, so an
+// event lost after it was sent (a crash of the local Broker) is not lost
+// for good. Any other step is ErrOutOfOrder, and any step of a cancelled
+// delivery is ErrCancelled.
 // allow sees the delivery first and may refuse with an error
 // (such as ErrNotFound for a caller who may not see it).
 func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(Delivery) error, build EventFor) (Delivery, []event.Event, error) {
@@ -51,6 +54,11 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 			return fmt.Errorf("%w: no %s step", ErrCancelled, step.To)
 		}
 		if d.Status == step.To {
+			e, err := build(d)
+			if err != nil {
+				return fmt.Errorf("build event: %w", err)
+			}
+			evs = []event.Event{e}
 			return nil
 		}
 		if d.Status.Next() != step.To {

@@ -18,16 +18,20 @@ import (
 // MySQL is an in-process MySQL protocol server: go-mysql-server with its
 // memory engine. It accepts user root with no password.
 //
-// The memory engine keeps everything in memory; Close saves every table to a
-// file under dir and the next StartMySQL on that dir loads it, so data
-// survives a clean restart (not a crash).
+// The memory engine keeps everything in memory. Under dir it keeps a dump
+// (every table, written by Save) and a journal of the transactions committed
+// since (mysql_journal.go), appended before a commit is acknowledged: the
+// next StartMySQL on that dir loads the dump and replays the journal, so
+// every acknowledged write survives a clean stop and a crash (SIGKILL) alike.
 type MySQL struct {
-	srv   *server.Server
-	addr  string
-	dir   string
-	log   *slog.Logger
-	done  chan struct{}
-	close sync.Once
+	journal    *journal
+	generation int64 // the journal now written (see dump.Generation)
+	srv        *server.Server
+	addr       string
+	dir        string
+	log        *slog.Logger
+	done       chan struct{}
+	close      sync.Once
 }
 
 // StartMySQL starts go-mysql-server listening on addr (for example
@@ -50,16 +54,22 @@ func StartMySQL(ctx context.Context, dir, addr string, opts ...Option) (*MySQL, 
 	// returns no row at all (measured), which breaks ordinary queries.
 	pro := memory.NewDBProvider()
 	engine := sqle.NewDefault(pro)
-	srv, err := server.NewServer(server.Config{
+	cfg := server.Config{
 		Protocol: "tcp",
 		Address:  ln.Addr().String(),
 		Listener: ln,
 		Version:  "8.0.33",
-	}, engine, gmssql.NewContext, memory.NewSessionBuilder(pro), nil)
+	}
+	var j *journal
+	if dir != "" {
+		j = newJournal()
+		cfg.Options = append(cfg.Options, j.option())
+	}
+	srv, err := server.NewServer(cfg, engine, gmssql.NewContext, memory.NewSessionBuilder(pro), nil)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("embedded: start mysql on %s: %w", addr, err), ln.Close())
 	}
-	m := &MySQL{srv: srv, addr: ln.Addr().String(), dir: dir, log: o.log, done: make(chan struct{})}
+	m := &MySQL{journal: j, srv: srv, addr: ln.Addr().String(), dir: dir, log: o.log, done: make(chan struct{})}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -69,7 +79,7 @@ func StartMySQL(ctx context.Context, dir, addr string, opts ...Option) (*MySQL, 
 			m.log.Error("embedded mysql stopped", "err", err)
 		}
 	}()
-	if err := m.load(ctx); err != nil {
+	if err := m.recover(ctx); err != nil {
 		m.stop()
 		return nil, err
 	}
@@ -88,9 +98,14 @@ func (m *MySQL) DSN() string { return "root@tcp(" + m.addr + ")/" }
 func (m *MySQL) Close() {
 	m.close.Do(func() {
 		if err := m.Save(context.Background()); err != nil {
-			m.log.Error("embedded mysql: data not saved", "dir", m.dir, "err", err)
+			m.log.Error("embedded mysql: data not saved (the journal still holds it)", "dir", m.dir, "err", err)
 		}
 		m.stop()
+		if m.journal != nil {
+			if err := m.journal.close(); err != nil {
+				m.log.Error("embedded mysql: close the journal", "err", err)
+			}
+		}
 	})
 }
 

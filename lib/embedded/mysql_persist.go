@@ -22,7 +22,10 @@ var systemDatabases = map[string]bool{
 }
 
 type dump struct {
-	Databases []dumpDatabase `json:"databases"`
+	// Generation is the journal that starts where this dump ends: the
+	// journals before it are in the dump, that one is replayed over it.
+	Generation int64          `json:"generation"`
+	Databases  []dumpDatabase `json:"databases"`
 }
 
 type dumpDatabase struct {
@@ -39,18 +42,39 @@ type dumpTable struct {
 	Rows [][]*[]byte `json:"rows"`
 }
 
-// Save writes every table of every database to the dump file under the
-// server's directory, replacing the previous dump in one rename. Close calls
-// it; the next StartMySQL on the same directory loads it.
+// Save checkpoints: new commits go to a new journal, every table of every
+// database is written to the dump file (replacing the previous dump in one
+// rename) naming that journal, and the older journals are deleted. Close
+// calls it; the next StartMySQL on the same directory loads the dump and
+// replays the journal it names. A crash anywhere in between leaves a dump
+// and the journal that goes with it.
 func (m *MySQL) Save(ctx context.Context) error {
 	if m.dir == "" {
 		return nil
 	}
+	gen := m.generation + 1
+	if m.journal != nil {
+		if err := m.journal.open(m.dir, gen); err != nil {
+			return err
+		}
+	}
+	if err := m.save(ctx, gen); err != nil {
+		return err
+	}
+	m.generation = gen
+	if m.journal != nil {
+		return m.journal.removeBefore(m.dir, gen)
+	}
+	return nil
+}
+
+func (m *MySQL) save(ctx context.Context, gen int64) error {
 	db, err := m.client()
 	if err != nil {
 		return fmt.Errorf("embedded: save mysql: %w", err)
 	}
 	d, err := readAll(ctx, db)
+	d.Generation = gen
 	err = errors.Join(err, db.Close())
 	if err != nil {
 		return fmt.Errorf("embedded: save mysql: %w", err)
@@ -72,6 +96,37 @@ func (m *MySQL) Save(ctx context.Context) error {
 	return nil
 }
 
+// recover loads the dump and replays the journal it names over it; when
+// the journal held anything, it checkpoints (Save), so a journal only ever
+// holds one run's commits.
+func (m *MySQL) recover(ctx context.Context) error {
+	if m.journal == nil {
+		return m.load(ctx)
+	}
+	m.journal.setOff(true)
+	err := m.load(ctx)
+	m.journal.setOff(false)
+	if err != nil {
+		return err
+	}
+	if err := m.journal.open(m.dir, m.generation); err != nil {
+		return err
+	}
+	db, err := m.client()
+	if err != nil {
+		return fmt.Errorf("embedded: recover mysql: %w", err)
+	}
+	n, err := m.journal.replay(ctx, db)
+	if err = errors.Join(err, db.Close()); err != nil {
+		return fmt.Errorf("embedded: recover mysql: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	m.log.Info("embedded mysql: replayed the journal", "transactions", n)
+	return m.Save(ctx)
+}
+
 // load replays the dump file, if there is one.
 func (m *MySQL) load(ctx context.Context) error {
 	if m.dir == "" {
@@ -88,6 +143,7 @@ func (m *MySQL) load(ctx context.Context) error {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return fmt.Errorf("embedded: load mysql: %s: %w", dumpFile, err)
 	}
+	m.generation = d.Generation
 	db, err := m.client()
 	if err != nil {
 		return fmt.Errorf("embedded: load mysql: %w", err)

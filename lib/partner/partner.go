@@ -170,6 +170,11 @@ var (
 	errOutOfOrder = fmt.Errorf("%w: out of order", errRefused)
 )
 
+// ProblemCancelled is the problem type slug of the 409 deliveries answers
+// for a step of a cancelled delivery: unlike a step the delivery is past,
+// it ends the partner's work on the delivery.
+const ProblemCancelled = "delivery-cancelled"
+
 // forget lets a later DELIVERY_STARTED of the delivery (driven again by
 // reconcile-orders) take it anew.
 func (s *Sandbox) forget(deliveryID string) {
@@ -211,13 +216,15 @@ func (s *Sandbox) post(deliveryID string, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("partner: post step: %w", err)
 	}
-	_, drainErr := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	answer, drainErr := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if err := errors.Join(drainErr, resp.Body.Close()); err != nil {
 		s.log.Debug("sandbox partner: reading the answer failed", "error", err)
 	}
 	switch {
 	case resp.StatusCode/100 == 2:
 		return nil
+	case resp.StatusCode == http.StatusConflict && bytes.Contains(answer, []byte(ProblemCancelled)):
+		return fmt.Errorf("%w: the delivery is cancelled", errRefused)
 	case resp.StatusCode == http.StatusConflict:
 		return errOutOfOrder
 	case resp.StatusCode/100 == 4:
