@@ -10,14 +10,25 @@
 //	{_id, sellerId, name, description, category, price{amount,currency},
 //	 stock, reserved, sold, images, version, createdAt, updatedAt, deletedAt?,
 //	 reservations: {<orderId>: {qty, at}},   // held for an order
-//	 released:     {<orderId>: qty},         // given back (0: nothing was held)
-//	 settled:      {<orderId>: qty},         // turned into a sale
+//	 released:     {<orderId>: {q, at}},     // given back (q 0: nothing was held)
+//	 settled:      {<orderId>: {q, at}},     // turned into a sale
+//	 markers, markerEpoch,                   // how many released/settled; prunes
 //	 outbox:       {<eventId>: ...}}         // PRODUCT_* not yet published
 //
 // stock is what can still be ordered; reserved and sold count the units held
 // and sold. An order id appears in at most one of reservations, released and
 // settled, and once it left reservations it never comes back, which makes a
 // late duplicate reservation harmless.
+//
+// The released and settled markers only matter while a reservation of their
+// order can still be in flight: every later delivery of the order reads its
+// decided hold first and never reserves. A reservation walk gives up (and
+// is retried, reading the hold again) once it is older than half the marker
+// retention (MarkerRetention, 2 minutes), so markers older than the
+// retention are pruned: when a product holds more than PruneAbove markers,
+// the next settle or release removes the old ones in one update. A product
+// document thus stays bounded by the orders of the last few minutes, not by
+// every unit it ever sold.
 //
 // Beside the products, the "holds" collection keeps one record per order:
 // the items it asked for and the decision (reserved, rejected, cancelled),
@@ -30,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -68,6 +80,15 @@ var (
 // because the document changed between read and write is tried again.
 const maxTries = 20
 
+// Marker pruning (see the package doc).
+const (
+	// MarkerRetention is how long a released or settled marker is kept.
+	MarkerRetention = 2 * time.Minute
+	// PruneAbove is the number of markers on a product past which a settle
+	// or release prunes the old ones.
+	PruneAbove = 64
+)
+
 // Store reads and writes products, stock and holds.
 type Store struct {
 	db       *mongo.Database
@@ -76,6 +97,10 @@ type Store struct {
 	// owned: Open made the client, so Close disconnects it (not so for the
 	// process's shared serialized client, nor for a db given to New).
 	owned bool
+	// retention and pruneAbove: MarkerRetention and PruneAbove (tests
+	// shorten them).
+	retention  time.Duration
+	pruneAbove int64
 }
 
 // Open connects to the catalog database described by c and makes sure its
@@ -95,7 +120,8 @@ func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
 
 // New uses db for the catalog and makes sure its indexes exist.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{db: db, products: db.Collection(ProductsCollection), holds: db.Collection(HoldsCollection)}
+	s := &Store{db: db, products: db.Collection(ProductsCollection), holds: db.Collection(HoldsCollection),
+		retention: MarkerRetention, pruneAbove: PruneAbove}
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
 	}

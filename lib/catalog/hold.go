@@ -70,12 +70,13 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, items []Item) 
 	if err != nil {
 		return Hold{}, fmt.Errorf("catalog: reserve order %s: %w", orderID, err)
 	}
+	read := time.Now()
 	h, err := s.beginHold(ctx, orderID, items)
 	if err != nil {
 		return Hold{}, err
 	}
 	if h.Status == StatusPending {
-		if h, err = s.reserveAll(ctx, h); err != nil {
+		if h, err = s.reserveAll(ctx, h, read); err != nil {
 			return Hold{}, err
 		}
 	}
@@ -124,25 +125,100 @@ func (s *Store) beginHold(ctx context.Context, orderID string, items []Item) (Ho
 	return s.Hold(ctx, orderID)
 }
 
-// Hold returns the order's hold, or ErrNotFound.
+// The facts of a hold, each a document of the holds collection written
+// once by an insert (the unique _id decides a race) and read by _id: the
+// request (_id = order id: items), the decision (order id + decisionSuffix:
+// status and shortages) and the cancellation (order id + cancelSuffix).
+// The embedded FerretDB v1 looks a document up by an index only when the
+// filter is exactly {_id}; any other condition scans the whole collection,
+// and this one grows by an order at a time. So no conditional update here:
+// inserts and reads by _id only (docs/benchmarks.md has the measurements).
+const (
+	decisionSuffix = "#decision"
+	cancelSuffix   = "#cancelled"
+)
+
+// fact is a decision or a cancellation.
+type fact struct {
+	ID        string     `bson:"_id"`
+	Status    Status     `bson:"status"`
+	Shortages []Shortage `bson:"shortages"`
+	At        time.Time  `bson:"at"`
+}
+
+// Hold returns the order's hold, or ErrNotFound: its request with the status
+// its facts give (a cancellation wins over a decision; neither is pending).
 func (s *Store) Hold(ctx context.Context, orderID string) (Hold, error) {
 	var h Hold
 	err := s.holds.FindOne(ctx, bson.D{{Key: "_id", Value: orderID}}).Decode(&h)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	found := err == nil
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return Hold{}, fmt.Errorf("catalog: hold %s: %w", orderID, err)
+	}
+	if !found {
+		h = Hold{OrderID: orderID, Status: StatusPending, Items: []Item{}, Shortages: []Shortage{}}
+	}
+	cancel, cancelled, err := s.fact(ctx, orderID+cancelSuffix)
+	if err != nil {
+		return Hold{}, err
+	}
+	if cancelled {
+		h.Status, h.UpdatedAt = StatusCancelled, cancel.At
+		return h, nil
+	}
+	if !found {
 		return Hold{}, fmt.Errorf("catalog: hold %s: %w", orderID, ErrNotFound)
 	}
+	if h.Status != StatusPending {
+		return h, nil // decided before decisions were facts of their own
+	}
+	d, decided, err := s.fact(ctx, orderID+decisionSuffix)
 	if err != nil {
-		return Hold{}, fmt.Errorf("catalog: hold %s: %w", orderID, err)
+		return Hold{}, err
+	}
+	if decided {
+		h.Status, h.Shortages, h.UpdatedAt = d.Status, d.Shortages, d.At
 	}
 	return h, nil
 }
 
-// reserveAll reserves the items of a pending hold in turn and decides.
-func (s *Store) reserveAll(ctx context.Context, h Hold) (Hold, error) {
+// fact reads one fact document by id.
+func (s *Store) fact(ctx context.Context, id string) (fact, bool, error) {
+	var f fact
+	err := s.holds.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&f)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return fact{}, false, nil
+	}
+	if err != nil {
+		return fact{}, false, fmt.Errorf("catalog: hold fact %s: %w", id, err)
+	}
+	return f, true, nil
+}
+
+// insertOnce inserts a fact; a fact already there wins (no error).
+func (s *Store) insertOnce(ctx context.Context, f fact) error {
+	if f.Shortages == nil {
+		f.Shortages = []Shortage{}
+	}
+	_, err := s.holds.InsertOne(ctx, f)
+	if err != nil && !mongostore.IsDuplicateKey(err) {
+		return fmt.Errorf("catalog: hold fact %s: %w", f.ID, err)
+	}
+	return nil
+}
+
+// reserveAll reserves the items of a pending hold in turn and decides. The
+// hold was read as pending at read; a walk that has taken longer than half
+// the marker retention stops (a retryable ErrConflict) so that it can never
+// reserve for an order whose markers were pruned meanwhile.
+func (s *Store) reserveAll(ctx context.Context, h Hold, read time.Time) (Hold, error) {
 	decision := StatusReserved
 	var shortages []Shortage
 walk:
 	for i, it := range h.Items {
+		if time.Since(read) > s.retention/2 {
+			return Hold{}, fmt.Errorf("catalog: reserve order %s: the hold was read too long ago: %w", h.OrderID, ErrConflict)
+		}
 		r, err := s.Reserve(ctx, h.OrderID, it.ProductID, it.Quantity)
 		if err != nil {
 			return Hold{}, fmt.Errorf("catalog: reserve order %s: %w", h.OrderID, err)
@@ -186,17 +262,12 @@ func (s *Store) shortages(ctx context.Context, orderID string, items []Item) ([]
 	return out, nil
 }
 
-// decide moves the pending hold to status; if another delivery decided
-// first, its decision stands and is returned.
+// decide records the pending hold's decision; if another delivery decided
+// first, its decision stands, and a cancellation stands over both. It
+// returns the hold as it now is.
 func (s *Store) decide(ctx context.Context, orderID string, status Status, shortages []Shortage) (Hold, error) {
-	if shortages == nil {
-		shortages = []Shortage{}
-	}
-	_, err := s.holds.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: orderID}, {Key: "status", Value: StatusPending}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: status}, {Key: "shortages", Value: shortages}, {Key: "updatedAt", Value: Now()}}}})
-	if err != nil {
-		return Hold{}, fmt.Errorf("catalog: decide %s: %w", orderID, err)
+	if err := s.insertOnce(ctx, fact{ID: orderID + decisionSuffix, Status: status, Shortages: shortages, At: Now()}); err != nil {
+		return Hold{}, err
 	}
 	return s.Hold(ctx, orderID)
 }
@@ -222,33 +293,16 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string) (int64, error) 
 	if err := checkOrderID(orderID); err != nil {
 		return 0, fmt.Errorf("catalog: cancel order: %w", err)
 	}
-	for range maxTries {
-		now := Now()
-		_, err := s.holds.InsertOne(ctx, Hold{OrderID: orderID, Status: StatusCancelled, Items: []Item{}, Shortages: []Shortage{}, CreatedAt: now, UpdatedAt: now})
-		if err == nil {
-			return 0, nil
-		}
-		if !mongostore.IsDuplicateKey(err) {
-			return 0, fmt.Errorf("catalog: cancel order %s: %w", orderID, err)
-		}
-		h, err := s.Hold(ctx, orderID)
-		if err != nil {
-			return 0, err
-		}
-		if h.Status != StatusCancelled {
-			res, err := s.holds.UpdateOne(ctx,
-				bson.D{{Key: "_id", Value: orderID}, {Key: "status", Value: h.Status}},
-				bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: StatusCancelled}, {Key: "updatedAt", Value: now}}}})
-			if err != nil {
-				return 0, fmt.Errorf("catalog: cancel order %s: %w", orderID, err)
-			}
-			if res.MatchedCount == 0 {
-				continue // decided meanwhile: look again
-			}
-		}
-		return s.releaseAll(ctx, h)
+	if err := s.insertOnce(ctx, fact{ID: orderID + cancelSuffix, Status: StatusCancelled, At: Now()}); err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("catalog: cancel order %s: %w", orderID, ErrConflict)
+	h, err := s.Hold(ctx, orderID)
+	if err != nil {
+		return 0, err
+	}
+	// The items of the request, if it came: every product is released (or
+	// marked released, so an in-flight reservation of the order fails).
+	return s.releaseAll(ctx, h)
 }
 
 // SettleOrder turns everything orderID holds into sales, once (for

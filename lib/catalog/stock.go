@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -60,14 +61,42 @@ type claim struct {
 		Qty int64     `bson:"qty"`
 		At  time.Time `bson:"at"`
 	} `bson:"reservations"`
-	Released map[string]int64 `bson:"released"`
-	Settled  map[string]int64 `bson:"settled"`
+	Released map[string]marker `bson:"released"`
+	Settled  map[string]marker `bson:"settled"`
+	Markers  int64             `bson:"markers"`
 }
+
+// marker is a released or settled entry: the units and when. Documents
+// written before markers carried a time hold a bare quantity; such a
+// marker reads with a zero time (old, so pruned first).
+type marker struct {
+	Q  int64
+	At time.Time
+}
+
+func (m *marker) UnmarshalBSONValue(t byte, data []byte) error {
+	rv := bson.RawValue{Type: bson.Type(t), Value: data}
+	if n, ok := rv.AsInt64OK(); ok {
+		*m = marker{Q: n}
+		return nil
+	}
+	var doc struct {
+		Q  int64     `bson:"q"`
+		At time.Time `bson:"at"`
+	}
+	if err := rv.Unmarshal(&doc); err != nil {
+		return err
+	}
+	*m = marker{Q: doc.Q, At: doc.At}
+	return nil
+}
+
+func newMarker(q int64) bson.D { return bson.D{{Key: "q", Value: q}, {Key: "at", Value: Now()}} }
 
 // readClaim reads product productID's stock and the order's entries.
 func (s *Store) readClaim(ctx context.Context, orderID, productID string) (claim, bool, error) {
 	proj := bson.D{
-		{Key: "stock", Value: 1}, {Key: "deletedAt", Value: 1},
+		{Key: "stock", Value: 1}, {Key: "deletedAt", Value: 1}, {Key: "markers", Value: 1},
 		{Key: "reservations." + orderID, Value: 1},
 		{Key: "released." + orderID, Value: 1},
 		{Key: "settled." + orderID, Value: 1},
@@ -139,8 +168,8 @@ func (c claim) why(found bool, orderID string, qty int64) (Reservation, bool) {
 	if r, ok := c.Reservations[orderID]; ok {
 		return Reservation{Outcome: Held, Quantity: r.Qty}, true
 	}
-	if n, ok := c.Settled[orderID]; ok {
-		return Reservation{Outcome: Held, Quantity: n}, true
+	if m, ok := c.Settled[orderID]; ok {
+		return Reservation{Outcome: Held, Quantity: m.Q}, true
 	}
 	if _, ok := c.Released[orderID]; ok {
 		return Reservation{Outcome: Revoked}, true
@@ -199,14 +228,15 @@ func (s *Store) finish(ctx context.Context, orderID, productID, mark, counter st
 			res, err := s.products.UpdateOne(ctx,
 				bson.D{{Key: "_id", Value: productID}, {Key: "reservations." + orderID + ".qty", Value: r.Qty}},
 				bson.D{
-					{Key: "$inc", Value: bson.D{{Key: counter, Value: r.Qty}, {Key: "reserved", Value: -r.Qty}}},
+					{Key: "$inc", Value: bson.D{{Key: counter, Value: r.Qty}, {Key: "reserved", Value: -r.Qty}, {Key: "markers", Value: 1}}},
 					{Key: "$unset", Value: bson.D{{Key: "reservations." + orderID, Value: ""}}},
-					{Key: "$set", Value: bson.D{{Key: mark + "." + orderID, Value: r.Qty}}},
+					{Key: "$set", Value: bson.D{{Key: mark + "." + orderID, Value: newMarker(r.Qty)}}},
 				})
 			if err != nil {
 				return 0, fmt.Errorf("%s %s: %w", mark, productID, err)
 			}
 			if res.MatchedCount == 1 {
+				s.pruneIfMany(ctx, productID, c.Markers+1)
 				return r.Qty, nil
 			}
 			continue
@@ -225,13 +255,70 @@ func (s *Store) finish(ctx context.Context, orderID, productID, mark, counter st
 		// here later, unless a reservation slipped in since the read.
 		res, err := s.products.UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: productID}, absent("reservations." + orderID), absent("released." + orderID), absent("settled." + orderID)},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "released." + orderID, Value: int64(0)}}}})
+			bson.D{{Key: "$set", Value: bson.D{{Key: "released." + orderID, Value: newMarker(0)}}},
+				{Key: "$inc", Value: bson.D{{Key: "markers", Value: 1}}}})
 		if err != nil {
 			return 0, fmt.Errorf("%s %s: %w", mark, productID, err)
 		}
 		if res.MatchedCount == 1 {
+			s.pruneIfMany(ctx, productID, c.Markers+1)
 			return 0, nil
 		}
 	}
 	return 0, fmt.Errorf("%s %s: %w", mark, productID, ErrConflict)
+}
+
+// pruneIfMany prunes the product's old markers once it holds more than
+// pruneAbove. A failure only delays the pruning to a later call.
+func (s *Store) pruneIfMany(ctx context.Context, productID string, markers int64) {
+	if markers <= s.pruneAbove {
+		return
+	}
+	if _, err := s.prune(ctx, productID); err != nil {
+		slog.Default().WarnContext(ctx, "catalog: pruning markers failed; a later settle or release tries again",
+			"product_id", productID, "error", err)
+	}
+}
+
+// prune removes the released and settled markers older than the retention
+// from one product, in one update guarded by the product's markerEpoch, so
+// of two concurrent prunes one applies. It returns how many it removed.
+func (s *Store) prune(ctx context.Context, productID string) (int, error) {
+	var doc struct {
+		Released map[string]marker `bson:"released"`
+		Settled  map[string]marker `bson:"settled"`
+		Epoch    int64             `bson:"markerEpoch"`
+	}
+	proj := bson.D{{Key: "released", Value: 1}, {Key: "settled", Value: 1}, {Key: "markerEpoch", Value: 1}}
+	if err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc); err != nil {
+		return 0, fmt.Errorf("catalog: prune %s: %w", productID, err)
+	}
+	cutoff := Now().Add(-s.retention)
+	unset := bson.D{}
+	for field, markers := range map[string]map[string]marker{"released": doc.Released, "settled": doc.Settled} {
+		for order, m := range markers {
+			if m.At.Before(cutoff) {
+				unset = append(unset, bson.E{Key: field + "." + order, Value: ""})
+			}
+		}
+	}
+	if len(unset) == 0 {
+		return 0, nil
+	}
+	kept := int64(len(doc.Released) + len(doc.Settled) - len(unset))
+	epoch := bson.E{Key: "markerEpoch", Value: doc.Epoch}
+	if doc.Epoch == 0 { // never pruned: the field is not there yet
+		epoch = absent("markerEpoch")
+	}
+	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: productID}, epoch}, bson.D{
+		{Key: "$unset", Value: unset},
+		{Key: "$set", Value: bson.D{{Key: "markers", Value: kept}, {Key: "markerEpoch", Value: doc.Epoch + 1}}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("catalog: prune %s: %w", productID, err)
+	}
+	if res.MatchedCount == 0 {
+		return 0, nil // another prune went first
+	}
+	return len(unset), nil
 }
