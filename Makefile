@@ -20,11 +20,16 @@ test:
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
 
-# Go benchmarks of every package, then the load run: the e2e benchmarks
-# start the whole local stack and drive it over HTTP.
+# Go benchmarks of every package, then the load runs: the e2e benchmarks
+# start the whole local stack and drive it over HTTP; a product sells 5,000
+# units and its document must not grow; scripts/bench-load.sh runs
+# `knshop load` at 2, 10, 50 and 100 orders/s and writes the table into
+# docs/benchmarks.md.
 bench:
 	$(GO) test $(BENCH_FLAGS) -bench . $$($(GO) list ./... | grep -v /e2e$$)
 	$(GO) test $(BENCH_FLAGS) -bench . ./e2e
+	KNSHOP_SOLD_UNITS=5000 $(GO) test -count=1 -run TestProductDocumentStaysSmall -v ./lib/catalog
+	bash scripts/bench-load.sh
 
 # make image, make deploy, make manifests: see deploy/deploy.mk
 include deploy/deploy.mk

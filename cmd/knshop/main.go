@@ -11,6 +11,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"sort"
@@ -40,12 +42,14 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) error {
 		return dev(args[1:], env, stdout, stderr)
 	case "fn":
 		return serveOne(args[1:], env)
+	case "load":
+		return load(args[1:], stdout)
 	}
 	return usage(stderr)
 }
 
 func usage(w io.Writer) error {
-	fmt.Fprintln(w, "usage: knshop dev [flags] | knshop fn NAME")
+	fmt.Fprintln(w, "usage: knshop dev [flags] | knshop fn NAME | knshop load [flags]")
 	return fmt.Errorf("unknown command")
 }
 
@@ -65,6 +69,15 @@ func dev(args []string, env map[string]string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := fn.NewLogger(stderr, env)
+	if addr := env["KNSHOP_PPROF"]; addr != "" {
+		// Profiling the whole local stack under load (docs/benchmarks.md):
+		// net/http/pprof's handlers on their own loopback address.
+		go func() {
+			if err := http.ListenAndServe(addr, nil); err != nil {
+				log.Warn("pprof server stopped", "error", err)
+			}
+		}()
+	}
 	stack, err := devstack.Start(ctx, devstack.Options{
 		DataDir: *data, GatewayAddr: *addr, BrokerAddr: *broker, KafkaAddr: *kafka, MongoAddr: *mongo, MySQLAddr: *mysql,
 		Env: env, RelayEvery: *relay, ReconcileEvery: *reconcile, Log: log,
