@@ -66,6 +66,10 @@ func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
+	if stuck := r.URL.Query().Get("stuck"); stuck != "" {
+		f.listStuck(w, r, c, stuck, page)
+		return
+	}
 	q := orderstore.ListQuery{CustomerID: c.UserID, Offset: page.Offset(), Limit: page.Limit}
 	if c.Role == auth.Admin {
 		q.CustomerID = r.URL.Query().Get("customerId")
@@ -146,4 +150,27 @@ func (f *Orders) fail(w http.ResponseWriter, r *http.Request, err error) {
 		err = httpapi.Conflict("the order changed meanwhile; try again")
 	}
 	httpapi.WriteError(w, r, fn.Logger(r.Context()), err)
+}
+
+// listStuck answers an admin's ?stuck=true: the orders reconcile-orders has
+// driven again orderstore.StuckAfter times without a move, oldest first
+// (one page: at most limit of them).
+func (f *Orders) listStuck(w http.ResponseWriter, r *http.Request, c auth.Claims, stuck string, page httpapi.Page) {
+	var v httpapi.Validator
+	v.Check(stuck == "true", "stuck", "must be true (or left out)")
+	v.Check(page.Page == 1, "page", "the stuck orders are one page")
+	if err := v.Err(); err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if c.Role != auth.Admin {
+		f.fail(w, r, httpapi.Forbidden("only an admin lists stuck orders"))
+		return
+	}
+	list, err := f.Store.Stuck(r.Context(), orderstore.StuckAfter, page.Limit)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	httpapi.JSON(w, http.StatusOK, httpapi.NewList(list, page, len(list)))
 }

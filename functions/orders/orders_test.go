@@ -322,6 +322,11 @@ func TestReadAndCancel(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 			newer := e.db.Order(t, alice, mug, orderstore.Reserved)
 			bobs := e.db.Order(t, bob, mug)
+			for range orderstore.StuckAfter {
+				if _, err := e.db.Store.MarkRedriven(t.Context(), e.db.Get(t, bobs.ID), time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
 
 			reads := map[string]struct {
 				user       string
@@ -342,6 +347,9 @@ func TestReadAndCancel(t *testing.T) {
 				"customer cannot filter":    {bob, auth.Customer, "/api/orders?customerId=" + alice, 200, []string{`"total":1`, bobs.ID}, []string{older.ID}},
 				"page size":                 {alice, auth.Customer, "/api/orders?limit=1&page=2", 200, []string{`"total":2`, `"limit":1`, older.ID}, []string{newer.ID}},
 				"bad limit":                 {alice, auth.Customer, "/api/orders?limit=101", 400, nil, nil},
+				"admin lists stuck orders":  {admin, auth.Admin, "/api/orders?stuck=true", 200, []string{`"total":1`, bobs.ID}, []string{older.ID, newer.ID}},
+				"stuck is for admins":       {alice, auth.Customer, "/api/orders?stuck=true", 403, nil, nil},
+				"stuck must be true":        {admin, auth.Admin, "/api/orders?stuck=yes", 400, []string{`"field":"stuck"`}, nil},
 			}
 			for name, tc := range reads {
 				t.Run(name, func(t *testing.T) {

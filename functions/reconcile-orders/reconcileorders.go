@@ -38,10 +38,9 @@ const Name = "reconcile-orders"
 const placedBy = "orders"
 
 // Batch bounds the orders of each kind one tick handles; StuckAfter is the
-// number of re-drives without a move after which an order is reported.
+// orders found stuck (orderstore.StuckAfter re-drives) are reported.
 const (
-	Batch      = 100
-	StuckAfter = 3
+	Batch = 100
 )
 
 // Function is reconcile-orders.
@@ -143,7 +142,7 @@ func (f *Function) redriveOne(ctx context.Context, o orderstore.Order, now time.
 		return err
 	}
 	log := fn.Logger(ctx).With("order_id", o.ID, "status", o.Status, "times", times)
-	if times >= StuckAfter {
+	if times >= orderstore.StuckAfter {
 		log.WarnContext(ctx, "order does not move though driven again; an operator should look (GET /api/orders?stuck=true)")
 		return nil
 	}

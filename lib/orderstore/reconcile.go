@@ -16,6 +16,10 @@ const (
 	DefaultStallAfter = time.Minute
 )
 
+// StuckAfter is the number of re-drives without a move after which an
+// order is stuck: reported in the log and listed for an admin.
+const StuckAfter = 3
+
 // Deadlines are the two durations of ORDER_PAYMENT_DEADLINE and
 // ORDER_STALL_AFTER.
 type Deadlines struct {
@@ -44,16 +48,9 @@ func DeadlinesFrom(cfg map[string]string) (Deadlines, error) {
 // Expired lists up to limit unpaid orders whose deadline is before now,
 // oldest deadline first (index orders_by_deadline).
 func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]Order, error) {
-	var out []Order
-	for _, st := range []Status{Pending, Reserved} {
-		if len(out) >= limit {
-			break
-		}
-		got, err := s.ordersWhere(ctx, "status = ? AND deadline < ? ORDER BY deadline LIMIT ?", st, now.UTC(), limit-len(out))
-		if err != nil {
-			return nil, fmt.Errorf("orderstore: expired orders: %w", err)
-		}
-		out = append(out, got...)
+	out, err := s.byStatus(ctx, []Status{Pending, Reserved}, "deadline", now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("orderstore: expired orders: %w", err)
 	}
 	return out, nil
 }
@@ -62,14 +59,25 @@ func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]Order,
 // been driven again since before, oldest first per state (index
 // orders_by_checked).
 func (s *Store) Stalled(ctx context.Context, before time.Time, limit int) ([]Order, error) {
+	out, err := s.byStatus(ctx, InFlight, "checked_at", before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("orderstore: stalled orders: %w", err)
+	}
+	return out, nil
+}
+
+// byStatus lists up to limit orders in the statuses whose column (a
+// trusted column name, indexed with status) is before t, oldest first per
+// status: one index range per status.
+func (s *Store) byStatus(ctx context.Context, statuses []Status, column string, t time.Time, limit int) ([]Order, error) {
 	var out []Order
-	for _, st := range InFlight {
+	for _, st := range statuses {
 		if len(out) >= limit {
 			break
 		}
-		got, err := s.ordersWhere(ctx, "status = ? AND checked_at < ? ORDER BY checked_at LIMIT ?", st, before.UTC(), limit-len(out))
+		got, err := s.ordersWhere(ctx, "status = ? AND "+column+" < ? ORDER BY "+column+" LIMIT ?", st, t.UTC(), limit-len(out))
 		if err != nil {
-			return nil, fmt.Errorf("orderstore: stalled orders: %w", err)
+			return nil, err
 		}
 		out = append(out, got...)
 	}
@@ -100,7 +108,10 @@ func (s *Store) MarkRedriven(ctx context.Context, o Order, at time.Time) (int, e
 func (s *Store) Stuck(ctx context.Context, times, limit int) ([]Order, error) {
 	var out []Order
 	for _, st := range InFlight {
-		got, err := s.ordersWhere(ctx, "status = ? AND redrives >= ? ORDER BY checked_at LIMIT ?", st, times, limit)
+		if len(out) >= limit {
+			break
+		}
+		got, err := s.ordersWhere(ctx, "status = ? AND redrives >= ? ORDER BY checked_at LIMIT ?", st, times, limit-len(out))
 		if err != nil {
 			return nil, fmt.Errorf("orderstore: stuck orders: %w", err)
 		}
