@@ -43,7 +43,7 @@ func load(args []string, stdout io.Writer) error {
 	fs.IntVar(&c.products, "products", 1, "products to spread the orders over (1: a flash sale of one product)")
 	fs.IntVar(&c.customers, "customers", 10, "customers placing the orders")
 	fs.IntVar(&c.stock, "stock", 100_000, "units of each product")
-	fs.DurationVar(&c.settle, "settle", 2*time.Minute, "how long to wait for every order to end after the last POST")
+	fs.DurationVar(&c.settle, "settle", time.Minute, "how long to wait for every order to end after the last POST")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 			took := time.Since(began)
 			// A POST that timed out may still have placed the order: the
 			// same Idempotency-Key answers with it (or places it once).
-			for retry := 0; err != nil && retry < 5 && ctx.Err() == nil; retry++ {
+			for retry := 0; err != nil && retry < 3 && ctx.Err() == nil; retry++ {
 				time.Sleep(time.Second)
 				code, out, err = cl.call(ctx, "POST", "/api/orders", tokens[n%len(tokens)], body, "Idempotency-Key", key)
 			}
@@ -219,25 +219,37 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 	res.elapsed = time.Since(start)
 	lastPost := time.Now()
 
-	// Follow every order to its end; PAID is timed by the shop's own
-	// history (createdAt → the PAID entry), not by this poll.
+	// Follow every order to its end, eight at a time; PAID is timed by the
+	// shop's own history (createdAt → the PAID entry), not by this poll.
+	next := make(chan *placed)
+	var followers sync.WaitGroup
+	for range 8 {
+		followers.Go(func() {
+			for o := range next {
+				for {
+					_, out, err := cl.call(ctx, "GET", "/api/orders/"+o.id, o.token, nil)
+					if err == nil {
+						o.read(out)
+					}
+					if o.status == "COMPLETED" || o.status == "CANCELLED" || time.Since(lastPost) > c.settle || ctx.Err() != nil {
+						break
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+		})
+	}
 	for i := range res.orders {
-		o := &res.orders[i]
-		for {
-			_, out, err := cl.call(ctx, "GET", "/api/orders/"+o.id, o.token, nil)
-			if err == nil {
-				o.read(out)
-			}
-			if o.status == "COMPLETED" || o.status == "CANCELLED" || time.Since(lastPost) > c.settle || ctx.Err() != nil {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		next <- &res.orders[i]
+	}
+	close(next)
+	followers.Wait()
+	res.settledIn = time.Since(lastPost)
+	for _, o := range res.orders {
 		if o.status != "COMPLETED" && o.status != "CANCELLED" {
 			res.open++
 		}
 	}
-	res.settledIn = time.Since(lastPost)
 	// Conservation: every product's stock now plus its completed orders is
 	// what it started with (all orders ended, so nothing stays reserved).
 	res.conserved = res.open == 0
