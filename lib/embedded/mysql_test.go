@@ -22,7 +22,7 @@ func startMySQL(t *testing.T, dir string) *embedded.MySQL {
 }
 
 // connect opens database name on m, creating it first.
-func connect(t *testing.T, m *embedded.MySQL, name string) *sql.DB {
+func connect(t testing.TB, m *embedded.MySQL, name string) *sql.DB {
 	t.Helper()
 	root, err := sql.Open("mysql", m.DSN())
 	if err != nil {
@@ -46,7 +46,7 @@ func connect(t *testing.T, m *embedded.MySQL, name string) *sql.DB {
 	return db
 }
 
-func exec(t *testing.T, db interface {
+func exec(t testing.TB, db interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, query string, args ...any) {
 	t.Helper()
