@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
@@ -127,6 +128,7 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
+	refused := []event.Event{ev(t, "sql-4"), ev(t, "mongo-5")}
 	steps := []struct {
 		name       string
 		before     func()
@@ -144,6 +146,11 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 			wantSQL: []string{"sql-1", "sql-2"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3"}},
 		{name: "the next tick delivers them once", want: 204,
 			wantSQL: []string{"sql-1", "sql-2", "sql-3"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3", "mongo-4"}},
+		{name: "events the broker refuses for good are set aside and the tick succeeds",
+			before: func() { addSQL(refused[0]); addMongo("p1", refused[1]) }, sinkStatus: 400, want: 204,
+			wantSQL: []string{"sql-1", "sql-2", "sql-3"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3", "mongo-4"}},
+		{name: "what was set aside is not sent again", before: func() { addSQL(ev(t, "sql-5")) }, want: 204,
+			wantSQL: []string{"sql-1", "sql-2", "sql-3", "sql-5"}, wantMongo: []string{"mongo-1", "mongo-2", "mongo-3", "mongo-4"}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -163,6 +170,33 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 				t.Fatalf("MongoDB outbox events = %v, want %v", got, s.wantMongo)
 			}
 		})
+	}
+	// The refused events are dead letters an admin sees (and can replay),
+	// with the Broker's answer.
+	lc := sc
+	lc.Database = deadletter.Database
+	letters, err := deadletter.Open(ctx, lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer letters.Close()
+	list, _, err := letters.List(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range refused {
+		found := false
+		for _, l := range list {
+			if l.Event.ID() == e.ID() {
+				found = true
+				if l.ErrorCode != 400 || l.ErrorDest != rec.URL() {
+					t.Errorf("letter of %s: code %d, dest %q", e.ID(), l.ErrorCode, l.ErrorDest)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no dead letter for the refused event %s", e.ID())
+		}
 	}
 }
 
