@@ -1,17 +1,13 @@
 package events
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/knshop/knshop/lib/money"
 )
@@ -31,51 +27,14 @@ func SchemaJSON(t Type) ([]byte, error) {
 	return b, nil
 }
 
-// validators compiles the shipped schemas once, on first use.
-var validators = sync.OnceValues(compileSchemas)
-
-func compileSchemas() (map[Type]*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	for _, e := range catalog {
-		raw, err := SchemaJSON(e.typ)
-		if err != nil {
-			return nil, err
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("events: parse schema of %s: %w", e.typ, err)
-		}
-		if err := c.AddResource(e.typ.Schema(), doc); err != nil {
-			return nil, fmt.Errorf("events: add schema of %s: %w", e.typ, err)
-		}
-	}
-	out := make(map[Type]*jsonschema.Schema, len(catalog))
-	for _, e := range catalog {
-		s, err := c.Compile(e.typ.Schema())
-		if err != nil {
-			return nil, fmt.Errorf("events: compile schema of %s: %w", e.typ, err)
-		}
-		out[e.typ] = s
-	}
-	return out, nil
-}
-
-// validate checks raw JSON data against t's schema.
+// validate checks raw JSON data against t's schema (check: the schema of
+// t's Go type and tags, the one the shipped files hold).
 func validate(t Type, raw []byte) error {
-	all, err := validators()
-	if err != nil {
-		return err
-	}
-	s, ok := all[t]
+	e, ok := lookup(t)
 	if !ok {
 		return fmt.Errorf("%w: unknown type %q", ErrInvalid, t)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return fmt.Errorf("%w: data of %s is not JSON: %v", ErrInvalid, t, err)
-	}
-	if err := s.Validate(inst); err != nil {
+	if err := check(reflect.TypeOf(e.data).Elem(), raw); err != nil {
 		return fmt.Errorf("%w: data of %s: %v", ErrInvalid, t, err)
 	}
 	return nil

@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/knshop/knshop/lib/embedded"
+)
+
+// BenchmarkColdStart measures how long the image's binary (cmd/fn) takes
+// from exec to its first 200 on /health/readiness, against a bare net/http
+// server doing the same, side by side, 15 starts each: for reserve-stock
+// (FerretDB) and cancel-order (MySQL, the embedded engine). It reports the
+// medians and their ratio.
+func BenchmarkColdStart(b *testing.B) {
+	dir := b.TempDir()
+	fnBin, bareBin := filepath.Join(dir, "fn"), filepath.Join(dir, "bare")
+	for out, pkg := range map[string]string{fnBin: "../cmd/fn", bareBin: "./testdata/bare"} {
+		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", pkg, err, msg)
+		}
+	}
+	ctx := context.Background()
+	mysql, err := embedded.StartMySQL(ctx, "", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(mysql.Close)
+	mongo, err := embedded.StartMongo(ctx, filepath.Join(dir, "mongo"), "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(mongo.Close)
+	env := []string{"MYSQL_DSN=" + mysql.DSN(), "MONGODB_URI=" + mongo.URI(), "K_SINK=http://127.0.0.1:1", "LOG_LEVEL=error"}
+	for _, function := range []string{"reserve-stock", "cancel-order"} {
+		b.Run(function, func(b *testing.B) {
+			var fnTimes, bareTimes []time.Duration
+			for b.Loop() {
+				fnTimes, bareTimes = nil, nil
+				startOnce(b, fnBin, append(env, "FUNCTION="+function)) // migrations happen here, not in the timing
+				for range 15 {
+					fnTimes = append(fnTimes, startOnce(b, fnBin, append(env, "FUNCTION="+function)))
+					bareTimes = append(bareTimes, startOnce(b, bareBin, nil))
+				}
+			}
+			slices.Sort(fnTimes)
+			slices.Sort(bareTimes)
+			fnMed, bareMed := fnTimes[len(fnTimes)/2], bareTimes[len(bareTimes)/2]
+			b.ReportMetric(float64(fnMed)/float64(time.Millisecond), "ms-fn-median")
+			b.ReportMetric(float64(bareMed)/float64(time.Millisecond), "ms-bare-median")
+			b.ReportMetric(float64(fnMed)/float64(bareMed), "ratio")
+		})
+	}
+}
+
+// startOnce starts bin with env on a free port, waits for readiness and
+// stops it; it returns the time from exec to the first 200.
+func startOnce(b *testing.B, bin string, env []string) time.Duration {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(append(os.Environ(), env...), fmt.Sprintf("PORT=%d", port))
+	url := fmt.Sprintf("http://127.0.0.1:%d/health/readiness", port)
+	client := &http.Client{Timeout: time.Second}
+	begin := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	for time.Since(begin) < 20*time.Second {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(begin)
+			}
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	b.Fatalf("%s never became ready", bin)
+	return 0
+}
