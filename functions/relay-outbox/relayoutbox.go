@@ -52,6 +52,9 @@ type Config struct {
 	MySQLDatabases   []string
 	Mongo            mongostore.Config // URI and Serialize; Database is set per outbox
 	MongoCollections []MongoCollection
+	// DeadLetterDatabase is where events the Broker refuses for good are
+	// set aside (OPERATIONS_DATABASE, default deadletter.Database).
+	DeadLetterDatabase string
 }
 
 // ConfigFrom reads K_SINK, RELAY_MYSQL_DATABASES (comma list, default
@@ -60,7 +63,10 @@ type Config struct {
 // MONGODB_URI / KNSHOP_SERIALIZE_DB when their list is not empty. A list
 // set to "" relays nothing of that kind.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	c := Config{Sink: cfg["K_SINK"]}
+	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: deadletter.Database}
+	if db := cfg["OPERATIONS_DATABASE"]; db != "" {
+		c.DeadLetterDatabase = db
+	}
 	if c.Sink == "" {
 		return Config{}, errors.New("relayoutbox: config: K_SINK is not set")
 	}
@@ -142,7 +148,7 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		// Events the Broker refuses for good go to the dead letters (the
 		// operations database), visible to an admin, and the relay goes on.
 		oc := c.MySQL
-		oc.Database = deadletter.Database
+		oc.Database = c.DeadLetterDatabase
 		letters, err := deadletter.Open(ctx, oc)
 		if err != nil {
 			return fmt.Errorf("relayoutbox: start: %w", err)

@@ -69,6 +69,7 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 	sc := storetest.MySQL(t, "orders")
 	unmigrated := storetest.MySQL(t, "payments") // its owner has not created the outbox yet
 	mc := storetest.Mongo(t, "catalog")
+	operations := storetest.MySQL(t, "operations") // its own dead letters, not the shared ones
 
 	db, err := sqlstore.Open(ctx, sc, []string{outbox.MySQLTable})
 	if err != nil {
@@ -112,6 +113,7 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 	err = f.startWith(ctx, Config{
 		Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database, unmigrated.Database},
 		Mongo: mc, MongoCollections: []MongoCollection{{mc.Database, "products"}},
+		DeadLetterDatabase: operations.Database,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +176,7 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 	// The refused events are dead letters an admin sees (and can replay),
 	// with the Broker's answer.
 	lc := sc
-	lc.Database = deadletter.Database
+	lc.Database = operations.Database
 	letters, err := deadletter.Open(ctx, lc)
 	if err != nil {
 		t.Fatal(err)

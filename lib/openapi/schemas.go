@@ -90,8 +90,10 @@ func components() map[string]any {
 		}, "id", "orderId", "status", "partner", "history"),
 		"DeliveryList": list("Delivery"),
 		"DeadLetter": obj(map[string]any{
-			"id": str(), "event": map[string]any{"type": "object", "description": "the CloudEvent, structured JSON"},
-			"knativeerrordest": str(), "knativeerrorcode": str(), "knativeerrordata": str(),
+			"id": str(), "eventId": str(), "type": str(), "source": str(),
+			"event":            map[string]any{"type": "object", "description": "the CloudEvent, structured JSON"},
+			"knativeerrordest": str(), "knativeerrorcode": nullable(integer()), "knativeerrordata": str(),
+			"arrivals":   map[string]any{"type": "integer", "minimum": 1, "description": "how often it was dead-lettered"},
 			"receivedAt": timestamp(), "replayedAt": nullable(timestamp()),
 		}, "id", "event", "receivedAt"),
 		"DeadLetterList": list("DeadLetter"),
