@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rates="${RATES:-2 10 50 100}"
-duration="${DURATION:-60s}"
+duration="${DURATION:-30s}"
 port="${BENCH_PORT:-18181}"
 go build -o .build/knshop ./cmd/knshop
 work="$(mktemp -d /tmp/knshop-bench.XXXXXX)"

@@ -48,7 +48,7 @@ func TestLoadAgainstTheLocalStack(t *testing.T) {
 		regexp.MustCompile(`accepted: +1[01] \(`),
 		regexp.MustCompile(`POST latency: +p50 \d+ ms, p99 \d+ ms`),
 		regexp.MustCompile(`POST→PAID: +p50 \d+ ms, p99 \d+ ms \(1[01] paid\)`),
-		regexp.MustCompile(`terminal: +COMPLETED 1[01]; 0 still open`),
+		regexp.MustCompile(`terminal: +COMPLETED 1[01]; 0 not ended`),
 		regexp.MustCompile(`stock: +conserved \(\d+ left \+ 1[01] sold = 2 × 50\)`),
 	} {
 		if !want.MatchString(report) {
