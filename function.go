@@ -14,6 +14,7 @@ import (
 
 	"github.com/knshop/knshop/functions"
 	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/httpapi"
 )
 
 // ErrNoFunctionName is returned when neither FUNCTION nor K_SERVICE is set.
@@ -91,7 +92,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
 	s := f.current.Load()
 	if s == nil {
-		http.Error(w, ErrNotStarted.Error(), http.StatusServiceUnavailable)
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", ErrNotStarted.Error()))
 		return
 	}
 	s.handler.ServeHTTP(w, r)

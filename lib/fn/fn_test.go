@@ -70,6 +70,9 @@ func TestHealthFollowsLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("%s answered %d as %q, want problem+json", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
 		return resp.StatusCode
 	}
 	if got := status(ReadinessPath); got != http.StatusServiceUnavailable {

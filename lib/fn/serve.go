@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -140,12 +141,12 @@ func (i *Instance) health(w http.ResponseWriter, r *http.Request, check func(con
 	if err != nil {
 		i.log.WarnContext(r.Context(), "health check failed", "path", r.URL.Path, "error", err)
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !ok || err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "not ok")
+		// An error answer like every other: problem+json.
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusServiceUnavailable, "unavailable", "the function is not "+strings.TrimPrefix(r.URL.Path, "/health/")))
 		return
 	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ok")
 }
 
