@@ -113,14 +113,13 @@ func (c client) expect(ctx context.Context, want int, method, path, token string
 
 // placed is one accepted order and what became of it.
 type placed struct {
-	id        string
-	token     string
-	product   string
-	post      time.Duration // POST answer time
-	toPaid    time.Duration // createdAt → PAID, by the shop's own history
-	status    string
-	hasPaid   bool
-	completed bool
+	id      string
+	token   string
+	product string
+	post    time.Duration // POST answer time
+	toPaid  time.Duration // createdAt → PAID, by the shop's own history
+	status  string
+	hasPaid bool
 }
 
 type loadResult struct {
@@ -263,7 +262,7 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 		stock := int(out["stock"].(float64))
 		sold := 0
 		for _, o := range res.orders {
-			if o.product == p && o.completed {
+			if o.product == p && o.status == "COMPLETED" {
 				sold++
 			}
 		}
@@ -279,7 +278,6 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 // read takes the status and the time to PAID from an order answer.
 func (o *placed) read(out map[string]any) {
 	o.status, _ = out["status"].(string)
-	o.completed = o.status == "COMPLETED"
 	created, err := time.Parse(time.RFC3339Nano, fmt.Sprint(out["createdAt"]))
 	if err != nil {
 		return

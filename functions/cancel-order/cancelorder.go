@@ -59,10 +59,6 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	return &reply, nil
 }
 
-// unpaid are the states a failed reservation or payment can cancel: once
-// paid, neither can be about this order's current course any more.
-var unpaid = []orderstore.Status{orderstore.Pending, orderstore.Reserved}
-
 // reasons are the cancel reasons of the events that cancel an order.
 var reasons = map[events.Type]string{
 	events.StockRejected:  events.ReasonOutOfStock,
@@ -71,7 +67,7 @@ var reasons = map[events.Type]string{
 
 // change reads the cancellation an event asks for.
 func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
-	c := orderstore.Change{To: orderstore.Cancelled, Reason: reasons[events.Type(e.Type())], At: f.now(), From: unpaid}
+	c := orderstore.Change{To: orderstore.Cancelled, Reason: reasons[events.Type(e.Type())], At: f.now(), From: orderstore.UnpaidStates}
 	switch events.Type(e.Type()) {
 	case events.StockRejected:
 		var d events.StockRejectedData

@@ -37,11 +37,8 @@ const Name = "reconcile-orders"
 // original producer's, so the event is the very same CloudEvent.
 const placedBy = "orders"
 
-// Batch bounds the orders of each kind one tick handles; StuckAfter is the
-// orders found stuck (orderstore.StuckAfter re-drives) are reported.
-const (
-	Batch = 100
-)
+// Batch bounds the orders of each kind one tick handles.
+const Batch = 100
 
 // Function is reconcile-orders.
 type Function struct {
@@ -83,9 +80,6 @@ func (f *Function) Handle(ctx context.Context, _ event.Event) (*event.Event, err
 	return nil, nil
 }
 
-// unpaid are the states the deadline cancels: once PAID it no longer holds.
-var unpaid = []orderstore.Status{orderstore.Pending, orderstore.Reserved}
-
 // expire cancels the orders past their deadline, under the order's row
 // lock: one that was paid meanwhile is left alone (Refused).
 func (f *Function) expire(ctx context.Context, now time.Time) (int, error) {
@@ -96,7 +90,7 @@ func (f *Function) expire(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
 	for _, o := range orders {
-		c := orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonExpired, At: now, From: unpaid}
+		c := orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonExpired, At: now, From: orderstore.UnpaidStates}
 		a, err := f.Store.Advance(ctx, o.ID, c, orderstore.AnnounceCancelled(ctx, Name))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("expire %s: %w", o.ID, err))

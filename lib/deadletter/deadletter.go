@@ -81,7 +81,7 @@ func LetterFrom(e event.Event, at time.Time) Letter {
 			l.ErrorData = raw
 		}
 	}
-	l.ID = ids.Derive(ids.Derive(e.Source(), e.ID()), l.ErrorDest)
+	l.ID = letterID(e, l.ErrorDest)
 	return l
 }
 
@@ -124,9 +124,13 @@ func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
 // good with status and body: an outbox relay sets such an event aside here
 // so it can go on, and an admin sees it and can replay it.
 func Refused(e event.Event, dest string, status int, body string, at time.Time) Letter {
-	l := Letter{Event: e, ErrorDest: dest, ErrorCode: status, ErrorData: body, ReceivedAt: at.UTC()}
-	l.ID = ids.Derive(ids.Derive(e.Source(), e.ID()), l.ErrorDest)
-	return l
+	return Letter{ID: letterID(e, dest), Event: e, ErrorDest: dest, ErrorCode: status, ErrorData: body, ReceivedAt: at.UTC()}
+}
+
+// letterID is stable for one event (source and id) failed at one
+// destination, so a repeated arrival finds its letter.
+func letterID(e event.Event, dest string) string {
+	return ids.Derive(ids.Derive(e.Source(), e.ID()), dest)
 }
 
 // Close closes the database Open opened, unless it is the process's shared

@@ -50,20 +50,16 @@ type journalStatement struct {
 // write, per connection: inside a transaction the writes wait for COMMIT
 // (a ROLLBACK drops them); outside one each write is its own commit.
 type journal struct {
-	mu      sync.Mutex
-	file    *os.File
-	w       *bufio.Writer
-	off     bool // replaying: nothing is recorded
-	sm      *server.SessionManager
-	pending map[uint32]*txState
+	mu   sync.Mutex
+	file *os.File
+	off  bool // replaying: nothing is recorded
+	sm   *server.SessionManager
+	// pending holds the writes of each connection's open transaction; a
+	// connection outside a transaction has no entry.
+	pending map[uint32][]journalStatement
 }
 
-type txState struct {
-	inTx  bool
-	stmts []journalStatement
-}
-
-func newJournal() *journal { return &journal{pending: map[uint32]*txState{}} }
+func newJournal() *journal { return &journal{pending: map[uint32][]journalStatement{}} }
 
 // open makes generation gen's file the one written from now on (the
 // previous one is closed).
@@ -79,9 +75,9 @@ func (j *journal) open(dir string, gen int64) error {
 	defer j.mu.Unlock()
 	var cerr error
 	if j.file != nil {
-		cerr = errors.Join(j.w.Flush(), j.file.Close())
+		cerr = j.file.Close()
 	}
-	j.file, j.w = f, bufio.NewWriter(f)
+	j.file = f
 	return cerr
 }
 
@@ -168,7 +164,7 @@ func (j *journal) close() error {
 	if j.file == nil {
 		return nil
 	}
-	return errors.Join(j.w.Flush(), j.file.Close())
+	return j.file.Close()
 }
 
 func (j *journal) setOff(off bool) {
@@ -204,6 +200,9 @@ func (j *journal) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn
 // StmtExecute implements server.Interceptor: a prepared write is recorded
 // as text with its bound values as SQL literals.
 func (j *journal) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	if classify(prepare.PrepareStmt) == kindRead {
+		return chain.ComStmtExecute(ctx, c, prepare, callback)
+	}
 	text, err := interpolate(prepare)
 	if err != nil {
 		return fmt.Errorf("embedded: journal: %w", err)
@@ -213,13 +212,18 @@ func (j *journal) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.
 }
 
 // onSuccess wraps callback: the first time the server answers q (it ran),
-// the journal takes note of it before the client is answered.
+// the journal takes note of it before the client is answered. A read is
+// passed through as it is.
 func (j *journal) onSuccess(c *mysql.Conn, q string, callback func(*sqltypes.Result, bool) error) func(*sqltypes.Result, bool) error {
+	kind := classify(q)
+	if kind == kindRead {
+		return callback
+	}
 	noted := false
 	return func(r *sqltypes.Result, more bool) error {
 		if !noted {
 			noted = true
-			if err := j.note(c, q); err != nil {
+			if err := j.note(c, kind, q); err != nil {
 				return err
 			}
 		}
@@ -227,39 +231,31 @@ func (j *journal) onSuccess(c *mysql.Conn, q string, callback func(*sqltypes.Res
 	}
 }
 
-// note records q for connection c, as what kind of statement it is says.
-func (j *journal) note(c *mysql.Conn, q string) error {
-	kind := classify(q)
-	if kind == kindRead {
-		return nil
-	}
+// note records q, a statement of kind, for connection c: a write waits in
+// the connection's open transaction, or is appended at once outside one.
+func (j *journal) note(c *mysql.Conn, kind stmtKind, q string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.off || j.file == nil {
 		return nil
 	}
-	st := j.pending[c.ConnectionID]
-	if st == nil {
-		st = &txState{}
-		j.pending[c.ConnectionID] = st
-	}
+	tx, inTx := j.pending[c.ConnectionID]
 	switch kind {
 	case kindBegin:
-		st.inTx, st.stmts = true, nil
+		j.pending[c.ConnectionID] = nil
 	case kindRollback:
-		st.inTx, st.stmts = false, nil
+		delete(j.pending, c.ConnectionID)
 	case kindCommit:
-		stmts := st.stmts
-		st.inTx, st.stmts = false, nil
-		return j.appendLocked(stmts)
+		delete(j.pending, c.ConnectionID)
+		return j.appendLocked(tx)
 	case kindWrite:
 		db := ""
 		if j.sm != nil {
 			db = j.sm.GetCurrentDB(c)
 		}
 		s := journalStatement{DB: db, SQL: []byte(q)}
-		if st.inTx {
-			st.stmts = append(st.stmts, s)
+		if inTx {
+			j.pending[c.ConnectionID] = append(tx, s)
 			return nil
 		}
 		return j.appendLocked([]journalStatement{s})
@@ -275,10 +271,8 @@ func (j *journal) appendLocked(stmts []journalStatement) error {
 	if err != nil {
 		return fmt.Errorf("embedded: journal: %w", err)
 	}
-	if _, err := j.w.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("embedded: journal: %w", err)
-	}
-	if err := j.w.Flush(); err != nil {
+	// One write of the whole line: the kernel has it before the OK goes out.
+	if _, err := j.file.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("embedded: journal: %w", err)
 	}
 	return nil

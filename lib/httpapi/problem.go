@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -129,7 +130,7 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// MethodNotAllowed is a 405; allow lists the methods the route takes.
+// MethodNotAllowed is a 405 for r's method on r's path.
 func MethodNotAllowed(r *http.Request) *Problem {
 	return NewProblem(http.StatusMethodNotAllowed, "method-not-allowed", r.Method+" is not allowed on "+r.URL.Path)
 }
@@ -139,18 +140,13 @@ func MethodNotAllowed(r *http.Request) *Problem {
 // other error; the mux's Allow header is kept.
 func Mux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Handler only looks the route up; ServeHTTP also sets the
-		// request's path values, so the mux serves routed requests itself.
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
 		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r}, r)
 	})
 }
 
-// muxErrorWriter turns the plain-text 404/405 (and redirects pass through)
-// a ServeMux writes for an unrouted request into problem+json.
+// muxErrorWriter turns the plain-text 404/405 a ServeMux writes (through
+// http.Error) into problem+json; every other answer, a handler's own
+// problem included, passes through as it is.
 type muxErrorWriter struct {
 	http.ResponseWriter
 	r       *http.Request
@@ -158,6 +154,14 @@ type muxErrorWriter struct {
 }
 
 func (m *muxErrorWriter) WriteHeader(status int) {
+	if strings.HasPrefix(m.Header().Get("Content-Type"), "text/plain") {
+		m.convert(status)
+		return
+	}
+	m.ResponseWriter.WriteHeader(status)
+}
+
+func (m *muxErrorWriter) convert(status int) {
 	switch status {
 	case http.StatusNotFound:
 		m.problem = true
@@ -176,3 +180,6 @@ func (m *muxErrorWriter) Write(b []byte) (int, error) {
 	}
 	return m.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (m *muxErrorWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }

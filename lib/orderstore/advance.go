@@ -171,7 +171,7 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 		}
 		o.History = append(o.History, HistoryEntry{Status: st, At: at})
 	}
-	o.Status, o.UpdatedAt = c.To, at
+	o.Status, o.UpdatedAt, o.Redrives = c.To, at, 0
 	if !c.To.Unpaid() {
 		o.Deadline = nil
 	}

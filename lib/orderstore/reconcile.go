@@ -48,7 +48,7 @@ func DeadlinesFrom(cfg map[string]string) (Deadlines, error) {
 // Expired lists up to limit unpaid orders whose deadline is before now,
 // oldest deadline first (index orders_by_deadline).
 func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]Order, error) {
-	out, err := s.byStatus(ctx, []Status{Pending, Reserved}, "deadline", now, limit)
+	out, err := s.byStatus(ctx, UnpaidStates, "deadline < ?", now.UTC(), "deadline", limit)
 	if err != nil {
 		return nil, fmt.Errorf("orderstore: expired orders: %w", err)
 	}
@@ -59,23 +59,23 @@ func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]Order,
 // been driven again since before, oldest first per state (index
 // orders_by_checked).
 func (s *Store) Stalled(ctx context.Context, before time.Time, limit int) ([]Order, error) {
-	out, err := s.byStatus(ctx, InFlight, "checked_at", before, limit)
+	out, err := s.byStatus(ctx, InFlight, "checked_at < ?", before.UTC(), "checked_at", limit)
 	if err != nil {
 		return nil, fmt.Errorf("orderstore: stalled orders: %w", err)
 	}
 	return out, nil
 }
 
-// byStatus lists up to limit orders in the statuses whose column (a
-// trusted column name, indexed with status) is before t, oldest first per
-// status: one index range per status.
-func (s *Store) byStatus(ctx context.Context, statuses []Status, column string, t time.Time, limit int) ([]Order, error) {
+// byStatus lists up to limit orders in the statuses that also meet cond
+// (trusted SQL with one placeholder, for arg), ordered by the trusted column
+// order within each status: one index range per status.
+func (s *Store) byStatus(ctx context.Context, statuses []Status, cond string, arg any, order string, limit int) ([]Order, error) {
 	var out []Order
 	for _, st := range statuses {
 		if len(out) >= limit {
 			break
 		}
-		got, err := s.ordersWhere(ctx, "status = ? AND "+column+" < ? ORDER BY "+column+" LIMIT ?", st, t.UTC(), limit-len(out))
+		got, err := s.ordersWhere(ctx, "status = ? AND "+cond+" ORDER BY "+order+" LIMIT ?", st, arg, limit-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -84,38 +84,28 @@ func (s *Store) byStatus(ctx context.Context, statuses []Status, column string, 
 	return out, nil
 }
 
-// MarkRedriven records that the order, still in status, was driven again at
-// at: its stall clock restarts and its re-drive count grows. It answers the
-// count, or 0 when the order moved meanwhile (nothing is recorded).
+// MarkRedriven records that the order, as read (o), was driven again at at:
+// its stall clock restarts and its re-drive count grows. It answers the new
+// count, or 0 when the order moved or was driven again meanwhile (nothing
+// is recorded).
 func (s *Store) MarkRedriven(ctx context.Context, o Order, at time.Time) (int, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE orders SET checked_at = ?, redrives = redrives + 1
-		WHERE id = ? AND status = ? AND version = ?`, at.UTC(), o.ID, o.Status, o.Version)
+		WHERE id = ? AND status = ? AND version = ? AND redrives = ?`, at.UTC(), o.ID, o.Status, o.Version, o.Redrives)
 	if err != nil {
 		return 0, fmt.Errorf("orderstore: mark %s driven again: %w", o.ID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return 0, err
 	}
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT redrives FROM orders WHERE id = ?`, o.ID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("orderstore: re-drives of %s: %w", o.ID, err)
-	}
-	return n, nil
+	return o.Redrives + 1, nil
 }
 
 // Stuck lists up to limit orders driven again at least times without
 // moving, for an operator (index orders_by_checked serves the status).
 func (s *Store) Stuck(ctx context.Context, times, limit int) ([]Order, error) {
-	var out []Order
-	for _, st := range InFlight {
-		if len(out) >= limit {
-			break
-		}
-		got, err := s.ordersWhere(ctx, "status = ? AND redrives >= ? ORDER BY checked_at LIMIT ?", st, times, limit-len(out))
-		if err != nil {
-			return nil, fmt.Errorf("orderstore: stuck orders: %w", err)
-		}
-		out = append(out, got...)
+	out, err := s.byStatus(ctx, InFlight, "redrives >= ?", times, "checked_at", limit)
+	if err != nil {
+		return nil, fmt.Errorf("orderstore: stuck orders: %w", err)
 	}
 	return out, nil
 }

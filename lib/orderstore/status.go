@@ -4,7 +4,10 @@
 // machine every function that changes an order goes through.
 package orderstore
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // Status is the state of an order.
 type Status string
@@ -24,12 +27,12 @@ const (
 // rank orders the forward path; terminal states have no rank.
 var rank = map[Status]int{Pending: 1, Reserved: 2, Paid: 3, Shipping: 4, InTransit: 5, Completed: 6}
 
-// Unpaid reports whether an order in s is waiting for its payment: it has a
-// deadline.
-func (s Status) Unpaid() bool { return s == Pending || s == Reserved }
+// UnpaidStates are the states of an order waiting for its payment: it has a
+// deadline, and a failed reservation or payment, or the deadline, cancels it.
+var UnpaidStates = []Status{Pending, Reserved}
 
-// Terminal reports whether s is an end state.
-func (s Status) Terminal() bool { return s == Completed || s == Cancelled }
+// Unpaid reports whether s is one of UnpaidStates.
+func (s Status) Unpaid() bool { return slices.Contains(UnpaidStates, s) }
 
 // InFlight are the states an order can stall in, earliest first.
 var InFlight = []Status{Pending, Reserved, Paid, Shipping, InTransit}

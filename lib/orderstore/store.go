@@ -114,6 +114,8 @@ type Order struct {
 	CustomerName  string `json:"-"`
 	// Version counts the order's changes.
 	Version int64 `json:"-"`
+	// Redrives counts reconcile-orders' re-drives since its last change.
+	Redrives int `json:"-"`
 }
 
 // At returns when the order entered status s (the latest time), if it did.
@@ -138,7 +140,7 @@ type queryer interface {
 
 const orderColumns = `id, customer_id, customer_email, customer_name, status, total_amount, currency,
 	shipping_address, payment_method, payment_id, payment_status, delivery_id, delivery_status,
-	tracking_number, cancel_reason, version, created_at, updated_at, deadline`
+	tracking_number, cancel_reason, version, created_at, updated_at, deadline, redrives`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -152,7 +154,7 @@ func scanOrder(r rowScanner) (Order, error) {
 	)
 	err := r.Scan(&o.ID, &o.CustomerID, &o.CustomerEmail, &o.CustomerName, &o.Status, &o.Total.Amount, &o.Total.Currency,
 		&addr, &o.PaymentMethod, &payID, &payStatus, &delID, &delStatus,
-		&tracking, &reason, &o.Version, &o.CreatedAt, &o.UpdatedAt, &deadline)
+		&tracking, &reason, &o.Version, &o.CreatedAt, &o.UpdatedAt, &deadline, &o.Redrives)
 	if err != nil {
 		return Order{}, err
 	}

@@ -138,18 +138,16 @@ func (o *Mongo) Relay(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %v: %w", p.docID, err)
 		}
-		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, e)
+		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, o.log, e)
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
 		if err := o.markSent(ctx, p.docID, e.ID()); err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
-		if aside {
-			o.log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
-			continue
+		if !aside {
+			sent++
 		}
-		sent++
 	}
 	if err := o.tidyAll(ctx, pending); err != nil {
 		return sent, fmt.Errorf("outbox: relay: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -26,8 +27,9 @@ func refusedForGood(err error) (*sink.StatusError, bool) {
 }
 
 // sendOrSetAside sends e; an event refused for good goes to setAside when
-// there is one (setAside reports true). Any other failure is returned.
-func sendOrSetAside(ctx context.Context, s sink.Sender, setAside SetAside, e event.Event) (setAsideDone bool, err error) {
+// there is one, with a warning on log (setAsideDone reports it). Any other
+// failure is returned.
+func sendOrSetAside(ctx context.Context, s sink.Sender, setAside SetAside, log *slog.Logger, e event.Event) (setAsideDone bool, err error) {
 	err = s.Send(ctx, e)
 	if err == nil {
 		return false, nil
@@ -39,5 +41,6 @@ func sendOrSetAside(ctx context.Context, s sink.Sender, setAside SetAside, e eve
 	if serr := setAside(ctx, e, refusal); serr != nil {
 		return false, fmt.Errorf("%w (and setting it aside failed: %v)", err, serr)
 	}
+	log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
 	return true, nil
 }

@@ -95,18 +95,16 @@ func (o *SQL) Relay(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay seq %d: %w", p.seq, err)
 		}
-		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, e)
+		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, o.log, e)
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
 		if err := o.markSent(ctx, e.ID()); err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
-		if aside {
-			o.log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
-			continue
+		if !aside {
+			sent++
 		}
-		sent++
 	}
 	return sent, nil
 }

@@ -152,13 +152,11 @@ func (s *Sandbox) scheduleLocked(deliveryID, status string) {
 			s.forget(deliveryID)
 			return
 		}
-		{
-			s.mu.Lock()
-			if !s.closed {
-				s.scheduleLocked(deliveryID, "DELIVERED")
-			}
-			s.mu.Unlock()
+		s.mu.Lock()
+		if !s.closed {
+			s.scheduleLocked(deliveryID, "DELIVERED")
 		}
+		s.mu.Unlock()
 	})
 }
 
