@@ -66,8 +66,8 @@ func TestStartSelectsTheNamedFunction(t *testing.T) {
 		"FUNCTION names it":                {cfg: map[string]string{"FUNCTION": "greeter", "GREETING": "hi"}, wantName: "greeter"},
 		"K_SERVICE when FUNCTION is unset": {cfg: map[string]string{"K_SERVICE": "replier"}, wantName: "replier"},
 		"FUNCTION wins over K_SERVICE":     {cfg: map[string]string{"FUNCTION": "replier", "K_SERVICE": "knshop"}, wantName: "replier"},
-		"no name":                          {cfg: map[string]string{}, wantErr: ErrNoFunctionName},
-		"unknown name":                     {cfg: map[string]string{"FUNCTION": "nope"}, wantErr: ErrUnknownFunction},
+		"no name":                          {cfg: map[string]string{}, wantErr: functions.ErrNoFunctionName},
+		"unknown name":                     {cfg: map[string]string{"FUNCTION": "nope"}, wantErr: functions.ErrUnknownFunction},
 		"start hook fails":                 {cfg: map[string]string{"FUNCTION": "greeter"}, wantErr: errAny},
 		"not a function":                   {cfg: map[string]string{"FUNCTION": "broken"}, wantErr: errAny},
 	}

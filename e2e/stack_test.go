@@ -18,7 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/knshop/knshop/lib/devstack"
+	"github.com/knshop/knshop/cmd/knshop/devstack"
 )
 
 const adminEmail, adminPassword = "admin@e2e.test", "admin-password-e2e"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knshop/knshop/lib/devstack"
+	"github.com/knshop/knshop/cmd/knshop/devstack"
 )
 
 // knshop load against the whole local stack (in this process): it sets up

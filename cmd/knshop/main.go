@@ -3,7 +3,8 @@
 //	knshop dev        everything: embedded Kafka, MongoDB and MySQL (unless
 //	                  KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI, MYSQL_DSN are set),
 //	                  the local Broker, every function, the gateway on :8080
-//	knshop fn NAME    one function alone on LISTEN_ADDRESS (default :8080)
+//	knshop fn NAME    one function alone, as its container serves it:
+//	                  on LISTEN_ADDRESS, else :PORT, else :8080
 package main
 
 import (
@@ -15,19 +16,18 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/knshop/knshop/cmd/knshop/devstack"
 	"github.com/knshop/knshop/functions"
-	"github.com/knshop/knshop/lib/devstack"
 	"github.com/knshop/knshop/lib/fn"
 )
 
 func main() {
-	if err := run(os.Args[1:], environ(), os.Stdout, os.Stderr); err != nil {
+	if err := run(os.Args[1:], fn.Environ(os.Environ()), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "knshop:", err)
 		os.Exit(1)
 	}
@@ -105,37 +105,8 @@ func printParts(w io.Writer, s *devstack.Stack, data string) {
 
 func serveOne(args []string, env map[string]string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("usage: knshop fn NAME (one of %s)", strings.Join(names(), ", "))
+		return fmt.Errorf("usage: knshop fn NAME (one of %s)", strings.Join(functions.Names(functions.All), ", "))
 	}
-	name := args[0]
-	newFn, ok := functions.All[name]
-	if !ok {
-		return fmt.Errorf("no function %q (have %s)", name, strings.Join(names(), ", "))
-	}
-	addr := env["LISTEN_ADDRESS"]
-	if addr == "" {
-		addr = ":8080"
-	}
-	env["FUNCTION"] = name
-	return fn.Serve(context.Background(), name, newFn(), env, addr)
-}
-
-func names() []string {
-	out := make([]string, 0, len(functions.All))
-	for n := range functions.All {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// environ reads the process environment once, at start.
-func environ() map[string]string {
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
+	env["FUNCTION"] = args[0]
+	return functions.Serve(context.Background(), functions.All, env)
 }

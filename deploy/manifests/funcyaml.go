@@ -60,9 +60,16 @@ type FuncDeploy struct {
 	Namespace          string            `json:"namespace,omitempty"`
 	Image              string            `json:"image,omitempty"`
 	Annotations        map[string]string `json:"annotations,omitempty"`
+	Labels             []FuncLabel       `json:"labels,omitempty"`
 	ServiceAccountName string            `json:"serviceAccountName,omitempty"`
 	HealthEndpoints    FuncHealth        `json:"healthEndpoints,omitempty"`
 	Options            FuncOptions       `json:"options,omitempty"`
+}
+
+// FuncLabel is one label func deploy puts on the Service.
+type FuncLabel struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // FuncHealth are the health routes func deploy probes.

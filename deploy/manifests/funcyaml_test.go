@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -26,14 +25,15 @@ func TestRepositoryFuncYAML(t *testing.T) {
 	if f.Deploy.HealthEndpoints.Liveness != fn.LivenessPath || f.Deploy.HealthEndpoints.Readiness != fn.ReadinessPath {
 		t.Errorf("health endpoints %+v, want the runtime's %s and %s", f.Deploy.HealthEndpoints, fn.LivenessPath, fn.ReadinessPath)
 	}
-	var function string
+	// The image holds every function: FUNCTION baked into func.yaml would
+	// reach every Service func deploys and K_SERVICE could never choose.
 	for _, e := range f.Run.Envs {
-		if e.Name == "FUNCTION" {
-			function = e.Value
+		if e.Name == "FUNCTION" || e.Name == "K_SERVICE" {
+			t.Errorf("run.envs sets %s=%q: the Service's name must choose the function", e.Name, e.Value)
 		}
 	}
-	if !slices.Contains(slices.Concat(httpFunctions, eventFunctions), function) {
-		t.Errorf("run.envs FUNCTION=%q is not a knshop function", function)
+	if f.Build.Builder != "host" {
+		t.Errorf("build.builder %q: only the host builder can build this module (docs/deploy.md)", f.Build.Builder)
 	}
 }
 
@@ -53,14 +53,14 @@ func TestFuncYAMLRules(t *testing.T) {
 		"unsupported runtime":        {from: "runtime: go", to: "runtime: cobol", wantErr: "runtime"},
 		"unknown invoke":             {from: "invoke: http", to: "invoke: grpc", wantErr: "invoke"},
 		"cloudevent invoke":          {from: "invoke: http", to: "invoke: cloudevent"},
-		"unknown builder":            {from: "builder: pack", to: "builder: docker", wantErr: "builder"},
-		"host builder":               {from: "builder: pack", to: "builder: host"},
+		"unknown builder":            {from: "builder: host", to: "builder: docker", wantErr: "builder"},
+		"pack builder":               {from: "builder: host", to: "builder: pack"},
 		"min above max":              {from: "min: 0", to: "min: 20", wantErr: "min 20 is above max 10"},
 		"unknown metric":             {from: "metric: concurrency", to: "metric: cpu", wantErr: "metric"},
 		"rps metric":                 {from: "metric: concurrency", to: "metric: rps"},
 		"bad quantity":               {from: "memory: 64Mi", to: "memory: lots", wantErr: "quantity"},
 		"unknown top-level key":      {from: "runtime: go", to: "runtime: go\nlanguage: go", wantErr: "unknown field"},
-		"unknown nested key":         {from: "  builder: pack", to: "  builder: pack\n  cache: true", wantErr: "unknown field"},
+		"unknown nested key":         {from: "  builder: host", to: "  builder: host\n  cache: true", wantErr: "unknown field"},
 		"created missing":            {from: "created: \"2025-11-25T00:00:00Z\"", to: "", wantErr: "created"},
 		"health endpoint not a path": {from: "liveness: /health/liveness", to: "liveness: health", wantErr: "health endpoint"},
 	}

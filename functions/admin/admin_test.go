@@ -37,7 +37,7 @@ func start(t *testing.T) *env {
 	if err := f.startWith(context.Background(), Config{Store: sc, Auth: keys.Config, Sink: rec.URL()}); err != nil {
 		t.Fatal(err)
 	}
-	inst, err := fn.New("admin", f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inst, err := fn.NewInstance("admin", f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

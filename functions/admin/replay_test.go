@@ -29,7 +29,7 @@ import (
 // serve starts f with cfg behind a test server.
 func serve(t *testing.T, name string, f any, cfg map[string]string, wrap func(http.Handler) http.Handler) *httptest.Server {
 	t.Helper()
-	inst, err := fn.New(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inst, err := fn.NewInstance(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

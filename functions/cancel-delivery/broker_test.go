@@ -84,7 +84,7 @@ func TestThroughTheBroker(t *testing.T) {
 
 	urls := map[string]string{"dead-letter": deadLetters.URL()}
 	for name, f := range map[string]any{"start-delivery": startdelivery.New(), "cancel-delivery": canceldelivery.New()} {
-		inst, err := fn.New(name, f, quiet)
+		inst, err := fn.NewInstance(name, f, quiet)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -227,7 +227,7 @@ func (brokenStore) CancelOrder(context.Context, string, string, time.Time) (deli
 // recovers does the work.
 func TestStatusMapping(t *testing.T) {
 	f, store := started(t, storetest.MySQL(t, "deliveries"))
-	inst, err := fn.New(Name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inst, err := fn.NewInstance(Name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func start(t *testing.T, sc sqlstore.Config) *env {
 	if err := f.startWith(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	inst, err := fn.New(Name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inst, err := fn.NewInstance(Name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestSubscriberDownEventsWaitInOrder(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // down for a while: several refused attempts
 
 	f := startdelivery.New()
-	inst, err := fn.New("start-delivery", f, quiet)
+	inst, err := fn.NewInstance("start-delivery", f, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

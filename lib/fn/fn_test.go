@@ -57,7 +57,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func TestHealthFollowsLifecycle(t *testing.T) {
 	f := &echoHTTP{ready: true}
-	inst, err := New("echo", f, quiet())
+	inst, err := NewInstance("echo", f, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +169,8 @@ func TestEventStatusMapping(t *testing.T) {
 }
 
 func TestNewRejectsNonFunctions(t *testing.T) {
-	if _, err := New("x", struct{}{}, quiet()); !errors.Is(err, ErrNotAFunction) {
-		t.Fatalf("New(struct{}) = %v, want ErrNotAFunction", err)
+	if _, err := NewInstance("x", struct{}{}, quiet()); !errors.Is(err, ErrNotAFunction) {
+		t.Fatalf("NewInstance(struct{}) = %v, want ErrNotAFunction", err)
 	}
 }
 
@@ -185,7 +185,7 @@ func (s *slow) Stop(ctx context.Context) error { close(s.stopped); return nil }
 
 func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	f := &slow{stopped: make(chan struct{})}
-	inst, err := New("slow", f, quiet())
+	inst, err := NewInstance("slow", f, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,11 @@ type Instance struct {
 	stopped atomic.Bool
 }
 
-// New wraps f, an HTTP or event function, for serving under name.
-func New(name string, f any, log *slog.Logger) (*Instance, error) {
+// NewInstance wraps f, an HTTP or event function, for serving under name.
+// It is the one single-function server: cmd/fn, `knshop fn`, the root
+// function that `func build` wraps, and the local stack all serve through
+// an Instance.
+func NewInstance(name string, f any, log *slog.Logger) (*Instance, error) {
 	h, err := kind(f)
 	if err != nil {
 		return nil, fmt.Errorf("fn: serve %s: %w", name, err)
@@ -50,7 +53,7 @@ func New(name string, f any, log *slog.Logger) (*Instance, error) {
 // Handler adapts f, an HTTP or event function, to an http.Handler with the
 // health routes. The caller starts and stops f itself.
 func Handler(f any) (http.Handler, error) {
-	i, err := New(fmt.Sprintf("%T", f), f, nil)
+	i, err := NewInstance(fmt.Sprintf("%T", f), f, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +91,10 @@ func (i *Instance) Name() string { return i.name }
 func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case ReadinessPath:
-		i.health(w, r, i.ready)
+		i.health(w, r, i.Ready)
 		return
 	case LivenessPath:
-		i.health(w, r, i.alive)
+		i.health(w, r, i.Alive)
 		return
 	}
 	tp := r.Header.Get("traceparent")
@@ -119,7 +122,9 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i.handler.ServeHTTP(rec, r.WithContext(ctx))
 }
 
-func (i *Instance) ready(ctx context.Context) (bool, error) {
+// Ready reports whether the instance can take traffic: started, not
+// stopping, and ready by the function's own Ready hook if it has one.
+func (i *Instance) Ready(ctx context.Context) (bool, error) {
 	if !i.started.Load() || i.stopped.Load() {
 		return false, nil
 	}
@@ -129,7 +134,9 @@ func (i *Instance) ready(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func (i *Instance) alive(ctx context.Context) (bool, error) {
+// Alive reports whether the function is healthy, by its Alive hook if it
+// has one. A process waiting to be started is alive.
+func (i *Instance) Alive(ctx context.Context) (bool, error) {
 	if l, ok := i.f.(LivenessReporter); ok {
 		return l.Alive(ctx)
 	}
@@ -150,14 +157,15 @@ func (i *Instance) health(w http.ResponseWriter, r *http.Request, check func(con
 	fmt.Fprintln(w, "ok")
 }
 
-// Serve starts f under name with cfg, serves it on addr until ctx is done
-// or the process gets SIGTERM or SIGINT, then drains in-flight requests and
-// stops f. It logs JSON to stderr at cfg's LOG_LEVEL. It is what a
-// function's container runs.
-func Serve(ctx context.Context, name string, f any, cfg map[string]string, addr string) error {
+// Serve starts f under name with cfg, serves it on ListenAddress(cfg) until
+// ctx is done or the process gets SIGTERM or SIGINT, then drains in-flight
+// requests and stops f. It logs JSON to stderr at cfg's LOG_LEVEL. It is
+// what a function's container runs.
+func Serve(ctx context.Context, name string, f any, cfg map[string]string) error {
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer cancel()
-	inst, err := New(name, f, NewLogger(os.Stderr, cfg))
+	addr := ListenAddress(cfg)
+	inst, err := NewInstance(name, f, NewLogger(os.Stderr, cfg))
 	if err != nil {
 		return err
 	}
@@ -170,6 +178,30 @@ func Serve(ctx context.Context, name string, f any, cfg map[string]string, addr 
 		return err
 	}
 	return inst.ServeListener(ctx, ln)
+}
+
+// ListenAddress is where a function listens: LISTEN_ADDRESS (the Knative
+// Functions convention), else :PORT (what Knative Serving sets), else :8080.
+func ListenAddress(cfg map[string]string) string {
+	if a := cfg["LISTEN_ADDRESS"]; a != "" {
+		return a
+	}
+	if p := cfg["PORT"]; p != "" {
+		return ":" + p
+	}
+	return ":8080"
+}
+
+// Environ turns KEY=value pairs (os.Environ()) into the configuration map
+// a function's Start gets. It is read once, at process start.
+func Environ(pairs []string) map[string]string {
+	cfg := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			cfg[k] = v
+		}
+	}
+	return cfg
 }
 
 // ServeListener serves a started instance on ln until ctx is done, then

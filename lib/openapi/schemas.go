@@ -44,7 +44,7 @@ func components() map[string]any {
 			"type": str(), "title": str(), "status": integer(), "detail": str(), "instance": str(),
 			"errors": arr(obj(map[string]any{"field": str(), "message": str()}, "field", "message")),
 		}},
-		"Money":        obj(map[string]any{"amount": map[string]any{"type": "integer", "minimum": 0, "maximum": 10_000_000_000, "description": "minor units; a price is at most 100000000, a total at most 10000000000"}, "currency": map[string]any{"type": "string", "pattern": "^[A-Z]{3}$"}}, "amount", "currency"),
+		"Money":        obj(map[string]any{"amount": map[string]any{"type": "integer", "minimum": 0, "maximum": int64(10_000_000_000), "description": "minor units; a price is at most 100000000, a total at most 10000000000"}, "currency": map[string]any{"type": "string", "pattern": "^[A-Z]{3}$"}}, "amount", "currency"),
 		"Address":      obj(address, "line1", "city", "postalCode", "country"),
 		"AddressInput": obj(addressIn, "line1", "city", "postalCode", "country"),
 		"User": obj(map[string]any{

@@ -39,7 +39,7 @@ func StartFunction(t testing.TB, f fn.Starter, cfg map[string]string) http.Handl
 // test ends.
 func ServeFunction(t testing.TB, name string, f fn.HTTPFunction, cfg map[string]string) string {
 	t.Helper()
-	inst, err := fn.New(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inst, err := fn.NewInstance(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 func (s *Stack) startFunction(ctx context.Context, name string, cfg map[string]string, ln net.Listener, log *slog.Logger) error {
-	inst, err := fn.New(name, functions.All[name](), log)
+	inst, err := fn.NewInstance(name, functions.All[name](), log)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func TestStackComesUpAndStops(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := Start(ctx, Options{
-		DataDir: t.TempDir(), RepoDir: "../..",
+		DataDir: t.TempDir(), RepoDir: "../../..",
 		GatewayAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0",
 		MongoAddr: "127.0.0.1:0", MySQLAddr: "127.0.0.1:0",
 		Env: map[string]string{"LOG_LEVEL": "error"},
