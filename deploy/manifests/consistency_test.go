@@ -651,3 +651,15 @@ func TestFunctionKindsMatchTheirWiring(t *testing.T) {
 		})
 	}
 }
+
+// TestServicesAreScraped: every function's pods carry the annotations a
+// Prometheus pod scrape reads, pointing at the runtime's /metrics.
+func TestServicesAreScraped(t *testing.T) {
+	t.Parallel()
+	for name, svc := range ofKind[servingv1.Service](t, builtObjects(t)) {
+		ann := svc.Spec.Template.Annotations
+		if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != "8080" || ann["prometheus.io/path"] != fn.MetricsPath {
+			t.Errorf("Service %s: scrape annotations %q %q %q", name, ann["prometheus.io/scrape"], ann["prometheus.io/port"], ann["prometheus.io/path"])
+		}
+	}
+}

@@ -12,7 +12,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/deadletter"
+	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/metrics"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
 
@@ -49,6 +51,11 @@ func (f *Function) startWith(ctx context.Context, c sqlstore.Config) error {
 // Stop closes the operations database.
 func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
+// deadLetters counts the letters stored (a redelivered letter once).
+var deadLetters = metrics.NewCounterVec("dead_letters_total",
+	"Events that exhausted their retries and were stored as dead letters, by event type (\"other\" for a type knshop does not know).",
+	"type")
+
 // Handle stores e and answers no reply. Any valid CloudEvent is taken,
 // whatever its type: a failure to store it is retried by the Broker.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -56,6 +63,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	added, err := f.store.Add(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: %w", err)
+	}
+	if added {
+		deadLetters.WithLabelValues(events.TypeLabel(e.Type())).Inc()
 	}
 	// The error data is the failing subscriber's answer body: it stays in
 	// the store, out of the log.

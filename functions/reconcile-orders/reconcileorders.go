@@ -26,6 +26,7 @@ import (
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/metrics"
 	"github.com/knshop/knshop/lib/orderstore"
 	"github.com/knshop/knshop/lib/sink"
 )
@@ -98,12 +99,24 @@ func (f *Function) expire(ctx context.Context, now time.Time) (int, error) {
 		}
 		if a.Outcome == orderstore.Applied {
 			n++
+			actions.WithLabelValues(actionExpired).Inc()
 			fn.Logger(ctx).InfoContext(ctx, "order expired unpaid; cancelled", "order_id", o.ID, "was", o.Status)
 			f.Outbox.Publish(ctx, a.Events...)
 		}
 	}
 	return n, errors.Join(errs...)
 }
+
+// The actions of a tick, the values of reconcile_actions_total's label.
+const (
+	actionExpired  = "expired"
+	actionRedriven = "redriven"
+	actionStuck    = "stuck"
+)
+
+var actions = metrics.NewCounterVec("reconcile_actions_total",
+	"What reconcile-orders did: expired (an unpaid order past its deadline, cancelled), redriven (a stalled order's ORDER_PLACED published again), stuck (redriven StuckAfter times or more: an operator should look).",
+	"action")
 
 // redrive publishes again the ORDER_PLACED of every stalled order.
 func (f *Function) redrive(ctx context.Context, now time.Time) (int, error) {
@@ -136,7 +149,9 @@ func (f *Function) redriveOne(ctx context.Context, o orderstore.Order, now time.
 		return err
 	}
 	log := fn.Logger(ctx).With("order_id", o.ID, "status", o.Status, "times", times)
+	actions.WithLabelValues(actionRedriven).Inc()
 	if times >= orderstore.StuckAfter {
+		actions.WithLabelValues(actionStuck).Inc()
 		log.WarnContext(ctx, "order does not move though driven again; an operator should look (GET /api/orders?stuck=true)")
 		return nil
 	}

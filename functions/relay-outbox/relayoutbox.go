@@ -20,6 +20,7 @@ import (
 
 	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/metrics"
 	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/outbox"
 	"github.com/knshop/knshop/lib/sink"
@@ -213,6 +214,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	for _, src := range f.sources {
 		n, err := drain(ctx, src.out)
 		total += n
+		backlog.WithLabelValues(src.name).Set(float64(n))
 		if n > 0 {
 			log.InfoContext(ctx, "relayed outbox events", "outbox", src.name, "sent", n)
 		}
@@ -225,6 +227,11 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	return nil, nil
 }
+
+// backlog is what each pass found left behind by the fast path.
+var backlog = metrics.NewGaugeVec("outbox_backlog",
+	"Events the last relay pass found waiting in each outbox (left behind by the publish fast path) and sent. It is 0 when the fast path works; with outbox_send_failures_total{path=\"relay\"} rising, the outbox holds more than this.",
+	"outbox")
 
 // drain relays batches until one comes back short or fails.
 func drain(ctx context.Context, r relayer) (int, error) {

@@ -54,6 +54,15 @@ func (t Type) Known() bool {
 }
 
 // entry ties a type to a zero value of its data, from which the schema is derived.
+// TypeLabel is t when the catalogue has it, else "other": the value of a
+// metric's type label, bounded whatever types senders make up.
+func TypeLabel(t string) string {
+	if Type(t).Known() {
+		return t
+	}
+	return "other"
+}
+
 type entry struct {
 	typ  Type
 	data Data

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
@@ -13,7 +14,10 @@ import (
 // eventHandler adapts an EventFunction to HTTP the way Knative expects: the
 // reply event in a 200 binary-mode response, 204 without one, 400 for an
 // event that can never be processed (not retried), 500 otherwise (retried).
-type eventHandler struct{ f EventFunction }
+type eventHandler struct {
+	f    EventFunction
+	name string // the function's name, for the metrics
+}
 
 func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -23,13 +27,16 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	log := Logger(ctx)
+	begin := time.Now()
 	e, err := cehttp.NewEventFromHTTPRequest(r)
 	if err != nil {
+		observeEvent(h.name, "", outcomeInvalid, 0)
 		log.WarnContext(ctx, "rejected a request that is not a CloudEvent", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.BadRequest("not a valid CloudEvent: "+err.Error()))
 		return
 	}
 	if err := e.Validate(); err != nil {
+		observeEvent(h.name, "", outcomeInvalid, 0)
 		log.WarnContext(ctx, "rejected an invalid CloudEvent", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.BadRequest("invalid CloudEvent: "+err.Error()))
 		return
@@ -39,11 +46,15 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = WithLogger(ctx, log)
 
 	reply, err := h.f.Handle(ctx, *e)
+	outcome := outcomeHandled
+	defer func() { observeEvent(h.name, e.Type(), outcome, time.Since(begin)) }()
 	switch {
 	case err != nil && IsPermanent(err):
+		outcome = outcomePermanent
 		log.WarnContext(ctx, "event cannot be processed; not retrying", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusBadRequest, "unprocessable-event", err.Error()))
 	case err != nil:
+		outcome = outcomeRetry
 		log.ErrorContext(ctx, "event handling failed; the broker will retry", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "transient", "transient failure"))
 	case reply == nil:
@@ -51,10 +62,12 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		if err := reply.Validate(); err != nil {
+			outcome = outcomeRetry
 			log.ErrorContext(ctx, "handler built an invalid reply", "error", err)
 			httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "invalid-reply", "invalid reply event"))
 			return
 		}
+		outcome = outcomeReplied
 		log.InfoContext(ctx, "event handled with a reply", "reply_type", reply.Type(), "reply_id", reply.ID())
 		if err := cehttp.WriteResponseWriter(ctx, binding.ToMessage(reply), http.StatusOK, w); err != nil {
 			log.ErrorContext(ctx, "writing the reply failed", "error", err)

@@ -71,13 +71,13 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p) && p.Permanent()
 }
 
-// kind checks f against the two contracts.
-func kind(f any) (http.Handler, error) {
+// kind checks f, served under name, against the two contracts.
+func kind(name string, f any) (http.Handler, error) {
 	switch h := f.(type) {
 	case HTTPFunction:
 		return http.HandlerFunc(h.Handle), nil
 	case EventFunction:
-		return eventHandler{h}, nil
+		return eventHandler{f: h, name: name}, nil
 	}
 	return nil, fmt.Errorf("%w: %T", ErrNotAFunction, f)
 }

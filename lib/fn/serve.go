@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/metrics"
 )
 
 // Health routes every function serves.
@@ -40,7 +42,7 @@ type Instance struct {
 // function that `func build` wraps, and the local stack all serve through
 // an Instance.
 func NewInstance(name string, f any, log *slog.Logger) (*Instance, error) {
-	h, err := kind(f)
+	h, err := kind(name, f)
 	if err != nil {
 		return nil, fmt.Errorf("fn: serve %s: %w", name, err)
 	}
@@ -96,6 +98,9 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case LivenessPath:
 		i.health(w, r, i.Alive)
 		return
+	case MetricsPath:
+		metrics.Handler().ServeHTTP(w, r)
+		return
 	}
 	tp := r.Header.Get("traceparent")
 	if !events.ValidTraceparent(tp) {
@@ -110,6 +115,7 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = WithLogger(ctx, log)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	begin := time.Now()
+	inner := r.WithContext(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			log.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(p))
@@ -117,9 +123,26 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				httpapi.WriteProblem(rec, r, httpapi.Internal())
 			}
 		}
-		log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(begin).Milliseconds())
+		took := time.Since(begin)
+		route := i.route(inner)
+		httpRequests.WithLabelValues(i.name, route, r.Method, strconv.Itoa(rec.status)).Inc()
+		httpDuration.WithLabelValues(i.name, route).Observe(took.Seconds())
+		log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", took.Milliseconds())
 	}()
-	i.handler.ServeHTTP(rec, r.WithContext(ctx))
+	i.handler.ServeHTTP(rec, inner)
+}
+
+// route names the request for the metrics: the pattern the function's
+// ServeMux matched (it sets it on the request it routes), "event" for an
+// event function, "unmatched" for a path no route took.
+func (i *Instance) route(r *http.Request) string {
+	if _, isEvent := i.f.(EventFunction); isEvent {
+		return "event"
+	}
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return "unmatched"
 }
 
 // Ready reports whether the instance can take traffic: started, not

@@ -99,10 +99,12 @@ func (o *Mongo) Publish(ctx context.Context, docID any, evs ...event.Event) {
 	ctx = context.WithoutCancel(ctx)
 	for _, e := range evs {
 		if err := o.sink.Send(ctx, e); err != nil {
+			sendFailures.WithLabelValues(pathFast).Inc()
 			o.log.WarnContext(ctx, "outbox: publish failed; left for the relay",
 				"event_id", e.ID(), "type", e.Type(), "err", err)
 			return
 		}
+		sentTotal.WithLabelValues(pathFast).Inc()
 		if err := o.markSent(ctx, docID, e.ID()); err != nil {
 			o.log.WarnContext(ctx, "outbox: event sent but not marked; the relay may send it again",
 				"event_id", e.ID(), "err", err)

@@ -32,8 +32,10 @@ func refusedForGood(err error) (*sink.StatusError, bool) {
 func sendOrSetAside(ctx context.Context, s sink.Sender, setAside SetAside, log *slog.Logger, e event.Event) (setAsideDone bool, err error) {
 	err = s.Send(ctx, e)
 	if err == nil {
+		sentTotal.WithLabelValues(pathRelay).Inc()
 		return false, nil
 	}
+	sendFailures.WithLabelValues(pathRelay).Inc()
 	refusal, ok := refusedForGood(err)
 	if !ok || setAside == nil {
 		return false, err
@@ -41,6 +43,7 @@ func sendOrSetAside(ctx context.Context, s sink.Sender, setAside SetAside, log *
 	if serr := setAside(ctx, e, refusal); serr != nil {
 		return false, fmt.Errorf("%w (and setting it aside failed: %v)", err, serr)
 	}
+	setAsideTotal.WithLabelValues().Inc()
 	log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
 	return true, nil
 }
