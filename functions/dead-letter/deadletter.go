@@ -53,7 +53,6 @@ func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // deadLetters counts the letters stored (a redelivered letter once).
 var deadLetters = metrics.NewCounterVec("dead_letters_total",
-	"Events that exhausted their retries and were stored as dead letters, by event type (\"other\" for a type knshop does not know).",
 	"type")
 
 // Handle stores e and answers no reply. Any valid CloudEvent is taken,

@@ -115,7 +115,6 @@ const (
 )
 
 var actions = metrics.NewCounterVec("reconcile_actions_total",
-	"What reconcile-orders did: expired (an unpaid order past its deadline, cancelled), redriven (a stalled order's ORDER_PLACED published again), stuck (redriven StuckAfter times or more: an operator should look).",
 	"action")
 
 // redrive publishes again the ORDER_PLACED of every stalled order.

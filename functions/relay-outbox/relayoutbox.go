@@ -230,7 +230,6 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 
 // backlog is what each pass found left behind by the fast path.
 var backlog = metrics.NewGaugeVec("outbox_backlog",
-	"Events the last relay pass found waiting in each outbox (left behind by the publish fast path) and sent. It is 0 when the fast path works; with outbox_send_failures_total{path=\"relay\"} rising, the outbox holds more than this.",
 	"outbox")
 
 // drain relays batches until one comes back short or fails.

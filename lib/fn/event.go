@@ -7,6 +7,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/httpapi"
 )
@@ -42,6 +45,11 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx = events.ContextFor(ctx, *e)
+	ctx, span := startSpan(ctx, tracerFrom(ctx), events.Traceparent(ctx), "handle "+e.Type(), trace.SpanKindConsumer,
+		attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()),
+		attribute.String("cloudevents.event_source", e.Source()), attribute.String("cloudevents.event_subject", e.Subject()))
+	status := http.StatusNoContent
+	defer func() { endSpan(span, status) }()
 	log = log.With("event_id", e.ID(), "event_type", e.Type(), "trace_id", events.TraceID(events.Traceparent(ctx)))
 	ctx = WithLogger(ctx, log)
 
@@ -50,11 +58,11 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { observeEvent(h.name, e.Type(), outcome, time.Since(begin)) }()
 	switch {
 	case err != nil && IsPermanent(err):
-		outcome = outcomePermanent
+		outcome, status = outcomePermanent, http.StatusBadRequest
 		log.WarnContext(ctx, "event cannot be processed; not retrying", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusBadRequest, "unprocessable-event", err.Error()))
 	case err != nil:
-		outcome = outcomeRetry
+		outcome, status = outcomeRetry, http.StatusInternalServerError
 		log.ErrorContext(ctx, "event handling failed; the broker will retry", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "transient", "transient failure"))
 	case reply == nil:
@@ -62,12 +70,12 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		if err := reply.Validate(); err != nil {
-			outcome = outcomeRetry
+			outcome, status = outcomeRetry, http.StatusInternalServerError
 			log.ErrorContext(ctx, "handler built an invalid reply", "error", err)
 			httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "invalid-reply", "invalid reply event"))
 			return
 		}
-		outcome = outcomeReplied
+		outcome, status = outcomeReplied, http.StatusOK
 		log.InfoContext(ctx, "event handled with a reply", "reply_type", reply.Type(), "reply_id", reply.ID())
 		if err := cehttp.WriteResponseWriter(ctx, binding.ToMessage(reply), http.StatusOK, w); err != nil {
 			log.ErrorContext(ctx, "writing the reply failed", "error", err)

@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/metrics"
@@ -33,6 +36,7 @@ type Instance struct {
 	f       any
 	handler http.Handler
 	log     *slog.Logger
+	tracing tracing
 	started atomic.Bool
 	stopped atomic.Bool
 }
@@ -49,7 +53,7 @@ func NewInstance(name string, f any, log *slog.Logger) (*Instance, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Instance{name: name, f: f, handler: h, log: log.With("function", name)}, nil
+	return &Instance{name: name, f: f, handler: h, log: log.With("function", name), tracing: noTracing}, nil
 }
 
 // Handler adapts f, an HTTP or event function, to an http.Handler with the
@@ -63,8 +67,14 @@ func Handler(f any) (http.Handler, error) {
 	return i, nil
 }
 
-// Start calls the function's Start hook, if it has one, with cfg.
+// Start sets up tracing from cfg's OpenTelemetry variables and calls the
+// function's Start hook, if it has one, with cfg.
 func (i *Instance) Start(ctx context.Context, cfg map[string]string) error {
+	t, err := newTracing(ctx, i.name, cfg)
+	if err != nil {
+		return fmt.Errorf("fn: start %s: %w", i.name, err)
+	}
+	i.tracing = t
 	if s, ok := i.f.(Starter); ok {
 		if err := s.Start(WithLogger(ctx, i.log), cfg); err != nil {
 			return fmt.Errorf("fn: start %s: %w", i.name, err)
@@ -74,13 +84,17 @@ func (i *Instance) Start(ctx context.Context, cfg map[string]string) error {
 	return nil
 }
 
-// Stop marks the instance not ready and calls the function's Stop hook.
+// Stop marks the instance not ready, calls the function's Stop hook and
+// flushes the spans not yet exported.
 func (i *Instance) Stop(ctx context.Context) error {
 	i.stopped.Store(true)
+	var err error
 	if s, ok := i.f.(Stopper); ok {
-		if err := s.Stop(WithLogger(ctx, i.log)); err != nil {
-			return fmt.Errorf("fn: stop %s: %w", i.name, err)
-		}
+		err = s.Stop(WithLogger(ctx, i.log))
+	}
+	err = errors.Join(err, i.tracing.shutdown(ctx))
+	if err != nil {
+		return fmt.Errorf("fn: stop %s: %w", i.name, err)
 	}
 	return nil
 }
@@ -102,15 +116,18 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		metrics.Handler().ServeHTTP(w, r)
 		return
 	}
-	tp := r.Header.Get("traceparent")
-	if !events.ValidTraceparent(tp) {
-		tp = events.NewTraceparent()
-	}
-	ctx := events.WithTraceparent(r.Context(), tp)
+	ctx := withTracer(r.Context(), i.tracing.tracer)
 	log := i.log
-	if _, isEvent := i.f.(EventFunction); !isEvent {
-		// An event function logs the trace the event carries instead.
-		log = log.With("trace_id", events.TraceID(tp))
+	_, isEvent := i.f.(EventFunction)
+	var span trace.Span
+	if isEvent {
+		// The event adapter starts the span, under the trace the event
+		// carries; the header's is the fallback.
+		ctx = events.WithTraceparent(ctx, r.Header.Get("traceparent"))
+	} else {
+		ctx, span = startSpan(ctx, i.tracing.tracer, r.Header.Get("traceparent"), r.Method, trace.SpanKindServer,
+			attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path))
+		log = log.With("trace_id", events.TraceID(events.Traceparent(ctx)))
 	}
 	ctx = WithLogger(ctx, log)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -125,8 +142,13 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		took := time.Since(begin)
 		route := i.route(inner)
+		if span != nil {
+			span.SetName(route)
+			span.SetAttributes(attribute.String("http.route", route))
+			endSpan(span, rec.status)
+		}
 		httpRequests.WithLabelValues(i.name, route, r.Method, strconv.Itoa(rec.status)).Inc()
-		httpDuration.WithLabelValues(i.name, route).Observe(took.Seconds())
+		httpDuration.WithLabelValues(i.name, route).Update(took.Seconds())
 		log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", took.Milliseconds())
 	}()
 	i.handler.ServeHTTP(rec, inner)

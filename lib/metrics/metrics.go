@@ -1,64 +1,124 @@
-// Package metrics holds knshop's Prometheus collectors: one registry per
-// process, served by every function's runtime at /metrics in the
-// Prometheus text format. Every knshop metric is named knshop_*; the
-// registry also carries the Go runtime's and the process's standard
-// collectors (go_*, process_*). docs/operations.md lists them all.
+// Package metrics holds knshop's metrics: one set per process, served by
+// every function's runtime at /metrics in the Prometheus text format (with
+// # TYPE lines). Every knshop metric is named knshop_*; the exposition
+// also carries the Go runtime's and the process's go_* and process_*
+// metrics. docs/operations.md lists them all.
 //
-// It is built on github.com/prometheus/client_golang, the reference
-// Prometheus client: its text exposition, histogram buckets and collector
-// registry are exactly what a Prometheus server scrapes, and it costs
-// nothing until a metric moves or a scrape comes.
+// It is built on github.com/VictoriaMetrics/metrics, a small, dependency-
+// free Prometheus exposition library. The reference client,
+// github.com/prometheus/client_golang, was tried first and measured: it
+// links protobuf (through client_model), whose descriptor formatting calls
+// reflect.Value.MethodByName, which turns off the linker's dead-method
+// elimination for the whole binary; cmd/fn grew by more than 9 MB
+// (docs/benchmarks.md). Counters, gauges and Prometheus-style histograms
+// (le buckets) are all knshop needs.
 package metrics
 
 import (
 	"net/http"
+	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	vm "github.com/VictoriaMetrics/metrics"
 )
 
 // Namespace prefixes every knshop metric.
 const Namespace = "knshop"
 
-// Registry is the process's registry. On a cluster a process serves one
+// set is the process's metrics. On a cluster a process serves one
 // function; locally (`knshop dev`) every function shares the process, and
 // the `function` label tells them apart.
-var Registry = prometheus.NewRegistry()
+var set = vm.NewSet()
 
 func init() {
-	Registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	vm.ExposeMetadata(true) // # TYPE lines: parsers need them for histograms
 }
 
-// Handler serves the registry in the Prometheus text format.
+// Handler serves the metrics in the Prometheus text format.
 func Handler() http.Handler {
-	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{Registry: Registry})
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		set.WritePrometheus(w)
+		vm.WriteProcessMetrics(w)
+	})
 }
 
-// NewCounterVec registers a counter named knshop_<name>.
-func NewCounterVec(name, help string, labels ...string) *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
-	Registry.MustRegister(c)
-	return c
+// vec names the series of one metric by its label values.
+type vec struct {
+	name   string
+	labels []string
 }
 
-// NewGaugeVec registers a gauge named knshop_<name>.
-func NewGaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
-	Registry.MustRegister(g)
-	return g
+func newVec(name string, labels []string) vec {
+	return vec{name: Namespace + "_" + name, labels: labels}
+}
+
+// series is the metric's name with the label values, escaped as the text
+// format wants. It panics on a wrong number of values, as a programming
+// error.
+func (v vec) series(values []string) string {
+	if len(values) != len(v.labels) {
+		panic("metrics: " + v.name + " takes labels " + strings.Join(v.labels, ", "))
+	}
+	if len(values) == 0 {
+		return v.name
+	}
+	var b strings.Builder
+	b.WriteString(v.name)
+	b.WriteByte('{')
+	for i, l := range v.labels {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l)
+		b.WriteString(`="`)
+		b.WriteString(labelEscaper.Replace(values[i]))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// CounterVec is a counter with labels.
+type CounterVec struct{ vec }
+
+// NewCounterVec declares a counter named knshop_<name> (end it in _total).
+func NewCounterVec(name string, labels ...string) *CounterVec {
+	return &CounterVec{newVec(name, labels)}
+}
+
+// WithLabelValues is the counter of those label values.
+func (c *CounterVec) WithLabelValues(values ...string) *vm.Counter {
+	return set.GetOrCreateCounter(c.series(values))
+}
+
+// GaugeVec is a gauge with labels.
+type GaugeVec struct{ vec }
+
+// NewGaugeVec declares a gauge named knshop_<name>.
+func NewGaugeVec(name string, labels ...string) *GaugeVec {
+	return &GaugeVec{newVec(name, labels)}
+}
+
+// WithLabelValues is the gauge of those label values.
+func (g *GaugeVec) WithLabelValues(values ...string) *vm.Gauge {
+	return set.GetOrCreateGauge(g.series(values), nil)
 }
 
 // LatencyBuckets are the histogram buckets of handler latencies, in
 // seconds: 1 ms to 10 s.
 var LatencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
-// NewHistogramVec registers a latency histogram named knshop_<name>.
-func NewHistogramVec(name, help string, labels ...string) *prometheus.HistogramVec {
-	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: LatencyBuckets}, labels)
-	Registry.MustRegister(h)
-	return h
+// HistogramVec is a latency histogram with labels.
+type HistogramVec struct{ vec }
+
+// NewHistogramVec declares a histogram named knshop_<name>, in seconds.
+func NewHistogramVec(name string, labels ...string) *HistogramVec {
+	return &HistogramVec{newVec(name, labels)}
+}
+
+// WithLabelValues is the histogram of those label values.
+func (h *HistogramVec) WithLabelValues(values ...string) *vm.PrometheusHistogram {
+	return set.GetOrCreatePrometheusHistogramExt(h.series(values), LatencyBuckets)
 }

@@ -10,11 +10,8 @@ const (
 
 var (
 	sentTotal = metrics.NewCounterVec("outbox_sent_total",
-		"Events sent from an outbox to the Broker, by path: fast (right after the commit) or relay (left behind by the fast path, sent by relay-outbox).",
 		"path")
 	sendFailures = metrics.NewCounterVec("outbox_send_failures_total",
-		"Sends from an outbox that failed, by path; a failed event stays in the outbox for the relay.",
 		"path")
-	setAsideTotal = metrics.NewCounterVec("outbox_set_aside_total",
-		"Events the Broker refused for good (4xx) that the relay set aside into the dead letters instead of blocking the outbox.")
+	setAsideTotal = metrics.NewCounterVec("outbox_set_aside_total")
 )

@@ -63,6 +63,7 @@ type Sandbox struct {
 	closed bool
 	timers map[string]*time.Timer // the pending step of each delivery
 	taken  map[string]bool        // deliveries already taken, against redelivery
+	traces map[string]string      // the traceparent each delivery came with
 }
 
 var _ http.Handler = (*Sandbox)(nil)
@@ -78,7 +79,7 @@ func New(deliveriesURL string, secret []byte, delay time.Duration, log *slog.Log
 		secret:    secret, delay: delay, log: log,
 		client: &http.Client{Timeout: 10 * time.Second},
 		ctx:    ctx, cancel: cancel,
-		timers: map[string]*time.Timer{}, taken: map[string]bool{},
+		timers: map[string]*time.Timer{}, taken: map[string]bool{}, traces: map[string]string{},
 	}
 }
 
@@ -105,7 +106,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid DELIVERY_STARTED", http.StatusBadRequest)
 		return
 	}
-	if !s.take(d.DeliveryID) {
+	// A partner that honours W3C trace context: its callbacks carry the
+	// trace of the DELIVERY_STARTED they answer, so an order's delivery
+	// steps stay in the order's trace.
+	tp, _ := e.Extensions()[events.ExtTraceparent].(string)
+	if !s.take(d.DeliveryID, tp) {
 		http.Error(w, "the sandbox partner is closed", http.StatusServiceUnavailable)
 		return
 	}
@@ -114,7 +119,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // take schedules the first step of a delivery not taken before. It reports
 // false when the sandbox is closed.
-func (s *Sandbox) take(deliveryID string) bool {
+func (s *Sandbox) take(deliveryID, traceparent string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -122,6 +127,7 @@ func (s *Sandbox) take(deliveryID string) bool {
 	}
 	if !s.taken[deliveryID] {
 		s.taken[deliveryID] = true
+		s.traces[deliveryID] = traceparent
 		s.scheduleLocked(deliveryID, "COURIERED")
 	}
 	return true
@@ -178,6 +184,7 @@ const ProblemCancelled = "delivery-cancelled"
 func (s *Sandbox) forget(deliveryID string) {
 	s.mu.Lock()
 	delete(s.taken, deliveryID)
+	delete(s.traces, deliveryID)
 	s.mu.Unlock()
 }
 
@@ -210,6 +217,12 @@ func (s *Sandbox) post(deliveryID string, body []byte) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(SignatureHeader, Sign(s.secret, body))
+	s.mu.Lock()
+	tp := s.traces[deliveryID]
+	s.mu.Unlock()
+	if events.ValidTraceparent(tp) {
+		req.Header.Set("traceparent", tp)
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("partner: post step: %w", err)

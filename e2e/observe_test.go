@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/knshop/knshop/lib/storetest"
+)
+
+// TestOneOrderIsOneTrace: with an OTLP endpoint set, every function
+// exports its spans, and the spans of one order, from the POST through
+// every saga reaction, share one trace id.
+func TestOneOrderIsOneTrace(t *testing.T) {
+	recv := storetest.NewOTLPReceiver(t)
+	s := startShop(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.Endpoint(), "OTEL_BSP_SCHEDULE_DELAY": "50"})
+	seller, _ := s.register("seller@trace.test", "seller")
+	customer, _ := s.register("customer@trace.test", "customer")
+	product := s.addProduct(seller, "traced mug", 1200, 5)
+	id := placeEventually(t, s, customer, product, 1, "pm_card_visa")
+	s.waitOrder(customer, id, "COMPLETED")
+
+	// The accepted POST is the root of the order's trace.
+	var trace string
+	recv.WaitFor(t, 30*time.Second, func(spans []storetest.Span) bool {
+		for _, sp := range spans {
+			if sp.Service == "orders" && sp.Name == "POST /api/orders" && sp.Attributes["url.path"] == "/api/orders" {
+				trace = sp.TraceID
+			}
+		}
+		return trace != ""
+	})
+	want := []string{"orders", "reserve-stock", "charge-payment", "start-delivery", "track-order", "complete-order"}
+	t.Cleanup(func() {
+		if t.Failed() {
+			byTrace := map[string][]string{}
+			for _, sp := range recv.Spans() {
+				byTrace[sp.TraceID] = append(byTrace[sp.TraceID], sp.Service+":"+sp.Name)
+			}
+			t.Logf("order trace %s; spans by trace: %v", trace, byTrace)
+		}
+	})
+	spans := recv.WaitFor(t, 30*time.Second, func(spans []storetest.Span) bool {
+		services := servicesIn(spans, trace)
+		for _, w := range want {
+			if !slices.Contains(services, w) {
+				return false
+			}
+		}
+		return true
+	})
+	// Every span of the trace but the root has its parent in the trace.
+	ids := map[string]bool{}
+	for _, sp := range spans {
+		if sp.TraceID == trace {
+			ids[sp.SpanID] = true
+		}
+	}
+	for _, sp := range spans {
+		if sp.TraceID == trace && sp.ParentSpanID != "" && !ids[sp.ParentSpanID] {
+			t.Errorf("span %s/%s has a parent %s outside the trace", sp.Service, sp.Name, sp.ParentSpanID)
+		}
+	}
+	t.Logf("order %s: trace %s spans %d functions: %v", id, trace, len(servicesIn(spans, trace)), servicesIn(spans, trace))
+}
+
+func servicesIn(spans []storetest.Span, trace string) []string {
+	var out []string
+	for _, sp := range spans {
+		if sp.TraceID == trace && !slices.Contains(out, sp.Service) {
+			out = append(out, sp.Service)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestMetricsMoveWithTheSaga scrapes reserve-stock's and orders' /metrics
+// on their own ports, parses them with the Prometheus text parser, and
+// finds the counters moved by one order.
+func TestMetricsMoveWithTheSaga(t *testing.T) {
+	s := startShop(t, nil)
+	seller, _ := s.register("seller@metrics.test", "seller")
+	customer, _ := s.register("customer@metrics.test", "customer")
+	product := s.addProduct(seller, "counted mug", 900, 5)
+	reserved := map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED", "outcome": "replied"}
+	placed := map[string]string{"function": "orders", "route": "POST /api/orders", "code": "202"}
+	before := scrapeMetrics(t, s.stack.Functions["reserve-stock"])
+	id := placeEventually(t, s, customer, product, 1, "pm_card_visa")
+	s.waitOrder(customer, id, "COMPLETED")
+	after := scrapeMetrics(t, s.stack.Functions["reserve-stock"])
+	if d := metricValue(after, "knshop_events_handled_total", reserved) - metricValue(before, "knshop_events_handled_total", reserved); d < 1 {
+		for _, m := range after["knshop_events_handled_total"].GetMetric() {
+			t.Log(m.String())
+		}
+		t.Errorf("knshop_events_handled_total%v moved by %v, want at least 1", reserved, d)
+	}
+	if d := metricValue(after, "knshop_event_handle_duration_seconds", map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED"}) -
+		metricValue(before, "knshop_event_handle_duration_seconds", map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED"}); d < 1 {
+		t.Errorf("reserve-stock's latency histogram count moved by %v", d)
+	}
+	// The orders function's port shows its requests by route pattern.
+	ordersMetrics := scrapeMetrics(t, s.stack.Functions["orders"])
+	if v := metricValue(ordersMetrics, "knshop_http_requests_total", placed); v < 1 {
+		t.Errorf("knshop_http_requests_total%v = %v, want at least 1", placed, v)
+	}
+	if v := metricValue(ordersMetrics, "knshop_outbox_sent_total", map[string]string{"path": "fast"}); v < 1 {
+		t.Errorf("knshop_outbox_sent_total{path=fast} = %v", v)
+	}
+}
+
+func scrapeMetrics(t *testing.T, base string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(strings.TrimSuffix(base, "/") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/metrics = %d", base, resp.StatusCode)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s/metrics: %v", base, err)
+	}
+	return fams
+}
+
+// metricValue sums the counter values (or histogram counts) of family name
+// whose labels include want.
+func metricValue(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	total := 0.0
+next:
+	for _, m := range fams[name].GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if have[k] != v {
+				continue next
+			}
+		}
+		total += m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount()) + m.GetGauge().GetValue()
+	}
+	return total
+}
