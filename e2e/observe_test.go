@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -151,4 +152,97 @@ next:
 		total += m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount()) + m.GetGauge().GetValue()
 	}
 	return total
+}
+
+// timelineEntry is one line of GET /api/admin/orders/{id}/timeline.
+type timelineEntry struct {
+	kind, typ, eventID, function string
+	status, attempt              float64
+	detail                       map[string]any
+}
+
+func (s *shop) timeline(admin, id string) []timelineEntry {
+	s.t.Helper()
+	out := s.must(200, "GET", "/api/admin/orders/"+id+"/timeline", admin, nil)
+	if out["orderId"] != id {
+		s.t.Fatalf("timeline of %s answers orderId %v", id, out["orderId"])
+	}
+	var entries []timelineEntry
+	for _, raw := range out["entries"].([]any) {
+		m := raw.(map[string]any)
+		d, _ := m["detail"].(map[string]any)
+		e := timelineEntry{kind: m["kind"].(string), typ: m["type"].(string), eventID: m["eventId"].(string), detail: d}
+		e.function, _ = d["function"].(string)
+		e.status, _ = d["status"].(float64)
+		e.attempt, _ = d["attempt"].(float64)
+		entries = append(entries, e)
+	}
+	return entries
+}
+
+// TestOrderTimeline: an order's timeline lists its saga's events in order,
+// each with its deliveries to the functions that react to it.
+func TestOrderTimeline(t *testing.T) {
+	s := startShop(t, nil)
+	admin := s.login(adminEmail, adminPassword)
+	seller, _ := s.register("seller@timeline.test", "seller")
+	customer, _ := s.register("customer@timeline.test", "customer")
+	product := s.addProduct(seller, "chronicled mug", 1500, 5)
+	id := placeEventually(t, s, customer, product, 1, "pm_card_visa")
+	s.waitOrder(customer, id, "COMPLETED")
+
+	saga := []string{"ORDER_PLACED", "STOCK_RESERVED", "PAYMENT_ADDED", "PAYMENT_SUCCESS", "DELIVERY_STARTED", "DELIVERY_COURIERED_PARTNER", "DELIVERY_COMPLETED", "ORDER_COMPLETED"}
+	deliveries := map[string][]string{
+		"ORDER_PLACED":               {"reserve-stock"},
+		"STOCK_RESERVED":             {"charge-payment", "confirm-order"},
+		"PAYMENT_SUCCESS":            {"confirm-order", "start-delivery"},
+		"DELIVERY_STARTED":           {"track-order"},
+		"DELIVERY_COURIERED_PARTNER": {"track-order"},
+		"DELIVERY_COMPLETED":         {"complete-order"},
+	}
+	var entries []timelineEntry
+	eventually(t, "the timeline holds the whole saga", func() string {
+		if code, _ := s.call("GET", "/api/admin/orders/"+id+"/timeline", admin, nil); code != 200 {
+			return fmt.Sprintf("timeline answers %d", code)
+		}
+		entries = s.timeline(admin, id)
+		var events []string
+		for _, e := range entries {
+			if e.kind == "event" {
+				events = append(events, e.typ)
+			}
+		}
+		if !slices.Equal(events, saga) {
+			return fmt.Sprintf("events %v, want %v", events, saga)
+		}
+		for typ, fns := range deliveries {
+			for _, f := range fns {
+				if !slices.ContainsFunc(entries, func(e timelineEntry) bool {
+					return e.kind == "delivery" && e.typ == typ && e.function == f && e.status < 300 && e.attempt == 1
+				}) {
+					return fmt.Sprintf("no successful delivery of %s to %s", typ, f)
+				}
+			}
+		}
+		return ""
+	})
+	// Every delivery comes after the event it delivers.
+	seen := map[string]bool{}
+	for _, e := range entries {
+		switch e.kind {
+		case "event":
+			seen[e.eventID] = true
+		case "delivery":
+			if !seen[e.eventID] {
+				t.Errorf("delivery of %s to %s listed before its event", e.typ, e.function)
+			}
+		}
+	}
+
+	if code, _ := s.call("GET", "/api/admin/orders/no-such-order/timeline", admin, nil); code != 404 {
+		t.Errorf("timeline of an unknown order = %d, want 404", code)
+	}
+	if code, _ := s.call("GET", "/api/admin/orders/"+id+"/timeline", customer, nil); code != 403 {
+		t.Errorf("timeline for a customer = %d, want 403", code)
+	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -9,7 +10,10 @@ import (
 
 // With the payment provider unreachable (the Stripe gateway pointed at a
 // closed port), an order cannot be charged; its payment deadline cancels it
-// with reason expired, its stock comes back and nothing is charged.
+// with reason expired, its stock comes back and nothing is charged. The
+// order's timeline shows the failures: charge-payment's retried attempts,
+// and the dead letter of ORDER_CANCELLED after refund-payment (which asks
+// the same unreachable provider) ran out of retries.
 func TestDeadlineCancelsAnOrderThePaymentProviderNeverAnswers(t *testing.T) {
 	s := startShopTimed(t, map[string]string{
 		"PAYMENT_GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_unreachable", "STRIPE_API_BASE": "http://127.0.0.1:1",
@@ -37,6 +41,36 @@ func TestDeadlineCancelsAnOrderThePaymentProviderNeverAnswers(t *testing.T) {
 	if n := s.topic.count(id, "PAYMENT_SUCCESS"); n != 0 {
 		t.Fatalf("PAYMENT_SUCCESS published %d times for an order never charged", n)
 	}
+	// The order's timeline shows the forced failures: charge-payment's
+	// attempts at STOCK_RESERVED numbered 1, 2, ... (retries), the six
+	// failed attempts of refund-payment at ORDER_CANCELLED and then its
+	// dead letter, and the expiry by reconcile-orders.
+	admin := s.login(adminEmail, adminPassword)
+	eventually(t, "the timeline shows the retries, the dead letter and the expiry", func() string {
+		var chargeAttempts, refundAttempts []float64
+		dead, expired := false, false
+		for _, e := range s.timeline(admin, id) {
+			switch {
+			case e.kind == "delivery" && e.typ == "STOCK_RESERVED" && e.function == "charge-payment" && e.status == 500:
+				chargeAttempts = append(chargeAttempts, e.attempt)
+			case e.kind == "delivery" && e.typ == "ORDER_CANCELLED" && e.function == "refund-payment" && e.status == 500:
+				refundAttempts = append(refundAttempts, e.attempt)
+			case e.kind == "dead-letter" && e.typ == "ORDER_CANCELLED":
+				dead = e.detail["errorCode"] == float64(500)
+			case e.kind == "reconcile" && e.typ == "expired":
+				expired = true
+			}
+		}
+		if len(chargeAttempts) < 2 || !slices.Equal(refundAttempts, []float64{1, 2, 3, 4, 5, 6}) || !dead || !expired {
+			return fmt.Sprintf("charge attempts %v, refund attempts %v, dead letter %v, expired %v", chargeAttempts, refundAttempts, dead, expired)
+		}
+		for i, a := range chargeAttempts {
+			if a != float64(i+1) {
+				return fmt.Sprintf("charge attempts %v are not numbered 1, 2, ...", chargeAttempts)
+			}
+		}
+		return ""
+	})
 	for _, p := range s.must(200, "GET", "/api/payments?orderId="+id, customer, nil)["items"].([]any) {
 		if st := p.(map[string]any)["status"]; st == "SUCCEEDED" {
 			t.Fatalf("payment %v", p)

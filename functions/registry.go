@@ -28,6 +28,7 @@ import (
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
 	synccustomer "github.com/knshop/knshop/functions/sync-customer"
+	"github.com/knshop/knshop/functions/timeline"
 	trackorder "github.com/knshop/knshop/functions/track-order"
 	"github.com/knshop/knshop/functions/users"
 )
@@ -56,6 +57,7 @@ var All = map[string]Constructor{
 	"purge-credentials":  func() any { return purgecredentials.New() },
 	"relay-outbox":       func() any { return relayoutbox.New() },
 	"reconcile-orders":   func() any { return reconcileorders.New() },
+	"timeline":           func() any { return timeline.New() },
 	"release-stock":      func() any { return releasestock.New() },
 	"reserve-stock":      func() any { return reservestock.New() },
 	"start-delivery":     func() any { return startdelivery.New() },

@@ -37,9 +37,14 @@ var (
 		"create-profile", "sync-customer", "purge-credentials", "cancel-user-orders", "sync-catalog",
 		"reserve-stock", "charge-payment", "cancel-order", "confirm-order", "start-delivery",
 		"release-stock", "refund-payment", "cancel-delivery", "track-order", "complete-order",
-		"dead-letter", "relay-outbox", "reconcile-orders",
+		"dead-letter", "relay-outbox", "reconcile-orders", "timeline",
 	}
 )
+
+// observers are the Triggers that take every event to watch, not to react:
+// the timeline. No filter, retries, and no dead-letter sink (a failure to
+// record is dropped from the timeline, never a dead letter).
+var observers = map[string]string{"timeline": "timeline"}
 
 // reaction is one row of the reaction table of spec/EVENTS.md.
 type reaction struct {
@@ -304,8 +309,28 @@ func TestTriggersMatchTheReactionTable(t *testing.T) {
 			checkDelivery(t, tr.Spec.Delivery)
 		})
 	}
+	for name, fn := range observers {
+		t.Run(name, func(t *testing.T) {
+			tr, ok := triggers[name]
+			if !ok {
+				t.Fatalf("no Trigger %q", name)
+			}
+			if ref := tr.Spec.Subscriber.Ref; ref == nil || ref.Name != fn {
+				t.Errorf("subscriber %+v, want %s", ref, fn)
+			}
+			for _, typ := range events.Types() {
+				if !accepts(t.Context(), tr, typ) {
+					t.Errorf("the observer misses %s", typ)
+				}
+			}
+			if d := tr.Spec.Delivery; d == nil || d.Retry == nil || *d.Retry < 1 || d.DeadLetterSink != nil {
+				t.Errorf("delivery %+v: want retries and no dead-letter sink", d)
+			}
+		})
+	}
 	for name := range triggers {
-		if _, ok := reactions[name]; !ok {
+		_, isObserver := observers[name]
+		if _, ok := reactions[name]; !ok && !isObserver {
 			t.Errorf("Trigger %q is not a row of the reaction table", name)
 		}
 		if triggers[name].Spec.Subscriber.Ref != nil && triggers[name].Spec.Subscriber.Ref.Name == "dead-letter" {
@@ -349,6 +374,9 @@ func TestEveryEventTypeIsProducedAndConsumed(t *testing.T) {
 			}
 			var consumers []string
 			for name, tr := range triggers {
+				if _, isObserver := observers[name]; isObserver {
+					continue
+				}
 				if accepts(t.Context(), tr, typ) {
 					consumers = append(consumers, name)
 				}

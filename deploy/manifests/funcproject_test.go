@@ -76,7 +76,7 @@ func TestFuncProjectOfEveryFunction(t *testing.T) {
 			var got []string
 			for _, tr := range ts {
 				got = append(got, tr.Name)
-				if tr.Spec.Delivery == nil || tr.Spec.Delivery.DeadLetterSink == nil {
+				if _, isObserver := observers[tr.Name]; tr.Spec.Delivery == nil || tr.Spec.Delivery.Retry == nil || (!isObserver && tr.Spec.Delivery.DeadLetterSink == nil) {
 					t.Errorf("trigger %s lost its delivery spec", tr.Name)
 				}
 			}

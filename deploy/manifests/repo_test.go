@@ -135,7 +135,7 @@ func TestKustomizeBuild(t *testing.T) {
 		"kafka.strimzi.io/v1beta2 Kafka":         1,
 		"kafka.strimzi.io/v1beta2 KafkaNodePool": 1,
 		"eventing.knative.dev/v1 Broker":         1,
-		"eventing.knative.dev/v1 Trigger":        len(reactions),
+		"eventing.knative.dev/v1 Trigger":        len(reactions) + len(observers),
 		"serving.knative.dev/v1 Service":         len(allFunctionNames()),
 		"sources.knative.dev/v1 SinkBinding":     1,
 		"sources.knative.dev/v1 PingSource":      2,

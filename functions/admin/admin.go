@@ -19,6 +19,7 @@ import (
 	"github.com/knshop/knshop/lib/openapi"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/timeline"
 )
 
 // Config is what admin reads at start.
@@ -46,9 +47,10 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Function is the admin HTTP function.
 type Function struct {
-	store  *deadletter.Store
-	sink   sink.Sender
-	routes *auth.Routes
+	store    *deadletter.Store
+	timeline *timeline.Store
+	sink     sink.Sender
+	routes   *auth.Routes
 }
 
 // New returns an unstarted admin function.
@@ -73,10 +75,16 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	f.store, f.sink = store, sink.NewHTTP(c.Sink)
+	tl, err := timeline.Open(ctx, c.Store)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("admin: start: %w", err)
+	}
+	f.store, f.timeline, f.sink = store, tl, sink.NewHTTP(c.Sink)
 	routes := auth.NewRoutes(c.Auth)
 	routes.SignedIn("GET /api/admin/dead-letters", f.list, auth.Admin)
 	routes.SignedIn("POST /api/admin/dead-letters/{id}/replay", f.replay, auth.Admin)
+	routes.SignedIn("GET /api/admin/orders/{id}/timeline", f.orderTimeline, auth.Admin)
 	routes.Public("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
@@ -89,7 +97,9 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 }
 
 // Stop closes the operations database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
+func (f *Function) Stop(ctx context.Context) error {
+	return errors.Join(f.store.Close(), f.timeline.Close())
+}
 
 // Handle serves the admin routes.
 func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
@@ -167,6 +177,39 @@ func (f *Function) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	log.InfoContext(ctx, "dead letter replayed", "letter_id", l.ID, "event_id", l.Event.ID(), "type", l.Event.Type())
 	httpapi.JSON(w, http.StatusAccepted, viewOf(l))
+}
+
+// timelineView is an order's timeline as the API shows it.
+type timelineView struct {
+	OrderID string              `json:"orderId"`
+	Entries []timelineEntryView `json:"entries"`
+}
+
+type timelineEntryView struct {
+	At      time.Time      `json:"at"`
+	Kind    timeline.Kind  `json:"kind"`
+	Type    string         `json:"type"`
+	EventID string         `json:"eventId"`
+	Source  string         `json:"source"`
+	Detail  map[string]any `json:"detail"`
+}
+
+// orderTimeline answers the order's whole life, oldest first.
+func (f *Function) orderTimeline(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	entries, err := f.timeline.ForOrder(r.Context(), id)
+	if errors.Is(err, timeline.ErrNotFound) {
+		err = httpapi.NotFound("order timeline")
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, fn.Logger(r.Context()), err)
+		return
+	}
+	v := timelineView{OrderID: id, Entries: make([]timelineEntryView, 0, len(entries))}
+	for _, e := range entries {
+		v.Entries = append(v.Entries, timelineEntryView{At: e.At, Kind: e.Kind, Type: e.Type, EventID: e.EventID, Source: e.Source, Detail: e.Detail})
+	}
+	httpapi.JSON(w, http.StatusOK, v)
 }
 
 // errBrokerDown: the Broker did not take the replayed event.

@@ -16,6 +16,7 @@ import (
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/metrics"
 	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/timeline"
 )
 
 // Name is the function's name.
@@ -65,6 +66,13 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	if added {
 		deadLetters.WithLabelValues(events.TypeLabel(e.Type())).Inc()
+	}
+	if key := timeline.OrderKey(e); key != "" {
+		timeline.Report(ctx, timeline.Entry{
+			ID: timeline.NewID(timeline.KindDeadLetter), OrderID: key, At: l.ReceivedAt, Kind: timeline.KindDeadLetter,
+			Type: e.Type(), EventID: e.ID(), Source: e.Source(),
+			Detail: map[string]any{"letterId": l.ID, "errorCode": l.ErrorCode, "errorDest": l.ErrorDest},
+		})
 	}
 	// The error data is the failing subscriber's answer body: it stays in
 	// the store, out of the log.

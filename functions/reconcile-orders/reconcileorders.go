@@ -29,6 +29,7 @@ import (
 	"github.com/knshop/knshop/lib/metrics"
 	"github.com/knshop/knshop/lib/orderstore"
 	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/timeline"
 )
 
 // Name is the function's name, and the source of its cancellations.
@@ -100,6 +101,7 @@ func (f *Function) expire(ctx context.Context, now time.Time) (int, error) {
 		if a.Outcome == orderstore.Applied {
 			n++
 			actions.WithLabelValues(actionExpired).Inc()
+			reportAction(ctx, o.ID, actionExpired, now, map[string]any{"was": o.Status})
 			fn.Logger(ctx).InfoContext(ctx, "order expired unpaid; cancelled", "order_id", o.ID, "was", o.Status)
 			f.Outbox.Publish(ctx, a.Events...)
 		}
@@ -116,6 +118,14 @@ const (
 
 var actions = metrics.NewCounterVec("reconcile_actions_total",
 	"action")
+
+// reportAction adds what reconcile-orders did to the order's timeline.
+func reportAction(ctx context.Context, orderID, action string, at time.Time, detail map[string]any) {
+	timeline.Report(ctx, timeline.Entry{
+		ID: timeline.NewID(timeline.KindReconcile), OrderID: orderID, At: at, Kind: timeline.KindReconcile,
+		Type: action, Source: "/knshop/" + Name, Detail: detail,
+	})
+}
 
 // redrive publishes again the ORDER_PLACED of every stalled order.
 func (f *Function) redrive(ctx context.Context, now time.Time) (int, error) {
@@ -149,8 +159,10 @@ func (f *Function) redriveOne(ctx context.Context, o orderstore.Order, now time.
 	}
 	log := fn.Logger(ctx).With("order_id", o.ID, "status", o.Status, "times", times)
 	actions.WithLabelValues(actionRedriven).Inc()
+	reportAction(ctx, o.ID, actionRedriven, now, map[string]any{"status": o.Status, "times": times, "eventId": placed.ID()})
 	if times >= orderstore.StuckAfter {
 		actions.WithLabelValues(actionStuck).Inc()
+		reportAction(ctx, o.ID, actionStuck, now, map[string]any{"status": o.Status, "times": times})
 		log.WarnContext(ctx, "order does not move though driven again; an operator should look (GET /api/orders?stuck=true)")
 		return nil
 	}

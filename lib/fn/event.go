@@ -1,10 +1,12 @@
 package fn
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/timeline"
 )
 
 // eventHandler adapts an EventFunction to HTTP the way Knative expects: the
@@ -49,7 +52,10 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()),
 		attribute.String("cloudevents.event_source", e.Source()), attribute.String("cloudevents.event_subject", e.Subject()))
 	status := http.StatusNoContent
-	defer func() { endSpan(span, status) }()
+	defer func() {
+		endSpan(span, status)
+		reportDelivery(ctx, h.name, *e, status, begin)
+	}()
 	log = log.With("event_id", e.ID(), "event_type", e.Type(), "trace_id", events.TraceID(events.Traceparent(ctx)))
 	ctx = WithLogger(ctx, log)
 
@@ -84,3 +90,17 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var _ http.Handler = eventHandler{}
+
+// reportDelivery adds the delivery of e to function to the order's
+// timeline: its answer and how long it took.
+func reportDelivery(ctx context.Context, function string, e event.Event, status int, begin time.Time) {
+	key := timeline.OrderKey(e)
+	if key == "" {
+		return
+	}
+	timeline.Report(ctx, timeline.Entry{
+		ID: timeline.NewID(timeline.KindDelivery), OrderID: key, At: begin.UTC(), Kind: timeline.KindDelivery,
+		Type: e.Type(), EventID: e.ID(), Source: e.Source(),
+		Detail: map[string]any{"function": function, "status": status, "durationMs": time.Since(begin).Milliseconds()},
+	})
+}

@@ -21,7 +21,12 @@ import (
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/metrics"
+	"github.com/knshop/knshop/lib/timeline"
 )
+
+// TimelineFunction is the function that records the timeline: its own
+// deliveries are not reported to it.
+const TimelineFunction = "timeline"
 
 // Health routes every function serves.
 const (
@@ -37,8 +42,11 @@ type Instance struct {
 	handler http.Handler
 	log     *slog.Logger
 	tracing tracing
-	started atomic.Bool
-	stopped atomic.Bool
+	// reporter sends the deliveries of events to the timeline, when
+	// KNSHOP_TIMELINE_URL names it; nil otherwise.
+	reporter *timeline.Reporter
+	started  atomic.Bool
+	stopped  atomic.Bool
 }
 
 // NewInstance wraps f, an HTTP or event function, for serving under name.
@@ -75,8 +83,11 @@ func (i *Instance) Start(ctx context.Context, cfg map[string]string) error {
 		return fmt.Errorf("fn: start %s: %w", i.name, err)
 	}
 	i.tracing = t
+	if i.name != TimelineFunction {
+		i.reporter = timeline.NewReporter(cfg[timeline.URLKey], i.name, i.log)
+	}
 	if s, ok := i.f.(Starter); ok {
-		if err := s.Start(WithLogger(ctx, i.log), cfg); err != nil {
+		if err := s.Start(timeline.WithReporter(WithLogger(ctx, i.log), i.reporter), cfg); err != nil {
 			return fmt.Errorf("fn: start %s: %w", i.name, err)
 		}
 	}
@@ -92,7 +103,7 @@ func (i *Instance) Stop(ctx context.Context) error {
 	if s, ok := i.f.(Stopper); ok {
 		err = s.Stop(WithLogger(ctx, i.log))
 	}
-	err = errors.Join(err, i.tracing.shutdown(ctx))
+	err = errors.Join(err, i.tracing.shutdown(ctx), i.reporter.Close(ctx))
 	if err != nil {
 		return fmt.Errorf("fn: stop %s: %w", i.name, err)
 	}
@@ -116,7 +127,7 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		metrics.Handler().ServeHTTP(w, r)
 		return
 	}
-	ctx := withTracer(r.Context(), i.tracing.tracer)
+	ctx := timeline.WithReporter(withTracer(r.Context(), i.tracing.tracer), i.reporter)
 	log := i.log
 	_, isEvent := i.f.(EventFunction)
 	var span trace.Span

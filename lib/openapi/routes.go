@@ -105,6 +105,8 @@ func Routes() []Route {
 			Responses: map[int]any{200: ref("DeadLetterList")}},
 		{Method: "POST", Path: "/api/admin/dead-letters/{id}/replay", Function: "admin", Summary: "Send a dead letter back to the Broker", Roles: []string{"admin"},
 			Responses: map[int]any{202: nil}},
+		{Method: "GET", Path: "/api/admin/orders/{id}/timeline", Function: "admin", Summary: "An order's whole life, oldest first: its events, their deliveries to functions (answer, attempt), dead letters and reconcile actions", Roles: []string{"admin"},
+			Responses: map[int]any{200: ref("OrderTimeline"), 404: ref("Problem")}},
 		{Method: "GET", Path: "/api/openapi.json", Function: "admin", Summary: "This document", Roles: anyone, Responses: map[int]any{200: map[string]any{"type": "object"}}},
 	}
 }

@@ -97,5 +97,16 @@ func components() map[string]any {
 			"receivedAt": timestamp(), "replayedAt": nullable(timestamp()),
 		}, "id", "event", "receivedAt"),
 		"DeadLetterList": list("DeadLetter"),
+		"OrderTimeline": obj(map[string]any{
+			"orderId": str(),
+			"entries": arr(obj(map[string]any{
+				"at":      timestamp(),
+				"kind":    enum("event", "delivery", "dead-letter", "reconcile"),
+				"type":    str(),
+				"eventId": str(),
+				"source":  str(),
+				"detail":  map[string]any{"type": "object", "description": "event: subject; delivery: function, status, durationMs, attempt; dead-letter: letterId, errorCode, errorDest; reconcile: the action's order status and count"},
+			}, "at", "kind", "type", "eventId", "source", "detail")),
+		}, "orderId", "entries"),
 	}
 }

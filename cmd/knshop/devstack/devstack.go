@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/knshop/knshop/functions"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/timeline"
 )
 
 // Options says where things run. Zero values mean the defaults of `make run`.
@@ -113,6 +115,10 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	}
 	s.BrokerURL = fmt.Sprintf("http://%s/%s/%s", brokerLn.Addr(), Namespace, BrokerName)
 	cfg["K_SINK"] = s.BrokerURL
+	if url, ok := s.Functions[fn.TimelineFunction]; ok && cfg[timeline.URLKey] == "" {
+		// Every runtime reports its deliveries to the timeline function.
+		cfg[timeline.URLKey] = url
+	}
 	s.Kafka = strings.Split(cfg["KAFKA_BOOTSTRAP_SERVERS"], ",")
 	if err := s.startBroker(ctx, o, cfg, brokerLn); err != nil {
 		return err
