@@ -15,7 +15,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/knshop/knshop/lib/deadletter"
+	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/timeline"
@@ -52,7 +52,7 @@ func New() *Function { return &Function{now: time.Now} }
 // Start reads MYSQL_DSN and KNSHOP_TIMELINE_RETENTION and opens the
 // operations database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := sqlstore.ConfigFrom(cfg, deadletter.Database)
+	c, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return fmt.Errorf("timeline: config: %w", err)
 	}

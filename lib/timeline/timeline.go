@@ -24,8 +24,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
 
@@ -104,10 +104,9 @@ type Store struct{ db *sql.DB }
 // ErrNotFound: the timeline has no entry for the order.
 var ErrNotFound = errors.New("timeline: no entry for the order")
 
-// Open opens the operations database c names (the dead letters' migrations
-// create the timeline table).
+// Open opens the operations database c names (lib/opsdb).
 func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
-	db, err := sqlstore.Open(ctx, c, deadletter.Migrations)
+	db, err := sqlstore.Open(ctx, c, opsdb.Migrations)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
