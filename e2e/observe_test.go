@@ -2,15 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -92,66 +86,28 @@ func TestMetricsMoveWithTheSaga(t *testing.T) {
 	product := s.addProduct(seller, "counted mug", 900, 5)
 	reserved := map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED", "outcome": "replied"}
 	placed := map[string]string{"function": "orders", "route": "POST /api/orders", "code": "202"}
-	before := scrapeMetrics(t, s.stack.Functions["reserve-stock"])
+	before := storetest.MetricsAt(t, s.stack.Functions["reserve-stock"])
 	id := placeEventually(t, s, customer, product, 1, "pm_card_visa")
 	s.waitOrder(customer, id, "COMPLETED")
-	after := scrapeMetrics(t, s.stack.Functions["reserve-stock"])
-	if d := metricValue(after, "knshop_events_handled_total", reserved) - metricValue(before, "knshop_events_handled_total", reserved); d < 1 {
+	after := storetest.MetricsAt(t, s.stack.Functions["reserve-stock"])
+	if d := storetest.MetricValue(after, "knshop_events_handled_total", reserved) - storetest.MetricValue(before, "knshop_events_handled_total", reserved); d < 1 {
 		for _, m := range after["knshop_events_handled_total"].GetMetric() {
 			t.Log(m.String())
 		}
 		t.Errorf("knshop_events_handled_total%v moved by %v, want at least 1", reserved, d)
 	}
-	if d := metricValue(after, "knshop_event_handle_duration_seconds", map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED"}) -
-		metricValue(before, "knshop_event_handle_duration_seconds", map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED"}); d < 1 {
+	if d := storetest.MetricValue(after, "knshop_event_handle_duration_seconds", map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED"}) -
+		storetest.MetricValue(before, "knshop_event_handle_duration_seconds", map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED"}); d < 1 {
 		t.Errorf("reserve-stock's latency histogram count moved by %v", d)
 	}
 	// The orders function's port shows its requests by route pattern.
-	ordersMetrics := scrapeMetrics(t, s.stack.Functions["orders"])
-	if v := metricValue(ordersMetrics, "knshop_http_requests_total", placed); v < 1 {
+	ordersMetrics := storetest.MetricsAt(t, s.stack.Functions["orders"])
+	if v := storetest.MetricValue(ordersMetrics, "knshop_http_requests_total", placed); v < 1 {
 		t.Errorf("knshop_http_requests_total%v = %v, want at least 1", placed, v)
 	}
-	if v := metricValue(ordersMetrics, "knshop_outbox_sent_total", map[string]string{"path": "fast"}); v < 1 {
+	if v := storetest.MetricValue(ordersMetrics, "knshop_outbox_sent_total", map[string]string{"path": "fast"}); v < 1 {
 		t.Errorf("knshop_outbox_sent_total{path=fast} = %v", v)
 	}
-}
-
-func scrapeMetrics(t *testing.T, base string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(strings.TrimSuffix(base, "/") + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/metrics = %d", base, resp.StatusCode)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse %s/metrics: %v", base, err)
-	}
-	return fams
-}
-
-// metricValue sums the counter values (or histogram counts) of family name
-// whose labels include want.
-func metricValue(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	total := 0.0
-next:
-	for _, m := range fams[name].GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if have[k] != v {
-				continue next
-			}
-		}
-		total += m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount()) + m.GetGauge().GetValue()
-	}
-	return total
 }
 
 // timelineEntry is one line of GET /api/admin/orders/{id}/timeline.

@@ -1,8 +1,10 @@
-package fn
+package fn_test
 
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -10,59 +12,9 @@ import (
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/storetest"
 )
-
-// scrape reads h's /metrics with the Prometheus text parser.
-func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, MetricsPath, nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET /metrics = %d", rec.Code)
-	}
-	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-		t.Fatalf("Content-Type %q, want the text format", ct)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(rec.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return fams
-}
-
-// sample finds the value of the counter or histogram count of family name
-// whose labels include want; 0 when there is none.
-func sample(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	f, ok := fams[name]
-	if !ok {
-		return 0
-	}
-next:
-	for _, m := range f.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.GetCounter() != nil:
-			return m.GetCounter().GetValue()
-		case m.GetHistogram() != nil:
-			return float64(m.GetHistogram().GetSampleCount())
-		case m.GetGauge() != nil:
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
 
 func postEvent(t *testing.T, h http.Handler, id, typ string) int {
 	t.Helper()
@@ -74,6 +26,11 @@ func postEvent(t *testing.T, h http.Handler, id, typ string) int {
 	h.ServeHTTP(rec, r)
 	return rec.Code
 }
+
+// failing fails every event with err.
+type failing struct{ err error }
+
+func (f failing) Handle(context.Context, event.Event) (*event.Event, error) { return nil, f.err }
 
 // flaky fails its first n events transiently, then handles them.
 type flaky struct{ fails int }
@@ -88,20 +45,20 @@ func (f *flaky) Handle(context.Context, event.Event) (*event.Event, error) {
 
 func TestMetricsCountEventsByTypeAndOutcome(t *testing.T) {
 	// Not parallel: the counters are the process's.
-	handled, err := NewInstance("metrics-events", &flaky{fails: 2}, quiet())
+	handled, err := fn.NewInstance("metrics-events", &flaky{fails: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	permanent, err := NewInstance("metrics-permanent", scriptedEvents{err: Permanent(errors.New("bad"))}, quiet())
+	permanent, err := fn.NewInstance("metrics-permanent", failing{err: fn.Permanent(errors.New("bad"))}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, inst := range []*Instance{handled, permanent} {
+	for _, inst := range []*fn.Instance{handled, permanent} {
 		if err := inst.Start(t.Context(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := scrape(t, handled)
+	before := storetest.Metrics(t, handled)
 	codes := []int{
 		postEvent(t, handled, "1", "ORDER_PLACED"), // 500: retry
 		postEvent(t, handled, "1", "ORDER_PLACED"), // 500: retry
@@ -116,7 +73,7 @@ func TestMetricsCountEventsByTypeAndOutcome(t *testing.T) {
 	// Not a CloudEvent at all.
 	rec := httptest.NewRecorder()
 	handled.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x")))
-	after := scrape(t, permanent) // one registry: any function's port shows all
+	after := storetest.Metrics(t, permanent) // one registry: any function's port shows all
 	for _, tc := range []struct {
 		labels map[string]string
 		delta  float64
@@ -128,17 +85,17 @@ func TestMetricsCountEventsByTypeAndOutcome(t *testing.T) {
 		{map[string]string{"function": "metrics-events", "type": "other", "outcome": "invalid"}, 1},
 		{map[string]string{"function": "metrics-permanent", "type": "ORDER_PLACED", "outcome": "permanent"}, 1},
 	} {
-		got := sample(after, "knshop_events_handled_total", tc.labels) - sample(before, "knshop_events_handled_total", tc.labels)
+		got := storetest.MetricValue(after, "knshop_events_handled_total", tc.labels) - storetest.MetricValue(before, "knshop_events_handled_total", tc.labels)
 		if got != tc.delta {
 			t.Errorf("knshop_events_handled_total%v moved by %v, want %v", tc.labels, got, tc.delta)
 		}
 	}
 	lat := map[string]string{"function": "metrics-events", "type": "ORDER_PLACED"}
-	if got := sample(after, "knshop_event_handle_duration_seconds", lat) - sample(before, "knshop_event_handle_duration_seconds", lat); got != 3 {
+	if got := storetest.MetricValue(after, "knshop_event_handle_duration_seconds", lat) - storetest.MetricValue(before, "knshop_event_handle_duration_seconds", lat); got != 3 {
 		t.Errorf("latency histogram count moved by %v, want 3", got)
 	}
 	req := map[string]string{"function": "metrics-events", "route": "event", "method": "POST", "code": "500"}
-	if got := sample(after, "knshop_http_requests_total", req) - sample(before, "knshop_http_requests_total", req); got != 2 {
+	if got := storetest.MetricValue(after, "knshop_http_requests_total", req) - storetest.MetricValue(before, "knshop_http_requests_total", req); got != 2 {
 		t.Errorf("knshop_http_requests_total%v moved by %v, want 2", req, got)
 	}
 	if _, ok := after["go_goroutines"]; !ok {
@@ -158,18 +115,18 @@ func TestMetricsLabelRequestsByRoutePattern(t *testing.T) {
 			http.Error(w, "no", http.StatusNotFound)
 		}
 	})
-	inst, err := NewInstance("metrics-http", routed{mux}, quiet())
+	inst, err := fn.NewInstance("metrics-http", routed{mux}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := inst.Start(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
-	before := scrape(t, inst)
+	before := storetest.Metrics(t, inst)
 	for _, p := range []string{"/api/things/1", "/api/things/2", "/api/things/missing", "/nowhere"} {
 		inst.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
 	}
-	after := scrape(t, inst)
+	after := storetest.Metrics(t, inst)
 	for _, tc := range []struct {
 		labels map[string]string
 		delta  float64
@@ -178,7 +135,7 @@ func TestMetricsLabelRequestsByRoutePattern(t *testing.T) {
 		{map[string]string{"function": "metrics-http", "route": "GET /api/things/{id}", "code": "404"}, 1},
 		{map[string]string{"function": "metrics-http", "route": "unmatched", "code": "404"}, 1},
 	} {
-		got := sample(after, "knshop_http_requests_total", tc.labels) - sample(before, "knshop_http_requests_total", tc.labels)
+		got := storetest.MetricValue(after, "knshop_http_requests_total", tc.labels) - storetest.MetricValue(before, "knshop_http_requests_total", tc.labels)
 		if got != tc.delta {
 			t.Errorf("knshop_http_requests_total%v moved by %v, want %v", tc.labels, got, tc.delta)
 		}
