@@ -16,7 +16,9 @@ import (
 	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
+	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/openapi"
+	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/timeline"
@@ -24,14 +26,20 @@ import (
 
 // Config is what admin reads at start.
 type Config struct {
-	Store sqlstore.Config
-	Auth  auth.Config
-	Sink  string // K_SINK: where replayed events go
+	Store    sqlstore.Config
+	Timeline mongostore.Config
+	Auth     auth.Config
+	Sink     string // K_SINK: where replayed events go
 }
 
-// ConfigFrom reads MYSQL_DSN, KNSHOP_SERIALIZE_DB, the JWT_* keys and K_SINK.
+// ConfigFrom reads MYSQL_DSN (the dead letters), MONGODB_URI (the order
+// timeline), KNSHOP_SERIALIZE_DB, the JWT_* keys and K_SINK.
 func ConfigFrom(cfg map[string]string) (Config, error) {
 	sc, err := sqlstore.ConfigFrom(cfg, deadletter.Database)
+	if err != nil {
+		return Config{}, fmt.Errorf("admin: config: %w", err)
+	}
+	tc, err := mongostore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return Config{}, fmt.Errorf("admin: config: %w", err)
 	}
@@ -42,7 +50,7 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if cfg["K_SINK"] == "" {
 		return Config{}, errors.New("admin: config: K_SINK is not set")
 	}
-	return Config{Store: sc, Auth: ac, Sink: cfg["K_SINK"]}, nil
+	return Config{Store: sc, Timeline: tc, Auth: ac, Sink: cfg["K_SINK"]}, nil
 }
 
 // Function is the admin HTTP function.
@@ -75,7 +83,7 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	tl, err := timeline.Open(ctx, c.Store)
+	tl, err := timeline.Open(ctx, c.Timeline)
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("admin: start: %w", err)

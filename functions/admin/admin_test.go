@@ -34,7 +34,7 @@ func start(t *testing.T) *env {
 	rec := storetest.NewEventRecorder(t)
 	sc := storetest.MySQL(t, "operations")
 	f := New()
-	if err := f.startWith(context.Background(), Config{Store: sc, Auth: keys.Config, Sink: rec.URL()}); err != nil {
+	if err := f.startWith(context.Background(), Config{Store: sc, Timeline: storetest.Mongo(t, "operations"), Auth: keys.Config, Sink: rec.URL()}); err != nil {
 		t.Fatal(err)
 	}
 	inst, err := fn.NewInstance("admin", f, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -3,7 +3,7 @@
 // partition key); the runtimes of the other functions send it their
 // deliveries, dead-letter and reconcile-orders their actions, as
 // knshop.timeline.report events posted straight to it. It purges entries
-// older than the retention a bounded batch at a time. The admin function
+// not written for longer than the retention, a bounded batch at a time. The admin function
 // reads the timeline.
 package timeline
 
@@ -15,9 +15,9 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/fn"
-	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/timeline"
 )
 
@@ -44,15 +44,24 @@ type Function struct {
 
 	mu         sync.Mutex
 	lastPurged time.Time
+
+	// Group commit: the entries of events handled at the same time are
+	// written in one statement.
+	batch   sync.Mutex
+	pending []timeline.Entry
+	waiters []chan error
 }
+
+// groupWindow is how long the first entry of a group waits for others.
+const groupWindow = 20 * time.Millisecond
 
 // New returns an unstarted timeline function.
 func New() *Function { return &Function{now: time.Now} }
 
-// Start reads MYSQL_DSN and KNSHOP_TIMELINE_RETENTION and opens the
+// Start reads MONGODB_URI and KNSHOP_TIMELINE_RETENTION and opens the
 // operations database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
+	c, err := mongostore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return fmt.Errorf("timeline: config: %w", err)
 	}
@@ -87,11 +96,48 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	} else if en, ok := timeline.EventEntry(e, f.now()); ok {
 		entries = append(entries, en)
 	}
-	if err := f.store.Record(ctx, entries...); err != nil {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	if err := f.record(ctx, entries); err != nil {
 		return nil, err
 	}
 	f.purge(ctx)
 	return nil, nil
+}
+
+// record adds entries to the group being gathered and waits until the
+// group is written: an event is answered only once its entry is stored,
+// and the events of one moment share one commit.
+func (f *Function) record(ctx context.Context, entries []timeline.Entry) error {
+	done := make(chan error, 1)
+	f.batch.Lock()
+	f.pending = append(f.pending, entries...)
+	f.waiters = append(f.waiters, done)
+	if len(f.waiters) == 1 {
+		time.AfterFunc(groupWindow, f.flush)
+	}
+	f.batch.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush writes the gathered group and tells every waiter how it went.
+func (f *Function) flush() {
+	f.batch.Lock()
+	entries, waiters := f.pending, f.waiters
+	f.pending, f.waiters = nil, nil
+	f.batch.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := f.store.Record(ctx, entries...)
+	for _, w := range waiters {
+		w <- err
+	}
 }
 
 // purge deletes one bounded batch of expired entries, at most once per

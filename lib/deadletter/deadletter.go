@@ -24,8 +24,7 @@ import (
 // Database is the MySQL database of the operations area.
 const Database = opsdb.Database
 
-// Migrations create the operations database (lib/opsdb): the dead letters
-// and the order timeline.
+// Migrations create the operations MySQL database (lib/opsdb).
 var Migrations = opsdb.Migrations
 
 // The extensions Knative sets on a dead-lettered event.

@@ -15,18 +15,20 @@ package timeline
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/opsdb"
-	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/mongostore"
 )
 
 // Kind is what an entry records.
@@ -98,42 +100,95 @@ func OrderKey(e event.Event) string {
 	return e.Subject()
 }
 
-// Store is the timeline in the operations database.
-type Store struct{ db *sql.DB }
+// Store is the timeline: one document per order in the operations
+// MongoDB database's timeline collection, {_id: order id, entries: [...],
+// updatedAt}. Reading an order is one lookup by _id; writing adds entries
+// with $addToSet, so an entry recorded twice (a redelivered event) is kept
+// once. The document is the order's own, bounded by the order's life: no
+// document is shared between orders.
+type Store struct {
+	db   *mongo.Database
+	coll *mongo.Collection
+}
+
+// Collection is the timeline's collection in the operations database.
+const Collection = "timeline"
 
 // ErrNotFound: the timeline has no entry for the order.
 var ErrNotFound = errors.New("timeline: no entry for the order")
 
-// Open opens the operations database c names (lib/opsdb).
-func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
-	db, err := sqlstore.Open(ctx, c, opsdb.Migrations)
+// Open opens the operations database c names and indexes updatedAt for
+// the purge.
+func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
+	db, err := mongostore.Open(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
-	return &Store{db: db}, nil
+	coll := db.Collection(Collection)
+	if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "updatedAt", Value: 1}}}); err != nil {
+		return nil, errors.Join(fmt.Errorf("timeline: index: %w", err), mongostore.Close(ctx, db))
+	}
+	return &Store{db: db, coll: coll}, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close releases the database.
+func (s *Store) Close() error { return mongostore.Close(context.Background(), s.db) }
 
-// Record writes entries; one already recorded (same id) is left as it is.
+// doc is an entry as stored. Detail is kept as a bson.D with sorted keys,
+// so the same entry always encodes the same and $addToSet can find it.
+type doc struct {
+	ID      string    `bson:"id"`
+	At      time.Time `bson:"at"`
+	Kind    string    `bson:"kind"`
+	Type    string    `bson:"type"`
+	EventID string    `bson:"eventId"`
+	Source  string    `bson:"source"`
+	Detail  bson.D    `bson:"detail"`
+}
+
+func docOf(e Entry) (doc, error) {
+	if !e.Kind.Valid() || e.ID == "" || e.OrderID == "" || len(e.OrderID) > maxKey || len(e.ID) > 64 {
+		return doc{}, fmt.Errorf("timeline: invalid entry %q (%s) of %q", e.ID, e.Kind, e.OrderID)
+	}
+	if len(e.Source) > maxSource {
+		e.Source = e.Source[:maxSource]
+	}
+	detail := bson.D{}
+	for _, k := range slices.Sorted(maps.Keys(e.Detail)) {
+		detail = append(detail, bson.E{Key: k, Value: e.Detail[k]})
+	}
+	// Millisecond precision, as MongoDB stores dates: the same entry
+	// written again must encode identically.
+	return doc{ID: e.ID, At: e.At.UTC().Truncate(time.Millisecond), Kind: string(e.Kind), Type: e.Type,
+		EventID: e.EventID, Source: e.Source, Detail: detail}, nil
+}
+
+// Record adds entries to their orders' documents: one update per order.
 func (s *Store) Record(ctx context.Context, entries ...Entry) error {
+	byOrder := map[string][]doc{}
+	latest := map[string]time.Time{}
+	var orders []string
 	for _, e := range entries {
-		if !e.Kind.Valid() || e.ID == "" || e.OrderID == "" || len(e.OrderID) > maxKey || len(e.ID) > 64 {
-			return fmt.Errorf("timeline: invalid entry %q (%s) of %q", e.ID, e.Kind, e.OrderID)
-		}
-		detail, err := json.Marshal(e.Detail)
+		d, err := docOf(e)
 		if err != nil {
-			return fmt.Errorf("timeline: entry %s: %w", e.ID, err)
+			return err
 		}
-		if len(e.Source) > maxSource {
-			e.Source = e.Source[:maxSource]
+		if _, ok := byOrder[e.OrderID]; !ok {
+			orders = append(orders, e.OrderID)
 		}
-		if _, err := s.db.ExecContext(ctx,
-			`INSERT INTO timeline (id, order_key, at, kind, type, event_id, source, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			 ON DUPLICATE KEY UPDATE id = id`,
-			e.ID, e.OrderID, e.At.UTC(), string(e.Kind), e.Type, e.EventID, e.Source, string(detail)); err != nil {
-			return fmt.Errorf("timeline: record %s: %w", e.ID, err)
+		byOrder[e.OrderID] = append(byOrder[e.OrderID], d)
+		if d.At.After(latest[e.OrderID]) {
+			latest[e.OrderID] = d.At
+		}
+	}
+	now := time.Now().UTC()
+	for _, order := range orders {
+		_, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: order}}, bson.D{
+			{Key: "$addToSet", Value: bson.D{{Key: "entries", Value: bson.D{{Key: "$each", Value: byOrder[order]}}}}},
+			{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: now}}},
+		}, options.UpdateOne().SetUpsert(true))
+		if err != nil {
+			return fmt.Errorf("timeline: record %d entries of %s: %w", len(byOrder[order]), order, err)
 		}
 	}
 	return nil
@@ -146,24 +201,26 @@ const MaxEntries = 1000
 // each delivery numbered with its attempt: the how-manieth delivery of the
 // same event to the same function.
 func (s *Store) ForOrder(ctx context.Context, orderID string) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, order_key, at, kind, type, event_id, source, detail FROM timeline
-		 WHERE order_key = ? ORDER BY at, seq LIMIT ?`, orderID, MaxEntries)
+	var got struct {
+		Entries []doc `bson:"entries"`
+	}
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: orderID}}).Decode(&got)
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && len(got.Entries) == 0) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, fmt.Errorf("timeline: read %s: %w", orderID, err)
 	}
-	defer rows.Close()
-	var out []Entry
+	slices.SortStableFunc(got.Entries, func(a, b doc) int { return a.At.Compare(b.At) })
+	if len(got.Entries) > MaxEntries {
+		got.Entries = got.Entries[:MaxEntries]
+	}
+	out := make([]Entry, 0, len(got.Entries))
 	attempts := map[string]int{}
-	for rows.Next() {
-		var e Entry
-		var kind, detail string
-		if err := rows.Scan(&e.ID, &e.OrderID, &e.At, &kind, &e.Type, &e.EventID, &e.Source, &detail); err != nil {
-			return nil, fmt.Errorf("timeline: read %s: %w", orderID, err)
-		}
-		e.Kind, e.At = Kind(kind), e.At.UTC()
-		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-			return nil, fmt.Errorf("timeline: read %s: entry %s: %w", orderID, e.ID, err)
+	for _, d := range got.Entries {
+		e := Entry{ID: d.ID, OrderID: orderID, At: d.At.UTC(), Kind: Kind(d.Kind), Type: d.Type, EventID: d.EventID, Source: d.Source, Detail: map[string]any{}}
+		for _, kv := range d.Detail {
+			e.Detail[kv.Key] = kv.Value
 		}
 		if e.Kind == KindDelivery {
 			key := e.EventID + "\x00" + fmt.Sprint(e.Detail["function"])
@@ -172,21 +229,36 @@ func (s *Store) ForOrder(ctx context.Context, orderID string) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("timeline: read %s: %w", orderID, err)
-	}
-	if len(out) == 0 {
-		return nil, ErrNotFound
-	}
 	return out, nil
 }
 
-// Purge deletes up to limit entries older than before, oldest first, and
-// returns how many: bounded work for one tick.
+// Purge deletes up to limit orders' timelines not written since before,
+// and returns how many: bounded work for one tick.
 func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM timeline WHERE at < ? ORDER BY at LIMIT ?`, before.UTC(), limit)
+	cur, err := s.coll.Find(ctx, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$lt", Value: before.UTC()}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return 0, fmt.Errorf("timeline: purge: %w", err)
 	}
-	return res.RowsAffected()
+	var ids []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &ids); err != nil {
+		return 0, fmt.Errorf("timeline: purge: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	keys := make([]string, len(ids))
+	for i, d := range ids {
+		keys[i] = d.ID
+	}
+	res, err := s.coll.DeleteMany(ctx, bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}},
+		{Key: "updatedAt", Value: bson.D{{Key: "$lt", Value: before.UTC()}}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("timeline: purge: %w", err)
+	}
+	return res.DeletedCount, nil
 }

@@ -30,70 +30,75 @@ func delivery(order, eventID, typ, function string, status int, at time.Time) ti
 }
 
 func TestTimelineRecordsOnceReadsInOrderAndNumbersAttempts(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			ctx := context.Background()
-			store, err := timeline.Open(ctx, engine.Config(t, "timeline"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-			placed, ok := timeline.EventEntry(sagaEvent("e1", "ORDER_PLACED", "o1", t0), t0)
-			if !ok {
-				t.Fatal("no entry for an event with a partition key")
-			}
-			reserved, _ := timeline.EventEntry(sagaEvent("e2", "STOCK_RESERVED", "o1", t0.Add(2*time.Second)), t0)
-			other, _ := timeline.EventEntry(sagaEvent("e3", "ORDER_PLACED", "o2", t0), t0)
-			// Duplicates, out of order: the same event recorded twice, a
-			// retry before the first attempt is read.
-			entries := []timeline.Entry{
-				reserved, placed, placed, other,
-				delivery("o1", "e1", "ORDER_PLACED", "reserve-stock", 500, t0.Add(100*time.Millisecond)),
-				delivery("o1", "e1", "ORDER_PLACED", "reserve-stock", 200, t0.Add(500*time.Millisecond)),
-				delivery("o1", "e2", "STOCK_RESERVED", "charge-payment", 204, t0.Add(3*time.Second)),
-			}
-			if err := store.Record(ctx, entries...); err != nil {
-				t.Fatal(err)
-			}
-			if err := store.Record(ctx, placed); err != nil {
-				t.Fatal(err)
-			}
-			got, err := store.ForOrder(ctx, "o1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var lines []string
-			for _, e := range got {
-				lines = append(lines, fmt.Sprintf("%s %s %v %v", e.Kind, e.Type, e.Detail["function"], e.Detail["attempt"]))
-			}
-			want := []string{
-				"event ORDER_PLACED <nil> <nil>",
-				"delivery ORDER_PLACED reserve-stock 1",
-				"delivery ORDER_PLACED reserve-stock 2",
-				"event STOCK_RESERVED <nil> <nil>",
-				"delivery STOCK_RESERVED charge-payment 1",
-			}
-			if fmt.Sprint(lines) != fmt.Sprint(want) {
-				t.Fatalf("timeline\n%v\nwant\n%v", lines, want)
-			}
-			if _, err := store.ForOrder(ctx, "unknown"); !errors.Is(err, timeline.ErrNotFound) {
-				t.Fatalf("unknown order: %v", err)
-			}
-			// Purge is bounded and by time.
-			n, err := store.Purge(ctx, t0.Add(time.Second), 2)
-			if err != nil || n != 2 {
-				t.Fatalf("purge = %d, %v; want 2 (the limit)", n, err)
-			}
-			n, err = store.Purge(ctx, t0.Add(time.Second), 100)
-			if err != nil || n != 2 {
-				t.Fatalf("second purge = %d, %v; want the 2 left before the cutoff", n, err)
-			}
-			left, err := store.ForOrder(ctx, "o1")
-			if err != nil || len(left) != 2 {
-				t.Fatalf("after purge: %d entries, %v; want the 2 after the cutoff", len(left), err)
-			}
-		})
+	ctx := context.Background()
+	store, err := timeline.Open(ctx, storetest.Mongo(t, "timeline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	placed, ok := timeline.EventEntry(sagaEvent("e1", "ORDER_PLACED", "o1", t0), t0)
+	if !ok {
+		t.Fatal("no entry for an event with a partition key")
+	}
+	reserved, _ := timeline.EventEntry(sagaEvent("e2", "STOCK_RESERVED", "o1", t0.Add(2*time.Second)), t0)
+	other, _ := timeline.EventEntry(sagaEvent("e3", "ORDER_PLACED", "o2", t0), t0)
+	// Duplicates, out of order: the same event recorded twice, a
+	// retry before the first attempt is read.
+	entries := []timeline.Entry{
+		reserved, placed, placed, other,
+		delivery("o1", "e1", "ORDER_PLACED", "reserve-stock", 500, t0.Add(100*time.Millisecond)),
+		delivery("o1", "e1", "ORDER_PLACED", "reserve-stock", 200, t0.Add(500*time.Millisecond)),
+		delivery("o1", "e2", "STOCK_RESERVED", "charge-payment", 204, t0.Add(3*time.Second)),
+	}
+	if err := store.Record(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Record(ctx, placed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.ForOrder(ctx, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range got {
+		lines = append(lines, fmt.Sprintf("%s %s %v %v", e.Kind, e.Type, e.Detail["function"], e.Detail["attempt"]))
+	}
+	want := []string{
+		"event ORDER_PLACED <nil> <nil>",
+		"delivery ORDER_PLACED reserve-stock 1",
+		"delivery ORDER_PLACED reserve-stock 2",
+		"event STOCK_RESERVED <nil> <nil>",
+		"delivery STOCK_RESERVED charge-payment 1",
+	}
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Fatalf("timeline\n%v\nwant\n%v", lines, want)
+	}
+	if _, err := store.ForOrder(ctx, "unknown"); !errors.Is(err, timeline.ErrNotFound) {
+		t.Fatalf("unknown order: %v", err)
+	}
+	// Purge is bounded, by the time an order was last written.
+	for i := range 3 {
+		if err := store.Record(ctx, delivery(fmt.Sprintf("old-%d", i), "e", "ORDER_PLACED", "f", 204, t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cutoff := time.Now().Add(time.Hour) // every order so far
+	n, err := store.Purge(ctx, cutoff, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("purge = %d, %v; want 2 (the limit)", n, err)
+	}
+	n, err = store.Purge(ctx, time.Now().Add(-time.Hour), 100)
+	if err != nil || n != 0 {
+		t.Fatalf("purge before any write = %d, %v; want 0", n, err)
+	}
+	n, err = store.Purge(ctx, cutoff, 100)
+	if err != nil || n != 3 {
+		t.Fatalf("second purge = %d, %v; want the 3 left", n, err)
+	}
+	if _, err := store.ForOrder(ctx, "o1"); !errors.Is(err, timeline.ErrNotFound) {
+		t.Fatalf("a purged order: %v", err)
 	}
 }
 
