@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/knshop/knshop/lib/orderstore"
 )
 
 // loadConfig is what `knshop load` is told.
@@ -118,7 +120,7 @@ type placed struct {
 	product string
 	post    time.Duration // POST answer time
 	toPaid  time.Duration // createdAt → PAID, by the shop's own history
-	status  string
+	status  orderstore.Status
 	hasPaid bool
 }
 
@@ -232,7 +234,7 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 					if err == nil {
 						o.read(out)
 					}
-					if o.status == "COMPLETED" || o.status == "CANCELLED" {
+					if o.status == orderstore.Completed || o.status == orderstore.Cancelled {
 						break
 					}
 					time.Sleep(200 * time.Millisecond)
@@ -247,7 +249,7 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 	followers.Wait()
 	res.settledIn = time.Since(lastPost)
 	for _, o := range res.orders {
-		if o.status != "COMPLETED" && o.status != "CANCELLED" {
+		if o.status != orderstore.Completed && o.status != orderstore.Cancelled {
 			res.open++
 		}
 	}
@@ -262,7 +264,7 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 		stock := int(out["stock"].(float64))
 		sold := 0
 		for _, o := range res.orders {
-			if o.product == p && o.status == "COMPLETED" {
+			if o.product == p && o.status == orderstore.Completed {
 				sold++
 			}
 		}
@@ -277,7 +279,8 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 
 // read takes the status and the time to PAID from an order answer.
 func (o *placed) read(out map[string]any) {
-	o.status, _ = out["status"].(string)
+	st, _ := out["status"].(string)
+	o.status = orderstore.Status(st)
 	created, err := time.Parse(time.RFC3339Nano, fmt.Sprint(out["createdAt"]))
 	if err != nil {
 		return
@@ -285,7 +288,7 @@ func (o *placed) read(out map[string]any) {
 	hist, _ := out["history"].([]any)
 	for _, h := range hist {
 		e, _ := h.(map[string]any)
-		if e["status"] != "PAID" {
+		if e["status"] != string(orderstore.Paid) {
 			continue
 		}
 		if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(e["at"])); err == nil {
@@ -311,7 +314,7 @@ func (r loadResult) print(w io.Writer, c loadConfig) {
 		if o.hasPaid {
 			paid = append(paid, o.toPaid)
 		}
-		st := o.status
+		st := string(o.status)
 		if st == "" {
 			st = "UNSEEN"
 		}

@@ -17,13 +17,11 @@ import (
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/paymentstore"
 )
 
 // Name is the function's name, and the source of its replies.
 const Name = "cancel-order"
-
-// PaymentFailed is the payment status an order records for PAYMENT_FAILURE.
-const PaymentFailed = "FAILED"
 
 // Function is cancel-order.
 type Function struct {
@@ -80,7 +78,7 @@ func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
-		c.Payment = &orderstore.Payment{ID: d.PaymentID, Status: PaymentFailed}
+		c.Payment = &orderstore.Payment{ID: d.PaymentID, Status: paymentstore.Failed}
 		return d.OrderID, c, nil
 	}
 	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())

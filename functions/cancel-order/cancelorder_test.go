@@ -15,6 +15,7 @@ import (
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
 	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
+	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
@@ -44,11 +45,11 @@ func TestCancelOrder(t *testing.T) {
 				data        func(orderstore.Order) events.Data
 				wantStatus  orderstore.Status
 				wantReason  string // of the reply; "" for no reply
-				wantPayment string
+				wantPayment paymentstore.Status
 			}{
 				"out of stock cancels a pending order": {nil, stock, orderstore.Cancelled, events.ReasonOutOfStock, ""},
-				"payment failure cancels reserved":     {[]orderstore.Status{orderstore.Reserved}, pay, orderstore.Cancelled, events.ReasonPaymentFailed, cancelorder.PaymentFailed},
-				"payment failure before reserved":      {nil, pay, orderstore.Cancelled, events.ReasonPaymentFailed, cancelorder.PaymentFailed},
+				"payment failure cancels reserved":     {[]orderstore.Status{orderstore.Reserved}, pay, orderstore.Cancelled, events.ReasonPaymentFailed, paymentstore.Failed},
+				"payment failure before reserved":      {nil, pay, orderstore.Cancelled, events.ReasonPaymentFailed, paymentstore.Failed},
 				"payment failure for a paid order":     {[]orderstore.Status{orderstore.Paid}, pay, orderstore.Paid, "", ""},
 				"rejection for a shipping order":       {[]orderstore.Status{orderstore.Paid, orderstore.Shipping}, stock, orderstore.Shipping, "", ""},
 				"customer cancelled first":             {[]orderstore.Status{orderstore.Cancelled}, stock, orderstore.Cancelled, "", ""},

@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/mongostore"
@@ -26,9 +27,6 @@ import (
 
 // Name is the function's name, and the source of its replies.
 const Name = "complete-order"
-
-// DeliveryDelivered is the delivery status a completed order records.
-const DeliveryDelivered = "DELIVERED"
 
 // stock turns an order's reserved stock into sold stock, once.
 type stock interface {
@@ -108,7 +106,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fmt.Errorf("completeorder: settle stock: %w", err)
 	}
 	a, err := f.Store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Completed, At: f.now(),
-		Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryDelivered}}, nil)
+		Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: deliverystore.Delivered}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("completeorder: %w", err)
 	}

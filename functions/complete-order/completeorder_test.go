@@ -10,6 +10,7 @@ import (
 
 	completeorder "github.com/knshop/knshop/functions/complete-order"
 	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
@@ -117,7 +118,7 @@ func TestCompleteOrder(t *testing.T) {
 					if got.Status != tc.wantStatus || s.calls.Load() != tc.wantSettle {
 						t.Fatalf("order %s, settle called %d times", got.Status, s.calls.Load())
 					}
-					if tc.wantStatus == orderstore.Completed && (got.Delivery == nil || got.Delivery.Status != completeorder.DeliveryDelivered) {
+					if tc.wantStatus == orderstore.Completed && (got.Delivery == nil || got.Delivery.Status != deliverystore.Delivered) {
 						t.Fatalf("delivery %+v", got.Delivery)
 					}
 					p, err := cat.Get(ctx, pid)

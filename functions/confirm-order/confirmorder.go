@@ -21,14 +21,11 @@ import (
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/paymentstore"
 )
 
 // Name is the function's name, and the source of its replies.
 const Name = "confirm-order"
-
-// PaymentSucceeded is the payment status an order records for
-// PAYMENT_SUCCESS.
-const PaymentSucceeded = "SUCCEEDED"
 
 // Function is confirm-order.
 type Function struct {
@@ -77,7 +74,7 @@ func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
 			return "", orderstore.Change{}, err
 		}
 		return d.OrderID, orderstore.Change{To: orderstore.Paid, At: f.now(),
-			Payment: &orderstore.Payment{ID: d.PaymentID, Status: PaymentSucceeded}}, nil
+			Payment: &orderstore.Payment{ID: d.PaymentID, Status: paymentstore.Succeeded}}, nil
 	}
 	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
 	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
+	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
@@ -78,7 +79,7 @@ func TestConfirmOrder(t *testing.T) {
 					if got.Status != tc.wantStatus || moves != len(got.History)-1 {
 						t.Fatalf("order %s, history %+v", got.Status, got.History)
 					}
-					if tc.wantPaid != (got.Payment != nil && got.Payment.Status == confirmorder.PaymentSucceeded) {
+					if tc.wantPaid != (got.Payment != nil && got.Payment.Status == paymentstore.Succeeded) {
 						t.Fatalf("payment %+v", got.Payment)
 					}
 				})

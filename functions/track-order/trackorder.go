@@ -14,15 +14,10 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/orderstore"
-)
-
-// Delivery statuses the order records.
-const (
-	DeliveryStarted   = "STARTED"
-	DeliveryCouriered = "COURIERED"
 )
 
 // Function is track-order.
@@ -62,14 +57,14 @@ func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
 			return "", orderstore.Change{}, err
 		}
 		return d.OrderID, orderstore.Change{To: orderstore.Shipping, At: f.now(),
-			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryStarted}}, nil
+			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: deliverystore.Started}}, nil
 	case events.DeliveryCourieredPartner:
 		var d events.DeliveryCourieredPartnerData
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
 		return d.OrderID, orderstore.Change{To: orderstore.InTransit, At: f.now(),
-			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: DeliveryCouriered, TrackingNumber: d.TrackingNumber}}, nil
+			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: deliverystore.Couriered, TrackingNumber: d.TrackingNumber}}, nil
 	}
 	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())
 }

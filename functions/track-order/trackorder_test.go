@@ -6,6 +6,7 @@ import (
 	"time"
 
 	trackorder "github.com/knshop/knshop/functions/track-order"
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
@@ -36,16 +37,16 @@ func TestTrackOrder(t *testing.T) {
 				path           []orderstore.Status
 				deliveries     []delivery // each delivered twice, in order
 				wantStatus     orderstore.Status
-				wantDelivery   string
+				wantDelivery   deliverystore.Status
 				wantTracking   string
 				wantHistoryAdd int
 			}{
-				"started then couriered":         {[]orderstore.Status{orderstore.Paid}, []delivery{started, couriered}, orderstore.InTransit, trackorder.DeliveryCouriered, "TRK-1", 2},
-				"couriered overtakes started":    {[]orderstore.Status{orderstore.Paid}, []delivery{couriered, started}, orderstore.InTransit, trackorder.DeliveryCouriered, "TRK-1", 2}, // SHIPPING passed over, recorded
-				"started only":                   {[]orderstore.Status{orderstore.Paid}, []delivery{started}, orderstore.Shipping, trackorder.DeliveryStarted, "", 1},
-				"started before paid is applied": {[]orderstore.Status{orderstore.Reserved}, []delivery{started}, orderstore.Shipping, trackorder.DeliveryStarted, "", 2}, // PAID passed over, recorded
-				"cancelled order is left alone":  {[]orderstore.Status{orderstore.Cancelled}, []delivery{started, couriered}, orderstore.Cancelled, trackorder.DeliveryStarted, "", 0},
-				"completed order is left alone":  {[]orderstore.Status{orderstore.Paid, orderstore.Completed}, []delivery{couriered}, orderstore.Completed, trackorder.DeliveryCouriered, "TRK-1", 0},
+				"started then couriered":         {[]orderstore.Status{orderstore.Paid}, []delivery{started, couriered}, orderstore.InTransit, deliverystore.Couriered, "TRK-1", 2},
+				"couriered overtakes started":    {[]orderstore.Status{orderstore.Paid}, []delivery{couriered, started}, orderstore.InTransit, deliverystore.Couriered, "TRK-1", 2}, // SHIPPING passed over, recorded
+				"started only":                   {[]orderstore.Status{orderstore.Paid}, []delivery{started}, orderstore.Shipping, deliverystore.Started, "", 1},
+				"started before paid is applied": {[]orderstore.Status{orderstore.Reserved}, []delivery{started}, orderstore.Shipping, deliverystore.Started, "", 2}, // PAID passed over, recorded
+				"cancelled order is left alone":  {[]orderstore.Status{orderstore.Cancelled}, []delivery{started, couriered}, orderstore.Cancelled, deliverystore.Started, "", 0},
+				"completed order is left alone":  {[]orderstore.Status{orderstore.Paid, orderstore.Completed}, []delivery{couriered}, orderstore.Completed, deliverystore.Couriered, "TRK-1", 0},
 			}
 			for name, tc := range cases {
 				t.Run(name, func(t *testing.T) {

@@ -1,5 +1,7 @@
 package openapi
 
+import "github.com/knshop/knshop/lib/deliverystore"
+
 var (
 	anyone   []string
 	signedIn = []string{"signed in"}
@@ -97,7 +99,7 @@ func Routes() []Route {
 			Query: withPage(Param{Name: "orderId", Schema: str()}), Responses: map[int]any{200: ref("DeliveryList")}},
 		{Method: "GET", Path: "/api/deliveries/{id}", Function: "deliveries", Summary: "One delivery", Roles: []string{"order owner", "assigned courier", "admin"}, Responses: map[int]any{200: ref("Delivery")}},
 		{Method: "POST", Path: "/api/deliveries/{id}/events", Function: "deliveries", Summary: "The next delivery step, from the courier, an admin, or the partner (signed)", Roles: []string{"assigned courier", "admin", "partner (X-Signature)"},
-			Body:      obj(map[string]any{"status": enum("COURIERED", "DELIVERED"), "trackingNumber": str()}, "status"),
+			Body:      obj(map[string]any{"status": enumOf([]deliverystore.Status{deliverystore.Couriered, deliverystore.Delivered}), "trackingNumber": str()}, "status"),
 			Responses: map[int]any{202: ref("Delivery"), 409: ref("Problem")}},
 
 		// operations

@@ -1,5 +1,11 @@
 package openapi
 
+import (
+	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/paymentstore"
+)
+
 func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
 func str() map[string]any            { return map[string]any{"type": "string"} }
 func integer() map[string]any        { return map[string]any{"type": "integer"} }
@@ -26,7 +32,21 @@ func list(item string) map[string]any {
 	return obj(map[string]any{"items": arr(ref(item)), "page": integer(), "limit": integer(), "total": integer()}, "items", "page", "limit", "total")
 }
 
-var orderStatus = enum("PENDING", "RESERVED", "PAID", "SHIPPING", "IN_TRANSIT", "COMPLETED", "CANCELLED")
+// The status enums come from the stores that own the states.
+var (
+	orderStatus    = enumOf(orderstore.Statuses)
+	paymentStatus  = enumOf(paymentstore.Statuses)
+	deliveryStatus = enumOf(deliverystore.Statuses)
+)
+
+// enumOf is the string enum of a store's typed states.
+func enumOf[S ~string](states []S) map[string]any {
+	values := make([]string, len(states))
+	for i, s := range states {
+		values[i] = string(s)
+	}
+	return enum(values...)
+}
 
 func components() map[string]any {
 	address := map[string]any{
@@ -69,8 +89,8 @@ func components() map[string]any {
 		"Order": obj(map[string]any{
 			"id": str(), "customerId": str(), "status": orderStatus, "items": arr(ref("OrderItem")), "total": ref("Money"),
 			"shippingAddress": ref("Address"),
-			"payment":         nullable(obj(map[string]any{"id": str(), "status": str()}, "id", "status")),
-			"delivery":        nullable(obj(map[string]any{"id": str(), "status": str(), "trackingNumber": str()}, "id", "status")),
+			"payment":         nullable(obj(map[string]any{"id": str(), "status": paymentStatus}, "id", "status")),
+			"delivery":        nullable(obj(map[string]any{"id": str(), "status": deliveryStatus, "trackingNumber": str()}, "id", "status")),
 			"cancelReason":    nullable(enum("customer_request", "out_of_stock", "payment_failed", "user_deleted", "expired")),
 			"deadline":        nullable(timestamp()),
 			"history":         arr(obj(map[string]any{"status": orderStatus, "at": timestamp()}, "status", "at")),
@@ -78,15 +98,15 @@ func components() map[string]any {
 		}, "id", "customerId", "status", "items", "total", "history"),
 		"OrderList": list("Order"),
 		"Payment": obj(map[string]any{
-			"id": str(), "orderId": str(), "status": enum("PENDING", "SUCCEEDED", "FAILED", "REFUNDED"), "amount": ref("Money"),
+			"id": str(), "orderId": str(), "status": paymentStatus, "amount": ref("Money"),
 			"method": str(), "gateway": str(), "transactionId": str(), "failureCode": str(), "refundId": str(),
 			"createdAt": timestamp(), "updatedAt": timestamp(),
 		}, "id", "orderId", "status", "amount"),
 		"PaymentList": list("Payment"),
 		"Delivery": obj(map[string]any{
-			"id": str(), "orderId": str(), "status": enum("STARTED", "COURIERED", "DELIVERED", "CANCELLED"),
+			"id": str(), "orderId": str(), "status": deliveryStatus,
 			"partner": obj(map[string]any{"id": str(), "name": str()}, "id", "name"), "trackingNumber": str(),
-			"history": arr(obj(map[string]any{"status": str(), "at": timestamp()}, "status", "at")),
+			"history": arr(obj(map[string]any{"status": deliveryStatus, "at": timestamp()}, "status", "at")),
 		}, "id", "orderId", "status", "partner", "history"),
 		"DeliveryList": list("Delivery"),
 		"DeadLetter": obj(map[string]any{

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/knshop/knshop/lib/deliverystore"
+	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
 
@@ -230,7 +232,7 @@ func nullable(cur, next *Payment) (sql.NullString, sql.NullString) {
 	if p == nil {
 		return sql.NullString{}, sql.NullString{}
 	}
-	return nullString(p.ID), nullString(p.Status)
+	return nullString(p.ID), nullString(string(p.Status))
 }
 
 // nullableDelivery keeps a tracking number already known when the new
@@ -247,7 +249,7 @@ func nullableDelivery(cur, next *Delivery) (id, status, tracking sql.NullString)
 	if d == nil {
 		return
 	}
-	return nullString(d.ID), nullString(d.Status), nullString(d.TrackingNumber)
+	return nullString(d.ID), nullString(string(d.Status)), nullString(d.TrackingNumber)
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -256,14 +258,14 @@ func toPayment(id, status sql.NullString) *Payment {
 	if !id.Valid {
 		return nil
 	}
-	return &Payment{ID: id.String, Status: status.String}
+	return &Payment{ID: id.String, Status: paymentstore.Status(status.String)}
 }
 
 func toDelivery(id, status, tracking sql.NullString) *Delivery {
 	if !id.Valid {
 		return nil
 	}
-	return &Delivery{ID: id.String, Status: status.String, TrackingNumber: tracking.String}
+	return &Delivery{ID: id.String, Status: deliverystore.Status(status.String), TrackingNumber: tracking.String}
 }
 
 // IsRetryable reports whether err is worth retrying as is: a concurrent

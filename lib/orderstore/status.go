@@ -24,6 +24,9 @@ const (
 	Cancelled Status = "CANCELLED"
 )
 
+// Statuses are every order state, in that order.
+var Statuses = []Status{Pending, Reserved, Paid, Shipping, InTransit, Completed, Cancelled}
+
 // rank orders the forward path; terminal states have no rank.
 var rank = map[Status]int{Pending: 1, Reserved: 2, Paid: 3, Shipping: 4, InTransit: 5, Completed: 6}
 

@@ -11,8 +11,10 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
 
@@ -72,15 +74,15 @@ type Item struct {
 
 // Payment is the order's view of its payment.
 type Payment struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
+	ID     string              `json:"id"`
+	Status paymentstore.Status `json:"status"`
 }
 
 // Delivery is the order's view of its delivery.
 type Delivery struct {
-	ID             string `json:"id"`
-	Status         string `json:"status"`
-	TrackingNumber string `json:"trackingNumber,omitempty"`
+	ID             string               `json:"id"`
+	Status         deliverystore.Status `json:"status"`
+	TrackingNumber string               `json:"trackingNumber,omitempty"`
 }
 
 // HistoryEntry is one state an order entered, and when.
@@ -162,10 +164,10 @@ func scanOrder(r rowScanner) (Order, error) {
 		return Order{}, fmt.Errorf("shipping address of %s: %w", o.ID, err)
 	}
 	if payID.Valid {
-		o.Payment = &Payment{ID: payID.String, Status: payStatus.String}
+		o.Payment = &Payment{ID: payID.String, Status: paymentstore.Status(payStatus.String)}
 	}
 	if delID.Valid {
-		o.Delivery = &Delivery{ID: delID.String, Status: delStatus.String, TrackingNumber: tracking.String}
+		o.Delivery = &Delivery{ID: delID.String, Status: deliverystore.Status(delStatus.String), TrackingNumber: tracking.String}
 	}
 	if reason.Valid {
 		o.CancelReason = &reason.String

@@ -19,6 +19,7 @@ import (
 
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 )
 
@@ -128,12 +129,12 @@ func (s *Sandbox) take(deliveryID, traceparent string) bool {
 	if !s.taken[deliveryID] {
 		s.taken[deliveryID] = true
 		s.traces[deliveryID] = traceparent
-		s.scheduleLocked(deliveryID, "COURIERED")
+		s.scheduleLocked(deliveryID, deliverystore.Couriered)
 	}
 	return true
 }
 
-func (s *Sandbox) scheduleLocked(deliveryID, status string) {
+func (s *Sandbox) scheduleLocked(deliveryID string, status deliverystore.Status) {
 	s.wg.Add(1)
 	s.timers[deliveryID] = time.AfterFunc(s.delay, func() {
 		defer s.wg.Done()
@@ -154,13 +155,13 @@ func (s *Sandbox) scheduleLocked(deliveryID, status string) {
 		default:
 			s.log.Info("sandbox partner reported a step", "delivery_id", deliveryID, "status", status)
 		}
-		if status != "COURIERED" {
+		if status != deliverystore.Couriered {
 			s.forget(deliveryID)
 			return
 		}
 		s.mu.Lock()
 		if !s.closed {
-			s.scheduleLocked(deliveryID, "DELIVERED")
+			s.scheduleLocked(deliveryID, deliverystore.Delivered)
 		}
 		s.mu.Unlock()
 	})
@@ -189,7 +190,7 @@ func (s *Sandbox) forget(deliveryID string) {
 }
 
 // report posts one signed step, retrying 5xx answers and network errors.
-func (s *Sandbox) report(deliveryID, status string) error {
+func (s *Sandbox) report(deliveryID string, status deliverystore.Status) error {
 	body := []byte(`{"status":"` + status + `"}`)
 	wait := backoff
 	var err error

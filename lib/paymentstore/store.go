@@ -49,6 +49,9 @@ const (
 	Refunded  Status = "REFUNDED"
 )
 
+// Statuses are every payment state.
+var Statuses = []Status{Pending, Succeeded, Failed, Refunded}
+
 // Payment is one order's payment.
 type Payment struct {
 	ID         string
