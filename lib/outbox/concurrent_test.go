@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -120,7 +121,9 @@ func TestSQLNoEventLost(t *testing.T) {
 // writers share two documents, so entries are added and removed side by side.
 func TestMongoNoEventLost(t *testing.T) {
 	const writers, perWriter = 4, 10
-	f := newMongoFixture(t)
+	rec := storetest.NewEventRecorder(t)
+	b := newMongoBackend(t, sink.NewHTTP(rec.URL())).(mongoBackend)
+	box := outbox.NewMongo(b.coll, sink.NewHTTP(rec.URL()), quiet())
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	done := make(chan struct{})
@@ -131,16 +134,16 @@ func TestMongoNoEventLost(t *testing.T) {
 			for i := range perWriter {
 				doc := []string{"p1", "p2"}[(w+i)%2]
 				ev := evs[w][i]
-				if err := f.tryTake(ctx, doc, ev); err != nil {
+				if err := b.tryWrite(ctx, doc, ev); err != nil {
 					errs <- err
 					return
 				}
 				if i%3 == 0 {
-					f.rec.FailWith(http.StatusServiceUnavailable)
+					rec.FailWith(http.StatusServiceUnavailable)
 				} else {
-					f.rec.FailWith(0)
+					rec.FailWith(0)
 				}
-				f.box.Publish(ctx, doc, ev)
+				box.Publish(ctx, doc, ev)
 			}
 		})
 	}
@@ -154,7 +157,7 @@ func TestMongoNoEventLost(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			if _, err := f.box.Relay(ctx, 5); err != nil {
+			if _, err := box.Relay(ctx, 5); err != nil {
 				continue // the sink flaps on purpose
 			}
 		}
@@ -166,9 +169,9 @@ func TestMongoNoEventLost(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	f.rec.FailWith(0)
+	rec.FailWith(0)
 	for {
-		n, err := f.box.Relay(ctx, 100)
+		n, err := box.Relay(ctx, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +180,7 @@ func TestMongoNoEventLost(t *testing.T) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, ev := range f.rec.Events() {
+	for _, ev := range rec.Events() {
 		seen[ev.ID()] = true
 	}
 	for w := range writers {
@@ -187,8 +190,8 @@ func TestMongoNoEventLost(t *testing.T) {
 			}
 		}
 	}
-	if n := f.withOutbox(t); n != 0 {
-		t.Errorf("%d documents keep an outbox field", n)
+	if n := b.unsent(t); n != 0 {
+		t.Errorf("%d events still in the outbox", n)
 	}
-	t.Logf("%d events committed, %d deliveries", writers*perWriter, len(f.rec.Events()))
+	t.Logf("%d events committed, %d deliveries", writers*perWriter, len(rec.Events()))
 }

@@ -3,9 +3,6 @@ package outbox_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"slices"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -15,196 +12,85 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-type mongoFixture struct {
+// mongoBackend is the MongoDB outbox on a products-like collection: a
+// change takes one unit of a document's stock and stores its events in the
+// same update.
+type mongoBackend struct {
 	coll *mongo.Collection
-	rec  *storetest.EventRecorder
-	box  *outbox.Mongo
+	sink sink.Sender
 }
 
-func newMongoFixture(t *testing.T) mongoFixture {
+func newMongoBackend(t *testing.T, s sink.Sender) backend {
 	t.Helper()
-	c := storetest.Mongo(t, "outbox")
-	db, err := mongostore.Open(t.Context(), c)
+	db, err := mongostore.Open(t.Context(), storetest.Mongo(t, "outbox"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	coll := db.Collection("products")
-	for _, id := range []string{"p1", "p2"} {
-		if _, err := coll.InsertOne(t.Context(), bson.M{"_id": id, "stock": 10}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rec := storetest.NewEventRecorder(t)
-	return mongoFixture{coll: coll, rec: rec, box: outbox.NewMongo(coll, sink.NewHTTP(rec.URL()), quiet())}
+	return mongoBackend{coll: db.Collection("products"), sink: s}
 }
 
-// take decrements the stock of product id and stores evs in the same update.
-func (f mongoFixture) take(t *testing.T, id string, evs ...event.Event) {
+func (b mongoBackend) write(t *testing.T, key string, evs ...event.Event) {
 	t.Helper()
-	if err := f.tryTake(t.Context(), id, evs...); err != nil {
+	if err := b.tryWrite(t.Context(), key, evs...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// tryTake is take for other goroutines than the test's.
-func (f mongoFixture) tryTake(ctx context.Context, id string, evs ...event.Event) error {
+// tryWrite is write for other goroutines than the test's.
+func (b mongoBackend) tryWrite(ctx context.Context, key string, evs ...event.Event) error {
 	set, err := outbox.MongoSet(evs...)
 	if err != nil {
 		return err
 	}
-	res, err := f.coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"stock": -1}, "$set": set})
-	if err != nil {
-		return err
-	}
-	if res.ModifiedCount != 1 {
-		return fmt.Errorf("update of %s modified %d", id, res.ModifiedCount)
-	}
-	return nil
+	_, err = b.coll.UpdateOne(ctx, bson.M{"_id": key}, bson.M{"$inc": bson.M{"stock": -1}, "$set": set},
+		options.UpdateOne().SetUpsert(true))
+	return err
 }
 
-func (f mongoFixture) relay(t *testing.T, limit, want int) {
-	t.Helper()
-	n, err := f.box.Relay(t.Context(), limit)
-	if err != nil {
-		t.Fatalf("relay: %v", err)
-	}
-	if n != want {
-		t.Fatalf("relay sent %d, want %d", n, want)
-	}
+func (b mongoBackend) publish(t *testing.T, key string, evs ...event.Event) {
+	outbox.NewMongo(b.coll, b.sink, quiet()).Publish(t.Context(), key, evs...)
 }
 
-// withOutbox counts documents that still carry an outbox field.
-func (f mongoFixture) withOutbox(t *testing.T) int64 {
+func (b mongoBackend) relayTo(s sink.Sender, aside outbox.SetAside) relayer {
+	o := outbox.NewMongo(b.coll, s, quiet())
+	if aside != nil {
+		o = o.WithSetAside(aside)
+	}
+	return o
+}
+
+func (b mongoBackend) unsent(t *testing.T) int {
 	t.Helper()
-	n, err := f.coll.CountDocuments(t.Context(), bson.M{outbox.MongoField: bson.M{"$exists": true}})
+	cur, err := b.coll.Find(t.Context(), bson.M{outbox.MongoField: bson.M{"$exists": true}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var docs []struct {
+		Outbox map[string]any `bson:"outbox"`
+	}
+	if err := cur.All(t.Context(), &docs); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range docs {
+		n += len(d.Outbox)
 	}
 	return n
 }
 
-func TestMongoOutbox(t *testing.T) {
-	tests := map[string]struct {
-		run     func(t *testing.T, f mongoFixture)
-		wantIDs []string
-	}{
-		"crash before publish: relay delivers exactly once": {
-			run: func(t *testing.T, f mongoFixture) {
-				f.take(t, "p1", newEvent(t, "e1"))
-				f.relay(t, 10, 1)
-				f.relay(t, 10, 0)
-				if n := f.withOutbox(t); n != 0 {
-					t.Fatalf("%d documents keep an outbox field", n)
-				}
-			},
-			wantIDs: []string{"e1"},
-		},
-		"publish removes the entries": {
-			run: func(t *testing.T, f mongoFixture) {
-				e1, e2 := newEvent(t, "e1"), newEvent(t, "e2")
-				f.take(t, "p1", e1, e2)
-				f.box.Publish(t.Context(), "p1", e1, e2)
-				if n := f.withOutbox(t); n != 0 {
-					t.Fatalf("%d documents keep an outbox field", n)
-				}
-				f.relay(t, 10, 0)
-			},
-			wantIDs: []string{"e1", "e2"},
-		},
-		"sink down at publish: left for the relay": {
-			run: func(t *testing.T, f mongoFixture) {
-				e := newEvent(t, "e1")
-				f.take(t, "p1", e)
-				f.rec.FailWith(http.StatusServiceUnavailable)
-				f.box.Publish(t.Context(), "p1", e)
-				if n := f.withOutbox(t); n != 1 {
-					t.Fatalf("%d documents with pending events, want 1", n)
-				}
-				if _, err := f.box.Relay(t.Context(), 10); err == nil {
-					t.Fatal("relay to a down sink succeeded")
-				}
-				f.rec.FailWith(0)
-				f.relay(t, 10, 1)
-			},
-			wantIDs: []string{"e1"},
-		},
-		"relay sends oldest first across documents, within its limit": {
-			run: func(t *testing.T, f mongoFixture) {
-				f.take(t, "p1", newEvent(t, "e1"))
-				f.take(t, "p2", newEvent(t, "e2"))
-				f.take(t, "p1", newEvent(t, "e3"), newEvent(t, "e4"))
-				f.relay(t, 3, 3)
-				f.relay(t, 10, 1)
-			},
-			wantIDs: []string{"e1", "e2", "e3", "e4"},
-		},
-		"relay stops at the first refused event": {
-			run: func(t *testing.T, f mongoFixture) {
-				f.take(t, "p1", newEvent(t, "e1"))
-				f.take(t, "p2", newEvent(t, "e2"))
-				f.take(t, "p1", newEvent(t, "e3"))
-				picky := outbox.NewMongo(f.coll, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e2": true}}, quiet())
-				n, err := picky.Relay(t.Context(), 10)
-				if !errors.Is(err, errRefused) || n != 1 {
-					t.Fatalf("relay = %d, %v; want 1, refused", n, err)
-				}
-				f.relay(t, 10, 2)
-			},
-			wantIDs: []string{"e1", "e2", "e3"},
-		},
-		"an event refused for good is set aside and the relay goes on": {
-			run: func(t *testing.T, f mongoFixture) {
-				f.take(t, "p1", newEvent(t, "e1"))
-				f.take(t, "p2", newEvent(t, "e2"))
-				f.take(t, "p1", newEvent(t, "e3"))
-				var aside asideRecorder
-				picky := outbox.NewMongo(f.coll, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e2": true}, status: 400}, quiet()).WithSetAside(aside.setAside)
-				if n, err := picky.Relay(t.Context(), 10); err != nil || n != 2 {
-					t.Fatalf("relay = %d, %v; want 2 sent", n, err)
-				}
-				if len(aside.ids) != 1 || aside.ids[0] != "e2:400" {
-					t.Fatalf("set aside %v, want e2:400", aside.ids)
-				}
-				f.relay(t, 10, 0)
-			},
-			wantIDs: []string{"e1", "e3"},
-		},
-		"ids with dots survive": {
-			run: func(t *testing.T, f mongoFixture) {
-				f.take(t, "p1", newEvent(t, "a.b$c"))
-				f.relay(t, 10, 1)
-				if n := f.withOutbox(t); n != 0 {
-					t.Fatalf("%d documents keep an outbox field", n)
-				}
-			},
-			wantIDs: []string{"a.b$c"},
-		},
+func (b mongoBackend) changed(t *testing.T, key string) bool {
+	t.Helper()
+	var doc struct{ Stock int }
+	if err := b.coll.FindOne(t.Context(), bson.M{"_id": key}).Decode(&doc); err != nil {
+		t.Fatal(err)
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			f := newMongoFixture(t)
-			tc.run(t, f)
-			got := f.rec.Events()
-			if !slices.Equal(ids(got), tc.wantIDs) {
-				t.Fatalf("sink got %v, want %v", ids(got), tc.wantIDs)
-			}
-			for _, g := range got {
-				if want := newEvent(t, g.ID()); string(g.Data()) != string(want.Data()) {
-					t.Fatalf("data of %s changed on the way: %s", g.ID(), g.Data())
-				}
-			}
-			var doc struct{ Stock int }
-			if err := f.coll.FindOne(t.Context(), bson.M{"_id": "p1"}).Decode(&doc); err != nil {
-				t.Fatal(err)
-			}
-			if doc.Stock >= 10 {
-				t.Fatalf("the change did not land with its events: stock %d", doc.Stock)
-			}
-		})
-	}
+	return doc.Stock < 0
 }
+
+func TestMongoOutbox(t *testing.T) { runOutboxSuite(t, newMongoBackend) }
 
 func TestMongoSetRefusesInvalidEvents(t *testing.T) {
 	if _, err := outbox.MongoSet(newEvent(t, "ok"), event.New()); !errors.Is(err, outbox.ErrInvalidEvent) {

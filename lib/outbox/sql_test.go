@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 var sqlMigrations = []string{
 	"CREATE TABLE IF NOT EXISTS orders (id VARCHAR(40) NOT NULL PRIMARY KEY)",
 	outbox.MySQLTable,
+	"CREATE TABLE IF NOT EXISTS changes (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, k VARCHAR(40) NOT NULL)",
 }
 
 type sqlFixture struct {
@@ -79,97 +79,61 @@ func (f sqlFixture) unsent(t *testing.T) int {
 	return n
 }
 
+// sqlBackend is the MySQL outbox: a change is a row of changes written in
+// the events' transaction.
+type sqlBackend struct{ sqlFixture }
+
+func (b sqlBackend) write(t *testing.T, key string, evs ...event.Event) {
+	t.Helper()
+	err := sqlstore.InTx(t.Context(), b.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(t.Context(), "INSERT INTO changes (k) VALUES (?)", key); err != nil {
+			return err
+		}
+		return outbox.AddSQL(t.Context(), tx, evs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (b sqlBackend) publish(t *testing.T, _ string, evs ...event.Event) {
+	b.box.Publish(t.Context(), evs...)
+}
+
+func (b sqlBackend) relayTo(s sink.Sender, aside outbox.SetAside) relayer {
+	o := outbox.NewSQL(b.db, s, quiet())
+	if aside != nil {
+		o = o.WithSetAside(aside)
+	}
+	return o
+}
+
+func (b sqlBackend) changed(t *testing.T, key string) bool {
+	t.Helper()
+	var n int
+	if err := b.db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM changes WHERE k = ?", key).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// TestSQLOutbox runs the conformance suite on each MySQL engine, then what
+// only the SQL outbox has: transactions, a unique event id, purge.
 func TestSQLOutbox(t *testing.T) {
+	for _, e := range storetest.MySQLEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			runOutboxSuite(t, func(t *testing.T, s sink.Sender) backend {
+				f := newSQLFixture(t, e)
+				f.box = outbox.NewSQL(f.db, s, quiet())
+				return sqlBackend{f}
+			})
+		})
+	}
+
 	tests := map[string]struct {
 		run     func(t *testing.T, f sqlFixture)
 		wantIDs []string
 	}{
-		"crash before publish: relay delivers exactly once": {
-			run: func(t *testing.T, f sqlFixture) {
-				f.place(t, "o1", newEvent(t, "e1"))
-				f.relay(t, 10, 1)
-				f.relay(t, 10, 0)
-			},
-			wantIDs: []string{"e1"},
-		},
-		"publish marks sent: relay has nothing left": {
-			run: func(t *testing.T, f sqlFixture) {
-				e := newEvent(t, "e1")
-				f.place(t, "o1", e)
-				f.box.Publish(t.Context(), e)
-				if n := f.unsent(t); n != 0 {
-					t.Fatalf("%d unsent after publish", n)
-				}
-				f.relay(t, 10, 0)
-			},
-			wantIDs: []string{"e1"},
-		},
-		"sink down at publish: left for the relay": {
-			run: func(t *testing.T, f sqlFixture) {
-				e := newEvent(t, "e1")
-				f.place(t, "o1", e)
-				f.rec.FailWith(http.StatusServiceUnavailable)
-				f.box.Publish(t.Context(), e)
-				if n := f.unsent(t); n != 1 {
-					t.Fatalf("%d unsent after a failed publish, want 1", n)
-				}
-				if _, err := f.box.Relay(t.Context(), 10); err == nil {
-					t.Fatal("relay to a down sink succeeded")
-				}
-				f.rec.FailWith(0)
-				f.relay(t, 10, 1)
-			},
-			wantIDs: []string{"e1"},
-		},
-		"relay sends oldest first, within its limit": {
-			run: func(t *testing.T, f sqlFixture) {
-				f.place(t, "o1", newEvent(t, "e1"))
-				f.place(t, "o2", newEvent(t, "e2"), newEvent(t, "e3"))
-				f.place(t, "o3", newEvent(t, "e4"))
-				f.relay(t, 2, 2)
-				f.relay(t, 10, 2)
-			},
-			wantIDs: []string{"e1", "e2", "e3", "e4"},
-		},
-		"relay stops at the first refused event": {
-			run: func(t *testing.T, f sqlFixture) {
-				f.place(t, "o1", newEvent(t, "e1"), newEvent(t, "e2"), newEvent(t, "e3"))
-				picky := outbox.NewSQL(f.db, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e2": true}}, quiet())
-				n, err := picky.Relay(t.Context(), 10)
-				if !errors.Is(err, errRefused) || n != 1 {
-					t.Fatalf("relay = %d, %v; want 1, refused", n, err)
-				}
-				f.relay(t, 10, 2)
-			},
-			wantIDs: []string{"e1", "e2", "e3"},
-		},
-		"an event refused for good is set aside and the relay goes on": {
-			run: func(t *testing.T, f sqlFixture) {
-				f.place(t, "o1", newEvent(t, "e1"), newEvent(t, "e2"), newEvent(t, "e3"))
-				var aside asideRecorder
-				picky := outbox.NewSQL(f.db, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e2": true}, status: 400}, quiet()).WithSetAside(aside.setAside)
-				if n, err := picky.Relay(t.Context(), 10); err != nil || n != 2 {
-					t.Fatalf("relay = %d, %v; want 2 sent", n, err)
-				}
-				if len(aside.ids) != 1 || aside.ids[0] != "e2:400" {
-					t.Fatalf("set aside %v, want e2:400", aside.ids)
-				}
-				f.relay(t, 10, 0)
-			},
-			wantIDs: []string{"e1", "e3"},
-		},
-		"a transient refusal is not set aside": {
-			run: func(t *testing.T, f sqlFixture) {
-				f.place(t, "o1", newEvent(t, "e1"), newEvent(t, "e2"))
-				var aside asideRecorder
-				picky := outbox.NewSQL(f.db, refusing{next: sink.NewHTTP(f.rec.URL()), refuse: map[string]bool{"e1": true}, status: 503}, quiet()).WithSetAside(aside.setAside)
-				if n, err := picky.Relay(t.Context(), 10); err == nil || n != 0 || len(aside.ids) != 0 {
-					t.Fatalf("relay = %d, %v, set aside %v; want a stop at e1", n, err, aside.ids)
-				}
-				f.relay(t, 10, 2)
-			},
-			wantIDs: []string{"e1", "e2"},
-		},
 		"rolled-back transaction leaves no outbox row": {
 			run: func(t *testing.T, f sqlFixture) {
 				boom := errors.New("boom")
