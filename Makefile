@@ -24,12 +24,16 @@ test:
 # start the whole local stack and drive it over HTTP; a product sells 5,000
 # units and its document must not grow; scripts/bench-load.sh runs
 # `knshop load` at 2, 10, 50 and 100 orders/s and writes the table into
-# docs/benchmarks.md.
+# docs/benchmarks.md; last, the size of the image's binary. Among the Go
+# benchmarks: BenchmarkColdStart (e2e) and BenchmarkTimelineForOrder
+# (lib/timeline, 100,000 orders; KNSHOP_TIMELINE_ORDERS changes it).
 bench:
 	$(GO) test $(BENCH_FLAGS) -bench . $$($(GO) list ./... | grep -v /e2e$$)
 	$(GO) test $(BENCH_FLAGS) -bench . ./e2e
 	KNSHOP_SOLD_UNITS=5000 $(GO) test -count=1 -run TestProductDocumentStaysSmall -v ./lib/catalog
 	bash scripts/bench-load.sh
+	@mkdir -p .build && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o .build/fn-size ./cmd/fn && \
+		echo "cmd/fn, static and stripped (the image's binary): $$(stat -c %s .build/fn-size) bytes"
 
 # make image, make deploy, make manifests: see deploy/deploy.mk
 include deploy/deploy.mk

@@ -15,6 +15,7 @@ import (
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/metrics"
+	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/timeline"
 )
@@ -33,7 +34,7 @@ func New() *Function { return &Function{} }
 // Start reads MYSQL_DSN and KNSHOP_SERIALIZE_DB and opens the operations
 // database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := sqlstore.ConfigFrom(cfg, deadletter.Database)
+	c, err := sqlstore.ConfigFrom(cfg, opsdb.Name(cfg))
 	if err != nil {
 		return fmt.Errorf("deadletter: config: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/metrics"
 	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/outbox"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
@@ -64,10 +65,7 @@ type Config struct {
 // MONGODB_URI / KNSHOP_SERIALIZE_DB when their list is not empty. A list
 // set to "" relays nothing of that kind.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: deadletter.Database}
-	if db := cfg["OPERATIONS_DATABASE"]; db != "" {
-		c.DeadLetterDatabase = db
-	}
+	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: opsdb.Name(cfg)}
 	if c.Sink == "" {
 		return Config{}, errors.New("relayoutbox: config: K_SINK is not set")
 	}
