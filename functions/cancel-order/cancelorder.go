@@ -34,9 +34,14 @@ func New() *Function { return &Function{now: time.Now} }
 
 // Handle cancels the order of a STOCK_REJECTED or PAYMENT_FAILURE.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	a, err := f.Store.AdvanceOn(ctx, e, f.change)
+	orderID, c, err := f.change(e)
 	if err != nil {
-		return nil, fmt.Errorf("cancelorder: %w", err)
+		return nil, fn.Permanent(fmt.Errorf("cancelorder: %w", err))
+	}
+	a, err := f.Store.Advance(ctx, orderID, c, nil)
+	if err != nil {
+		// An order that does not exist will not exist on a retry either.
+		return nil, fn.PermanentIf(fmt.Errorf("cancelorder: %w", err), orderstore.ErrNotFound)
 	}
 	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	reason := reasons[events.Type(e.Type())]

@@ -38,9 +38,14 @@ func New() *Function { return &Function{now: time.Now} }
 
 // Handle applies a STOCK_RESERVED or PAYMENT_SUCCESS.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	a, err := f.Store.AdvanceOn(ctx, e, f.change)
+	orderID, c, err := f.change(e)
 	if err != nil {
-		return nil, fmt.Errorf("confirmorder: %w", err)
+		return nil, fn.Permanent(fmt.Errorf("confirmorder: %w", err))
+	}
+	a, err := f.Store.Advance(ctx, orderID, c, nil)
+	if err != nil {
+		// An order that does not exist will not exist on a retry either.
+		return nil, fn.PermanentIf(fmt.Errorf("confirmorder: %w", err), orderstore.ErrNotFound)
 	}
 	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	switch {

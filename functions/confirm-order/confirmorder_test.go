@@ -92,6 +92,12 @@ func TestConfirmOrder(t *testing.T) {
 					t.Fatalf("status %d", code)
 				}
 			})
+			t.Run("an event it does not take is 400", func(t *testing.T) {
+				other := orderstoretest.Event(t, "users", events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
+				if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
+					t.Fatalf("status %d", code)
+				}
+			})
 		})
 	}
 }

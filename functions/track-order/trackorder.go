@@ -32,9 +32,14 @@ func New() *Function { return &Function{now: time.Now} }
 // Handle applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
 // no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	a, err := f.Store.AdvanceOn(ctx, e, f.change)
+	orderID, c, err := f.change(e)
 	if err != nil {
-		return nil, fmt.Errorf("trackorder: %w", err)
+		return nil, fn.Permanent(fmt.Errorf("trackorder: %w", err))
+	}
+	a, err := f.Store.Advance(ctx, orderID, c, nil)
+	if err != nil {
+		// An order that does not exist will not exist on a retry either.
+		return nil, fn.PermanentIf(fmt.Errorf("trackorder: %w", err), orderstore.ErrNotFound)
 	}
 	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	switch {

@@ -64,6 +64,17 @@ func (p permanentError) Error() string   { return p.err.Error() }
 func (p permanentError) Unwrap() error   { return p.err }
 func (p permanentError) Permanent() bool { return true }
 
+// PermanentIf marks err permanent when it is one of targets (errors.Is):
+// how a function says which of its store's errors no retry can change.
+func PermanentIf(err error, targets ...error) error {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return Permanent(err)
+		}
+	}
+	return err
+}
+
 // IsPermanent reports whether any error in err's chain says it is permanent
 // (has a Permanent() bool method returning true).
 func IsPermanent(err error) bool {

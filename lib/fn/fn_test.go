@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -223,5 +224,19 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	case <-f.stopped:
 	default:
 		t.Fatal("Stop was not called")
+	}
+}
+
+func TestPermanentIf(t *testing.T) {
+	errGone := errors.New("gone")
+	wrapped := fmt.Errorf("step: %w", errGone)
+	if err := PermanentIf(wrapped, errGone); !IsPermanent(err) || !errors.Is(err, errGone) {
+		t.Fatalf("PermanentIf(a target) = %v: not permanent, or the cause lost", err)
+	}
+	if err := PermanentIf(errors.New("db down"), errGone); IsPermanent(err) {
+		t.Fatal("an error that is not a target became permanent")
+	}
+	if PermanentIf(nil, errGone) != nil {
+		t.Fatal("nil became an error")
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/outbox"
 	"github.com/knshop/knshop/lib/sink"
@@ -67,24 +65,4 @@ func (h *OutboxHooks) Start(ctx context.Context, cfg map[string]string) error {
 	}
 	h.Outbox = outbox.NewSQL(h.Store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
 	return nil
-}
-
-// Read reads from an event the order it is about and the change it asks
-// for. It fails for an event it cannot make sense of.
-type Read func(e event.Event) (orderID string, c Change, err error)
-
-// AdvanceOn applies the change event e asks for, as read reads it, with
-// Advance (announcing no events). An event read fails for, and an order
-// that does not exist, are permanent errors (fn.Permanent): delivering the
-// event again cannot change the answer.
-func (s *Store) AdvanceOn(ctx context.Context, e event.Event, read Read) (Advanced, error) {
-	orderID, c, err := read(e)
-	if err != nil {
-		return Advanced{}, fn.Permanent(err)
-	}
-	a, err := s.Advance(ctx, orderID, c, nil)
-	if errors.Is(err, ErrNotFound) {
-		return Advanced{}, fn.Permanent(err)
-	}
-	return a, err
 }

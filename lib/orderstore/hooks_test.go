@@ -3,12 +3,9 @@ package orderstore_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"testing"
 	"time"
-
-	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
@@ -92,55 +89,6 @@ func TestHooks(t *testing.T) {
 			h.Outbox.Publish(ctx, a.Events...)
 			if got := rec.WaitFor(t, 1, 5*time.Second); got[0].ID() != ids.Derive(o.ID, "ORDER_CANCELLED") || got[0].Type() != string(events.OrderCancelled) {
 				t.Fatalf("published %s %s", got[0].ID(), got[0].Type())
-			}
-		})
-	}
-}
-
-func TestAdvanceOn(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db := orderstoretest.New(t, eng)
-			mug := db.Product(t, "Mug", usd(100), 5)
-			cust := ids.New()
-			e := orderstoretest.Event(t, "test", events.UserDeletedData{UserID: cust, DeletedAt: t0})
-			to := func(orderID string, s orderstore.Status) orderstore.Read {
-				return func(event.Event) (string, orderstore.Change, error) {
-					return orderID, orderstore.Change{To: s, At: time.Now()}, nil
-				}
-			}
-			unreadable := func(event.Event) (string, orderstore.Change, error) {
-				return "", orderstore.Change{}, fmt.Errorf("%w: not this one", events.ErrInvalid)
-			}
-			cases := map[string]struct {
-				path        []orderstore.Status
-				read        func(orderID string) orderstore.Read
-				wantErr     error
-				wantOutcome orderstore.Outcome
-				wantStatus  orderstore.Status
-			}{
-				"applied":          {nil, func(id string) orderstore.Read { return to(id, orderstore.Reserved) }, nil, orderstore.Applied, orderstore.Reserved},
-				"already there":    {[]orderstore.Status{orderstore.Reserved}, func(id string) orderstore.Read { return to(id, orderstore.Reserved) }, nil, orderstore.AlreadyThere, orderstore.Reserved},
-				"refused":          {[]orderstore.Status{orderstore.Cancelled}, func(id string) orderstore.Read { return to(id, orderstore.Paid) }, nil, orderstore.Refused, orderstore.Cancelled},
-				"unknown order":    {nil, func(string) orderstore.Read { return to(ids.New(), orderstore.Paid) }, orderstore.ErrNotFound, 0, orderstore.Pending},
-				"unreadable event": {nil, func(string) orderstore.Read { return unreadable }, events.ErrInvalid, 0, orderstore.Pending},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					o := db.Order(t, cust, mug, tc.path...)
-					a, err := db.Store.AdvanceOn(ctx, e, tc.read(o.ID))
-					if tc.wantErr != nil {
-						if !errors.Is(err, tc.wantErr) || !fn.IsPermanent(err) {
-							t.Fatalf("err %v, want permanent %v", err, tc.wantErr)
-						}
-					} else if err != nil || a.Outcome != tc.wantOutcome || a.Order.ID != o.ID {
-						t.Fatalf("outcome %s of %s, %v", a.Outcome, a.Order.ID, err)
-					}
-					if got := db.Get(t, o.ID); got.Status != tc.wantStatus {
-						t.Fatalf("order is %s, want %s", got.Status, tc.wantStatus)
-					}
-				})
 			}
 		})
 	}
