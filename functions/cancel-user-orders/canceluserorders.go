@@ -41,11 +41,6 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, fmt.Errorf("canceluserorders: %w", err)
 	}
-	var evs []event.Event
-	for _, a := range cancelled {
-		evs = append(evs, a.Events...)
-	}
-	f.Outbox.Publish(ctx, evs...)
 	fn.Logger(ctx).InfoContext(ctx, "open orders of a deleted user cancelled", "user_id", d.UserID, "cancelled", len(cancelled))
 	return nil, nil
 }

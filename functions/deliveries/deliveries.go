@@ -55,7 +55,6 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 type Function struct {
 	cfg    Config
 	store  *deliverystore.Store
-	outbox *outbox.SQL
 	routes *auth.Routes
 }
 
@@ -79,7 +78,7 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		return fmt.Errorf("deliveries: start: %w", err)
 	}
 	f.cfg, f.store = c, store
-	f.outbox = outbox.NewSQL(store.DB(), sink.NewHTTP(c.Sink), fn.Logger(ctx).With("part", "outbox"))
+	store.PublishWith(outbox.NewSQL(store.DB(), sink.NewHTTP(c.Sink), fn.Logger(ctx).With("part", "outbox")))
 	routes := auth.NewRoutes(c.Auth)
 	routes.SignedIn("GET /api/deliveries", f.list)
 	routes.SignedIn("GET /api/deliveries/{id}", f.get)

@@ -161,7 +161,7 @@ func (f *Function) step(w http.ResponseWriter, r *http.Request) {
 		step.TrackingNumber = trackingNumber(id)
 	}
 	ctx := r.Context()
-	d, evs, err := f.store.Advance(ctx, id, step, allow, func(d deliverystore.Delivery) (event.Event, error) {
+	d, _, err := f.store.Advance(ctx, id, step, allow, func(d deliverystore.Delivery) (event.Event, error) {
 		return stepEvent(r, d)
 	})
 	if err != nil {
@@ -171,7 +171,6 @@ func (f *Function) step(w http.ResponseWriter, r *http.Request) {
 	if d.Status == step.To && d.UpdatedAt.Before(step.At) {
 		logger(r).InfoContext(ctx, "repeated delivery step; nothing changed, its event is published again", "delivery_id", d.ID, "status", d.Status)
 	}
-	f.outbox.Publish(ctx, evs...)
 	httpapi.JSON(w, http.StatusAccepted, viewOf(d))
 }
 

@@ -126,7 +126,6 @@ func (f *Orders) cancel(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, httpapi.Conflict(fmt.Sprintf("an order in %s can no longer be cancelled", a.Order.Status)))
 		return
 	}
-	f.Outbox.Publish(ctx, a.Events...)
 	httpapi.JSON(w, http.StatusAccepted, a.Order)
 }
 

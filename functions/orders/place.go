@@ -126,7 +126,6 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	f.Outbox.Publish(ctx, placed.Events...)
 	w.Header().Set("Location", "/api/orders/"+placed.Order.ID)
 	httpapi.JSON(w, http.StatusAccepted, placed.Order)
 }

@@ -103,7 +103,6 @@ func (f *Function) expire(ctx context.Context, now time.Time) (int, error) {
 			actions.WithLabelValues(actionExpired).Inc()
 			reportAction(ctx, o.ID, actionExpired, now, map[string]any{"was": o.Status})
 			fn.Logger(ctx).InfoContext(ctx, "order expired unpaid; cancelled", "order_id", o.ID, "was", o.Status)
-			f.Outbox.Publish(ctx, a.Events...)
 		}
 	}
 	return n, errors.Join(errs...)

@@ -66,7 +66,8 @@ type Advanced struct {
 	Outcome Outcome
 	// Order is the order after the call (changed or not).
 	Order Order
-	// Events were written to the outbox with the change; publish them.
+	// Events were written to the outbox with the change; the store
+	// published them after the commit if it has a publisher.
 	Events []event.Event
 }
 
@@ -85,6 +86,7 @@ func (s *Store) Advance(ctx context.Context, orderID string, c Change, announce 
 	if err != nil {
 		return Advanced{}, fmt.Errorf("orderstore: %s order %s: %w", c.To, orderID, err)
 	}
+	s.publish(ctx, out.Events)
 	return out, nil
 }
 
@@ -121,6 +123,9 @@ func (s *Store) CancelOpen(ctx context.Context, customerID string, c Change, ann
 	})
 	if err != nil {
 		return nil, fmt.Errorf("orderstore: cancel open orders of %s: %w", customerID, err)
+	}
+	for _, a := range out {
+		s.publish(ctx, a.Events)
 	}
 	return out, nil
 }

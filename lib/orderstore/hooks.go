@@ -44,12 +44,10 @@ func (h *Hooks) Ready(ctx context.Context) (bool, error) { return h.Store.Ping(c
 // ErrNoSink is the error of OutboxHooks.Start without K_SINK.
 var ErrNoSink = errors.New("orderstore: K_SINK is not set")
 
-// OutboxHooks are the Hooks of a function that also publishes, after the
-// commit, the events its changes write to the orders database's outbox.
+// OutboxHooks are the Hooks of a function whose changes write events: the
+// store publishes them to K_SINK after each commit (Store.PublishWith).
 type OutboxHooks struct {
 	Hooks
-	// Outbox publishes to K_SINK (the Broker), once Start has run.
-	Outbox *outbox.SQL
 }
 
 var _ fn.Starter = (*OutboxHooks)(nil)
@@ -63,6 +61,6 @@ func (h *OutboxHooks) Start(ctx context.Context, cfg map[string]string) error {
 	if err := h.Hooks.Start(ctx, cfg); err != nil {
 		return err
 	}
-	h.Outbox = outbox.NewSQL(h.Store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	h.Store.PublishWith(outbox.NewSQL(h.Store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx)))
 	return nil
 }

@@ -38,7 +38,8 @@ type Placed struct {
 	Order Order
 	// Repeat is true when the idempotency key named an order placed before.
 	Repeat bool
-	// Events were written to the outbox with the order; publish them.
+	// Events were written to the outbox with the order; the store
+	// published them after the commit if it has a publisher.
 	Events []event.Event
 }
 
@@ -73,6 +74,7 @@ func (s *Store) Place(ctx context.Context, req PlaceRequest, announce Announce) 
 	if err != nil {
 		return Placed{}, fmt.Errorf("orderstore: place order: %w", err)
 	}
+	s.publish(ctx, out.Events)
 	return out, nil
 }
 
