@@ -35,11 +35,11 @@ type Config struct {
 // ConfigFrom reads MYSQL_DSN (the dead letters), MONGODB_URI (the order
 // timeline), KNSHOP_SERIALIZE_DB, the JWT_* keys and K_SINK.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := sqlstore.ConfigFrom(cfg, opsdb.Name(cfg))
+	sc, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return Config{}, fmt.Errorf("admin: config: %w", err)
 	}
-	tc, err := mongostore.ConfigFrom(cfg, opsdb.Name(cfg))
+	tc, err := mongostore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return Config{}, fmt.Errorf("admin: config: %w", err)
 	}

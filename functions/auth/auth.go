@@ -64,7 +64,7 @@ type Config struct {
 }
 
 // ConfigFrom reads the JWT_* keys, MONGODB_URI, KNSHOP_SERIALIZE_DB,
-// IDENTITY_DB, K_SINK,
+// IDENTITY_DATABASE, K_SINK,
 // ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY and, to tune the hashing cost,
 // AUTH_ARGON2_MEMORY_KIB and AUTH_ARGON2_TIME.
 func ConfigFrom(cfg map[string]string) (Config, error) {

@@ -27,7 +27,7 @@ type CreateProfile struct {
 func New() *CreateProfile { return &CreateProfile{} }
 
 // Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
-// IDENTITY_DB).
+// IDENTITY_DATABASE).
 func (f *CreateProfile) Start(ctx context.Context, cfg map[string]string) error {
 	if err := f.OpenFrom(ctx, cfg); err != nil {
 		return err

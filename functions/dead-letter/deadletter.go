@@ -34,7 +34,7 @@ func New() *Function { return &Function{} }
 // Start reads MYSQL_DSN and KNSHOP_SERIALIZE_DB and opens the operations
 // database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := sqlstore.ConfigFrom(cfg, opsdb.Name(cfg))
+	c, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return fmt.Errorf("deadletter: config: %w", err)
 	}

@@ -27,7 +27,7 @@ type PurgeCredentials struct {
 func New() *PurgeCredentials { return &PurgeCredentials{} }
 
 // Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
-// IDENTITY_DB).
+// IDENTITY_DATABASE).
 func (f *PurgeCredentials) Start(ctx context.Context, cfg map[string]string) error {
 	if err := f.OpenFrom(ctx, cfg); err != nil {
 		return err

@@ -65,7 +65,7 @@ type Config struct {
 // MONGODB_URI / KNSHOP_SERIALIZE_DB when their list is not empty. A list
 // set to "" relays nothing of that kind.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: opsdb.Name(cfg)}
+	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: opsdb.Database}
 	if c.Sink == "" {
 		return Config{}, errors.New("relayoutbox: config: K_SINK is not set")
 	}

@@ -61,7 +61,7 @@ func New() *Function { return &Function{now: time.Now} }
 // Start reads MONGODB_URI and KNSHOP_TIMELINE_RETENTION and opens the
 // operations database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := mongostore.ConfigFrom(cfg, opsdb.Name(cfg))
+	c, err := mongostore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return fmt.Errorf("timeline: config: %w", err)
 	}

@@ -52,7 +52,7 @@ type Users struct {
 func New() *Users { return &Users{now: time.Now} }
 
 // Start reads JWT_PUBLIC_KEY (and the other JWT_* keys), MONGODB_URI,
-// KNSHOP_SERIALIZE_DB, IDENTITY_DB and K_SINK, and opens the database.
+// KNSHOP_SERIALIZE_DB, IDENTITY_DATABASE and K_SINK, and opens the database.
 func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 	jc, err := auth.ConfigFrom(cfg)
 	if err != nil {

@@ -4,22 +4,19 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/knshop/knshop/lib/areadb"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/mongostore"
 )
 
 // DatabaseKey names the cfg entry that overrides the database name
-// (Database by default): tests give each run its own catalog with it.
-const DatabaseKey = "CATALOG_DATABASE"
+// (areadb's rule): tests give each run its own catalog with it.
+var DatabaseKey = areadb.Key(Database)
 
 // ConfigFrom reads where the catalog lives from a function's cfg:
 // MONGODB_URI, KNSHOP_SERIALIZE_DB and, optionally, CATALOG_DATABASE.
 func ConfigFrom(cfg map[string]string) (mongostore.Config, error) {
-	name := Database
-	if n := cfg[DatabaseKey]; n != "" {
-		name = n
-	}
-	return mongostore.ConfigFrom(cfg, name)
+	return mongostore.ConfigFrom(cfg, Database)
 }
 
 // OpenFrom opens the catalog a function's cfg names (ConfigFrom).

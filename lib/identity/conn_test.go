@@ -25,7 +25,7 @@ func TestConnStop(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var c identity.Conn
-			cfg := map[string]string{"MONGODB_URI": srv.URI(), "IDENTITY_DB": "conn"}
+			cfg := map[string]string{"MONGODB_URI": srv.URI(), "IDENTITY_DATABASE": "conn"}
 			if tc.serialize {
 				cfg["KNSHOP_SERIALIZE_DB"] = "true"
 			}
@@ -33,7 +33,7 @@ func TestConnStop(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.DB.Name() != "conn" {
-				t.Fatalf("database %q, want the one IDENTITY_DB names", c.DB.Name())
+				t.Fatalf("database %q, want the one IDENTITY_DATABASE names", c.DB.Name())
 			}
 			if err := c.Stop(t.Context()); err != nil {
 				t.Fatal(err)

@@ -17,14 +17,10 @@ import (
 const Database = "identity"
 
 // StoreConfig reads where the identity database lives: MONGODB_URI and
-// KNSHOP_SERIALIZE_DB, and IDENTITY_DB to name another database than
-// "identity" (tests give each run its own).
+// KNSHOP_SERIALIZE_DB, and IDENTITY_DATABASE to name another database than
+// "identity" (areadb's rule; tests give each run its own).
 func StoreConfig(cfg map[string]string) (mongostore.Config, error) {
-	name := cfg["IDENTITY_DB"]
-	if name == "" {
-		name = Database
-	}
-	return mongostore.ConfigFrom(cfg, name)
+	return mongostore.ConfigFrom(cfg, Database)
 }
 
 // Collection names.

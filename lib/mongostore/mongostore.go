@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/knshop/knshop/lib/areadb"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
@@ -31,9 +32,10 @@ type Config struct {
 }
 
 // ConfigFrom reads MONGODB_URI (required) and KNSHOP_SERIALIZE_MONGODB, or
-// else KNSHOP_SERIALIZE_DB, from cfg for the given database.
+// else KNSHOP_SERIALIZE_DB, from cfg for the given database, renamed by
+// <DATABASE>_DATABASE when cfg has it (areadb).
 func ConfigFrom(cfg map[string]string, database string) (Config, error) {
-	c := Config{URI: cfg["MONGODB_URI"], Database: database}
+	c := Config{URI: cfg["MONGODB_URI"], Database: areadb.Name(cfg, database)}
 	if c.URI == "" {
 		return Config{}, fmt.Errorf("%w: MONGODB_URI is not set", ErrConfig)
 	}

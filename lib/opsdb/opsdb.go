@@ -4,21 +4,14 @@
 // migrations are here.
 package opsdb
 
+import "github.com/knshop/knshop/lib/areadb"
+
 // Database is the name of the operations area's databases.
 const Database = "operations"
 
 // DatabaseKey names another database than Database in a function's
-// configuration (tests give each run its own).
-const DatabaseKey = "OPERATIONS_DATABASE"
-
-// Name is the operations database cfg asks for: OPERATIONS_DATABASE, else
-// Database.
-func Name(cfg map[string]string) string {
-	if n := cfg[DatabaseKey]; n != "" {
-		return n
-	}
-	return Database
-}
+// configuration (areadb's rule; tests give each run its own).
+var DatabaseKey = areadb.Key(Database)
 
 // Migrations create the operations MySQL database: the dead letters. Each
 // step is idempotent DDL; append new steps, never edit old ones.

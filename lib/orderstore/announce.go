@@ -6,23 +6,20 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/knshop/knshop/lib/areadb"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
 
 // DatabaseKey names the cfg entry that overrides the database name
-// (Database by default): tests give each run its own database with it.
-const DatabaseKey = "ORDERS_DATABASE"
+// (areadb's rule): tests give each run its own database with it.
+var DatabaseKey = areadb.Key(Database)
 
 // ConfigFrom reads where the orders database lives from a function's cfg:
 // MYSQL_DSN, KNSHOP_SERIALIZE_DB and, optionally, ORDERS_DATABASE.
 func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
-	name := Database
-	if n := cfg[DatabaseKey]; n != "" {
-		name = n
-	}
-	return sqlstore.ConfigFrom(cfg, name)
+	return sqlstore.ConfigFrom(cfg, Database)
 }
 
 // The events about an order carry ids derived from the order, so building

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/knshop/knshop/lib/areadb"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/sink"
@@ -26,17 +27,13 @@ type StepConfig struct {
 }
 
 // DatabaseKey names the cfg entry that overrides the database name
-// (Database by default): tests give each run its own database with it.
-const DatabaseKey = "PAYMENTS_DATABASE"
+// (areadb's rule): tests give each run its own database with it.
+var DatabaseKey = areadb.Key(Database)
 
 // ConfigFrom reads where the payments database lives from a function's
 // cfg: MYSQL_DSN, KNSHOP_SERIALIZE_DB and, optionally, PAYMENTS_DATABASE.
 func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
-	name := Database
-	if n := cfg[DatabaseKey]; n != "" {
-		name = n
-	}
-	return sqlstore.ConfigFrom(cfg, name)
+	return sqlstore.ConfigFrom(cfg, Database)
 }
 
 // StepConfigFrom reads the gateway keys (payment.ConfigFrom), where the

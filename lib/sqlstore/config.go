@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/knshop/knshop/lib/areadb"
 )
 
 // ErrConfig reports missing or malformed configuration.
@@ -28,9 +29,10 @@ type Config struct {
 }
 
 // ConfigFrom reads MYSQL_DSN (required) and KNSHOP_SERIALIZE_MYSQL, or
-// else KNSHOP_SERIALIZE_DB, from cfg for the given database.
+// else KNSHOP_SERIALIZE_DB, from cfg for the given database, renamed by
+// <DATABASE>_DATABASE when cfg has it (areadb).
 func ConfigFrom(cfg map[string]string, database string) (Config, error) {
-	c := Config{DSN: cfg["MYSQL_DSN"], Database: database}
+	c := Config{DSN: cfg["MYSQL_DSN"], Database: areadb.Name(cfg, database)}
 	if c.DSN == "" {
 		return Config{}, fmt.Errorf("%w: MYSQL_DSN is not set", ErrConfig)
 	}
