@@ -28,7 +28,10 @@ func cancelAfterPaymentAndAccountDeletion(t *testing.T, env map[string]string) {
 			t.Errorf("cancelReason = %v", order["cancelReason"])
 		}
 		eventually(t, "refunded and released", func() string {
-			if s.topic.count(id, "PAYMENT_REFUNDED") != 1 {
+			// One refund: one PAYMENT_REFUNDED event id. The topic may hold
+			// it twice (the outbox's fast path and its relay can both send
+			// an event; consumers drop the repeat by id).
+			if s.topic.distinct(id, "PAYMENT_REFUNDED") != 1 {
 				return "refunds: " + describe(s.topic.typesFor(id))
 			}
 			if got := s.stock(product); got != 4 {
@@ -84,7 +87,10 @@ func cancelAfterPaymentAndAccountDeletion(t *testing.T, env map[string]string) {
 		s.must(202, "POST", "/api/orders/"+id+"/cancel", customer, nil)
 		s.waitOrder(customer, id, "CANCELLED")
 		eventually(t, "the cancellation's reactions ran", func() string {
-			if s.topic.count(id, "PAYMENT_REFUNDED") != 1 {
+			// One refund: one PAYMENT_REFUNDED event id. The topic may hold
+			// it twice (the outbox's fast path and its relay can both send
+			// an event; consumers drop the repeat by id).
+			if s.topic.distinct(id, "PAYMENT_REFUNDED") != 1 {
 				return "refunds: " + describe(s.topic.typesFor(id))
 			}
 			if got := s.stock(product); got != 4 {
