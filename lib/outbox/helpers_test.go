@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/knshop/knshop/lib/sink"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 func newEvent(t *testing.T, id string) event.Event {
@@ -62,4 +64,19 @@ type asideRecorder struct{ ids []string }
 func (a *asideRecorder) setAside(_ context.Context, e event.Event, refusal *sink.StatusError) error {
 	a.ids = append(a.ids, fmt.Sprintf("%s:%d", e.ID(), refusal.Code))
 	return nil
+}
+
+// checkReceived asserts the sink got exactly the events wantIDs, in that
+// order, each with the data it was stored with.
+func checkReceived(t *testing.T, rec *storetest.EventRecorder, wantIDs []string) {
+	t.Helper()
+	got := rec.Events()
+	if !slices.Equal(ids(got), wantIDs) {
+		t.Fatalf("sink got %v, want %v", ids(got), wantIDs)
+	}
+	for _, g := range got {
+		if want := newEvent(t, g.ID()); string(g.Data()) != string(want.Data()) {
+			t.Fatalf("data of %s changed on the way: %s", g.ID(), g.Data())
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
@@ -197,15 +196,7 @@ func TestSQLOutbox(t *testing.T) {
 			t.Run(e.Name+"/"+name, func(t *testing.T) {
 				f := newSQLFixture(t, e)
 				tc.run(t, f)
-				got := f.rec.Events()
-				if !slices.Equal(ids(got), tc.wantIDs) {
-					t.Fatalf("sink got %v, want %v", ids(got), tc.wantIDs)
-				}
-				for _, g := range got {
-					if want := newEvent(t, g.ID()); string(g.Data()) != string(want.Data()) {
-						t.Fatalf("data of %s changed on the way: %s", g.ID(), g.Data())
-					}
-				}
+				checkReceived(t, f.rec, tc.wantIDs)
 			})
 		}
 	}
