@@ -37,20 +37,20 @@ type store interface {
 	Get(ctx context.Context, id string) (paymentstore.Payment, error)
 	Claim(ctx context.Context, id string, from paymentstore.Status, d time.Duration) (bool, error)
 	Release(ctx context.Context, id, transactionID string) error
-	Settle(ctx context.Context, id string, o paymentstore.Outcome) (paymentstore.Payment, error)
+	Settle(ctx context.Context, id string, o paymentstore.Settlement) (paymentstore.Payment, error)
 }
 
 // Function is charge-payment: the gateway and the payments database come
-// with the embedded paymentstore.Step (Stop and Ready too).
+// with the embedded paymentstore.Hooks (Stop and Ready too).
 type Function struct {
-	paymentstore.Step
+	paymentstore.Hooks
 	store store // the Step's DB; tests put a failing store in its place
 }
 
 // New returns an unstarted charge-payment.
 func New() *Function { return &Function{} }
 
-// Start reads the configuration (paymentstore.Step.OpenFrom), opens the
+// Start reads the configuration (paymentstore.Hooks.OpenFrom), opens the
 // gateway and the payments database (migrating it).
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err := f.OpenFrom(ctx, Name, cfg); err != nil {
@@ -137,7 +137,7 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 
 // settle stores the charge's outcome with its reply and answers it.
 func (f *Function) settle(ctx context.Context, p paymentstore.Payment, res payment.ChargeResult) (*event.Event, error) {
-	o := paymentstore.Outcome{Status: paymentstore.Succeeded, TransactionID: res.TransactionID}
+	o := paymentstore.Settlement{Status: paymentstore.Succeeded, TransactionID: res.TransactionID}
 	if res.Outcome != payment.Succeeded {
 		o.Status, o.FailureCode, o.FailureReason = paymentstore.Failed, res.Code, res.Reason
 	}

@@ -33,7 +33,7 @@ type flaky struct {
 
 var errCrash = errors.New("simulated crash")
 
-func (f *flaky) Settle(ctx context.Context, id string, o paymentstore.Outcome) (paymentstore.Payment, error) {
+func (f *flaky) Settle(ctx context.Context, id string, o paymentstore.Settlement) (paymentstore.Payment, error) {
 	f.mu.Lock()
 	fail := f.failSettle > 0
 	f.failSettle--
@@ -169,7 +169,7 @@ func TestChargeOutcomes(t *testing.T) {
 		}
 		res, err := h.f.DB.ApplyWebhook(ctx, paymentstore.WebhookChange{
 			Gateway: "sandbox", EventID: "evt-" + orderID, TransactionID: p.TransactionID,
-			Outcome: paymentstore.Outcome{Status: paymentstore.Succeeded},
+			Outcome: paymentstore.Settlement{Status: paymentstore.Succeeded},
 			Build: func(p paymentstore.Payment) (event.Event, error) {
 				return paymentstore.ChargeReply(ctx, "payments", p, time.Now())
 			},

@@ -190,7 +190,7 @@ func (f *Function) webhook(w http.ResponseWriter, r *http.Request) {
 		httpapi.JSON(w, http.StatusOK, map[string]string{"result": "ignored"})
 		return
 	}
-	o := paymentstore.Outcome{Status: paymentstore.Succeeded, TransactionID: n.TransactionID}
+	o := paymentstore.Settlement{Status: paymentstore.Succeeded, TransactionID: n.TransactionID}
 	if n.Kind == payment.ChargeFailed {
 		o.Status, o.FailureCode, o.FailureReason = paymentstore.Failed, n.Code, n.Reason
 	}

@@ -39,16 +39,16 @@ type store interface {
 }
 
 // Function is refund-payment: the gateway and the payments database come
-// with the embedded paymentstore.Step (Stop and Ready too).
+// with the embedded paymentstore.Hooks (Stop and Ready too).
 type Function struct {
-	paymentstore.Step
+	paymentstore.Hooks
 	store store // the Step's DB; tests put a failing store in its place
 }
 
 // New returns an unstarted refund-payment.
 func New() *Function { return &Function{} }
 
-// Start reads the configuration (paymentstore.Step.OpenFrom; refund-payment
+// Start reads the configuration (paymentstore.Hooks.OpenFrom; refund-payment
 // writes no outbox events itself but shares the store that relays them),
 // opens the gateway and the payments database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {

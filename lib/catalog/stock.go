@@ -12,13 +12,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// Outcome is what one Reserve found.
-type Outcome int
+// ReserveOutcome is what one Reserve found.
+type ReserveOutcome int
 
 // Outcomes of Reserve.
 const (
 	// Reserved: this call took the units.
-	Reserved Outcome = iota + 1
+	Reserved ReserveOutcome = iota + 1
 	// Held: the order already holds (or bought) this product: a duplicate.
 	Held
 	// Short: not enough stock; Available says how much there is.
@@ -30,7 +30,7 @@ const (
 	Revoked
 )
 
-func (o Outcome) String() string {
+func (o ReserveOutcome) String() string {
 	switch o {
 	case Reserved:
 		return "reserved"
@@ -48,7 +48,7 @@ func (o Outcome) String() string {
 
 // Reservation is the result of Reserve.
 type Reservation struct {
-	Outcome   Outcome
+	Outcome   ReserveOutcome
 	Quantity  int64 // units held for the order (Reserved, Held)
 	Available int64 // stock seen (Short; 0 for Gone)
 }

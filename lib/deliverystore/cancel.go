@@ -10,26 +10,26 @@ import (
 	"github.com/knshop/knshop/lib/sqlstore"
 )
 
-// Outcome is what CancelOrder found and did.
-type Outcome string
+// CancelOutcome is what CancelOrder found and did.
+type CancelOutcome string
 
 // The outcomes of CancelOrder.
 const (
 	// NoDelivery: the order has no delivery; the tombstone keeps one from
 	// being created later.
-	NoDelivery Outcome = "no_delivery"
+	NoDelivery CancelOutcome = "no_delivery"
 	// CancelledNow: the order's STARTED delivery was moved to CANCELLED.
-	CancelledNow Outcome = "cancelled"
+	CancelledNow CancelOutcome = "cancelled"
 	// AlreadyCancelled: the delivery was CANCELLED before; nothing changed.
-	AlreadyCancelled Outcome = "already_cancelled"
+	AlreadyCancelled CancelOutcome = "already_cancelled"
 	// TooLate: the delivery is COURIERED or DELIVERED and stays so.
-	TooLate Outcome = "too_late"
+	TooLate CancelOutcome = "too_late"
 )
 
 // Cancellation is the result of CancelOrder: the outcome and, unless it is
 // NoDelivery, the order's delivery as it is afterwards.
 type Cancellation struct {
-	Outcome  Outcome
+	Outcome  CancelOutcome
 	Delivery Delivery
 }
 

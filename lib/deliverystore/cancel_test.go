@@ -58,7 +58,7 @@ func TestCancelOrder(t *testing.T) {
 			ctx := context.Background()
 			cases := map[string]struct {
 				before      []deliverystore.Status // steps taken before the cancellation; nil: no delivery
-				want        deliverystore.Outcome
+				want        deliverystore.CancelOutcome
 				wantStatus  deliverystore.Status
 				wantHistory int
 			}{
@@ -177,7 +177,7 @@ func TestConcurrentCancellations(t *testing.T) {
 				t.Fatal(err)
 			}
 			const n = 8
-			outcomes := make([]deliverystore.Outcome, n)
+			outcomes := make([]deliverystore.CancelOutcome, n)
 			errs := make([]error, n)
 			var wg sync.WaitGroup
 			for i := range n {

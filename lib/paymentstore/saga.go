@@ -102,8 +102,8 @@ func (s *Store) Release(ctx context.Context, id, transactionID string) error {
 	return nil
 }
 
-// Outcome is how a charge ended.
-type Outcome struct {
+// Settlement is how a charge ended.
+type Settlement struct {
 	Status        Status // Succeeded or Failed
 	TransactionID string
 	FailureCode   string
@@ -115,7 +115,7 @@ type Outcome struct {
 // Settle moves payment id from PENDING to o.Status, storing o.Reply for
 // redeliveries, and drops the claim. When the payment is no longer PENDING
 // it returns the payment as it is and ErrStateChanged.
-func (s *Store) Settle(ctx context.Context, id string, o Outcome) (Payment, error) {
+func (s *Store) Settle(ctx context.Context, id string, o Settlement) (Payment, error) {
 	if o.Status != Succeeded && o.Status != Failed {
 		return Payment{}, fmt.Errorf("paymentstore: settle %s: status %s is not an outcome", id, o.Status)
 	}

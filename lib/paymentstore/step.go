@@ -60,10 +60,10 @@ func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) 
 	return c, nil
 }
 
-// Step is the part of a money-moving saga step that is not its decision:
+// Hooks is the part of a money-moving saga step that is not its decision:
 // the gateway, the payments database and their lifecycle. A function
 // embeds it, calls OpenFrom from its Start, and gets Stop and Ready.
-type Step struct {
+type Hooks struct {
 	Config  StepConfig
 	DB      *Store
 	Gateway payment.Gateway
@@ -72,7 +72,7 @@ type Step struct {
 // OpenFrom reads the step's configuration from a function's cfg
 // (StepConfigFrom) and opens it. function names the step in errors and in
 // the log line.
-func (s *Step) OpenFrom(ctx context.Context, function string, cfg map[string]string) error {
+func (s *Hooks) OpenFrom(ctx context.Context, function string, cfg map[string]string) error {
 	c, err := StepConfigFrom(cfg, function)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (s *Step) OpenFrom(ctx context.Context, function string, cfg map[string]str
 
 // Open opens the gateway and the payments database c names (migrating
 // it). function names the step in errors and in the log line.
-func (s *Step) Open(ctx context.Context, function string, c StepConfig) error {
+func (s *Hooks) Open(ctx context.Context, function string, c StepConfig) error {
 	gw, err := payment.Open(c.Payment)
 	if err != nil {
 		return fmt.Errorf("%s: start: %w", function, err)
@@ -98,8 +98,8 @@ func (s *Step) Open(ctx context.Context, function string, c StepConfig) error {
 }
 
 // Stop closes the database (Store.Close: never the process's shared pool).
-func (s *Step) Stop(ctx context.Context) error { return s.DB.Close() }
+func (s *Hooks) Stop(ctx context.Context) error { return s.DB.Close() }
 
 // Ready reports whether the database answers; an unopened step is not
 // ready.
-func (s *Step) Ready(ctx context.Context) (bool, error) { return s.DB.Ready(ctx) }
+func (s *Hooks) Ready(ctx context.Context) (bool, error) { return s.DB.Ready(ctx) }

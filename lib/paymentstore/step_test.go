@@ -51,7 +51,7 @@ func TestStepConfigFrom(t *testing.T) {
 
 // TestUnopenedStep: before Start a step is not ready and stops cleanly.
 func TestUnopenedStep(t *testing.T) {
-	var s paymentstore.Step
+	var s paymentstore.Hooks
 	if ok, err := s.Ready(context.Background()); ok || err != nil {
 		t.Fatalf("Ready = %t, %v; want not ready, no error", ok, err)
 	}

@@ -174,7 +174,7 @@ func TestClaimSettleRefund(t *testing.T) {
 					return wantErr(err, paymentstore.ErrStateChanged)
 				}},
 				{"settle succeeds and keeps the reply", func() error {
-					got, err := f.store.Settle(ctx, p.ID, paymentstore.Outcome{Status: paymentstore.Succeeded, TransactionID: "tx-1", Reply: success(t, p)})
+					got, err := f.store.Settle(ctx, p.ID, paymentstore.Settlement{Status: paymentstore.Succeeded, TransactionID: "tx-1", Reply: success(t, p)})
 					if err != nil {
 						return err
 					}
@@ -184,7 +184,7 @@ func TestClaimSettleRefund(t *testing.T) {
 					return nil
 				}},
 				{"second settle is a state change", func() error {
-					got, err := f.store.Settle(ctx, p.ID, paymentstore.Outcome{Status: paymentstore.Failed, Reply: success(t, p)})
+					got, err := f.store.Settle(ctx, p.ID, paymentstore.Settlement{Status: paymentstore.Failed, Reply: success(t, p)})
 					if got.Status != paymentstore.Succeeded {
 						return errors.New("second settle changed the status")
 					}

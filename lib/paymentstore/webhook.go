@@ -36,9 +36,9 @@ type WebhookChange struct {
 	// finds the payment.
 	PaymentID     string
 	TransactionID string
-	// Outcome is the payment's new state, without Reply: Build makes it
+	// Settlement is the payment's new state, without Reply: Build makes it
 	// from the payment as stored.
-	Outcome Outcome
+	Outcome Settlement
 	Build   func(Payment) (event.Event, error)
 }
 

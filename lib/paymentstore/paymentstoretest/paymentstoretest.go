@@ -75,7 +75,7 @@ func Seed(t testing.TB, s *paymentstore.Store, p paymentstore.Payment, status pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Settle(ctx, p.ID, paymentstore.Outcome{Status: status, TransactionID: tx, FailureCode: p.FailureCode, Reply: reply}); err != nil {
+	if _, err := s.Settle(ctx, p.ID, paymentstore.Settlement{Status: status, TransactionID: tx, FailureCode: p.FailureCode, Reply: reply}); err != nil {
 		t.Fatal(err)
 	}
 	return p
