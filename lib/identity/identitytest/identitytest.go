@@ -39,7 +39,7 @@ func New(t testing.TB) *Env {
 	cfg := map[string]string{
 		"MONGODB_URI":            store.URI,
 		"KNSHOP_SERIALIZE_DB":    strconv.FormatBool(store.Serialize),
-		"IDENTITY_DATABASE":            store.Database,
+		"IDENTITY_DATABASE":      store.Database,
 		"K_SINK":                 rec.URL(),
 		"AUTH_ARGON2_MEMORY_KIB": "1024",
 		"AUTH_ARGON2_TIME":       "1",
