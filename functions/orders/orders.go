@@ -79,7 +79,7 @@ func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(list, page, total))
+	httpapi.JSON(w, http.StatusOK, httpapi.NewList(viewsOf(list), page, total))
 }
 
 func (f *Orders) get(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +88,7 @@ func (f *Orders) get(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	httpapi.JSON(w, http.StatusOK, o)
+	httpapi.JSON(w, http.StatusOK, viewOf(o))
 }
 
 // visible returns the order of the path if the caller may see it: its
@@ -126,7 +126,7 @@ func (f *Orders) cancel(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, httpapi.Conflict(fmt.Sprintf("an order in %s can no longer be cancelled", a.Order.Status)))
 		return
 	}
-	httpapi.JSON(w, http.StatusAccepted, a.Order)
+	httpapi.JSON(w, http.StatusAccepted, viewOf(a.Order))
 }
 
 // fail maps the orders domain's errors onto problems, in one place.
@@ -171,5 +171,5 @@ func (f *Orders) listStuck(w http.ResponseWriter, r *http.Request, c auth.Claims
 		f.fail(w, r, err)
 		return
 	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(list, page, len(list)))
+	httpapi.JSON(w, http.StatusOK, httpapi.NewList(viewsOf(list), page, len(list)))
 }

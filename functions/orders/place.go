@@ -127,7 +127,7 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/orders/"+placed.Order.ID)
-	httpapi.JSON(w, http.StatusAccepted, placed.Order)
+	httpapi.JSON(w, http.StatusAccepted, viewOf(placed.Order))
 }
 
 // address resolves the shipping address: the one in the body, or the
