@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/knshop/knshop/lib/events"
@@ -38,4 +39,14 @@ func observeEvent(function, eventType, outcome string, took time.Duration) {
 	if outcome != outcomeInvalid {
 		eventDuration.WithLabelValues(function, t).Update(took.Seconds())
 	}
+}
+
+// methodLabel bounds the method label: a method HTTP does not define counts
+// as "other", whatever a client sends.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }

@@ -126,6 +126,7 @@ func TestMetricsLabelRequestsByRoutePattern(t *testing.T) {
 	for _, p := range []string{"/api/things/1", "/api/things/2", "/api/things/missing", "/nowhere"} {
 		inst.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
 	}
+	inst.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("MADEUP", "/api/things/1", nil))
 	after := storetest.Metrics(t, inst)
 	for _, tc := range []struct {
 		labels map[string]string
@@ -134,6 +135,7 @@ func TestMetricsLabelRequestsByRoutePattern(t *testing.T) {
 		{map[string]string{"function": "metrics-http", "route": "GET /api/things/{id}", "code": "200"}, 2},
 		{map[string]string{"function": "metrics-http", "route": "GET /api/things/{id}", "code": "404"}, 1},
 		{map[string]string{"function": "metrics-http", "route": "unmatched", "code": "404"}, 1},
+		{map[string]string{"function": "metrics-http", "method": "other"}, 1},
 	} {
 		got := storetest.MetricValue(after, "knshop_http_requests_total", tc.labels) - storetest.MetricValue(before, "knshop_http_requests_total", tc.labels)
 		if got != tc.delta {

@@ -158,7 +158,7 @@ func (i *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			span.SetAttributes(attribute.String("http.route", route))
 			endSpan(span, rec.status)
 		}
-		httpRequests.WithLabelValues(i.name, route, r.Method, strconv.Itoa(rec.status)).Inc()
+		httpRequests.WithLabelValues(i.name, route, methodLabel(r.Method), strconv.Itoa(rec.status)).Inc()
 		httpDuration.WithLabelValues(i.name, route).Update(took.Seconds())
 		log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", took.Milliseconds())
 	}()
