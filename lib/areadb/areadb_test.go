@@ -14,3 +14,23 @@ func TestName(t *testing.T) {
 		t.Fatalf("Key(identity) = %q", Key("identity"))
 	}
 }
+
+func TestSerialize(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg     map[string]string
+		want    bool
+		wantErr bool
+	}{
+		"unset":                {map[string]string{}, false, false},
+		"the engine's own key": {map[string]string{"KNSHOP_SERIALIZE_MYSQL": "true", "KNSHOP_SERIALIZE_DB": "false"}, true, false},
+		"the shared key":       {map[string]string{"KNSHOP_SERIALIZE_DB": "true"}, true, false},
+		"not a boolean":        {map[string]string{"KNSHOP_SERIALIZE_MYSQL": "maybe"}, false, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := Serialize(tc.cfg, "MYSQL")
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("Serialize = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}

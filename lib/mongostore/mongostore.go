@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -42,17 +41,11 @@ func ConfigFrom(cfg map[string]string, database string) (Config, error) {
 	if c.Database == "" {
 		return Config{}, fmt.Errorf("%w: no database name", ErrConfig)
 	}
-	key := "KNSHOP_SERIALIZE_MONGODB"
-	if cfg[key] == "" {
-		key = "KNSHOP_SERIALIZE_DB"
+	serialize, err := areadb.Serialize(cfg, "MONGODB")
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if v := cfg[key]; v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("%w: %s=%q is not a boolean", ErrConfig, key, v)
-		}
-		c.Serialize = b
-	}
+	c.Serialize = serialize
 	return c, nil
 }
 

@@ -7,7 +7,6 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/knshop/knshop/lib/areadb"
@@ -43,17 +42,11 @@ func ConfigFrom(cfg map[string]string, database string) (Config, error) {
 		// The DSN may hold a password: do not echo it.
 		return Config{}, fmt.Errorf("%w: MYSQL_DSN does not parse", ErrConfig)
 	}
-	key := "KNSHOP_SERIALIZE_MYSQL"
-	if cfg[key] == "" {
-		key = "KNSHOP_SERIALIZE_DB"
+	serialize, err := areadb.Serialize(cfg, "MYSQL")
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if v := cfg[key]; v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("%w: %s=%q is not a boolean", ErrConfig, key, v)
-		}
-		c.Serialize = b
-	}
+	c.Serialize = serialize
 	return c, nil
 }
 
