@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/knshop/knshop/functions/internal/orderstep"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -34,14 +35,9 @@ func New() *Function { return &Function{now: time.Now} }
 
 // Handle cancels the order of a STOCK_REJECTED or PAYMENT_FAILURE.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	orderID, c, err := f.change(e)
+	a, err := orderstep.Apply(ctx, f.Store, "cancelorder", e, f.change)
 	if err != nil {
-		return nil, fn.Permanent(fmt.Errorf("cancelorder: %w", err))
-	}
-	a, err := f.Store.Advance(ctx, orderID, c, nil)
-	if err != nil {
-		// An order that does not exist will not exist on a retry either.
-		return nil, fn.PermanentIf(fmt.Errorf("cancelorder: %w", err), orderstore.ErrNotFound)
+		return nil, err
 	}
 	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	reason := reasons[events.Type(e.Type())]

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/knshop/knshop/functions/internal/orderstep"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -38,14 +39,9 @@ func New() *Function { return &Function{now: time.Now} }
 
 // Handle applies a STOCK_RESERVED or PAYMENT_SUCCESS.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	orderID, c, err := f.change(e)
+	a, err := orderstep.Apply(ctx, f.Store, "confirmorder", e, f.change)
 	if err != nil {
-		return nil, fn.Permanent(fmt.Errorf("confirmorder: %w", err))
-	}
-	a, err := f.Store.Advance(ctx, orderID, c, nil)
-	if err != nil {
-		// An order that does not exist will not exist on a retry either.
-		return nil, fn.PermanentIf(fmt.Errorf("confirmorder: %w", err), orderstore.ErrNotFound)
+		return nil, err
 	}
 	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	switch {

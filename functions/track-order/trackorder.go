@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/knshop/knshop/functions/internal/orderstep"
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
@@ -32,14 +33,9 @@ func New() *Function { return &Function{now: time.Now} }
 // Handle applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
 // no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	orderID, c, err := f.change(e)
+	a, err := orderstep.Apply(ctx, f.Store, "trackorder", e, f.change)
 	if err != nil {
-		return nil, fn.Permanent(fmt.Errorf("trackorder: %w", err))
-	}
-	a, err := f.Store.Advance(ctx, orderID, c, nil)
-	if err != nil {
-		// An order that does not exist will not exist on a retry either.
-		return nil, fn.PermanentIf(fmt.Errorf("trackorder: %w", err), orderstore.ErrNotFound)
+		return nil, err
 	}
 	log := fn.Logger(ctx).With("order_id", a.Order.ID)
 	switch {
