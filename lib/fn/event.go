@@ -51,24 +51,25 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, span := startSpan(ctx, tracerFrom(ctx), events.Traceparent(ctx), "handle "+e.Type(), trace.SpanKindConsumer,
 		attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()),
 		attribute.String("cloudevents.event_source", e.Source()), attribute.String("cloudevents.event_subject", e.Subject()))
-	status := http.StatusNoContent
-	defer func() {
-		endSpan(span, status)
-		reportDelivery(ctx, h.name, *e, status, begin)
-	}()
 	log = log.With("event_id", e.ID(), "event_type", e.Type(), "trace_id", events.TraceID(events.Traceparent(ctx)))
 	ctx = WithLogger(ctx, log)
 
-	reply, err := h.f.Handle(ctx, *e)
 	outcome := outcomeHandled
-	defer func() { observeEvent(h.name, e.Type(), outcome, time.Since(begin)) }()
+	defer func() {
+		// The answer, as the span, the timeline and the metrics see it.
+		status := outcomeStatus[outcome]
+		endSpan(span, status)
+		reportDelivery(ctx, h.name, *e, status, begin)
+		observeEvent(h.name, e.Type(), outcome, time.Since(begin))
+	}()
+	reply, err := h.f.Handle(ctx, *e)
 	switch {
 	case err != nil && IsPermanent(err):
-		outcome, status = outcomePermanent, http.StatusBadRequest
+		outcome = outcomePermanent
 		log.WarnContext(ctx, "event cannot be processed; not retrying", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusBadRequest, "unprocessable-event", err.Error()))
 	case err != nil:
-		outcome, status = outcomeRetry, http.StatusInternalServerError
+		outcome = outcomeRetry
 		log.ErrorContext(ctx, "event handling failed; the broker will retry", "error", err)
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "transient", "transient failure"))
 	case reply == nil:
@@ -76,12 +77,12 @@ func (h eventHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		if err := reply.Validate(); err != nil {
-			outcome, status = outcomeRetry, http.StatusInternalServerError
+			outcome = outcomeRetry
 			log.ErrorContext(ctx, "handler built an invalid reply", "error", err)
 			httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusInternalServerError, "invalid-reply", "invalid reply event"))
 			return
 		}
-		outcome, status = outcomeReplied, http.StatusOK
+		outcome = outcomeReplied
 		log.InfoContext(ctx, "event handled with a reply", "reply_type", reply.Type(), "reply_id", reply.ID())
 		if err := cehttp.WriteResponseWriter(ctx, binding.ToMessage(reply), http.StatusOK, w); err != nil {
 			log.ErrorContext(ctx, "writing the reply failed", "error", err)

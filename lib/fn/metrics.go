@@ -32,6 +32,14 @@ const (
 	outcomeInvalid   = "invalid"
 )
 
+// outcomeStatus is the HTTP answer of each outcome of a valid event.
+var outcomeStatus = map[string]int{
+	outcomeHandled:   http.StatusNoContent,
+	outcomeReplied:   http.StatusOK,
+	outcomePermanent: http.StatusBadRequest,
+	outcomeRetry:     http.StatusInternalServerError,
+}
+
 // observeEvent records one event handled by function.
 func observeEvent(function, eventType, outcome string, took time.Duration) {
 	t := events.TypeLabel(eventType)
