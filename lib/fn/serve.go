@@ -78,7 +78,7 @@ func Handler(f any) (http.Handler, error) {
 // Start sets up tracing from cfg's OpenTelemetry variables and calls the
 // function's Start hook, if it has one, with cfg.
 func (i *Instance) Start(ctx context.Context, cfg map[string]string) error {
-	t, err := newTracing(ctx, i.name, cfg)
+	t, err := newTracing(i.name, cfg)
 	if err != nil {
 		return fmt.Errorf("fn: start %s: %w", i.name, err)
 	}

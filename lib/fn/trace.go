@@ -59,7 +59,7 @@ func tracesEndpoint(cfg map[string]string) string {
 }
 
 // newTracing builds the tracer of the function name from cfg.
-func newTracing(ctx context.Context, name string, cfg map[string]string) (tracing, error) {
+func newTracing(name string, cfg map[string]string) (tracing, error) {
 	endpoint := tracesEndpoint(cfg)
 	if endpoint == "" {
 		return noTracing, nil
@@ -86,28 +86,17 @@ func newTracing(ctx context.Context, name string, cfg map[string]string) (tracin
 	return tracing{tracer: tp.Tracer("github.com/knshop/knshop/lib/fn"), shutdown: tp.Shutdown}, nil
 }
 
-// traceCarrier holds one traceparent for the W3C propagator.
-type traceCarrier string
-
-func (c traceCarrier) Get(key string) string {
-	if key == "traceparent" {
-		return string(c)
-	}
-	return ""
-}
-func (traceCarrier) Set(string, string) {}
-func (traceCarrier) Keys() []string     { return []string{"traceparent"} }
-
 // startSpan starts a span under the trace tp names and returns the context
 // carrying both the span and the traceparent that events published from
 // here must carry: the new span's, so the next function's span is its
 // child. With the no-op tracer the span is the parent's and tp is unchanged.
 func startSpan(ctx context.Context, tr trace.Tracer, tp, name string, kind trace.SpanKind, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
-	ctx = propagation.TraceContext{}.Extract(ctx, traceCarrier(tp))
+	w3c := propagation.TraceContext{}
+	ctx = w3c.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
 	ctx, span := tr.Start(ctx, name, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
-	if sc := span.SpanContext(); sc.IsValid() {
-		tp = "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-" + sc.TraceFlags().String()
-	}
+	out := propagation.MapCarrier{}
+	w3c.Inject(ctx, out)
+	tp = out.Get("traceparent")
 	if !events.ValidTraceparent(tp) {
 		// No trace came in and none is recorded: start one for the logs
 		// and the events published from here.
