@@ -36,6 +36,7 @@ type Reporter struct {
 	source string
 	log    *slog.Logger
 	ch     chan Entry
+	quit   chan struct{} // closed by Close; ch is never closed, so a late Report cannot panic
 	done   chan struct{}
 	once   sync.Once
 	every  time.Duration
@@ -54,7 +55,7 @@ func NewReporter(url, function string, log *slog.Logger) *Reporter {
 	}
 	r := &Reporter{
 		sink: sink.NewHTTP(url, sink.WithTimeout(5*time.Second)), source: "/knshop/" + function, log: log,
-		ch: make(chan Entry, 4096), done: make(chan struct{}), every: 200 * time.Millisecond,
+		ch: make(chan Entry, 4096), quit: make(chan struct{}), done: make(chan struct{}), every: 200 * time.Millisecond,
 	}
 	go r.run()
 	return r
@@ -79,7 +80,7 @@ func (r *Reporter) Close(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	r.once.Do(func() { close(r.ch) })
+	r.once.Do(func() { close(r.quit) })
 	select {
 	case <-r.done:
 		return nil
@@ -95,11 +96,10 @@ func (r *Reporter) run() {
 	var batch []Entry
 	for {
 		select {
-		case e, ok := <-r.ch:
-			if !ok {
-				r.send(batch)
-				return
-			}
+		case <-r.quit:
+			r.drain(batch)
+			return
+		case e := <-r.ch:
 			batch = append(batch, e)
 			if len(batch) >= MaxReport {
 				r.send(batch)
@@ -110,6 +110,23 @@ func (r *Reporter) run() {
 				r.send(batch)
 				batch = nil
 			}
+		}
+	}
+}
+
+// drain sends batch and whatever is still queued, MaxReport at a time.
+func (r *Reporter) drain(batch []Entry) {
+	for {
+		select {
+		case e := <-r.ch:
+			batch = append(batch, e)
+			if len(batch) == MaxReport {
+				r.send(batch)
+				batch = nil
+			}
+		default:
+			r.send(batch)
+			return
 		}
 	}
 }
