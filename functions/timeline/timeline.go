@@ -44,16 +44,7 @@ type Function struct {
 
 	mu         sync.Mutex
 	lastPurged time.Time
-
-	// Group commit: the entries of events handled at the same time are
-	// written in one statement.
-	batch   sync.Mutex
-	pending []timeline.Entry
-	waiters []chan error
 }
-
-// groupWindow is how long the first entry of a group waits for others.
-const groupWindow = 20 * time.Millisecond
 
 // New returns an unstarted timeline function.
 func New() *Function { return &Function{now: time.Now} }
@@ -99,45 +90,11 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	if err := f.record(ctx, entries); err != nil {
+	if err := f.store.Record(ctx, entries...); err != nil {
 		return nil, err
 	}
 	f.purge(ctx)
 	return nil, nil
-}
-
-// record adds entries to the group being gathered and waits until the
-// group is written: an event is answered only once its entry is stored,
-// and the events of one moment share one commit.
-func (f *Function) record(ctx context.Context, entries []timeline.Entry) error {
-	done := make(chan error, 1)
-	f.batch.Lock()
-	f.pending = append(f.pending, entries...)
-	f.waiters = append(f.waiters, done)
-	if len(f.waiters) == 1 {
-		time.AfterFunc(groupWindow, f.flush)
-	}
-	f.batch.Unlock()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// flush writes the gathered group and tells every waiter how it went.
-func (f *Function) flush() {
-	f.batch.Lock()
-	entries, waiters := f.pending, f.waiters
-	f.pending, f.waiters = nil, nil
-	f.batch.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := f.store.Record(ctx, entries...)
-	for _, w := range waiters {
-		w <- err
-	}
 }
 
 // purge deletes one bounded batch of expired entries, at most once per
