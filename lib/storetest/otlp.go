@@ -15,7 +15,6 @@ import (
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // unmarshalOTLPJSON decodes OTLP's JSON encoding strictly into the
@@ -71,8 +70,8 @@ type Span struct {
 }
 
 // OTLPReceiver is an in-process OTLP/HTTP trace receiver: what a collector
-// would get from the functions' exporters, decoded from protobuf or from
-// OTLP JSON with the official generated types.
+// would get from the functions' exporters (OTLP/HTTP, JSON encoding),
+// decoded into the official generated types.
 type OTLPReceiver struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
@@ -133,13 +132,12 @@ func (r *OTLPReceiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var msg coltracepb.ExportTraceServiceRequest
-	if req.Header.Get("Content-Type") == "application/json" {
-		err = unmarshalOTLPJSON(data, &msg)
-	} else {
-		err = proto.Unmarshal(data, &msg)
+	if ct := req.Header.Get("Content-Type"); ct != "application/json" {
+		http.Error(w, "only OTLP's JSON encoding is taken here, not "+ct, http.StatusUnsupportedMediaType)
+		return
 	}
-	if err != nil {
+	var msg coltracepb.ExportTraceServiceRequest
+	if err := unmarshalOTLPJSON(data, &msg); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -168,7 +166,7 @@ func (r *OTLPReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.spans = append(r.spans, got...)
 	r.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	resp, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Write(resp)
+	// An ExportTraceServiceResponse with nothing rejected.
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, "{}")
 }
