@@ -18,12 +18,8 @@ import (
 
 func postEvent(t *testing.T, h http.Handler, id, typ string) int {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{}`))
-	for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": id, "Ce-Type": typ, "Ce-Source": "/test", "Content-Type": "application/json"} {
-		r.Header.Set(k, v)
-	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
+	h.ServeHTTP(rec, eventRequest(id, typ, ""))
 	return rec.Code
 }
 

@@ -69,9 +69,11 @@ func start(t *testing.T, name string, f any, cfg map[string]string) *fn.Instance
 	return inst
 }
 
-func eventRequest(tp string) *http.Request {
+// eventRequest is a binary-mode CloudEvent POST, as the Broker sends, with
+// the traceparent extension when tp is set.
+func eventRequest(id, typ, tp string) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{}`))
-	for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "e-1", "Ce-Type": "ORDER_PLACED", "Ce-Source": "/test", "Content-Type": "application/json"} {
+	for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": id, "Ce-Type": typ, "Ce-Source": "/test", "Content-Type": "application/json"} {
 		r.Header.Set(k, v)
 	}
 	if tp != "" {
@@ -86,7 +88,7 @@ func TestEventSpanContinuesTheEventsTrace(t *testing.T) {
 	s := &seen{}
 	inst := start(t, "traced-events", tracedEvents{s}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.Endpoint(), "OTEL_BSP_SCHEDULE_DELAY": "20"})
 	rec := httptest.NewRecorder()
-	inst.ServeHTTP(rec, eventRequest(inTP))
+	inst.ServeHTTP(rec, eventRequest("e-1", "ORDER_PLACED", inTP))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d", rec.Code)
 	}
@@ -136,11 +138,11 @@ func TestWithoutAnEndpointTheTraceparentPassesThrough(t *testing.T) {
 	// OTEL_SDK_DISABLED wins over an endpoint; no endpoint at all is the
 	// same path.
 	inst := start(t, "untraced", tracedEvents{s}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.Endpoint(), "OTEL_SDK_DISABLED": "true"})
-	inst.ServeHTTP(httptest.NewRecorder(), eventRequest(inTP))
+	inst.ServeHTTP(httptest.NewRecorder(), eventRequest("e-1", "ORDER_PLACED", inTP))
 	if s.last() != inTP {
 		t.Fatalf("handler saw %q, want the event's %q unchanged", s.last(), inTP)
 	}
-	inst.ServeHTTP(httptest.NewRecorder(), eventRequest(""))
+	inst.ServeHTTP(httptest.NewRecorder(), eventRequest("e-1", "ORDER_PLACED", ""))
 	if !events.ValidTraceparent(s.last()) {
 		t.Fatalf("an event without a trace: handler saw %q, want a new traceparent", s.last())
 	}
