@@ -38,8 +38,8 @@ func report(t *testing.T, data string) event.Event {
 	return e
 }
 
-// TestRecordsEventsAndReports: concurrent events share group commits and
-// each is answered only once stored; a redelivered event is kept once; a
+// TestRecordsEventsAndReports: concurrent events are each answered only
+// once stored; a redelivered event is kept once; a
 // report's entries are recorded; a malformed report is a 400.
 func TestRecordsEventsAndReports(t *testing.T) {
 	mongo := storetest.Mongo(t, "operations")
