@@ -12,6 +12,7 @@ import (
 	"github.com/knshop/knshop/functions/cart"
 	chargepayment "github.com/knshop/knshop/functions/charge-payment"
 	completeorder "github.com/knshop/knshop/functions/complete-order"
+	completereturn "github.com/knshop/knshop/functions/complete-return"
 	confirmorder "github.com/knshop/knshop/functions/confirm-order"
 	createprofile "github.com/knshop/knshop/functions/create-profile"
 	deadletter "github.com/knshop/knshop/functions/dead-letter"
@@ -20,11 +21,17 @@ import (
 	"github.com/knshop/knshop/functions/payments"
 	"github.com/knshop/knshop/functions/products"
 	purgecredentials "github.com/knshop/knshop/functions/purge-credentials"
+	rateproduct "github.com/knshop/knshop/functions/rate-product"
 	reconcileorders "github.com/knshop/knshop/functions/reconcile-orders"
+	recordpurchase "github.com/knshop/knshop/functions/record-purchase"
 	refundpayment "github.com/knshop/knshop/functions/refund-payment"
+	refundreturn "github.com/knshop/knshop/functions/refund-return"
 	relayoutbox "github.com/knshop/knshop/functions/relay-outbox"
 	releasestock "github.com/knshop/knshop/functions/release-stock"
 	reservestock "github.com/knshop/knshop/functions/reserve-stock"
+	restockreturn "github.com/knshop/knshop/functions/restock-return"
+	"github.com/knshop/knshop/functions/returns"
+	"github.com/knshop/knshop/functions/reviews"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
 	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
 	synccustomer "github.com/knshop/knshop/functions/sync-customer"
@@ -67,4 +74,11 @@ var All = map[string]Constructor{
 	"charge-payment":     func() any { return chargepayment.New() },
 	"payments":           func() any { return payments.New() },
 	"refund-payment":     func() any { return refundpayment.New() },
+	"returns":            func() any { return returns.New() },
+	"restock-return":     func() any { return restockreturn.New() },
+	"refund-return":      func() any { return refundreturn.New() },
+	"complete-return":    func() any { return completereturn.New() },
+	"reviews":            func() any { return reviews.New() },
+	"record-purchase":    func() any { return recordpurchase.New() },
+	"rate-product":       func() any { return rateproduct.New() },
 }

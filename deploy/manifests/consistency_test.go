@@ -32,12 +32,13 @@ import (
 
 // The function names are fixed by the design: each one is a Knative Service.
 var (
-	httpFunctions  = []string{"auth", "users", "products", "cart", "orders", "payments", "deliveries", "admin"}
+	httpFunctions  = []string{"auth", "users", "products", "cart", "orders", "returns", "reviews", "payments", "deliveries", "admin"}
 	eventFunctions = []string{
 		"create-profile", "sync-customer", "purge-credentials", "cancel-user-orders", "sync-catalog",
 		"reserve-stock", "charge-payment", "cancel-order", "confirm-order", "start-delivery",
 		"release-stock", "refund-payment", "cancel-delivery", "track-order", "complete-order",
 		"dead-letter", "relay-outbox", "reconcile-orders", "timeline",
+		"restock-return", "refund-return", "complete-return", "record-purchase", "rate-product",
 	}
 )
 
@@ -74,6 +75,11 @@ var reactions = map[string]reaction{
 	"cancel-delivery":              {"cancel-delivery", []events.Type{events.OrderCancelled}, true}, // not in EVENTS.md (docs/events.md)
 	"track-order":                  {"track-order", []events.Type{events.DeliveryStarted, events.DeliveryCourieredPartner}, true},
 	"complete-order":               {"complete-order", []events.Type{events.DeliveryCompleted}, true},
+	"restock-return":               {"restock-return", []events.Type{events.ReturnReceived}, true},
+	"refund-return":                {"refund-return", []events.Type{events.ReturnReceived}, true},
+	"complete-return":              {"complete-return", []events.Type{events.PaymentRefunded}, true},
+	"record-purchase":              {"record-purchase", []events.Type{events.OrderCompleted}, false},
+	"rate-product":                 {"rate-product", []events.Type{events.ReviewAdded, events.ReviewUpdated, events.ReviewDeleted}, false},
 }
 
 // producers is the "produced by" column of spec/EVENTS.md.
@@ -96,23 +102,33 @@ var producers = map[events.Type]string{
 	events.StockReserved:            "reserve-stock",
 	events.StockRejected:            "reserve-stock",
 	events.PaymentRefunded:          "refund-payment",
+	events.ReturnRequested:          "returns",
+	events.ReturnReceived:           "returns",
+	events.ReturnRejected:           "returns",
+	events.ReviewAdded:              "reviews",
+	events.ReviewUpdated:            "reviews",
+	events.ReviewDeleted:            "reviews",
 }
 
 // terminal are the types no function reacts to: they end a flow and are
 // kept for read models outside knshop (analytics, notifications).
-var terminal = []events.Type{events.OrderCompleted, events.PaymentAdded, events.PaymentRefunded}
+var terminal = []events.Type{events.PaymentAdded, events.ReturnRequested, events.ReturnRejected}
 
 // ingressPaths is the public path → function mapping of spec/API.md.
 var ingressPaths = map[string]string{
-	"/api/auth":         "auth",
-	"/api/users":        "users",
-	"/api/products":     "products",
-	"/api/cart":         "cart",
-	"/api/orders":       "orders",
-	"/api/payments":     "payments",
-	"/api/deliveries":   "deliveries",
-	"/api/admin":        "admin",
-	"/api/openapi.json": "admin",
+	"/api/auth":                   "auth",
+	"/api/users":                  "users",
+	"/api/products":               "products",
+	"/api/cart":                   "cart",
+	"/api/orders":                 "orders",
+	"/api/returns":                "returns",
+	"/api/reviews":                "reviews",
+	"/api/orders/[^/]+/returns":   "returns",
+	"/api/products/[^/]+/reviews": "reviews",
+	"/api/payments":               "payments",
+	"/api/deliveries":             "deliveries",
+	"/api/admin":                  "admin",
+	"/api/openapi.json":           "admin",
 }
 
 // allFunctionNames is the design's list plus whatever functions.All holds.
@@ -550,6 +566,9 @@ func TestIngressMapsTheAPIPaths(t *testing.T) {
 	local := map[string]string{}
 	for area, fn := range functions.Areas {
 		local["/api/"+area] = fn
+	}
+	for _, n := range functions.NestedRoutes {
+		local[n.IngressPath()] = n.Function
 	}
 	if !maps.Equal(got, local) {
 		t.Errorf("ingress paths %v, local gateway areas %v", got, local)

@@ -39,9 +39,11 @@ type Product struct {
 	Price       money.Money `json:"price"`
 	Stock       int64       `json:"stock"`
 	Images      []string    `json:"images"`
-	Version     int64       `json:"version"`
-	CreatedAt   time.Time   `json:"createdAt"`
-	UpdatedAt   time.Time   `json:"updatedAt"`
+	// Rating is the average and count of the product's visible reviews.
+	Rating    catalog.Rating `json:"rating"`
+	Version   int64          `json:"version"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
 }
 
 func view(p catalog.Product) Product {
@@ -50,7 +52,7 @@ func view(p catalog.Product) Product {
 		images = []string{}
 	}
 	return Product{ID: p.ID, SellerID: p.SellerID, Name: p.Name, Description: p.Description,
-		Category: p.Category, Price: p.Price, Stock: p.Stock, Images: images, Version: p.Version,
+		Category: p.Category, Price: p.Price, Stock: p.Stock, Images: images, Rating: p.Rating, Version: p.Version,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
@@ -201,7 +203,7 @@ func checkImages(v *httpapi.Validator, images []string) {
 }
 
 // sorts are the orders the list route takes.
-var sorts = []string{catalog.SortPrice, catalog.SortPriceDesc, catalog.SortName, catalog.SortNewest}
+var sorts = []string{catalog.SortPrice, catalog.SortPriceDesc, catalog.SortName, catalog.SortNewest, catalog.SortRating}
 
 // parseQuery reads the list route's query, reporting every bad parameter.
 func parseQuery(r *http.Request) (catalog.Query, httpapi.Page, error) {
@@ -228,6 +230,11 @@ func parseQuery(r *http.Request) (catalog.Query, httpapi.Page, error) {
 	}
 	q.MinPrice, q.MaxPrice = price("minPrice"), price("maxPrice")
 	v.Check(q.MinPrice == nil || q.MaxPrice == nil || *q.MinPrice <= *q.MaxPrice, "maxPrice", "must not be below minPrice")
+	if s := in.Get("minRating"); s != "" {
+		n, err := strconv.ParseFloat(s, 64)
+		v.Check(err == nil && n >= 0 && n <= 5, "minRating", "must be a number from 0 to 5")
+		q.MinRating = &n
+	}
 	if s := in.Get("inStock"); s != "" {
 		b, err := strconv.ParseBool(s)
 		v.Check(err == nil, "inStock", "must be true or false")

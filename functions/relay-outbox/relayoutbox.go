@@ -32,7 +32,7 @@ import (
 // collection whose owner writes events through lib/outbox.
 const (
 	DefaultMySQLDatabases   = "orders,payments,deliveries"
-	DefaultMongoCollections = "identity.credentials,identity.profiles,catalog.products"
+	DefaultMongoCollections = "identity.credentials,identity.profiles,catalog.products,catalog.reviews"
 )
 
 // batch is how many events one Relay call sends; maxRounds bounds the calls

@@ -220,7 +220,7 @@ func TestConfigFrom(t *testing.T) {
 		wantMySQL int
 		wantMongo int
 	}{
-		"defaults":                    {cfg: with(), wantMySQL: 3, wantMongo: 3},
+		"defaults":                    {cfg: with(), wantMySQL: 3, wantMongo: 4},
 		"lists set":                   {cfg: with("RELAY_MYSQL_DATABASES", "orders", "RELAY_MONGO_COLLECTIONS", "catalog.products"), wantMySQL: 1, wantMongo: 1},
 		"empty lists relay nothing":   {cfg: map[string]string{"K_SINK": "x", "RELAY_MYSQL_DATABASES": "", "RELAY_MONGO_COLLECTIONS": ""}},
 		"no sink":                     {cfg: with("K_SINK", ""), wantErr: true},

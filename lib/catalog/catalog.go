@@ -12,7 +12,8 @@
 //	 reservations: {<orderId>: {qty, at}},   // held for an order
 //	 released:     {<orderId>: {q, at}},     // given back (q 0: nothing was held)
 //	 settled:      {<orderId>: {q, at}},     // turned into a sale
-//	 markers, markerEpoch,                   // how many released/settled; prunes
+//	 restocked:    {<returnId>: {q, at}},    // a return's units put back
+//	 markers, markerEpoch,                   // how many released/settled/restocked; prunes
 //	 outbox:       {<eventId>: ...}}         // PRODUCT_* not yet published
 //
 // stock is what can still be ordered; reserved and sold count the units held
@@ -128,47 +129,68 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	return s, nil
 }
 
-// productIndexes serve the list route's filters and sorts.
-var productIndexes = []struct {
+// index is one index a collection must have.
+type index struct {
 	name string
 	keys bson.D
-}{
+}
+
+// productIndexes serve the list route's filters and sorts.
+var productIndexes = []index{
 	{"category_1", bson.D{{Key: "category", Value: 1}}},
 	{"price.amount_1", bson.D{{Key: "price.amount", Value: 1}}},
 	{"createdAt_-1", bson.D{{Key: "createdAt", Value: -1}}},
 	{"sellerId_1", bson.D{{Key: "sellerId", Value: 1}}},
 	{"name_1", bson.D{{Key: "name", Value: 1}}},
+	{"rating.average_-1", bson.D{{Key: "rating.average", Value: -1}}},
 }
 
-// ensureIndexes creates the missing indexes only: FerretDB v1 drops the
-// connection when asked to create an index that already exists (measured).
+// ensureIndexes creates the missing indexes of the products, reviews and
+// ratings collections.
 func (s *Store) ensureIndexes(ctx context.Context) error {
-	missing, err := s.missingIndexes(ctx)
-	if err != nil || len(missing) == 0 {
-		return err
-	}
-	if _, err := s.products.Indexes().CreateMany(ctx, missing); err != nil {
-		// Another function starting at the same time may have created
-		// them between our look and our create.
-		if again, lerr := s.missingIndexes(ctx); lerr == nil && len(again) == 0 {
-			return nil
+	for coll, specs := range map[*mongo.Collection][]index{
+		s.products: productIndexes, s.db.Collection(ReviewsCollection): reviewIndexes,
+		s.db.Collection(RatingsCollection): ratingIndexes,
+	} {
+		if err := ensure(ctx, coll, specs); err != nil {
+			return err
 		}
-		return fmt.Errorf("catalog: create indexes: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) missingIndexes(ctx context.Context) ([]mongo.IndexModel, error) {
-	specs, err := s.products.Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: list indexes: %w", err)
+// ensure creates the missing indexes of coll only: FerretDB v1 drops the
+// connection when asked to create an index that already exists (measured).
+func ensure(ctx context.Context, coll *mongo.Collection, specs []index) error {
+	missing, err := missingIndexes(ctx, coll, specs)
+	if err != nil || len(missing) == 0 {
+		return err
 	}
+	if _, err := coll.Indexes().CreateMany(ctx, missing); err != nil {
+		// Another function starting at the same time may have created
+		// them between our look and our create.
+		if again, lerr := missingIndexes(ctx, coll, specs); lerr == nil && len(again) == 0 {
+			return nil
+		}
+		return fmt.Errorf("catalog: create indexes of %s: %w", coll.Name(), err)
+	}
+	return nil
+}
+
+func missingIndexes(ctx context.Context, coll *mongo.Collection, specs []index) ([]mongo.IndexModel, error) {
 	have := map[string]bool{}
-	for _, sp := range specs {
+	list, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		var ce mongo.CommandError
+		if !errors.As(err, &ce) || ce.Code != 26 { // 26 NamespaceNotFound: no collection yet
+			return nil, fmt.Errorf("catalog: list indexes of %s: %w", coll.Name(), err)
+		}
+	}
+	for _, sp := range list {
 		have[sp.Name] = true
 	}
 	var missing []mongo.IndexModel
-	for _, ix := range productIndexes {
+	for _, ix := range specs {
 		if !have[ix.name] {
 			missing = append(missing, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)})
 		}

@@ -25,6 +25,9 @@ const (
 	StatusReserved  Status = "reserved"
 	StatusRejected  Status = "rejected"
 	StatusCancelled Status = "cancelled"
+	// StatusRestocked is not a hold's: it is the fact that a return's
+	// units are back in stock (RestockReturn).
+	StatusRestocked Status = "restocked"
 )
 
 // Item is a product and a quantity of it.

@@ -26,10 +26,12 @@ type Product struct {
 	Reserved    int64       `bson:"reserved"`
 	Sold        int64       `bson:"sold"`
 	Images      []string    `bson:"images"`
-	Version     int64       `bson:"version"`
-	CreatedAt   time.Time   `bson:"createdAt"`
-	UpdatedAt   time.Time   `bson:"updatedAt"`
-	DeletedAt   *time.Time  `bson:"deletedAt,omitempty"`
+	// Rating is kept by rate-product over the visible reviews.
+	Rating    Rating     `bson:"rating"`
+	Version   int64      `bson:"version"`
+	CreatedAt time.Time  `bson:"createdAt"`
+	UpdatedAt time.Time  `bson:"updatedAt"`
+	DeletedAt *time.Time `bson:"deletedAt,omitempty"`
 }
 
 // Extra is more $set entries written in the same update as a product change:
@@ -40,7 +42,7 @@ type Extra = bson.M
 // which grow with every order and are not part of what a reader sees.
 var productFields = bson.D{
 	{Key: "reservations", Value: 0}, {Key: "released", Value: 0},
-	{Key: "settled", Value: 0}, {Key: "outbox", Value: 0},
+	{Key: "settled", Value: 0}, {Key: "restocked", Value: 0}, {Key: "outbox", Value: 0},
 }
 
 // Now is the store's clock at the precision MongoDB keeps (milliseconds), so
@@ -52,31 +54,40 @@ func (s *Store) Create(ctx context.Context, p Product, extra Extra) error {
 	if p.Images == nil {
 		p.Images = []string{}
 	}
+	if err := insertWith(ctx, s.products, p.ID, p, extra); err != nil {
+		return fmt.Errorf("catalog: create %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// insertWith inserts v (whose _id is id) with extra's fields, in one write.
+// It is an upsert rather than an insert: $setOnInsert accepts the outbox's
+// dotted paths, and a new id cannot match an existing document (an id
+// taken is ErrConflict).
+func insertWith(ctx context.Context, coll *mongo.Collection, id string, v any, extra Extra) error {
 	set := bson.M{}
 	for k, v := range extra {
 		set[k] = v
 	}
-	raw, err := bson.Marshal(p)
+	raw, err := bson.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("catalog: create %s: %w", p.ID, err)
+		return err
 	}
 	var fields bson.M
 	if err := bson.Unmarshal(raw, &fields); err != nil {
-		return fmt.Errorf("catalog: create %s: %w", p.ID, err)
+		return err
 	}
 	delete(fields, "_id")
 	for k, v := range fields {
 		set[k] = v
 	}
-	// An upsert rather than an insert: $set accepts the outbox's dotted
-	// paths, and the new id cannot match an existing document.
-	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}},
+	res, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$setOnInsert", Value: set}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
-		return fmt.Errorf("catalog: create %s: %w", p.ID, err)
+		return err
 	}
 	if res.UpsertedCount != 1 {
-		return fmt.Errorf("catalog: create %s: %w: id taken", p.ID, ErrConflict)
+		return fmt.Errorf("%w: id taken", ErrConflict)
 	}
 	return nil
 }
@@ -153,6 +164,7 @@ const (
 	SortPrice     = "price"
 	SortPriceDesc = "-price"
 	SortName      = "name"
+	SortRating    = "-rating"
 )
 
 // Query selects live products. Zero fields do not filter.
@@ -162,9 +174,11 @@ type Query struct {
 	MinPrice *int64 // minor units
 	MaxPrice *int64
 	InStock  bool
-	Sort     string // one of the Sort constants; SortNewest when empty
-	Offset   int
-	Limit    int
+	// MinRating keeps products whose average rating is at least this.
+	MinRating *float64
+	Sort      string // one of the Sort constants; SortNewest when empty
+	Offset    int
+	Limit     int
 }
 
 // List returns one page of the products q selects and how many it selects
@@ -193,6 +207,9 @@ func (s *Store) List(ctx context.Context, q Query) ([]Product, int, error) {
 	}
 	if q.InStock {
 		filter = append(filter, bson.E{Key: "stock", Value: bson.D{{Key: "$gt", Value: 0}}})
+	}
+	if q.MinRating != nil {
+		filter = append(filter, bson.E{Key: "rating.average", Value: bson.D{{Key: "$gte", Value: *q.MinRating}}})
 	}
 	sort, err := sortSpec(q.Sort)
 	if err != nil {
@@ -229,6 +246,8 @@ func sortSpec(s string) (bson.D, error) {
 		first = bson.E{Key: "price.amount", Value: -1}
 	case SortName:
 		first = bson.E{Key: "name", Value: 1}
+	case SortRating:
+		first = bson.E{Key: "rating.average", Value: -1}
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrBadSort, s)
 	}

@@ -285,11 +285,12 @@ func (s *Store) pruneIfMany(ctx context.Context, productID string, markers int64
 // of two concurrent prunes one applies. It returns how many it removed.
 func (s *Store) prune(ctx context.Context, productID string) (int, error) {
 	var doc struct {
-		Released map[string]marker `bson:"released"`
-		Settled  map[string]marker `bson:"settled"`
-		Epoch    int64             `bson:"markerEpoch"`
+		Released  map[string]marker `bson:"released"`
+		Settled   map[string]marker `bson:"settled"`
+		Restocked map[string]marker `bson:"restocked"`
+		Epoch     int64             `bson:"markerEpoch"`
 	}
-	proj := bson.D{{Key: "released", Value: 1}, {Key: "settled", Value: 1}, {Key: "markerEpoch", Value: 1}}
+	proj := bson.D{{Key: "released", Value: 1}, {Key: "settled", Value: 1}, {Key: "restocked", Value: 1}, {Key: "markerEpoch", Value: 1}}
 	if err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc); err != nil {
 		return 0, fmt.Errorf("catalog: prune %s: %w", productID, err)
 	}
@@ -302,10 +303,17 @@ func (s *Store) prune(ctx context.Context, productID string) (int, error) {
 			}
 		}
 	}
+	restocks, err := s.prunableRestocks(ctx, doc.Restocked, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("catalog: prune %s: %w", productID, err)
+	}
+	for _, id := range restocks {
+		unset = append(unset, bson.E{Key: "restocked." + id, Value: ""})
+	}
 	if len(unset) == 0 {
 		return 0, nil
 	}
-	kept := int64(len(doc.Released) + len(doc.Settled) - len(unset))
+	kept := int64(len(doc.Released) + len(doc.Settled) + len(doc.Restocked) - len(unset))
 	epoch := bson.E{Key: "markerEpoch", Value: doc.Epoch}
 	if doc.Epoch == 0 { // never pruned: the field is not there yet
 		epoch = absent("markerEpoch")

@@ -10,7 +10,8 @@ import "fmt"
 type Type string
 
 // The event types. The first fifteen are the system's documented types; the
-// STOCK_* and PAYMENT_REFUNDED types were added for the order saga.
+// STOCK_* and PAYMENT_REFUNDED types were added for the order saga, the
+// RETURN_* and REVIEW_* types for returns and reviews.
 const (
 	UserRegistered           Type = "USER_REGISTERED"
 	UserUpdated              Type = "USER_UPDATED"
@@ -30,6 +31,12 @@ const (
 	DeliveryCompleted        Type = "DELIVERY_COMPLETED"
 	StockReserved            Type = "STOCK_RESERVED"
 	StockRejected            Type = "STOCK_REJECTED"
+	ReturnRequested          Type = "RETURN_REQUESTED"
+	ReturnReceived           Type = "RETURN_RECEIVED"
+	ReturnRejected           Type = "RETURN_REJECTED"
+	ReviewAdded              Type = "REVIEW_ADDED"
+	ReviewUpdated            Type = "REVIEW_UPDATED"
+	ReviewDeleted            Type = "REVIEW_DELETED"
 )
 
 // SchemaVersion is the version of every data schema in this catalog.
@@ -87,6 +94,12 @@ var catalog = []entry{
 	{DeliveryCompleted, &DeliveryCompletedData{}},
 	{StockReserved, &StockReservedData{}},
 	{StockRejected, &StockRejectedData{}},
+	{ReturnRequested, &ReturnRequestedData{}},
+	{ReturnReceived, &ReturnReceivedData{}},
+	{ReturnRejected, &ReturnRejectedData{}},
+	{ReviewAdded, &ReviewAddedData{}},
+	{ReviewUpdated, &ReviewUpdatedData{}},
+	{ReviewDeleted, &ReviewDeletedData{}},
 }
 
 func lookup(t Type) (entry, bool) {

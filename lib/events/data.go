@@ -146,10 +146,17 @@ type OrderCancelledData struct {
 }
 
 // OrderCompletedData is the data of ORDER_COMPLETED.
+//
+// Items (what was delivered) and CustomerName were added for
+// record-purchase, which remembers who bought what so reviews can check
+// buyers; both are optional in the schema, so an older ORDER_COMPLETED
+// still reads (and records no purchase).
 type OrderCompletedData struct {
-	OrderID     string    `json:"orderId"`
-	CustomerID  string    `json:"customerId"`
-	CompletedAt time.Time `json:"completedAt"`
+	OrderID      string    `json:"orderId"`
+	CustomerID   string    `json:"customerId"`
+	CustomerName string    `json:"customerName,omitempty" schema:"empty"`
+	Items        []Item    `json:"items,omitempty"`
+	CompletedAt  time.Time `json:"completedAt"`
 }
 
 // StockReservedData is the data of STOCK_RESERVED. Besides the reserved
@@ -215,6 +222,9 @@ type PaymentRefundedData struct {
 	Amount     money.Money `json:"amount"`
 	RefundID   string      `json:"refundId"`
 	RefundedAt time.Time   `json:"refundedAt"`
+	// ReturnID is set when the refund is a return's (refund-return): a
+	// partial refund of Amount.
+	ReturnID string `json:"returnId,omitempty"`
 }
 
 // DeliveryStartedData is the data of DELIVERY_STARTED.
@@ -240,4 +250,65 @@ type DeliveryCompletedData struct {
 	DeliveryID  string    `json:"deliveryId"`
 	OrderID     string    `json:"orderId"`
 	CompletedAt time.Time `json:"completedAt"`
+}
+
+// ReturnRequestedData is the data of RETURN_REQUESTED.
+type ReturnRequestedData struct {
+	ReturnID    string       `json:"returnId"`
+	OrderID     string       `json:"orderId"`
+	CustomerID  string       `json:"customerId"`
+	Items       []PricedItem `json:"items" schema:"min=1"`
+	Amount      money.Money  `json:"amount"`
+	Reason      string       `json:"reason"`
+	RequestedAt time.Time    `json:"requestedAt"`
+}
+
+// ReturnReceivedData is the data of RETURN_RECEIVED: the units are back
+// and their amount is to be refunded.
+type ReturnReceivedData struct {
+	ReturnID   string      `json:"returnId"`
+	OrderID    string      `json:"orderId"`
+	CustomerID string      `json:"customerId"`
+	Items      []Item      `json:"items" schema:"min=1"`
+	Amount     money.Money `json:"amount"`
+	ReceivedAt time.Time   `json:"receivedAt"`
+}
+
+// ReturnRejectedData is the data of RETURN_REJECTED.
+type ReturnRejectedData struct {
+	ReturnID   string    `json:"returnId"`
+	OrderID    string    `json:"orderId"`
+	Reason     string    `json:"reason"`
+	RejectedAt time.Time `json:"rejectedAt"`
+}
+
+// ReviewAddedData is the data of REVIEW_ADDED. Revision counts the review's
+// changes (1 here): rate-product keeps, per review, the highest revision it
+// has seen, so events arriving out of order cannot undo a newer one.
+type ReviewAddedData struct {
+	ReviewID  string    `json:"reviewId"`
+	ProductID string    `json:"productId"`
+	AuthorID  string    `json:"authorId"`
+	Rating    int64     `json:"rating" schema:"min=1,max=5"`
+	Revision  int64     `json:"revision" schema:"min=1"`
+	AddedAt   time.Time `json:"addedAt"`
+}
+
+// ReviewUpdatedData is the data of REVIEW_UPDATED: the review's rating and
+// whether it counts (an admin hid it), as of Revision.
+type ReviewUpdatedData struct {
+	ReviewID  string    `json:"reviewId"`
+	ProductID string    `json:"productId"`
+	Rating    int64     `json:"rating" schema:"min=1,max=5"`
+	Visible   bool      `json:"visible"`
+	Revision  int64     `json:"revision" schema:"min=1"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ReviewDeletedData is the data of REVIEW_DELETED: final, whatever comes
+// after it.
+type ReviewDeletedData struct {
+	ReviewID  string    `json:"reviewId"`
+	ProductID string    `json:"productId"`
+	DeletedAt time.Time `json:"deletedAt"`
 }

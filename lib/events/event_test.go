@@ -32,6 +32,12 @@ func samples() map[Type]Data {
 		OrderCompleted:           OrderCompletedData{OrderID: "o1", CustomerID: "u1", CompletedAt: at},
 		StockReserved:            StockReservedData{OrderID: "o1", CustomerID: "u1", Items: []Item{{ProductID: "p1", Quantity: 2}}, Total: usd, PaymentMethod: "pm_card_visa", ShippingAddress: addr},
 		StockRejected:            StockRejectedData{OrderID: "o1", Shortages: []Shortage{{ProductID: "p1", Requested: 2, Available: 1}}},
+		ReturnRequested:          ReturnRequestedData{ReturnID: "r1", OrderID: "o1", CustomerID: "u1", Items: []PricedItem{{ProductID: "p1", Quantity: 1, UnitPrice: usd}}, Amount: usd, Reason: "too small", RequestedAt: at},
+		ReturnReceived:           ReturnReceivedData{ReturnID: "r1", OrderID: "o1", CustomerID: "u1", Items: []Item{{ProductID: "p1", Quantity: 1}}, Amount: usd, ReceivedAt: at},
+		ReturnRejected:           ReturnRejectedData{ReturnID: "r1", OrderID: "o1", Reason: "worn", RejectedAt: at},
+		ReviewAdded:              ReviewAddedData{ReviewID: "v1", ProductID: "p1", AuthorID: "u1", Rating: 4, Revision: 1, AddedAt: at},
+		ReviewUpdated:            ReviewUpdatedData{ReviewID: "v1", ProductID: "p1", Rating: 2, Visible: true, Revision: 2, UpdatedAt: at},
+		ReviewDeleted:            ReviewDeletedData{ReviewID: "v1", ProductID: "p1", DeletedAt: at},
 		PaymentAdded:             PaymentAddedData{PaymentID: "pay1", OrderID: "o1", Amount: usd, Method: "pm_card_visa", Gateway: "sandbox", CreatedAt: at},
 		PaymentSuccess:           PaymentSuccessData{PaymentID: "pay1", OrderID: "o1", TransactionID: "tx1", Amount: usd, Method: "pm_card_visa", PaidAt: at},
 		PaymentFailure:           PaymentFailureData{PaymentID: "pay1", OrderID: "o1", Amount: usd, Method: "pm_card_chargeDeclined", Code: "card_declined", FailedAt: at},
@@ -95,13 +101,15 @@ func TestNewSetsEveryAttributeAndRoundTrips(t *testing.T) {
 
 func TestNewRefusesDataOutsideItsSchema(t *testing.T) {
 	cases := map[string]Data{
-		"missing order id": OrderCancelledData{CustomerID: "u1", Reason: ReasonOutOfStock, CancelledAt: at},
-		"unknown reason":   OrderCancelledData{OrderID: "o1", CustomerID: "u1", Reason: "bored", CancelledAt: at},
-		"quantity zero":    StockReservedData{OrderID: "o1", CustomerID: "u1", Items: []Item{{ProductID: "p", Quantity: 0}}, Total: money.New(1, "USD"), PaymentMethod: "pm", ShippingAddress: Address{Line1: "a", City: "b", PostalCode: "c", Country: "US"}},
-		"negative money":   PaymentAddedData{PaymentID: "p", OrderID: "o", Amount: money.New(-5, "USD"), Method: "m", Gateway: "g", CreatedAt: at},
-		"bad currency":     PaymentAddedData{PaymentID: "p", OrderID: "o", Amount: money.New(5, "dollars"), Method: "m", Gateway: "g", CreatedAt: at},
-		"no shortages":     StockRejectedData{OrderID: "o1"},
-		"role not in enum": UserRegisteredData{UserID: "u", Email: "e", Name: "n", Role: "root", RegisteredAt: at},
+		"missing order id":  OrderCancelledData{CustomerID: "u1", Reason: ReasonOutOfStock, CancelledAt: at},
+		"unknown reason":    OrderCancelledData{OrderID: "o1", CustomerID: "u1", Reason: "bored", CancelledAt: at},
+		"quantity zero":     StockReservedData{OrderID: "o1", CustomerID: "u1", Items: []Item{{ProductID: "p", Quantity: 0}}, Total: money.New(1, "USD"), PaymentMethod: "pm", ShippingAddress: Address{Line1: "a", City: "b", PostalCode: "c", Country: "US"}},
+		"negative money":    PaymentAddedData{PaymentID: "p", OrderID: "o", Amount: money.New(-5, "USD"), Method: "m", Gateway: "g", CreatedAt: at},
+		"bad currency":      PaymentAddedData{PaymentID: "p", OrderID: "o", Amount: money.New(5, "dollars"), Method: "m", Gateway: "g", CreatedAt: at},
+		"no shortages":      StockRejectedData{OrderID: "o1"},
+		"rating of 6":       ReviewAddedData{ReviewID: "v", ProductID: "p", AuthorID: "u", Rating: 6, Revision: 1, AddedAt: at},
+		"return of nothing": ReturnReceivedData{ReturnID: "r", OrderID: "o", CustomerID: "u", Amount: money.New(5, "USD"), ReceivedAt: at},
+		"role not in enum":  UserRegisteredData{UserID: "u", Email: "e", Name: "n", Role: "root", RegisteredAt: at},
 	}
 	for name, d := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -1,7 +1,8 @@
 package events
 
 // Each data type names its event type, its subject and its partition key:
-// USER_* by user, PRODUCT_* by product, everything of the order saga by order.
+// USER_* by user, PRODUCT_* and REVIEW_* by product, everything of the order
+// saga and RETURN_* by order.
 
 func (UserRegisteredData) EventType() Type             { return UserRegistered }
 func (d UserRegisteredData) EventSubject() string      { return d.UserID }
@@ -74,3 +75,27 @@ func (d DeliveryCourieredPartnerData) EventPartitionKey() string { return d.Orde
 func (DeliveryCompletedData) EventType() Type             { return DeliveryCompleted }
 func (d DeliveryCompletedData) EventSubject() string      { return d.DeliveryID }
 func (d DeliveryCompletedData) EventPartitionKey() string { return d.OrderID }
+
+func (ReturnRequestedData) EventType() Type             { return ReturnRequested }
+func (d ReturnRequestedData) EventSubject() string      { return d.ReturnID }
+func (d ReturnRequestedData) EventPartitionKey() string { return d.OrderID }
+
+func (ReturnReceivedData) EventType() Type             { return ReturnReceived }
+func (d ReturnReceivedData) EventSubject() string      { return d.ReturnID }
+func (d ReturnReceivedData) EventPartitionKey() string { return d.OrderID }
+
+func (ReturnRejectedData) EventType() Type             { return ReturnRejected }
+func (d ReturnRejectedData) EventSubject() string      { return d.ReturnID }
+func (d ReturnRejectedData) EventPartitionKey() string { return d.OrderID }
+
+func (ReviewAddedData) EventType() Type             { return ReviewAdded }
+func (d ReviewAddedData) EventSubject() string      { return d.ReviewID }
+func (d ReviewAddedData) EventPartitionKey() string { return d.ProductID }
+
+func (ReviewUpdatedData) EventType() Type             { return ReviewUpdated }
+func (d ReviewUpdatedData) EventSubject() string      { return d.ReviewID }
+func (d ReviewUpdatedData) EventPartitionKey() string { return d.ProductID }
+
+func (ReviewDeletedData) EventType() Type             { return ReviewDeleted }
+func (d ReviewDeletedData) EventSubject() string      { return d.ReviewID }
+func (d ReviewDeletedData) EventPartitionKey() string { return d.ProductID }

@@ -36,9 +36,9 @@ func TestSchemasAreGenerated(t *testing.T) {
 	}
 }
 
-func TestCatalogHasEighteenTypes(t *testing.T) {
-	if n := len(Types()); n != 18 {
-		t.Fatalf("catalog has %d types, want 18", n)
+func TestCatalogHasTwentyFourTypes(t *testing.T) {
+	if n := len(Types()); n != 24 {
+		t.Fatalf("catalog has %d types, want 24", n)
 	}
 	seen := map[Type]bool{}
 	for _, typ := range Types() {

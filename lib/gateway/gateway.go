@@ -16,35 +16,66 @@ import (
 
 // Gateway proxies each API area to its function.
 type Gateway struct {
-	areas map[string]*httputil.ReverseProxy
+	areas  map[string]*httputil.ReverseProxy
+	nested map[[2]string]*httputil.ReverseProxy // {area, leaf}
 }
 
-// New returns a Gateway sending area → the base URL in routes.
-func New(routes map[string]*url.URL, log *slog.Logger) (*Gateway, error) {
-	g := &Gateway{areas: make(map[string]*httputil.ReverseProxy, len(routes))}
+// Nested sends /api/<Area>/{id}/<Leaf> and below to Target instead of the
+// area's function.
+type Nested struct {
+	Area, Leaf string
+	Target     *url.URL
+}
+
+// New returns a Gateway sending area → the base URL in routes, and the
+// nested routes to theirs.
+func New(routes map[string]*url.URL, nested []Nested, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{areas: make(map[string]*httputil.ReverseProxy, len(routes)), nested: map[[2]string]*httputil.ReverseProxy{}}
 	for area, target := range routes {
-		if target == nil || target.Host == "" {
-			return nil, fmt.Errorf("gateway: area %q has no target", area)
-		}
-		p := httputil.NewSingleHostReverseProxy(target)
-		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			log.WarnContext(r.Context(), "gateway: function unreachable", "area", area, "error", err)
-			httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusBadGateway, "bad-gateway", "the "+area+" service is unavailable; try again"))
+		p, err := proxy(area, target, log)
+		if err != nil {
+			return nil, err
 		}
 		g.areas[area] = p
+	}
+	for _, n := range nested {
+		p, err := proxy(n.Area+"/{id}/"+n.Leaf, n.Target, log)
+		if err != nil {
+			return nil, err
+		}
+		g.nested[[2]string{n.Area, n.Leaf}] = p
 	}
 	return g, nil
 }
 
-// ServeHTTP routes by the first segment after /api/.
+func proxy(route string, target *url.URL, log *slog.Logger) (*httputil.ReverseProxy, error) {
+	if target == nil || target.Host == "" {
+		return nil, fmt.Errorf("gateway: %q has no target", route)
+	}
+	p := httputil.NewSingleHostReverseProxy(target)
+	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		log.WarnContext(r.Context(), "gateway: function unreachable", "route", route, "error", err)
+		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusBadGateway, "bad-gateway", "the "+route+" service is unavailable; try again"))
+	}
+	return p, nil
+}
+
+// ServeHTTP routes a nested route (/api/<area>/<id>/<leaf>...) to its
+// function, anything else by the first segment after /api/.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok {
 		httpapi.WriteProblem(w, r, httpapi.NotFound("route"))
 		return
 	}
-	area, _, _ := strings.Cut(rest, "/")
-	p, ok := g.areas[area]
+	segs := strings.SplitN(rest, "/", 4)
+	if len(segs) >= 3 && segs[1] != "" {
+		if p, ok := g.nested[[2]string{segs[0], segs[2]}]; ok {
+			p.ServeHTTP(w, r)
+			return
+		}
+	}
+	p, ok := g.areas[segs[0]]
 	if !ok {
 		httpapi.WriteProblem(w, r, httpapi.NotFound("route"))
 		return

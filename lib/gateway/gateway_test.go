@@ -19,7 +19,8 @@ func TestRoutesByArea(t *testing.T) {
 		return u
 	}
 	down, _ := url.Parse("http://127.0.0.1:1")
-	g, err := New(map[string]*url.URL{"orders": backend("orders"), "openapi.json": backend("admin"), "cart": down}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g, err := New(map[string]*url.URL{"orders": backend("orders"), "openapi.json": backend("admin"), "cart": down},
+		[]Nested{{Area: "orders", Leaf: "returns", Target: backend("returns")}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +33,10 @@ func TestRoutesByArea(t *testing.T) {
 	}{
 		"area with id":    {"/api/orders/42", 200, "orders /api/orders/42\n"[:21]},
 		"document":        {"/api/openapi.json", 200, "admin /api/openapi.json"},
+		"nested route":    {"/api/orders/42/returns", 200, "returns /api/orders/42/returns"},
+		"below a nested":  {"/api/orders/42/returns/x", 200, "returns /api/orders/42/returns/x"},
+		"not nested":      {"/api/orders/42/cancel", 200, "orders /api/orders/42/cancel"},
+		"no id":           {"/api/orders//returns", 200, "orders /api/orders//returns"},
 		"unknown area":    {"/api/nope", 404, ""},
 		"outside the api": {"/metrics", 404, ""},
 		"function down":   {"/api/cart", 502, ""},

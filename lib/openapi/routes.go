@@ -51,7 +51,8 @@ func Routes() []Route {
 				Param{Name: "minPrice", Description: "minor units", Schema: map[string]any{"type": "integer", "minimum": 0}},
 				Param{Name: "maxPrice", Description: "minor units", Schema: map[string]any{"type": "integer", "minimum": 0}},
 				Param{Name: "inStock", Schema: boolean()},
-				Param{Name: "sort", Schema: enum("price", "-price", "name", "-createdAt")},
+				Param{Name: "minRating", Description: "products whose average rating is at least this", Schema: map[string]any{"type": "number", "minimum": 0, "maximum": 5}},
+				Param{Name: "sort", Schema: enum("price", "-price", "name", "-createdAt", "-rating")},
 			),
 			Responses: map[int]any{200: ref("ProductList")}},
 		{Method: "GET", Path: "/api/products/{id}", Function: "products", Summary: "One product", Roles: anyone, Responses: map[int]any{200: ref("Product")}},
@@ -86,6 +87,42 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/orders/{id}", Function: "orders", Summary: "One order", Roles: []string{"owner", "admin"}, Responses: map[int]any{200: ref("Order")}},
 		{Method: "POST", Path: "/api/orders/{id}/cancel", Function: "orders", Summary: "Cancel an order before it ships", Roles: []string{"owner", "admin"},
 			Responses: map[int]any{202: ref("Order"), 409: ref("Problem")}},
+
+		// returns
+		{Method: "POST", Path: "/api/orders/{id}/returns", Function: "returns", Summary: "Return units of a COMPLETED order within the return window", Roles: []string{"owner"},
+			Headers: []Param{{Name: "Idempotency-Key", Description: "a repeat with the same key and body answers with the same return; another body gets 409", Schema: str()}},
+			Body: obj(map[string]any{
+				"items":  arr(obj(map[string]any{"productId": str(), "quantity": map[string]any{"type": "integer", "minimum": 1, "maximum": 10_000}}, "productId", "quantity")),
+				"reason": map[string]any{"type": "string", "minLength": 1, "maxLength": 2000},
+			}, "items", "reason"),
+			Responses: map[int]any{202: ref("Return"), 400: ref("Problem"), 404: ref("Problem"), 409: ref("Problem")}},
+		{Method: "GET", Path: "/api/returns", Function: "returns", Summary: "My returns (admin: all), newest first", Roles: []string{"owner", "admin"},
+			Query: withPage(Param{Name: "orderId", Schema: str()}), Responses: map[int]any{200: ref("ReturnList")}},
+		{Method: "GET", Path: "/api/returns/{id}", Function: "returns", Summary: "One return", Roles: []string{"owner", "admin"}, Responses: map[int]any{200: ref("Return"), 404: ref("Problem")}},
+		{Method: "POST", Path: "/api/returns/{id}/receive", Function: "returns", Summary: "The parcel arrived: the units go back to stock and the refund follows", Roles: []string{"admin"},
+			Responses: map[int]any{202: ref("Return"), 409: ref("Problem")}},
+		{Method: "POST", Path: "/api/returns/{id}/reject", Function: "returns", Summary: "Refuse a requested return", Roles: []string{"admin"},
+			Body:      obj(map[string]any{"reason": map[string]any{"type": "string", "minLength": 1, "maxLength": 2000}}, "reason"),
+			Responses: map[int]any{202: ref("Return"), 409: ref("Problem")}},
+
+		// reviews
+		{Method: "POST", Path: "/api/products/{id}/reviews", Function: "reviews", Summary: "Review a product you received (once)", Roles: []string{"customer with a COMPLETED order holding the product"},
+			Body: obj(map[string]any{
+				"rating": map[string]any{"type": "integer", "minimum": 1, "maximum": 5},
+				"title":  map[string]any{"type": "string", "maxLength": 200}, "body": map[string]any{"type": "string", "maxLength": 5000},
+			}, "rating"),
+			Responses: map[int]any{201: ref("Review"), 403: ref("Problem"), 409: ref("Problem")}},
+		{Method: "GET", Path: "/api/products/{id}/reviews", Function: "reviews", Summary: "A product's visible reviews", Roles: anyone,
+			Query: withPage(Param{Name: "sort", Schema: enum("-createdAt", "-rating")}), Responses: map[int]any{200: ref("ReviewList"), 404: ref("Problem")}},
+		{Method: "PATCH", Path: "/api/reviews/{id}", Function: "reviews", Summary: "Change a review", Roles: []string{"author", "admin"},
+			Body: obj(map[string]any{
+				"rating": map[string]any{"type": "integer", "minimum": 1, "maximum": 5},
+				"title":  map[string]any{"type": "string", "maxLength": 200}, "body": map[string]any{"type": "string", "maxLength": 5000},
+			}),
+			Responses: map[int]any{200: ref("Review"), 404: ref("Problem")}},
+		{Method: "DELETE", Path: "/api/reviews/{id}", Function: "reviews", Summary: "Delete a review", Roles: []string{"author", "admin"}, Responses: map[int]any{204: nil, 404: ref("Problem")}},
+		{Method: "POST", Path: "/api/reviews/{id}/hide", Function: "reviews", Summary: "Hide a review: it leaves the list and the rating", Roles: []string{"admin"},
+			Responses: map[int]any{200: ref("Review"), 404: ref("Problem")}},
 
 		// payments
 		{Method: "GET", Path: "/api/payments", Function: "payments", Summary: "Payments of an order", Roles: []string{"owner", "admin"},

@@ -37,6 +37,7 @@ var (
 	orderStatus    = enumOf(orderstore.Statuses)
 	paymentStatus  = enumOf(paymentstore.Statuses)
 	deliveryStatus = enumOf(deliverystore.Statuses)
+	returnStatus   = enumOf(orderstore.ReturnStatuses)
 )
 
 // enumOf is the string enum of a store's typed states.
@@ -81,7 +82,8 @@ func components() map[string]any {
 			"id": str(), "sellerId": str(), "name": str(), "description": str(), "category": str(),
 			"price": ref("Money"), "stock": map[string]any{"type": "integer", "minimum": 0, "description": "units that can still be ordered"},
 			"images": arr(str()), "version": integer(), "createdAt": timestamp(), "updatedAt": timestamp(),
-		}, "id", "sellerId", "name", "category", "price", "stock", "version"),
+			"rating": obj(map[string]any{"average": map[string]any{"type": "number", "minimum": 0, "maximum": 5}, "count": integer()}, "average", "count"),
+		}, "id", "sellerId", "name", "category", "price", "stock", "rating", "version"),
 		"ProductList": list("Product"),
 		"CartItem":    obj(map[string]any{"productId": str(), "name": str(), "quantity": integer(), "unitPrice": ref("Money")}, "productId", "quantity", "unitPrice"),
 		"Cart":        obj(map[string]any{"items": arr(ref("CartItem")), "total": ref("Money")}, "items", "total"),
@@ -97,6 +99,23 @@ func components() map[string]any {
 			"createdAt":       timestamp(), "updatedAt": timestamp(),
 		}, "id", "customerId", "status", "items", "total", "history"),
 		"OrderList": list("Order"),
+		"Return": obj(map[string]any{
+			"id": str(), "orderId": str(), "customerId": str(), "status": returnStatus,
+			"items":        arr(ref("OrderItem")),
+			"amount":       ref("Money"),
+			"reason":       str(),
+			"rejectReason": nullable(str()),
+			"refund":       nullable(obj(map[string]any{"id": str(), "status": enum("SUCCEEDED")}, "id", "status")),
+			"history":      arr(obj(map[string]any{"status": returnStatus, "at": timestamp()}, "status", "at")),
+			"createdAt":    timestamp(), "updatedAt": timestamp(),
+		}, "id", "orderId", "customerId", "status", "items", "amount", "reason", "refund", "history"),
+		"ReturnList": list("Return"),
+		"Review": obj(map[string]any{
+			"id": str(), "productId": str(), "authorId": str(), "authorName": str(),
+			"rating": map[string]any{"type": "integer", "minimum": 1, "maximum": 5}, "title": str(), "body": str(),
+			"createdAt": timestamp(), "updatedAt": timestamp(),
+		}, "id", "productId", "authorId", "rating"),
+		"ReviewList": list("Review"),
 		"Payment": obj(map[string]any{
 			"id": str(), "orderId": str(), "status": paymentStatus, "amount": ref("Money"),
 			"method": str(), "gateway": str(), "transactionId": str(), "failureCode": str(), "refundId": str(),

@@ -57,14 +57,19 @@ func CancelledEvent(ctx context.Context, function string, o Order, again string)
 	})
 }
 
-// CompletedEvent is ORDER_COMPLETED for a completed o.
+// CompletedEvent is ORDER_COMPLETED for a completed o, with what it
+// delivered and the customer's name (for record-purchase).
 func CompletedEvent(ctx context.Context, function string, o Order) (event.Event, error) {
 	at, ok := o.At(Completed)
 	if !ok {
 		return event.Event{}, fmt.Errorf("orderstore: order %s is %s, not completed", o.ID, o.Status)
 	}
+	items := make([]events.Item, len(o.Items))
+	for i, it := range o.Items {
+		items[i] = events.Item{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
 	return withID(ctx, function, eventID(o.ID, events.OrderCompleted, ""), events.OrderCompletedData{
-		OrderID: o.ID, CustomerID: o.CustomerID, CompletedAt: at,
+		OrderID: o.ID, CustomerID: o.CustomerID, CustomerName: o.CustomerName, Items: items, CompletedAt: at,
 	})
 }
 

@@ -55,12 +55,25 @@ var _ fn.Starter = (*OutboxHooks)(nil)
 // Start opens the orders database cfg names and its outbox towards K_SINK,
 // which it requires.
 func (h *OutboxHooks) Start(ctx context.Context, cfg map[string]string) error {
-	if cfg["K_SINK"] == "" {
-		return ErrNoSink
-	}
-	if err := h.Hooks.Start(ctx, cfg); err != nil {
+	s, err := OpenPublishing(ctx, cfg)
+	if err != nil {
 		return err
 	}
-	h.Store.PublishWith(outbox.NewSQL(h.Store.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx)))
+	h.Store = s
 	return nil
+}
+
+// OpenPublishing opens the orders database cfg names (OpenFrom) with its
+// outbox publishing to K_SINK, which it requires: the store of a function
+// whose changes write events, held as a plain field.
+func OpenPublishing(ctx context.Context, cfg map[string]string) (*Store, error) {
+	if cfg["K_SINK"] == "" {
+		return nil, ErrNoSink
+	}
+	s, err := OpenFrom(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.PublishWith(outbox.NewSQL(s.DB(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx)))
+	return s, nil
 }

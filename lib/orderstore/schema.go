@@ -88,4 +88,33 @@ var Migrations = []string{
 	`UPDATE orders SET deadline = created_at + INTERVAL 15 MINUTE WHERE status IN ('PENDING', 'RESERVED')`,
 	`CREATE INDEX orders_by_deadline ON orders (status, deadline)`,
 	`CREATE INDEX orders_by_checked ON orders (status, checked_at)`,
+	// Returns (issue 16): one row per return, its items and its short
+	// history (three entries at most) inside the row; the return's own
+	// idempotency keys. Looked up by id, by order and by customer.
+	`CREATE TABLE IF NOT EXISTS returns (
+		id VARCHAR(64) NOT NULL PRIMARY KEY,
+		order_id VARCHAR(64) NOT NULL,
+		customer_id VARCHAR(64) NOT NULL,
+		status VARCHAR(16) NOT NULL,
+		items JSON NOT NULL,
+		amount BIGINT NOT NULL,
+		currency CHAR(3) NOT NULL,
+		reason VARCHAR(2000) NOT NULL,
+		reject_reason VARCHAR(2000) NULL,
+		refund_id VARCHAR(191) NULL,
+		history JSON NOT NULL,
+		version BIGINT NOT NULL,
+		created_at DATETIME(6) NOT NULL,
+		updated_at DATETIME(6) NOT NULL,
+		KEY returns_by_order (order_id, created_at),
+		KEY returns_by_customer (customer_id, created_at)
+	)`,
+	`CREATE TABLE IF NOT EXISTS return_keys (
+		customer_id VARCHAR(64) NOT NULL,
+		idem_key VARCHAR(255) NOT NULL,
+		request_hash CHAR(64) NOT NULL,
+		return_id VARCHAR(64) NOT NULL,
+		created_at DATETIME(6) NOT NULL,
+		PRIMARY KEY (customer_id, idem_key)
+	)`,
 }

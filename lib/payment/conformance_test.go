@@ -71,7 +71,19 @@ func runGatewaySuite(t *testing.T, g payment.Gateway, name string, sent func() i
 			}
 		})
 	}
-	refund, err := g.Refund(ctx, payment.RefundRequest{IdempotencyKey: "conformance-r1", TransactionID: res.TransactionID, Amount: money.New(1999, "USD")})
+	// Two partial refunds (two returns of one order) are two refunds.
+	var partial []string
+	for _, key := range []string{"conformance-p1", "conformance-p2"} {
+		r, err := g.Refund(ctx, payment.RefundRequest{IdempotencyKey: key, TransactionID: res.TransactionID, Amount: money.New(500, "USD")})
+		if err != nil || r.RefundID == "" {
+			t.Fatalf("partial Refund = %+v, %v; want a refund id", r, err)
+		}
+		partial = append(partial, r.RefundID)
+	}
+	if partial[0] == partial[1] {
+		t.Fatalf("two partial refunds share the id %s", partial[0])
+	}
+	refund, err := g.Refund(ctx, payment.RefundRequest{IdempotencyKey: "conformance-r1", TransactionID: res.TransactionID, Amount: money.New(999, "USD")})
 	if err != nil || refund.RefundID == "" {
 		t.Fatalf("Refund = %+v, %v; want a refund id", refund, err)
 	}

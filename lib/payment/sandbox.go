@@ -26,13 +26,17 @@ const (
 // Sandbox is the local gateway: deterministic, in-process, no network.
 // Ids derive from the idempotency key, so the same key gives the same
 // transaction id and outcome even across restarts. Within one process it
-// also refuses a key reused for another request, and a second refund of a
-// charge under another key, as Stripe does.
+// also refuses a key reused for another request, and, as Stripe does,
+// refunds (partial ones add up) beyond what the charge took. A charge it
+// does not know (another process's sandbox made it: each function has its
+// own) it refunds as asked; the payments store keeps the sum of an order's
+// refunds within what was paid.
 type Sandbox struct {
 	mu       sync.Mutex
 	charges  map[string]sandboxCharge // by idempotency key
+	charged  map[string]int64         // transaction id -> amount charged (succeeded charges)
 	refunds  map[string]sandboxRefund // by idempotency key
-	refunded map[string]string        // transaction id -> idempotency key of its refund
+	refunded map[string]int64         // transaction id -> amount refunded so far
 }
 
 type sandboxCharge struct {
@@ -51,8 +55,9 @@ var _ Gateway = (*Sandbox)(nil)
 func NewSandbox() *Sandbox {
 	return &Sandbox{
 		charges:  map[string]sandboxCharge{},
+		charged:  map[string]int64{},
 		refunds:  map[string]sandboxRefund{},
-		refunded: map[string]string{},
+		refunded: map[string]int64{},
 	}
 }
 
@@ -91,6 +96,7 @@ func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (ChargeResult, 
 	switch req.Method {
 	case TokenVisa:
 		res.Outcome = Succeeded
+		s.charged[res.TransactionID] = req.Amount.Amount
 	case TokenDeclined:
 		res.Outcome, res.Code, res.Reason = Declined, CodeCardDeclined, "Your card was declined."
 	case TokenInsufficientFunds:
@@ -104,7 +110,7 @@ func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (ChargeResult, 
 	return res, nil
 }
 
-// Refund refunds a sandbox transaction once.
+// Refund refunds a sandbox transaction, in full or in part.
 func (s *Sandbox) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
 	if err := ctx.Err(); err != nil {
 		return RefundResult{}, fmt.Errorf("%w: sandbox refund: %w", ErrUnavailable, err)
@@ -123,11 +129,13 @@ func (s *Sandbox) Refund(ctx context.Context, req RefundRequest) (RefundResult, 
 		}
 		return prev.res, nil
 	}
-	if _, done := s.refunded[req.TransactionID]; done {
-		return RefundResult{}, fmt.Errorf("sandbox refund: %w: transaction already refunded", ErrRejected)
+	before := s.refunded[req.TransactionID]
+	if charged, known := s.charged[req.TransactionID]; known && before+req.Amount.Amount > charged {
+		return RefundResult{}, fmt.Errorf("sandbox refund: %w: %d more than the %d left to refund", ErrRejected,
+			req.Amount.Amount, charged-before)
 	}
 	res := RefundResult{RefundID: sandboxRefundPrefix + strings.ReplaceAll(ids.Derive(req.IdempotencyKey, "sandbox-refund"), "-", "")}
 	s.refunds[req.IdempotencyKey] = sandboxRefund{req: req, res: res}
-	s.refunded[req.TransactionID] = req.IdempotencyKey
+	s.refunded[req.TransactionID] = before + req.Amount.Amount
 	return res, nil
 }

@@ -112,6 +112,31 @@ func TestSandboxIdempotency(t *testing.T) {
 			t.Fatalf("second refund = %v, want ErrRejected", err)
 		}
 	})
+	t.Run("partial refunds add up to what was charged, not beyond", func(t *testing.T) {
+		ch, err := g.Charge(ctx, charge(payment.TokenVisa, "key-partial"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := func(key string, amount int64) error {
+			_, err := g.Refund(ctx, payment.RefundRequest{IdempotencyKey: key, TransactionID: ch.TransactionID, Amount: money.New(amount, "USD")})
+			return err
+		}
+		if err := part("p-1", 1000); err != nil {
+			t.Fatal(err)
+		}
+		if err := part("p-2", 1000); !errors.Is(err, payment.ErrRejected) {
+			t.Fatalf("1000 more of 999 left = %v, want ErrRejected", err)
+		}
+		if err := part("p-3", 999); err != nil {
+			t.Fatalf("the 999 left = %v", err)
+		}
+		if err := part("p-1", 1000); err != nil {
+			t.Fatalf("a repeat of the first = %v", err)
+		}
+		if err := part("p-4", 1); !errors.Is(err, payment.ErrRejected) {
+			t.Fatalf("1 past the charge = %v, want ErrRejected", err)
+		}
+	})
 	t.Run("refund of a foreign transaction is rejected", func(t *testing.T) {
 		foreign := refund
 		foreign.IdempotencyKey, foreign.TransactionID = "r-3", "pi_123"

@@ -113,6 +113,22 @@ var Migrations = []string{
 		PRIMARY KEY (gateway, id)
 	)`,
 	outbox.MySQLTable,
+	// The refunds of returns (refund-return): partial refunds of a
+	// succeeded payment, one per return, never more in sum than was paid.
+	`CREATE TABLE IF NOT EXISTS return_refunds (
+		return_id VARCHAR(64) NOT NULL PRIMARY KEY,
+		payment_id VARCHAR(64) NOT NULL,
+		order_id VARCHAR(64) NOT NULL,
+		amount BIGINT NOT NULL,
+		currency CHAR(3) NOT NULL,
+		status VARCHAR(16) NOT NULL,
+		refund_id VARCHAR(191) NOT NULL DEFAULT '',
+		reply LONGBLOB NULL,
+		lease_until DATETIME(6) NULL,
+		created_at DATETIME(6) NOT NULL,
+		updated_at DATETIME(6) NOT NULL,
+		KEY return_refunds_payment (payment_id)
+	)`,
 }
 
 // Store reads and changes payments.

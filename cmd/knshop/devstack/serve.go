@@ -58,7 +58,19 @@ func (s *Stack) startGateway(o Options) error {
 		}
 		routes[area] = u
 	}
-	g, err := gateway.New(routes, s.log.With("part", "gateway"))
+	var nested []gateway.Nested
+	for _, n := range functions.NestedRoutes {
+		base, ok := s.Functions[n.Function]
+		if !ok {
+			continue
+		}
+		u, err := url.Parse(base)
+		if err != nil {
+			return fmt.Errorf("devstack: %w", err)
+		}
+		nested = append(nested, gateway.Nested{Area: n.Area, Leaf: n.Leaf, Target: u})
+	}
+	g, err := gateway.New(routes, nested, s.log.With("part", "gateway"))
 	if err != nil {
 		return err
 	}

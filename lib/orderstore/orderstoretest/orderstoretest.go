@@ -84,9 +84,15 @@ var Address = events.Address{Line1: "1 Main St", City: "Springfield", PostalCode
 // along path; it returns the order as it then is.
 func (d *DB) Order(t testing.TB, customer, productID string, path ...orderstore.Status) orderstore.Order {
 	t.Helper()
+	return d.OrderOf(t, customer, []events.Item{{ProductID: productID, Quantity: 1}}, path...)
+}
+
+// OrderOf places an order of items for customer and moves it along path.
+func (d *DB) OrderOf(t testing.TB, customer string, items []events.Item, path ...orderstore.Status) orderstore.Order {
+	t.Helper()
 	ctx := context.Background()
 	p, err := d.Store.Place(ctx, orderstore.PlaceRequest{
-		OrderID: ids.New(), CustomerID: customer, Items: []events.Item{{ProductID: productID, Quantity: 1}},
+		OrderID: ids.New(), CustomerID: customer, Items: items,
 		ShippingAddress: Address, PaymentMethod: "pm_card_visa", At: time.Now(),
 	}, nil)
 	if err != nil {
@@ -102,6 +108,9 @@ func (d *DB) Order(t testing.TB, customer, productID string, path ...orderstore.
 	}
 	return o
 }
+
+// Completed is the path of an order from PENDING to COMPLETED.
+var Completed = []orderstore.Status{orderstore.Reserved, orderstore.Paid, orderstore.Shipping, orderstore.InTransit, orderstore.Completed}
 
 // Get reads an order.
 func (d *DB) Get(t testing.TB, id string) orderstore.Order {

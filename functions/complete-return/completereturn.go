@@ -1,0 +1,75 @@
+// Package completereturn is the complete-return function: on a
+// PAYMENT_REFUNDED that carries a returnId (refund-return's) the return
+// becomes REFUNDED with the gateway's refund id. A PAYMENT_REFUNDED without
+// one (a cancelled order's refund) is not about a return: it is
+// acknowledged and ignored.
+package completereturn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/orderstore"
+)
+
+// Name is the function's name.
+const Name = "complete-return"
+
+// ErrNotReceived: a refund for a return that was never received; retrying
+// cannot change it.
+var ErrNotReceived = errors.New("complete-return: the return was not received")
+
+// Function is complete-return.
+type Function struct {
+	store *orderstore.Store
+	now   func() time.Time
+}
+
+// New returns an unstarted complete-return.
+func New() *Function { return &Function{now: time.Now} }
+
+// Start opens the orders database, where returns live.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	if f.store, err = orderstore.OpenFrom(ctx, cfg); err != nil {
+		return fmt.Errorf("completereturn: start: %w", err)
+	}
+	return nil
+}
+
+// Stop closes the database.
+func (f *Function) Stop(context.Context) error { return f.store.Close() }
+
+// Ready reports whether the database answers.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
+
+// Handle marks the refunded return REFUNDED, once.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.PaymentRefundedData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, fn.Permanent(fmt.Errorf("completereturn: %w", err))
+	}
+	if d.ReturnID == "" {
+		return nil, nil
+	}
+	log := fn.Logger(ctx).With("return_id", d.ReturnID, "order_id", d.OrderID)
+	a, err := f.store.AdvanceReturn(ctx, d.ReturnID, orderstore.ReturnChange{
+		To: orderstore.ReturnRefunded, RefundID: d.RefundID, At: f.now(),
+	}, Name)
+	if errors.Is(err, orderstore.ErrNotFound) {
+		return nil, fn.Permanent(fmt.Errorf("completereturn: %w", err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("completereturn: %w", err)
+	}
+	if a.Outcome == orderstore.Refused {
+		return nil, fn.Permanent(fmt.Errorf("%w: return %s is %s", ErrNotReceived, d.ReturnID, a.Return.Status))
+	}
+	log.InfoContext(ctx, "return refunded", "refund_id", d.RefundID, "outcome", a.Outcome.String())
+	return nil, nil
+}

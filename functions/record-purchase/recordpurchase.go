@@ -1,0 +1,54 @@
+// Package recordpurchase is the record-purchase function: on ORDER_COMPLETED
+// it remembers that the customer received each product of the order, so
+// the reviews function can tell buyers from others. Recording is
+// idempotent: a purchase already known is kept as it is.
+package recordpurchase
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+)
+
+// Name is the function's name.
+const Name = "record-purchase"
+
+// Function is record-purchase.
+type Function struct{ store *catalog.Store }
+
+// New returns an unstarted record-purchase.
+func New() *Function { return &Function{} }
+
+// Start opens the catalog, where purchases are kept beside the reviews.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	if f.store, err = catalog.OpenFrom(ctx, cfg); err != nil {
+		return fmt.Errorf("recordpurchase: start: %w", err)
+	}
+	return nil
+}
+
+// Stop closes the catalog.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
+
+// Handle records the purchases of a completed order. An ORDER_COMPLETED
+// without items (from before they were carried) records nothing.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.OrderCompletedData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, fn.Permanent(fmt.Errorf("recordpurchase: %w", err))
+	}
+	products := make([]string, 0, len(d.Items))
+	for _, it := range d.Items {
+		products = append(products, it.ProductID)
+	}
+	if err := f.store.RecordPurchase(ctx, d.CustomerID, d.CustomerName, products, d.CompletedAt); err != nil {
+		return nil, fmt.Errorf("recordpurchase: order %s: %w", d.OrderID, err)
+	}
+	fn.Logger(ctx).InfoContext(ctx, "purchases recorded", "order_id", d.OrderID, "products", len(products))
+	return nil, nil
+}

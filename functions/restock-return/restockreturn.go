@@ -1,0 +1,59 @@
+// Package restockreturn is the restock-return function: on RETURN_RECEIVED
+// it puts the return's units back in stock, once per return
+// (catalog.RestockReturn). It has no reply: the units are back or the
+// Broker retries.
+package restockreturn
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/ids"
+)
+
+// Name is the function's name.
+const Name = "restock-return"
+
+// Function is restock-return.
+type Function struct{ store *catalog.Store }
+
+// New returns an unstarted restock-return.
+func New() *Function { return &Function{} }
+
+// Start opens the catalog the configuration names.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = catalog.OpenFrom(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("restockreturn: start: %w", err)
+	}
+	return nil
+}
+
+// Stop closes the catalog.
+func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
+
+// Handle restocks the units of a received return.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	var d events.ReturnReceivedData
+	if err := events.Decode(e, &d); err != nil {
+		return nil, fn.Permanent(fmt.Errorf("restockreturn: %w", err))
+	}
+	if !ids.Valid(d.ReturnID) {
+		return nil, fn.Permanent(fmt.Errorf("restockreturn: bad return id %q", d.ReturnID))
+	}
+	items := make([]catalog.Item, len(d.Items))
+	for i, it := range d.Items {
+		items[i] = catalog.Item{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	n, err := f.store.RestockReturn(ctx, d.ReturnID, items)
+	if err != nil {
+		return nil, fmt.Errorf("restockreturn: return %s: %w", d.ReturnID, err)
+	}
+	fn.Logger(ctx).InfoContext(ctx, "return restocked", "return_id", d.ReturnID, "order_id", d.OrderID, "units", n)
+	return nil, nil
+}
