@@ -16,6 +16,10 @@ var Areas = map[string]string{
 	"openapi.json": "admin",
 }
 
+// Root is the function that serves every path outside /api/: the web
+// storefront at /.
+const Root = "storefront"
+
 // Nested is a route one function serves inside another's area:
 // /api/<Area>/{id}/<Leaf> and below go to Function, not to the area's.
 type Nested struct {

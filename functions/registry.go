@@ -33,6 +33,7 @@ import (
 	"github.com/knshop/knshop/functions/returns"
 	"github.com/knshop/knshop/functions/reviews"
 	startdelivery "github.com/knshop/knshop/functions/start-delivery"
+	"github.com/knshop/knshop/functions/storefront"
 	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
 	synccustomer "github.com/knshop/knshop/functions/sync-customer"
 	"github.com/knshop/knshop/functions/timeline"
@@ -81,4 +82,5 @@ var All = map[string]Constructor{
 	"reviews":            func() any { return reviews.New() },
 	"record-purchase":    func() any { return recordpurchase.New() },
 	"rate-product":       func() any { return rateproduct.New() },
+	"storefront":         func() any { return storefront.New() },
 }

@@ -32,7 +32,7 @@ import (
 
 // The function names are fixed by the design: each one is a Knative Service.
 var (
-	httpFunctions  = []string{"auth", "users", "products", "cart", "orders", "returns", "reviews", "payments", "deliveries", "admin"}
+	httpFunctions  = []string{"auth", "users", "products", "cart", "orders", "returns", "reviews", "payments", "deliveries", "admin", "storefront"}
 	eventFunctions = []string{
 		"create-profile", "sync-customer", "purge-credentials", "cancel-user-orders", "sync-catalog",
 		"reserve-stock", "charge-payment", "cancel-order", "confirm-order", "start-delivery",
@@ -129,6 +129,7 @@ var ingressPaths = map[string]string{
 	"/api/deliveries":             "deliveries",
 	"/api/admin":                  "admin",
 	"/api/openapi.json":           "admin",
+	"/":                           "storefront",
 }
 
 // allFunctionNames is the design's list plus whatever functions.All holds.
@@ -570,6 +571,7 @@ func TestIngressMapsTheAPIPaths(t *testing.T) {
 	for _, n := range functions.NestedRoutes {
 		local[n.IngressPath()] = n.Function
 	}
+	local["/"] = functions.Root
 	if !maps.Equal(got, local) {
 		t.Errorf("ingress paths %v, local gateway areas %v", got, local)
 	}

@@ -131,7 +131,7 @@ func TestKustomizeBuild(t *testing.T) {
 		"v1 ConfigMap":                           2,
 		"v1 Service":                             2,
 		"apps/v1 StatefulSet":                    2,
-		"networking.k8s.io/v1 Ingress":           10,
+		"networking.k8s.io/v1 Ingress":           11,
 		"kafka.strimzi.io/v1beta2 Kafka":         1,
 		"kafka.strimzi.io/v1beta2 KafkaNodePool": 1,
 		"eventing.knative.dev/v1 Broker":         1,

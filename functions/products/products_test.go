@@ -427,6 +427,13 @@ func TestList(t *testing.T) {
 		"unknown sort":                  {query: url.Values{"sort": {"stock"}}, wantStatus: http.StatusBadRequest},
 		"operator as sort":              {query: url.Values{"sort": {"$natural"}}, wantStatus: http.StatusBadRequest},
 		"inStock not a boolean":         {query: url.Values{"inStock": {"maybe"}}, wantStatus: http.StatusBadRequest},
+		"one seller's":                  {query: url.Values{"sellerId": {lamp.SellerID}, "sort": {"name"}}, want: []string{mug.ID, lamp.ID, pan.ID}, wantTotal: 3},
+		"another seller's":              {query: url.Values{"sellerId": {"someone-else"}}, want: []string{}, wantTotal: 0},
+		"operator as seller":            {query: url.Values{"sellerId": {`{"$ne":null}`}}, want: []string{}, wantTotal: 0},
+		"minRating out of range":        {query: url.Values{"minRating": {"6"}}, wantStatus: http.StatusBadRequest},
+		"minRating not a number":        {query: url.Values{"minRating": {"good"}}, wantStatus: http.StatusBadRequest},
+		"no ratings yet":                {query: url.Values{"minRating": {"1"}}, want: []string{}, wantTotal: 0},
+		"best rated":                    {query: url.Values{"sort": {"-rating"}, "limit": {"1"}}, want: []string{lamp.ID}, wantTotal: 3},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

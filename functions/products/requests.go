@@ -217,7 +217,8 @@ func parseQuery(r *http.Request) (catalog.Query, httpapi.Page, error) {
 	}
 	in := r.URL.Query()
 	q := catalog.Query{Text: strings.TrimSpace(in.Get("q")), Category: strings.TrimSpace(in.Get("category")), Sort: in.Get("sort"),
-		Offset: page.Offset(), Limit: page.Limit}
+		SellerID: strings.TrimSpace(in.Get("sellerId")),
+		Offset:   page.Offset(), Limit: page.Limit}
 	v.Check(utf8.RuneCountInString(q.Text) <= maxQuery, "q", fmt.Sprintf("must be at most %d characters", maxQuery))
 	price := func(field string) *int64 {
 		s := in.Get(field)

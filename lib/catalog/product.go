@@ -171,6 +171,7 @@ const (
 type Query struct {
 	Text     string // case-insensitive substring of name or description
 	Category string
+	SellerID string
 	MinPrice *int64 // minor units
 	MaxPrice *int64
 	InStock  bool
@@ -194,6 +195,9 @@ func (s *Store) List(ctx context.Context, q Query) ([]Product, int, error) {
 	}
 	if q.Category != "" {
 		filter = append(filter, bson.E{Key: "category", Value: q.Category})
+	}
+	if q.SellerID != "" {
+		filter = append(filter, bson.E{Key: "sellerId", Value: q.SellerID})
 	}
 	price := bson.D{}
 	if q.MinPrice != nil {

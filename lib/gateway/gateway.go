@@ -18,6 +18,17 @@ import (
 type Gateway struct {
 	areas  map[string]*httputil.ReverseProxy
 	nested map[[2]string]*httputil.ReverseProxy // {area, leaf}
+	root   *httputil.ReverseProxy               // everything outside /api/, when set
+}
+
+// WithRoot sends every path outside /api/ to target (the storefront).
+func (g *Gateway) WithRoot(target *url.URL, log *slog.Logger) error {
+	p, err := proxy("/", target, log)
+	if err != nil {
+		return err
+	}
+	g.root = p
+	return nil
 }
 
 // Nested sends /api/<Area>/{id}/<Leaf> and below to Target instead of the
@@ -61,10 +72,15 @@ func proxy(route string, target *url.URL, log *slog.Logger) (*httputil.ReversePr
 }
 
 // ServeHTTP routes a nested route (/api/<area>/<id>/<leaf>...) to its
-// function, anything else by the first segment after /api/.
+// function, anything else under /api/ by its first segment, and anything
+// outside /api/ to the root (the storefront), when there is one.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok {
+		if g.root != nil && r.URL.Path != "/api" {
+			g.root.ServeHTTP(w, r)
+			return
+		}
 		httpapi.WriteProblem(w, r, httpapi.NotFound("route"))
 		return
 	}

@@ -24,6 +24,14 @@ func TestRoutesByArea(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bare := httptest.NewServer(g)
+	defer bare.Close()
+	if resp, err := http.Get(bare.URL + "/"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("without a root, / = %v %v; want 404", resp, err)
+	}
+	if err := g.WithRoot(backend("storefront"), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 	cases := map[string]struct {
@@ -31,15 +39,17 @@ func TestRoutesByArea(t *testing.T) {
 		wantCode int
 		wantBody string
 	}{
-		"area with id":    {"/api/orders/42", 200, "orders /api/orders/42\n"[:21]},
-		"document":        {"/api/openapi.json", 200, "admin /api/openapi.json"},
-		"nested route":    {"/api/orders/42/returns", 200, "returns /api/orders/42/returns"},
-		"below a nested":  {"/api/orders/42/returns/x", 200, "returns /api/orders/42/returns/x"},
-		"not nested":      {"/api/orders/42/cancel", 200, "orders /api/orders/42/cancel"},
-		"no id":           {"/api/orders//returns", 200, "orders /api/orders//returns"},
-		"unknown area":    {"/api/nope", 404, ""},
-		"outside the api": {"/metrics", 404, ""},
-		"function down":   {"/api/cart", 502, ""},
+		"area with id":   {"/api/orders/42", 200, "orders /api/orders/42\n"[:21]},
+		"document":       {"/api/openapi.json", 200, "admin /api/openapi.json"},
+		"nested route":   {"/api/orders/42/returns", 200, "returns /api/orders/42/returns"},
+		"below a nested": {"/api/orders/42/returns/x", 200, "returns /api/orders/42/returns/x"},
+		"not nested":     {"/api/orders/42/cancel", 200, "orders /api/orders/42/cancel"},
+		"no id":          {"/api/orders//returns", 200, "orders /api/orders//returns"},
+		"unknown area":   {"/api/nope", 404, ""},
+		"the storefront": {"/", 200, "storefront /"},
+		"a page of it":   {"/app.js", 200, "storefront /app.js"},
+		"bare /api":      {"/api", 404, ""},
+		"function down":  {"/api/cart", 502, ""},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

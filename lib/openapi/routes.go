@@ -48,6 +48,7 @@ func Routes() []Route {
 			Query: withPage(
 				Param{Name: "q", Description: "case-insensitive text in name or description", Schema: str()},
 				Param{Name: "category", Schema: str()},
+				Param{Name: "sellerId", Description: "one seller's products", Schema: str()},
 				Param{Name: "minPrice", Description: "minor units", Schema: map[string]any{"type": "integer", "minimum": 0}},
 				Param{Name: "maxPrice", Description: "minor units", Schema: map[string]any{"type": "integer", "minimum": 0}},
 				Param{Name: "inStock", Schema: boolean()},

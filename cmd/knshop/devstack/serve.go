@@ -74,6 +74,15 @@ func (s *Stack) startGateway(o Options) error {
 	if err != nil {
 		return err
 	}
+	if base, ok := s.Functions[functions.Root]; ok {
+		u, err := url.Parse(base)
+		if err != nil {
+			return fmt.Errorf("devstack: %w", err)
+		}
+		if err := g.WithRoot(u, s.log.With("part", "gateway")); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", o.GatewayAddr)
 	if err != nil {
 		return fmt.Errorf("devstack: gateway: %w", err)
@@ -81,7 +90,7 @@ func (s *Stack) startGateway(o Options) error {
 	addr := ln.Addr().(*net.TCPAddr)
 	s.GatewayURL = fmt.Sprintf("http://localhost:%d", addr.Port)
 	s.serve("gateway", ln, g)
-	s.Parts = append(s.Parts, Part{"gateway", s.GatewayURL, "/api/<area> → the HTTP functions"})
+	s.Parts = append(s.Parts, Part{"gateway", s.GatewayURL, "/api/<area> → the HTTP functions; / → the storefront"})
 	return nil
 }
 
