@@ -238,6 +238,7 @@ func TestStorefrontInABrowser(t *testing.T) {
 	s.addProduct(seller, xss, 100, 1)
 
 	b := newBrowser(t, s.stack.GatewayURL)
+	var orderHash string
 	t.Run("customer signs up, searches, checks out and sees COMPLETED", func(t *testing.T) {
 		b.t = t
 		b.open("#/signup")
@@ -276,6 +277,41 @@ func TestStorefrontInABrowser(t *testing.T) {
 			}
 		}
 		b.shot("completed")
+		orderHash = eval[string](b, `location.hash`)
+	})
+
+	t.Run("the customer reviews the mug and returns a unit", func(t *testing.T) {
+		b.t = t
+		b.click("Review Knative Mug")
+		b.waitText("Write a review")
+		b.checkLabels("product")
+		b.fill("Rating", "4")
+		b.fill("Title", "Solid mug")
+		b.fill("Review", "Holds tea.")
+		b.click("Post review")
+		b.waitFor("the review in the list", `[...document.querySelectorAll('#view .review strong')].some((e) => e.textContent === 'Solid mug')`)
+		// rate-product keeps the rating from REVIEW_ADDED, a moment later.
+		deadline := time.Now().Add(30 * time.Second)
+		for !eval[bool](b, `document.querySelector('#view .stars').textContent.includes('★ 4.0 (1)')`) {
+			if time.Now().After(deadline) {
+				b.shot("no-rating")
+				t.Fatal("the product's rating never showed the review")
+			}
+			time.Sleep(200 * time.Millisecond)
+			b.open("#/")
+			b.waitFor("the shop", `document.querySelector('#view h1')?.textContent === 'Shop'`)
+			b.open(eval[string](b, `[...document.querySelectorAll("#view .card h2 a")].find((a) => a.textContent === "Knative Mug").getAttribute("href")`))
+			b.waitText("Write a review")
+		}
+		b.shot("reviewed")
+
+		b.open(orderHash)
+		b.waitText("Return items")
+		b.fill("Units of Knative Mug to return", "1")
+		b.fill("Reason", "Chipped")
+		b.click("Request return")
+		b.waitFor("the requested return", `[...document.querySelectorAll('#returns-h ~ ul .badge')].some((e) => e.textContent === 'REQUESTED')`)
+		b.shot("return-requested")
 	})
 
 	t.Run("a product named like markup renders as text", func(t *testing.T) {
@@ -410,6 +446,21 @@ func TestStorefrontInABrowser(t *testing.T) {
 			b.reloadDeadLetters()
 		}
 		b.shot("replayed")
+
+		// The customer's return arrives: received, restocked and refunded.
+		b.open("#/admin/returns")
+		b.waitText("Return …")
+		b.click("Receive")
+		b.waitFor("the receive notice", `document.getElementById('notice').innerText.includes('Return received')`)
+		admin := s.login(adminEmail, adminPassword)
+		eventually(t, "the return is refunded", func() string {
+			out := s.must(200, "GET", "/api/returns", admin, nil)
+			items := out["items"].([]any)
+			if len(items) != 1 || items[0].(map[string]any)["status"] != "REFUNDED" {
+				return describe(items)
+			}
+			return ""
+		})
 	})
 }
 

@@ -1,9 +1,6 @@
 package orders
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,7 +18,6 @@ import (
 const (
 	maxItems    = 100
 	maxQuantity = money.MaxQuantity
-	maxKeyLen   = 255
 )
 
 type itemRequest struct {
@@ -74,17 +70,6 @@ func (req placeRequest) validate() error {
 	return v.Err()
 }
 
-// hash identifies the request body for the Idempotency-Key check: the
-// decoded request marshalled again, so formatting does not matter.
-func (req placeRequest) hash() (string, error) {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
-
 func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, _ := auth.FromContext(ctx)
@@ -93,9 +78,9 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > maxKeyLen {
-		f.fail(w, r, httpapi.Invalid(httpapi.FieldError{Field: "Idempotency-Key", Message: "at most 255 characters"}))
+	key, err := httpapi.IdempotencyKey(r)
+	if err != nil {
+		f.fail(w, r, err)
 		return
 	}
 	if err := req.validate(); err != nil {
@@ -107,7 +92,7 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	hash, err := req.hash()
+	hash, err := httpapi.RequestHash(req)
 	if err != nil {
 		f.fail(w, r, err)
 		return

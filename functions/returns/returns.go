@@ -10,9 +10,6 @@ package returns
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,7 +33,6 @@ const Name = "returns"
 const (
 	maxItems     = 100
 	maxReasonLen = 2000
-	maxKeyLen    = 255
 )
 
 // Function is the returns HTTP function.
@@ -126,16 +122,16 @@ func (f *Function) request(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > maxKeyLen {
-		f.fail(w, r, httpapi.Invalid(httpapi.FieldError{Field: "Idempotency-Key", Message: "at most 255 characters"}))
+	key, err := httpapi.IdempotencyKey(r)
+	if err != nil {
+		f.fail(w, r, err)
 		return
 	}
 	if err := req.validate(); err != nil {
 		f.fail(w, r, err)
 		return
 	}
-	body, err := json.Marshal(struct {
+	hash, err := httpapi.RequestHash(struct {
 		OrderID string `json:"orderId"`
 		returnRequest
 	}{r.PathValue("id"), req})
@@ -143,10 +139,9 @@ func (f *Function) request(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	sum := sha256.Sum256(body)
 	rr := orderstore.ReturnRequest{
 		ReturnID: ids.New(), OrderID: r.PathValue("id"), CustomerID: c.UserID, Reason: req.Reason,
-		IdempotencyKey: key, RequestHash: hex.EncodeToString(sum[:]), At: f.now(), Window: f.window,
+		IdempotencyKey: key, RequestHash: hash, At: f.now(), Window: f.window,
 	}
 	for _, it := range req.Items {
 		rr.Items = append(rr.Items, events.Item{ProductID: it.ProductID, Quantity: it.Quantity})

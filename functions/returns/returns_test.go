@@ -3,9 +3,7 @@ package returns_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -40,11 +38,6 @@ func setup(t *testing.T, e storetest.Engine, extra map[string]string) *env {
 	return &env{url: db.Serve(t, returns.Name, returns.New(), cfg), keys: keys, sink: sink, db: db}
 }
 
-type answer struct {
-	status int
-	body   []byte
-}
-
 // view is the part of a return the tests read.
 type view struct {
 	ID           string                  `json:"id"`
@@ -62,48 +55,28 @@ type view struct {
 	} `json:"history"`
 }
 
-func (a answer) ret(t *testing.T) view {
+func ret(t *testing.T, a storetest.Answer) view {
 	t.Helper()
 	var v view
-	if err := json.Unmarshal(a.body, &v); err != nil {
-		t.Fatalf("answer %d %s: %v", a.status, a.body, err)
+	if err := json.Unmarshal(a.Body, &v); err != nil {
+		t.Fatalf("answer %d %s: %v", a.Status, a.Body, err)
 	}
 	return v
 }
 
-func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) answer {
+// call sends a request as user with role ("" sends no token).
+func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) storetest.Answer {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	token := ""
 	if role != "" {
-		req.Header.Set("Authorization", e.keys.Bearer(t, user, role))
+		token = e.keys.Bearer(t, user, role)
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, body: b}
+	return storetest.Call(t, method, e.url+path, token, body, header...)
 }
 
-func (e *env) must(t *testing.T, want int, a answer) answer {
+func (e *env) must(t *testing.T, want int, a storetest.Answer) storetest.Answer {
 	t.Helper()
-	if a.status != want {
-		t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
-	}
-	return a
+	return a.Must(t, want)
 }
 
 func returnBody(product string, qty int64) string {
@@ -134,7 +107,7 @@ func TestReturnLifecycle(t *testing.T) {
 			admin := ids.New()
 			path := "/api/orders/" + s.order.ID + "/returns"
 
-			r := e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))).ret(t)
+			r := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))))
 			if r.Status != orderstore.ReturnRequested || r.Amount != money.New(2500, "USD") || r.OrderID != s.order.ID ||
 				len(r.Items) != 1 || r.Items[0].UnitPrice != money.New(1250, "USD") {
 				t.Fatalf("return = %+v", r)
@@ -154,17 +127,17 @@ func TestReturnLifecycle(t *testing.T) {
 				Total int    `json:"total"`
 			}
 			a := e.must(t, 200, e.call(t, "GET", "/api/returns?orderId="+s.order.ID, s.customer, auth.Customer, ""))
-			if err := json.Unmarshal(a.body, &list); err != nil || list.Total != 1 || list.Items[0].ID != r.ID {
-				t.Fatalf("list = %s", a.body)
+			if err := json.Unmarshal(a.Body, &list); err != nil || list.Total != 1 || list.Items[0].ID != r.ID {
+				t.Fatalf("list = %s", a.Body)
 			}
 			a = e.must(t, 200, e.call(t, "GET", "/api/returns?orderId="+s.order.ID, ids.New(), auth.Customer, ""))
-			if err := json.Unmarshal(a.body, &list); err != nil || list.Total != 0 {
-				t.Fatalf("a stranger's list = %s", a.body)
+			if err := json.Unmarshal(a.Body, &list); err != nil || list.Total != 0 {
+				t.Fatalf("a stranger's list = %s", a.Body)
 			}
 
 			// Only an admin receives; once.
 			e.must(t, 403, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", s.customer, auth.Customer, ""))
-			r = e.must(t, 202, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", admin, auth.Admin, "")).ret(t)
+			r = ret(t, e.must(t, 202, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", admin, auth.Admin, "")))
 			if r.Status != orderstore.ReturnReceived || len(r.History) != 2 {
 				t.Fatalf("received = %+v", r)
 			}
@@ -182,8 +155,8 @@ func TestReturnLifecycle(t *testing.T) {
 				t.Fatalf("refunded: %v %v", adv.Outcome, err)
 			}
 			a = e.must(t, 200, e.call(t, "GET", "/api/returns/"+r.ID, s.customer, auth.Customer, ""))
-			if !strings.Contains(string(a.body), `"refund":{"id":"re_1","status":"SUCCEEDED"}`) {
-				t.Fatalf("refunded return = %s", a.body)
+			if !strings.Contains(string(a.Body), `"refund":{"id":"re_1","status":"SUCCEEDED"}`) {
+				t.Fatalf("refunded return = %s", a.Body)
 			}
 			if n := len(e.sink.Events()); n != 2 {
 				t.Fatalf("%d events, want 2 (REFUNDED announces nothing)", n)
@@ -209,12 +182,12 @@ func TestReturnRules(t *testing.T) {
 			// Units: not more than delivered, less what other returns hold.
 			e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 4)))
 			e.must(t, 400, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(ids.New(), 1)))
-			first := e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))).ret(t)
+			first := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))))
 			e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2)))
 			e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 1)))
 			e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 1)))
 			// A rejected return gives its units back to what may be returned.
-			rej := e.must(t, 202, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":"worn"}`)).ret(t)
+			rej := ret(t, e.must(t, 202, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":"worn"}`)))
 			if rej.Status != orderstore.ReturnRejected || rej.RejectReason == nil || *rej.RejectReason != "worn" {
 				t.Fatalf("rejected = %+v", rej)
 			}
@@ -233,8 +206,8 @@ func TestReturnRules(t *testing.T) {
 				"long reason":    fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"reason":%q}`, s.teapot, strings.Repeat("é", 2001)),
 				"fractional qty": fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1.5}],"reason":"x"}`, s.teapot),
 			} {
-				if a := e.call(t, "POST", path, s.customer, auth.Customer, body); a.status != 400 {
-					t.Errorf("%s: status %d, want 400: %s", name, a.status, a.body)
+				if a := e.call(t, "POST", path, s.customer, auth.Customer, body); a.Status != 400 {
+					t.Errorf("%s: status %d, want 400: %s", name, a.Status, a.Body)
 				}
 			}
 			e.must(t, 400, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":""}`))
@@ -251,8 +224,8 @@ func TestReturnWindowCloses(t *testing.T) {
 	s := e.completed(t)
 	time.Sleep(100 * time.Millisecond)
 	a := e.must(t, 409, e.call(t, "POST", "/api/orders/"+s.order.ID+"/returns", s.customer, auth.Customer, returnBody(s.mug, 1)))
-	if !strings.Contains(string(a.body), "window") {
-		t.Fatalf("problem = %s", a.body)
+	if !strings.Contains(string(a.Body), "window") {
+		t.Fatalf("problem = %s", a.Body)
 	}
 }
 
@@ -269,7 +242,7 @@ func TestConcurrentReturnsOfTheSameUnits(t *testing.T) {
 				codes := make([]int, n)
 				var wg sync.WaitGroup
 				for i := range n {
-					wg.Go(func() { codes[i] = e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3)).status })
+					wg.Go(func() { codes[i] = e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3)).Status })
 				}
 				wg.Wait()
 				accepted := 0
@@ -296,8 +269,8 @@ func TestReturnIdempotencyKey(t *testing.T) {
 			e := setup(t, eng, nil)
 			s := e.completed(t)
 			path := "/api/orders/" + s.order.ID + "/returns"
-			a := e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")).ret(t)
-			b := e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")).ret(t)
+			a := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")))
+			b := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")))
 			if a.ID != b.ID {
 				t.Fatalf("a repeat made another return: %s, %s", a.ID, b.ID)
 			}

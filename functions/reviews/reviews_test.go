@@ -3,7 +3,6 @@ package reviews_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"strings"
@@ -40,35 +39,18 @@ func setup(t *testing.T) *env {
 		purchase: db.Start(t, recordpurchase.New(), nil)}
 }
 
-type answer struct {
-	status int
-	body   []byte
-}
-
-func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string) answer {
+func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string) storetest.Answer {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := ""
 	if role != "" {
-		req.Header.Set("Authorization", e.keys.Bearer(t, user, role))
+		token = e.keys.Bearer(t, user, role)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, b}
+	return storetest.Call(t, method, e.url+path, token, body)
 }
 
-func (e *env) must(t *testing.T, want int, a answer) answer {
+func (e *env) must(t *testing.T, want int, a storetest.Answer) storetest.Answer {
 	t.Helper()
-	if a.status != want {
-		t.Fatalf("status %d, want %d: %s", a.status, want, a.body)
-	}
-	return a
+	return a.Must(t, want)
 }
 
 // bought delivers the ORDER_COMPLETED record-purchase learns buyers from.
@@ -97,10 +79,10 @@ type review struct {
 	Title      string `json:"title"`
 }
 
-func (a answer) review(t *testing.T) review {
+func reviewOf(t *testing.T, a storetest.Answer) review {
 	t.Helper()
 	var r review
-	if err := json.Unmarshal(a.body, &r); err != nil {
+	if err := json.Unmarshal(a.Body, &r); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -113,8 +95,8 @@ func (e *env) list(t *testing.T, product, query string) []review {
 		Total int      `json:"total"`
 	}
 	a := e.must(t, 200, e.call(t, "GET", "/api/products/"+product+"/reviews"+query, "", "", ""))
-	if err := json.Unmarshal(a.body, &l); err != nil || l.Total != len(l.Items) {
-		t.Fatalf("list %s: %v", a.body, err)
+	if err := json.Unmarshal(a.Body, &l); err != nil || l.Total != len(l.Items) {
+		t.Fatalf("list %s: %v", a.Body, err)
 	}
 	return l.Items
 }
@@ -138,14 +120,14 @@ func TestOnlyBuyersReviewOnce(t *testing.T) {
 		"long body":   fmt.Sprintf(`{"rating":5,"body":%q}`, strings.Repeat("b", 5001)),
 		"unknown key": `{"rating":5,"stars":5}`,
 	} {
-		if a := e.call(t, "POST", path, ann, auth.Customer, body); a.status != 400 {
-			t.Errorf("%s: status %d, want 400: %s", name, a.status, a.body)
+		if a := e.call(t, "POST", path, ann, auth.Customer, body); a.Status != 400 {
+			t.Errorf("%s: status %d, want 400: %s", name, a.Status, a.Body)
 		}
 	}
 	if n := len(e.sink.Events()); n != 0 {
 		t.Fatalf("refused requests published %d events", n)
 	}
-	r := e.must(t, 201, e.call(t, "POST", path, ann, auth.Customer, `{"rating":4,"title":"Solid","body":"Holds tea."}`)).review(t)
+	r := reviewOf(t, e.must(t, 201, e.call(t, "POST", path, ann, auth.Customer, `{"rating":4,"title":"Solid","body":"Holds tea."}`)))
 	if r.AuthorName != "Ann" || r.Rating != 4 {
 		t.Fatalf("review = %+v", r)
 	}
@@ -158,7 +140,7 @@ func TestOnlyBuyersReviewOnce(t *testing.T) {
 	e.must(t, 404, e.call(t, "PATCH", "/api/reviews/"+r.ID, bob, auth.Customer, `{"rating":1}`))
 	e.must(t, 400, e.call(t, "PATCH", "/api/reviews/"+r.ID, ann, auth.Customer, `{}`))
 	e.must(t, 400, e.call(t, "PATCH", "/api/reviews/"+r.ID, ann, auth.Customer, `{"rating":9}`))
-	if got := e.must(t, 200, e.call(t, "PATCH", "/api/reviews/"+r.ID, ann, auth.Customer, `{"rating":2}`)).review(t); got.Rating != 2 || got.Title != "Solid" {
+	if got := reviewOf(t, e.must(t, 200, e.call(t, "PATCH", "/api/reviews/"+r.ID, ann, auth.Customer, `{"rating":2}`))); got.Rating != 2 || got.Title != "Solid" {
 		t.Fatalf("edited = %+v", got)
 	}
 	// Hiding: admins only; the review leaves the list.
@@ -172,7 +154,7 @@ func TestOnlyBuyersReviewOnce(t *testing.T) {
 	e.must(t, 404, e.call(t, "DELETE", "/api/reviews/"+r.ID, bob, auth.Customer, ""))
 	e.must(t, 204, e.call(t, "DELETE", "/api/reviews/"+r.ID, ann, auth.Customer, ""))
 	e.must(t, 404, e.call(t, "DELETE", "/api/reviews/"+r.ID, ann, auth.Customer, ""))
-	again := e.must(t, 201, e.call(t, "POST", path, ann, auth.Customer, `{"rating":5}`)).review(t)
+	again := reviewOf(t, e.must(t, 201, e.call(t, "POST", path, ann, auth.Customer, `{"rating":5}`)))
 
 	// The events, in the order of the changes, with growing revisions.
 	want := []events.Type{events.ReviewAdded, events.ReviewUpdated, events.ReviewUpdated, events.ReviewDeleted, events.ReviewAdded}
@@ -215,7 +197,7 @@ func TestReviewListSortsAndPages(t *testing.T) {
 		Total int      `json:"total"`
 	}
 	a := e.must(t, 200, e.call(t, "GET", "/api/products/"+mug+"/reviews?limit=2&page=2", "", "", ""))
-	if err := json.Unmarshal(a.body, &l); err != nil || l.Total != 3 || len(l.Items) != 1 {
-		t.Fatalf("page 2 = %s", a.body)
+	if err := json.Unmarshal(a.Body, &l); err != nil || l.Total != 3 || len(l.Items) != 1 {
+		t.Fatalf("page 2 = %s", a.Body)
 	}
 }

@@ -53,13 +53,8 @@ func (s *Store) Place(ctx context.Context, req PlaceRequest, announce Announce) 
 	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		out = Placed{}
 		if req.IdempotencyKey != "" {
-			_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (customer_id, idem_key, request_hash, order_id, created_at)
-				VALUES (?, ?, ?, ?, ?)`, req.CustomerID, req.IdempotencyKey, req.RequestHash, req.OrderID, req.At.UTC())
-			if sqlstore.IsDuplicate(err) {
-				return errKeyTaken
-			}
-			if err != nil {
-				return fmt.Errorf("idempotency key: %w", err)
+			if err := orderKeys.claim(ctx, tx, req.CustomerID, req.IdempotencyKey, req.RequestHash, req.OrderID, req.At); err != nil {
+				return err
 			}
 		}
 		o, evs, err := place(ctx, tx, req, announce)
@@ -78,17 +73,10 @@ func (s *Store) Place(ctx context.Context, req PlaceRequest, announce Announce) 
 	return out, nil
 }
 
-var errKeyTaken = errors.New("idempotency key taken")
-
 func (s *Store) repeat(ctx context.Context, req PlaceRequest) (Placed, error) {
-	var hash, orderID string
-	err := s.db.QueryRowContext(ctx, `SELECT request_hash, order_id FROM idempotency_keys WHERE customer_id = ? AND idem_key = ?`,
-		req.CustomerID, req.IdempotencyKey).Scan(&hash, &orderID)
+	orderID, err := orderKeys.first(ctx, s.db, req.CustomerID, req.IdempotencyKey, req.RequestHash)
 	if err != nil {
-		return Placed{}, fmt.Errorf("orderstore: place order: read idempotency key: %w", err)
-	}
-	if hash != req.RequestHash {
-		return Placed{}, fmt.Errorf("orderstore: place order: %w", ErrIdempotencyMismatch)
+		return Placed{}, fmt.Errorf("orderstore: place order: %w", err)
 	}
 	o, err := s.Get(ctx, orderID)
 	if err != nil {

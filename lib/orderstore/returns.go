@@ -129,13 +129,8 @@ func (s *Store) RequestReturn(ctx context.Context, req ReturnRequest, function s
 	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		out, evs = ReturnPlaced{}, nil
 		if req.IdempotencyKey != "" {
-			_, err := tx.ExecContext(ctx, `INSERT INTO return_keys (customer_id, idem_key, request_hash, return_id, created_at)
-				VALUES (?, ?, ?, ?, ?)`, req.CustomerID, req.IdempotencyKey, req.RequestHash, req.ReturnID, req.At.UTC())
-			if sqlstore.IsDuplicate(err) {
-				return errKeyTaken
-			}
-			if err != nil {
-				return fmt.Errorf("idempotency key: %w", err)
+			if err := returnKeys.claim(ctx, tx, req.CustomerID, req.IdempotencyKey, req.RequestHash, req.ReturnID, req.At); err != nil {
+				return err
 			}
 		}
 		r, err := requestReturn(ctx, tx, req)
@@ -163,14 +158,9 @@ func (s *Store) RequestReturn(ctx context.Context, req ReturnRequest, function s
 }
 
 func (s *Store) repeatReturn(ctx context.Context, req ReturnRequest) (ReturnPlaced, error) {
-	var hash, id string
-	err := s.db.QueryRowContext(ctx, `SELECT request_hash, return_id FROM return_keys WHERE customer_id = ? AND idem_key = ?`,
-		req.CustomerID, req.IdempotencyKey).Scan(&hash, &id)
+	id, err := returnKeys.first(ctx, s.db, req.CustomerID, req.IdempotencyKey, req.RequestHash)
 	if err != nil {
-		return ReturnPlaced{}, fmt.Errorf("orderstore: request return: read idempotency key: %w", err)
-	}
-	if hash != req.RequestHash {
-		return ReturnPlaced{}, fmt.Errorf("orderstore: request return: %w", ErrIdempotencyMismatch)
+		return ReturnPlaced{}, fmt.Errorf("orderstore: request return: %w", err)
 	}
 	r, err := s.GetReturn(ctx, id)
 	if err != nil {

@@ -1,0 +1,54 @@
+package storetest
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Answer is an HTTP answer as a test reads it.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Call sends method url with body (JSON when not empty), the bearer token
+// when given, and the header pairs (name, value, ...), and reads the whole
+// answer. A transport error fails the test.
+func Call(t testing.TB, method, url, token, body string, header ...string) Answer {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Must fails the test unless a's status is want, and returns a.
+func (a Answer) Must(t testing.TB, want int) Answer {
+	t.Helper()
+	if a.Status != want {
+		t.Fatalf("status %d, want %d: %s", a.Status, want, a.Body)
+	}
+	return a
+}
