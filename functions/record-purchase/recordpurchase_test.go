@@ -31,7 +31,7 @@ func TestRecordsWhoBoughtWhatOnce(t *testing.T) {
 	}
 	completed("Ann", events.Item{ProductID: mug, Quantity: 2}, events.Item{ProductID: tea, Quantity: 1})
 	completed("Ann Renamed", events.Item{ProductID: mug, Quantity: 1}) // bought again: the record stays
-	completed("Ann")                                                     // an ORDER_COMPLETED from before items were carried
+	completed("Ann")                                                   // an ORDER_COMPLETED from before items were carried
 	for _, p := range []string{mug, tea} {
 		got, ok, err := db.Store.Purchased(t.Context(), customer, p)
 		if err != nil || !ok || got.CustomerName != "Ann" {
