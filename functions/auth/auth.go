@@ -109,15 +109,14 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Auth is the auth function.
 type Auth struct {
-	identity.Conn // Stop closes the identity database
-	cfg           Config
-	routes        *jwtauth.Routes
-	signer        *jwtauth.Signer
-	creds         *identity.Credentials
-	limits        *limiter
-	sweep         bool   // delete old login windows ourselves (no TTL index)
-	dummyHash     string // checked for unknown emails, so they cost what a wrong password costs
-	now           func() time.Time
+	cfg       Config
+	routes    *jwtauth.Routes
+	signer    *jwtauth.Signer
+	creds     *identity.Credentials
+	limits    *limiter
+	sweep     bool   // delete old login windows ourselves (no TTL index)
+	dummyHash string // checked for unknown emails, so they cost what a wrong password costs
+	now       func() time.Time
 }
 
 // New returns an unstarted auth function.
@@ -134,15 +133,16 @@ func (f *Auth) Start(ctx context.Context, env map[string]string) error {
 	if f.signer, err = jwtauth.NewSigner(c.JWT); err != nil {
 		return err
 	}
-	if err := f.Open(ctx, c.Store); err != nil {
+	db, err := identity.Open(ctx, c.Store)
+	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
 	log := fn.Logger(ctx)
-	if f.creds, err = identity.OpenCredentials(ctx, f.DB, sink.NewHTTP(c.Sink), log); err != nil {
+	if f.creds, err = identity.OpenCredentials(ctx, db.Database, sink.NewHTTP(c.Sink), log); err != nil {
 		return err
 	}
 	var ttl bool
-	f.limits, ttl = newLimiter(ctx, f.DB, LoginWindow)
+	f.limits, ttl = newLimiter(ctx, db.Database, LoginWindow)
 	f.sweep = !ttl
 	if !ttl {
 		log.InfoContext(ctx, "no TTL index on login attempts; old windows are swept by the function")

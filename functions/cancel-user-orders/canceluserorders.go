@@ -23,12 +23,18 @@ const Name = "cancel-user-orders"
 
 // Function is cancel-user-orders.
 type Function struct {
-	orderstore.OutboxHooks // Start opens the orders database and the outbox towards K_SINK; Stop, Ready
-	now                    func() time.Time
+	store *orderstore.Store // the orders database, kept with fn.Use
+	now   func() time.Time
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{now: time.Now} }
+
+// Start opens the orders database and its outbox towards K_SINK; the runtime keeps it (fn.Use).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = orderstore.OpenPublishing(ctx, cfg)
+	return fn.Use(ctx, f.store, err)
+}
 
 // Handle cancels the open orders of a USER_DELETED's user. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -37,7 +43,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fn.Permanent(err)
 	}
 	change := orderstore.Change{Reason: events.ReasonUserDeleted, At: f.now()}
-	cancelled, err := f.Store.CancelOpen(ctx, d.UserID, change, orderstore.AnnounceCancelled(ctx, Name))
+	cancelled, err := f.store.CancelOpen(ctx, d.UserID, change, orderstore.AnnounceCancelled(ctx, Name))
 	if err != nil {
 		return nil, fmt.Errorf("canceluserorders: %w", err)
 	}

@@ -25,9 +25,9 @@ const maxQuantity = money.MaxQuantity
 
 // Cart is the cart HTTP function.
 type Cart struct {
-	orderstore.Hooks // the orders database; Stop, Ready
-	routes           *auth.Routes
-	now              func() time.Time
+	store  *orderstore.Store // the orders database, kept with fn.Use
+	routes *auth.Routes
+	now    func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -39,7 +39,8 @@ func (f *Cart) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("cart: start: %w", err)
 	}
-	if err := f.Hooks.Start(ctx, cfg); err != nil {
+	f.store, err = orderstore.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("cart: start: %w", err)
 	}
 	routes := auth.NewRoutes(ac)
@@ -60,7 +61,7 @@ func user(r *http.Request) string {
 }
 
 func (f *Cart) get(w http.ResponseWriter, r *http.Request) {
-	c, err := f.Store.Cart(r.Context(), user(r))
+	c, err := f.store.Cart(r.Context(), user(r))
 	f.answer(w, r, http.StatusOK, c, err)
 }
 
@@ -82,7 +83,7 @@ func (f *Cart) put(w http.ResponseWriter, r *http.Request) {
 		f.answer(w, r, 0, nil, err)
 		return
 	}
-	c, err := f.Store.SetCartItem(r.Context(), user(r), r.PathValue("productId"), *req.Quantity, f.now())
+	c, err := f.store.SetCartItem(r.Context(), user(r), r.PathValue("productId"), *req.Quantity, f.now())
 	if errors.Is(err, orderstore.ErrTotalOverLimit) {
 		err = httpapi.Invalid(httpapi.FieldError{Field: "quantity", Message: fmt.Sprintf("the cart total would be over %d minor units", money.MaxTotal)})
 	}
@@ -90,12 +91,12 @@ func (f *Cart) put(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Cart) remove(w http.ResponseWriter, r *http.Request) {
-	c, err := f.Store.RemoveCartItem(r.Context(), user(r), r.PathValue("productId"))
+	c, err := f.store.RemoveCartItem(r.Context(), user(r), r.PathValue("productId"))
 	f.answer(w, r, http.StatusOK, c, err)
 }
 
 func (f *Cart) clear(w http.ResponseWriter, r *http.Request) {
-	if err := f.Store.ClearCart(r.Context(), user(r)); err != nil {
+	if err := f.store.ClearCart(r.Context(), user(r)); err != nil {
 		f.answer(w, r, 0, nil, err)
 		return
 	}

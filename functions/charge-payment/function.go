@@ -40,23 +40,24 @@ type store interface {
 	Settle(ctx context.Context, id string, o paymentstore.Settlement) (paymentstore.Payment, error)
 }
 
-// Function is charge-payment: the gateway and the payments database come
-// with the embedded paymentstore.Hooks (Stop and Ready too).
+// Function is charge-payment.
 type Function struct {
-	paymentstore.Hooks
-	store store // the Step's DB; tests put a failing store in its place
+	cfg     paymentstore.StepConfig
+	store   store // the payments database (kept with fn.Use); tests wrap it to fail
+	gateway payment.Gateway
 }
 
 // New returns an unstarted charge-payment.
 func New() *Function { return &Function{} }
 
-// Start reads the configuration (paymentstore.Hooks.OpenFrom), opens the
-// gateway and the payments database (migrating it).
+// Start reads the configuration once and opens the gateway and the
+// payments database (paymentstore.OpenStep); the runtime keeps the database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	if err := f.OpenFrom(ctx, Name, cfg); err != nil {
+	c, db, gw, err := paymentstore.OpenStep(ctx, cfg, Name)
+	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
-	f.store = f.DB
+	f.cfg, f.store, f.gateway = c, db, gw
 	return nil
 }
 
@@ -72,7 +73,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	log := fn.Logger(ctx).With("order_id", d.OrderID)
 	p := paymentstore.Payment{
 		ID: ids.Derive(d.OrderID, "payment"), OrderID: d.OrderID, CustomerID: d.CustomerID,
-		Amount: d.Total, Method: payment.Describe(d.PaymentMethod), Gateway: f.Gateway.Name(),
+		Amount: d.Total, Method: payment.Describe(d.PaymentMethod), Gateway: f.gateway.Name(),
 		ShippingAddress: d.ShippingAddress, CreatedAt: time.Now().UTC(),
 	}
 	added, err := paymentstore.AddedEvent(ctx, Name, p)
@@ -98,7 +99,7 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 	if reply, done, err := answered(p); done {
 		return reply, err
 	}
-	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Pending, f.Config.Claim)
+	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Pending, f.cfg.Claim)
 	if err != nil {
 		return nil, fmt.Errorf("charge-payment: %w", err)
 	}
@@ -113,9 +114,9 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 		}
 		return nil, fmt.Errorf("%w: payment %s", ErrChargeInFlight, p.ID)
 	}
-	cctx, cancel := context.WithTimeout(ctx, f.Config.Payment.Timeout)
+	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
 	defer cancel()
-	res, err := f.Gateway.Charge(cctx, payment.ChargeRequest{
+	res, err := f.gateway.Charge(cctx, payment.ChargeRequest{
 		IdempotencyKey: p.ID, OrderID: p.OrderID, PaymentID: p.ID, Amount: p.Amount, Method: token,
 	})
 	switch {

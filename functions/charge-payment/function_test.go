@@ -61,12 +61,15 @@ type harness struct {
 	sink *storetest.EventRecorder
 }
 
+// db is the payments database the function opened.
+func (h harness) db() *paymentstore.Store { return h.f.store.(*paymentstore.Store) }
+
 func start(t testing.TB, sc sqlstore.Config, claim time.Duration) harness {
 	t.Helper()
 	f := New()
 	rec := paymentstoretest.Start(t, f, sc, map[string]string{"PAYMENT_CLAIM_TTL": claim.String()})
-	gw := paymenttest.NewCounting(f.Gateway)
-	f.Gateway = gw
+	gw := paymenttest.NewCounting(f.gateway)
+	f.gateway = gw
 	return harness{f: f, gw: gw, sink: rec}
 }
 
@@ -121,7 +124,7 @@ func TestChargeOutcomes(t *testing.T) {
 			if reply.ID() != paymentstore.EventID(paymentID, tc.wantType) || reply.Source() != "/knshop/charge-payment" {
 				t.Fatalf("reply id %s source %s", reply.ID(), reply.Source())
 			}
-			p, err := h.f.DB.Get(ctx, paymentID)
+			p, err := h.db().Get(ctx, paymentID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,11 +166,11 @@ func TestChargeOutcomes(t *testing.T) {
 		if err != nil || reply != nil {
 			t.Fatalf("Handle = %v, %v; want no reply yet", reply, err)
 		}
-		p, err := h.f.DB.Get(ctx, ids.Derive(orderID, "payment"))
+		p, err := h.db().Get(ctx, ids.Derive(orderID, "payment"))
 		if err != nil || p.Status != paymentstore.Pending || p.TransactionID == "" {
 			t.Fatalf("payment = %+v, %v; want PENDING with its transaction", p, err)
 		}
-		res, err := h.f.DB.ApplyWebhook(ctx, paymentstore.WebhookChange{
+		res, err := h.db().ApplyWebhook(ctx, paymentstore.WebhookChange{
 			Gateway: "sandbox", EventID: "evt-" + orderID, TransactionID: p.TransactionID,
 			Outcome: paymentstore.Settlement{Status: paymentstore.Succeeded},
 			Build: func(p paymentstore.Payment) (event.Event, error) {
@@ -267,7 +270,7 @@ func TestOneChargePerOrder(t *testing.T) {
 			t.Run("cancelled before STOCK_RESERVED: nothing is charged", func(t *testing.T) {
 				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
 				orderID := ids.New()
-				if _, _, err := h.f.DB.CancelOrder(ctx, orderID); err != nil {
+				if _, _, err := h.db().CancelOrder(ctx, orderID); err != nil {
 					t.Fatal(err)
 				}
 				for range 2 {
@@ -279,7 +282,7 @@ func TestOneChargePerOrder(t *testing.T) {
 				if calls, _ := h.gw.Charges(); calls != 0 {
 					t.Fatalf("gateway called %d times for a cancelled order", calls)
 				}
-				if _, err := h.f.DB.Get(ctx, ids.Derive(orderID, "payment")); !errors.Is(err, paymentstore.ErrNotFound) {
+				if _, err := h.db().Get(ctx, ids.Derive(orderID, "payment")); !errors.Is(err, paymentstore.ErrNotFound) {
 					t.Fatalf("payment of a cancelled order: %v", err)
 				}
 			})
@@ -291,7 +294,7 @@ func TestOneChargePerOrder(t *testing.T) {
 				if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
 					t.Fatalf("Handle = %v, want a retryable ErrUnavailable", err)
 				}
-				p, err := h.f.DB.Get(ctx, ids.Derive(orderID, "payment"))
+				p, err := h.db().Get(ctx, ids.Derive(orderID, "payment"))
 				if err != nil || p.Status != paymentstore.Pending {
 					t.Fatalf("payment = %+v, %v; want PENDING", p, err)
 				}
@@ -379,7 +382,7 @@ func TestStripeGatewayWiring(t *testing.T) {
 	if err != nil || reply == nil || reply.Type() != string(events.PaymentFailure) {
 		t.Fatalf("Handle = %v, %v; want stripe-mock's canned answer as PAYMENT_FAILURE", reply, err)
 	}
-	p, err := f.DB.Get(context.Background(), ids.Derive(orderID, "payment"))
+	p, err := f.store.(*paymentstore.Store).Get(context.Background(), ids.Derive(orderID, "payment"))
 	if err != nil || p.Gateway != "stripe" || len(p.TransactionID) < 4 || p.TransactionID[:3] != "pi_" {
 		t.Fatalf("payment = %+v, %v; want a stripe payment with its PaymentIntent id", p, err)
 	}

@@ -15,13 +15,11 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/knshop/knshop/lib/catalog"
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
@@ -35,48 +33,30 @@ type stock interface {
 
 // Function is complete-order.
 type Function struct {
-	orderstore.Hooks // the orders database; Ready
-	stock            stock
-	mongo            *mongo.Database
-	shared           bool // the process's serialized MongoDB client: not ours to close
-	now              func() time.Time
+	store *orderstore.Store // the orders database, kept with fn.Use
+	stock stock             // the catalog, kept with fn.Use
+	now   func() time.Time
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{now: time.Now} }
 
-// Start opens the orders database (MySQL) and the catalog (MongoDB).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	mc, err := mongostore.ConfigFrom(cfg, catalog.Database)
-	if err != nil {
+// Start opens the orders database (MySQL) and the catalog (MongoDB); the
+// runtime keeps both (fn.Use).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = orderstore.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("completeorder: start: %w", err)
 	}
-	if err := f.Hooks.Start(ctx, cfg); err != nil {
+	cat, err := catalog.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, cat, err); err != nil {
 		return fmt.Errorf("completeorder: start: %w", err)
-	}
-	db, err := mongostore.Open(ctx, mc)
-	if err != nil {
-		return errors.Join(fmt.Errorf("completeorder: start: %w", err), f.Hooks.Stop(ctx))
-	}
-	cat, err := catalog.New(ctx, db)
-	if err != nil {
-		return errors.Join(fmt.Errorf("completeorder: start: %w", err), f.Hooks.Stop(ctx))
 	}
 	f.stock = cat
-	f.mongo, f.shared = db, mc.Serialize
 	return nil
 }
 
-func (f *Function) use(orders *orderstore.Store, s stock) { f.Store, f.stock = orders, s }
-
-// Stop releases both stores.
-func (f *Function) Stop(ctx context.Context) error {
-	err := f.Hooks.Stop(ctx)
-	if f.mongo != nil && !f.shared {
-		err = errors.Join(err, f.mongo.Client().Disconnect(ctx))
-	}
-	return err
-}
+func (f *Function) use(orders *orderstore.Store, s stock) { f.store, f.stock = orders, s }
 
 // Handle settles the stock and completes the order of a DELIVERY_COMPLETED.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -85,7 +65,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fn.Permanent(err)
 	}
 	log := fn.Logger(ctx).With("order_id", d.OrderID)
-	o, err := f.Store.Get(ctx, d.OrderID)
+	o, err := f.store.Get(ctx, d.OrderID)
 	if errors.Is(err, orderstore.ErrNotFound) {
 		return nil, fn.Permanent(fmt.Errorf("completeorder: %w", err))
 	}
@@ -105,7 +85,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	case err != nil:
 		return nil, fmt.Errorf("completeorder: settle stock: %w", err)
 	}
-	a, err := f.Store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Completed, At: f.now(),
+	a, err := f.store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Completed, At: f.now(),
 		Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: deliverystore.Delivered}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("completeorder: %w", err)

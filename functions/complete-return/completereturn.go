@@ -36,17 +36,12 @@ func New() *Function { return &Function{now: time.Now} }
 
 // Start opens the orders database, where returns live.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	if f.store, err = orderstore.OpenFrom(ctx, cfg); err != nil {
+	f.store, err = orderstore.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("completereturn: start: %w", err)
 	}
 	return nil
 }
-
-// Stop closes the database.
-func (f *Function) Stop(context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
 
 // Handle marks the refunded return REFUNDED, once.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {

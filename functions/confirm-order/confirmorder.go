@@ -30,16 +30,22 @@ const Name = "confirm-order"
 
 // Function is confirm-order.
 type Function struct {
-	orderstore.Hooks // Start opens the orders database; Stop, Ready
-	now              func() time.Time
+	store *orderstore.Store // the orders database, kept with fn.Use
+	now   func() time.Time
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{now: time.Now} }
 
+// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = orderstore.OpenFrom(ctx, cfg)
+	return fn.Use(ctx, f.store, err)
+}
+
 // Handle applies a STOCK_RESERVED or PAYMENT_SUCCESS.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	a, err := orderstep.Apply(ctx, f.Store, "confirmorder", e, f.change)
+	a, err := orderstep.Apply(ctx, f.store, "confirmorder", e, f.change)
 	if err != nil {
 		return nil, err
 	}

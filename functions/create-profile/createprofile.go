@@ -19,8 +19,7 @@ const Name = "create-profile"
 
 // CreateProfile is the create-profile function.
 type CreateProfile struct {
-	identity.Conn // Stop closes the identity database
-	profiles      *identity.Profiles
+	profiles *identity.Profiles
 }
 
 // New returns an unstarted create-profile function.
@@ -29,10 +28,11 @@ func New() *CreateProfile { return &CreateProfile{} }
 // Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
 // IDENTITY_DATABASE).
 func (f *CreateProfile) Start(ctx context.Context, cfg map[string]string) error {
-	if err := f.OpenFrom(ctx, cfg); err != nil {
+	db, err := identity.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
-	f.profiles = identity.OpenProfiles(f.DB, nil, fn.Logger(ctx))
+	f.profiles = identity.OpenProfiles(db.Database, nil, fn.Logger(ctx))
 	return nil
 }
 

@@ -20,9 +20,7 @@ func setup(t *testing.T) (*CreateProfile, *identity.Profiles, *identitytest.Env)
 	t.Helper()
 	env := identitytest.New(t)
 	f := New()
-	if err := f.Start(context.Background(), env.Cfg); err != nil {
-		t.Fatal(err)
-	}
+	storetest.StartFunction(t, f, env.Cfg)
 	return f, identity.OpenProfiles(env.DB(t), sink.NewHTTP(env.Cfg["K_SINK"]), nil), env
 }
 

@@ -25,10 +25,10 @@ const Name = "orders"
 
 // Orders is the orders HTTP function.
 type Orders struct {
-	orderstore.OutboxHooks // the orders database and its outbox; Stop, Ready
-	routes                 *auth.Routes
-	deadlines              orderstore.Deadlines
-	now                    func() time.Time
+	store     *orderstore.Store // the orders database, kept with fn.Use
+	routes    *auth.Routes
+	deadlines orderstore.Deadlines
+	now       func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -43,7 +43,8 @@ func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
 	if f.deadlines, err = orderstore.DeadlinesFrom(cfg); err != nil {
 		return fmt.Errorf("orders: start: %w", err)
 	}
-	if err := f.OutboxHooks.Start(ctx, cfg); err != nil {
+	f.store, err = orderstore.OpenPublishing(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("orders: start: %w", err)
 	}
 
@@ -74,7 +75,7 @@ func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
 	if c.Role == auth.Admin {
 		q.CustomerID = r.URL.Query().Get("customerId")
 	}
-	list, total, err := f.Store.List(r.Context(), q)
+	list, total, err := f.store.List(r.Context(), q)
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -95,7 +96,7 @@ func (f *Orders) get(w http.ResponseWriter, r *http.Request) {
 // owner or an admin. Anyone else gets ErrNotFound, as for a missing order.
 func (f *Orders) visible(r *http.Request) (orderstore.Order, error) {
 	c, _ := auth.FromContext(r.Context())
-	o, err := f.Store.Get(r.Context(), r.PathValue("id"))
+	o, err := f.store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return orderstore.Order{}, err
 	}
@@ -113,7 +114,7 @@ func (f *Orders) cancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	change := orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonCustomerRequest, At: f.now()}
-	a, err := f.Store.Advance(ctx, o.ID, change, orderstore.AnnounceCancelled(ctx, Name))
+	a, err := f.store.Advance(ctx, o.ID, change, orderstore.AnnounceCancelled(ctx, Name))
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -166,7 +167,7 @@ func (f *Orders) listStuck(w http.ResponseWriter, r *http.Request, c auth.Claims
 		f.fail(w, r, httpapi.Forbidden("only an admin lists stuck orders"))
 		return
 	}
-	list, err := f.Store.Stuck(r.Context(), orderstore.StuckAfter, page.Limit)
+	list, err := f.store.Stuck(r.Context(), orderstore.StuckAfter, page.Limit)
 	if err != nil {
 		f.fail(w, r, err)
 		return

@@ -106,7 +106,7 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 			pr.Items = append(pr.Items, events.Item{ProductID: it.ProductID, Quantity: it.Quantity})
 		}
 	}
-	placed, err := f.Store.Place(ctx, pr, orderstore.AnnouncePlaced(ctx, Name))
+	placed, err := f.store.Place(ctx, pr, orderstore.AnnouncePlaced(ctx, Name))
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -122,7 +122,7 @@ func (f *Orders) address(r *http.Request, customerID string, req placeRequest) (
 		return events.Address{Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City, PostalCode: a.PostalCode, Country: a.Country}, nil
 	}
 	unknown := httpapi.Invalid(httpapi.FieldError{Field: "shippingAddressId", Message: "no such address in your profile"})
-	cust, err := f.Store.Customer(r.Context(), customerID)
+	cust, err := f.store.Customer(r.Context(), customerID)
 	if errors.Is(err, orderstore.ErrNotFound) {
 		return events.Address{}, unknown
 	}

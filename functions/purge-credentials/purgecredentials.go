@@ -19,8 +19,7 @@ const Name = "purge-credentials"
 
 // PurgeCredentials is the purge-credentials function.
 type PurgeCredentials struct {
-	identity.Conn // Stop closes the identity database
-	creds         *identity.Credentials
+	creds *identity.Credentials
 }
 
 // New returns an unstarted purge-credentials function.
@@ -29,11 +28,11 @@ func New() *PurgeCredentials { return &PurgeCredentials{} }
 // Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
 // IDENTITY_DATABASE).
 func (f *PurgeCredentials) Start(ctx context.Context, cfg map[string]string) error {
-	if err := f.OpenFrom(ctx, cfg); err != nil {
+	db, err := identity.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
-	var err error
-	f.creds, err = identity.OpenCredentials(ctx, f.DB, nil, fn.Logger(ctx))
+	f.creds, err = identity.OpenCredentials(ctx, db.Database, nil, fn.Logger(ctx))
 	return err
 }
 

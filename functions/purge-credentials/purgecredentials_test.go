@@ -22,9 +22,7 @@ func setup(t *testing.T) (*PurgeCredentials, *identity.Credentials) {
 	env := identitytest.New(t)
 	f := New()
 	ctx := context.Background()
-	if err := f.Start(ctx, env.Cfg); err != nil {
-		t.Fatal(err)
-	}
+	storetest.StartFunction(t, f, env.Cfg)
 	creds, err := identity.OpenCredentials(ctx, env.DB(t), sink.NewHTTP(env.Cfg["K_SINK"]), nil)
 	if err != nil {
 		t.Fatal(err)

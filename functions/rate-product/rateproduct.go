@@ -28,14 +28,12 @@ func New() *Function { return &Function{} }
 
 // Start opens the catalog.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	if f.store, err = catalog.OpenFrom(ctx, cfg); err != nil {
+	f.store, err = catalog.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("rateproduct: start: %w", err)
 	}
 	return nil
 }
-
-// Stop closes the catalog.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
 
 // Handle applies one review event to its product's rating.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {

@@ -44,10 +44,10 @@ const Batch = 100
 
 // Function is reconcile-orders.
 type Function struct {
-	orderstore.OutboxHooks // the orders database and its outbox; Stop, Ready
-	deadlines              orderstore.Deadlines
-	sink                   sink.Sender
-	now                    func() time.Time
+	store     *orderstore.Store // the orders database, kept with fn.Use
+	deadlines orderstore.Deadlines
+	sink      sink.Sender
+	now       func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -60,7 +60,8 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("reconcileorders: start: %w", err)
 	}
-	if err := f.OutboxHooks.Start(ctx, cfg); err != nil {
+	f.store, err = orderstore.OpenPublishing(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("reconcileorders: start: %w", err)
 	}
 	f.deadlines, f.sink = d, sink.NewHTTP(cfg["K_SINK"])
@@ -85,7 +86,7 @@ func (f *Function) Handle(ctx context.Context, _ event.Event) (*event.Event, err
 // expire cancels the orders past their deadline, under the order's row
 // lock: one that was paid meanwhile is left alone (Refused).
 func (f *Function) expire(ctx context.Context, now time.Time) (int, error) {
-	orders, err := f.Store.Expired(ctx, now, Batch)
+	orders, err := f.store.Expired(ctx, now, Batch)
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +94,7 @@ func (f *Function) expire(ctx context.Context, now time.Time) (int, error) {
 	var errs []error
 	for _, o := range orders {
 		c := orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonExpired, At: now, From: orderstore.UnpaidStates}
-		a, err := f.Store.Advance(ctx, o.ID, c, orderstore.AnnounceCancelled(ctx, Name))
+		a, err := f.store.Advance(ctx, o.ID, c, orderstore.AnnounceCancelled(ctx, Name))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("expire %s: %w", o.ID, err))
 			continue
@@ -128,7 +129,7 @@ func reportAction(ctx context.Context, orderID, action string, at time.Time, det
 
 // redrive publishes again the ORDER_PLACED of every stalled order.
 func (f *Function) redrive(ctx context.Context, now time.Time) (int, error) {
-	orders, err := f.Store.Stalled(ctx, now.Add(-f.deadlines.StallAfter), Batch)
+	orders, err := f.store.Stalled(ctx, now.Add(-f.deadlines.StallAfter), Batch)
 	if err != nil {
 		return 0, err
 	}
@@ -152,7 +153,7 @@ func (f *Function) redriveOne(ctx context.Context, o orderstore.Order, now time.
 	if err := f.sink.Send(ctx, placed); err != nil {
 		return err
 	}
-	times, err := f.Store.MarkRedriven(ctx, o, now)
+	times, err := f.store.MarkRedriven(ctx, o, now)
 	if err != nil {
 		return err
 	}

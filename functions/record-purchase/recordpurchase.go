@@ -26,14 +26,12 @@ func New() *Function { return &Function{} }
 
 // Start opens the catalog, where purchases are kept beside the reviews.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	if f.store, err = catalog.OpenFrom(ctx, cfg); err != nil {
+	f.store, err = catalog.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("recordpurchase: start: %w", err)
 	}
 	return nil
 }
-
-// Stop closes the catalog.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
 
 // Handle records the purchases of a completed order. An ORDER_COMPLETED
 // without items (from before they were carried) records nothing.

@@ -38,24 +38,24 @@ type store interface {
 	MarkRefunded(ctx context.Context, id, refundID string, reply event.Event) (paymentstore.Payment, error)
 }
 
-// Function is refund-payment: the gateway and the payments database come
-// with the embedded paymentstore.Hooks (Stop and Ready too).
+// Function is refund-payment.
 type Function struct {
-	paymentstore.Hooks
-	store store // the Step's DB; tests put a failing store in its place
+	cfg     paymentstore.StepConfig
+	store   store // the payments database (kept with fn.Use); tests wrap it to fail
+	gateway payment.Gateway
 }
 
 // New returns an unstarted refund-payment.
 func New() *Function { return &Function{} }
 
-// Start reads the configuration (paymentstore.Hooks.OpenFrom; refund-payment
-// writes no outbox events itself but shares the store that relays them),
-// opens the gateway and the payments database.
+// Start reads the configuration once and opens the gateway and the
+// payments database (paymentstore.OpenStep); the runtime keeps the database.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	if err := f.OpenFrom(ctx, Name, cfg); err != nil {
+	c, db, gw, err := paymentstore.OpenStep(ctx, cfg, Name)
+	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
-	f.store = f.DB
+	f.cfg, f.store, f.gateway = c, db, gw
 	return nil
 }
 
@@ -78,7 +78,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if reply, done, err := answered(p); done {
 		return reply, err
 	}
-	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Succeeded, f.Config.Claim)
+	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Succeeded, f.cfg.Claim)
 	if err != nil {
 		return nil, fmt.Errorf("refund-payment: %w", err)
 	}
@@ -99,9 +99,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 // records the refund with its reply.
 func (f *Function) refund(ctx context.Context, p paymentstore.Payment) (*event.Event, error) {
 	log := fn.Logger(ctx).With("payment_id", p.ID)
-	cctx, cancel := context.WithTimeout(ctx, f.Config.Payment.Timeout)
+	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
 	defer cancel()
-	res, err := f.Gateway.Refund(cctx, payment.RefundRequest{
+	res, err := f.gateway.Refund(cctx, payment.RefundRequest{
 		IdempotencyKey: ids.Derive(p.ID, "refund"), TransactionID: p.TransactionID, Amount: p.Amount,
 	})
 	if err != nil {

@@ -43,12 +43,15 @@ type harness struct {
 	gw *paymenttest.Counting
 }
 
+// db is the payments database the function opened.
+func (h harness) db() *paymentstore.Store { return h.f.store.(*paymentstore.Store) }
+
 func start(t *testing.T, sc sqlstore.Config) harness {
 	t.Helper()
 	f := New()
 	paymentstoretest.Start(t, f, sc, nil)
-	gw := paymenttest.NewCounting(f.Gateway)
-	f.Gateway = gw
+	gw := paymenttest.NewCounting(f.gateway)
+	f.gateway = gw
 	return harness{f: f, gw: gw}
 }
 
@@ -69,7 +72,7 @@ func (h harness) paid(t *testing.T, status paymentstore.Status) paymentstore.Pay
 		}
 		tx = res.TransactionID
 	}
-	return paymentstoretest.Seed(t, h.f.DB, p, status, tx)
+	return paymentstoretest.Seed(t, h.f.store.(*paymentstore.Store), p, status, tx)
 }
 
 func cancelled(t *testing.T, orderID string) event.Event {
@@ -106,7 +109,7 @@ func TestRefundOnce(t *testing.T) {
 				if err != nil || again == nil || again.ID() != first.ID() {
 					t.Fatalf("redelivery = %v, %v; want %s", again, err, first.ID())
 				}
-				stored, err := h.f.DB.Get(ctx, p.ID)
+				stored, err := h.db().Get(ctx, p.ID)
 				if err != nil || stored.Status != paymentstore.Refunded || stored.RefundID != d.RefundID {
 					t.Fatalf("payment = %+v, %v", stored, err)
 				}
@@ -141,7 +144,7 @@ func TestRefundOnce(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := h.f.DB.Create(ctx, p, added); !errors.Is(err, paymentstore.ErrOrderCancelled) {
+				if _, _, err := h.db().Create(ctx, p, added); !errors.Is(err, paymentstore.ErrOrderCancelled) {
 					t.Fatalf("a later charge's Create = %v, want ErrOrderCancelled", err)
 				}
 				if calls, _ := h.gw.Refunds(); calls != 0 {
@@ -248,7 +251,7 @@ func TestStripeGatewayWiring(t *testing.T) {
 	if err != nil || reply == nil || reply.Type() != string(events.PaymentRefunded) {
 		t.Fatalf("Handle = %v, %v; want PAYMENT_REFUNDED", reply, err)
 	}
-	stored, err := f.DB.Get(context.Background(), p.ID)
+	stored, err := f.store.(*paymentstore.Store).Get(context.Background(), p.ID)
 	if err != nil || stored.Status != paymentstore.Refunded || len(stored.RefundID) < 4 || stored.RefundID[:3] != "re_" {
 		t.Fatalf("payment = %+v, %v; want REFUNDED with a Stripe refund id", stored, err)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/paymentstore"
-	"github.com/knshop/knshop/lib/sink"
 )
 
 // Name is the function's name, and the source of its replies.
@@ -38,26 +37,16 @@ type Function struct {
 // New returns an unstarted refund-return.
 func New() *Function { return &Function{} }
 
-// Start reads the step's configuration once (gateway, payments database,
-// K_SINK, claim time) and opens the gateway and the database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	if f.cfg, err = paymentstore.StepConfigFrom(cfg, Name); err != nil {
+// Start reads the step's configuration once and opens the gateway and the
+// payments database (paymentstore.OpenStep); the runtime keeps the database.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, db, gw, err := paymentstore.OpenStep(ctx, cfg, Name)
+	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
-	if f.gateway, err = payment.Open(f.cfg.Payment); err != nil {
-		return fmt.Errorf("refund-return: start: %w", err)
-	}
-	if f.store, err = paymentstore.Open(ctx, f.cfg.Store, sink.NewHTTP(f.cfg.Sink), fn.Logger(ctx)); err != nil {
-		return fmt.Errorf("refund-return: start: %w", err)
-	}
+	f.cfg, f.store, f.gateway = c, db, gw
 	return nil
 }
-
-// Stop closes the database.
-func (f *Function) Stop(context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ready(ctx) }
 
 // Handle refunds a received return, at most once.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {

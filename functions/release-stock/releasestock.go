@@ -25,11 +25,18 @@ var ErrBadOrder = errors.New("releasestock: bad order id")
 
 // Function is release-stock.
 type Function struct {
-	catalog.Hooks // Start opens the catalog, Stop closes it
+	store *catalog.Store // the catalog, kept with fn.Use
 }
 
 // New returns an unstarted release-stock.
 func New() *Function { return &Function{} }
+
+// Start opens the catalog the configuration names; the runtime keeps it
+// (fn.Use).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = catalog.OpenFrom(ctx, cfg)
+	return fn.Use(ctx, f.store, err)
+}
 
 // Handle gives back the stock of a cancelled order. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -40,7 +47,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if !ids.Valid(cancelled.OrderID) {
 		return nil, fn.Permanent(fmt.Errorf("%w: %q", ErrBadOrder, cancelled.OrderID))
 	}
-	n, err := f.Store.CancelOrder(ctx, cancelled.OrderID)
+	n, err := f.store.CancelOrder(ctx, cancelled.OrderID)
 	if err != nil {
 		return nil, fmt.Errorf("releasestock: order %s: %w", cancelled.OrderID, err)
 	}

@@ -26,11 +26,18 @@ var ErrBadOrder = errors.New("reservestock: bad order id")
 
 // Function is reserve-stock.
 type Function struct {
-	catalog.Hooks // Start opens the catalog, Stop closes it
+	store *catalog.Store // the catalog, kept with fn.Use
 }
 
 // New returns an unstarted reserve-stock.
 func New() *Function { return &Function{} }
+
+// Start opens the catalog the configuration names; the runtime keeps it
+// (fn.Use).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = catalog.OpenFrom(ctx, cfg)
+	return fn.Use(ctx, f.store, err)
+}
 
 // Handle reserves the items of an ORDER_PLACED and answers with the outcome.
 // An order that was cancelled before its stock was reserved gets no reply.
@@ -46,7 +53,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	for i, it := range placed.Items {
 		items[i] = catalog.Item{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	h, err := f.Store.ReserveOrder(ctx, placed.OrderID, items)
+	h, err := f.store.ReserveOrder(ctx, placed.OrderID, items)
 	if err != nil {
 		return nil, fmt.Errorf("reservestock: order %s: %w", placed.OrderID, err)
 	}

@@ -287,7 +287,10 @@ func TestStoreDownIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := New()
+	down, err := fn.NewInstance(Name, New(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := down.Start(t.Context(), map[string]string{"MONGODB_URI": srv.URI()}); err != nil {
 		t.Fatal(err)
 	}
@@ -297,11 +300,7 @@ func TestStoreDownIsRetried(t *testing.T) {
 		}
 	})
 	srv.Close()
-	h, err := fn.Handler(down)
-	if err != nil {
-		t.Fatal(err)
-	}
-	broken := &fixture{h: h}
+	broken := &fixture{h: down}
 	if status, _ := broken.deliver(t, e); status != http.StatusInternalServerError {
 		t.Fatalf("status %d with the store down, want 500", status)
 	}

@@ -28,14 +28,11 @@ func New() *Function { return &Function{} }
 // Start opens the catalog the configuration names.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
 	f.store, err = catalog.OpenFrom(ctx, cfg)
-	if err != nil {
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("restockreturn: start: %w", err)
 	}
 	return nil
 }
-
-// Stop closes the catalog.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
 
 // Handle restocks the units of a received return.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {

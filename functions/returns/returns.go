@@ -59,7 +59,8 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 			return fmt.Errorf("returns: start: RETURN_WINDOW=%q is not a positive duration", v)
 		}
 	}
-	if f.store, err = orderstore.OpenPublishing(ctx, cfg); err != nil {
+	f.store, err = orderstore.OpenPublishing(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("returns: start: %w", err)
 	}
 	routes := auth.NewRoutes(ac)
@@ -71,12 +72,6 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	f.routes = routes
 	return nil
 }
-
-// Stop closes the database.
-func (f *Function) Stop(context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
 
 // Handle serves the routes.
 func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }

@@ -58,7 +58,8 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if cfg["K_SINK"] == "" {
 		return errors.New("reviews: start: K_SINK is not set")
 	}
-	if f.store, err = catalog.OpenFrom(ctx, cfg); err != nil {
+	f.store, err = catalog.OpenFrom(ctx, cfg)
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("reviews: start: %w", err)
 	}
 	f.outbox = outbox.NewMongo(f.store.Reviews(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
@@ -71,12 +72,6 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	f.routes = routes
 	return nil
 }
-
-// Stop closes the catalog.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ping(ctx) == nil, nil }
 
 // Handle serves the routes.
 func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }

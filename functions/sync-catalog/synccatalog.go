@@ -18,11 +18,17 @@ import (
 
 // Function is sync-catalog.
 type Function struct {
-	orderstore.Hooks // Start opens the orders database; Stop, Ready
+	store *orderstore.Store // the orders database, kept with fn.Use
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{} }
+
+// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = orderstore.OpenFrom(ctx, cfg)
+	return fn.Use(ctx, f.store, err)
+}
 
 // Handle applies one PRODUCT_* event to the read model. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -32,9 +38,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	var applied bool
 	if p.Deleted {
-		applied, err = f.Store.DeleteProduct(ctx, p.ID, p.Version, p.UpdatedAt)
+		applied, err = f.store.DeleteProduct(ctx, p.ID, p.Version, p.UpdatedAt)
 	} else {
-		applied, err = f.Store.ApplyProduct(ctx, p)
+		applied, err = f.store.ApplyProduct(ctx, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("synccatalog: %w", err)

@@ -18,11 +18,17 @@ import (
 
 // Function is sync-customer.
 type Function struct {
-	orderstore.Hooks // Start opens the orders database; Stop, Ready
+	store *orderstore.Store // the orders database, kept with fn.Use
 }
 
 // New returns the function, unstarted.
 func New() *Function { return &Function{} }
+
+// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	f.store, err = orderstore.OpenFrom(ctx, cfg)
+	return fn.Use(ctx, f.store, err)
+}
 
 // Handle applies a USER_UPDATED. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -30,7 +36,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err := events.Decode(e, &d); err != nil {
 		return nil, fn.Permanent(err)
 	}
-	applied, err := f.Store.ApplyCustomer(ctx, orderstore.Customer{
+	applied, err := f.store.ApplyCustomer(ctx, orderstore.Customer{
 		ID: d.UserID, Email: d.Email, Name: d.Name, Addresses: d.Addresses, Version: d.Version, UpdatedAt: d.UpdatedAt,
 	})
 	if err != nil {

@@ -41,11 +41,10 @@ var (
 
 // Users is the users function.
 type Users struct {
-	identity.Conn // Stop closes the identity database
-	routes        *auth.Routes
-	profiles      *identity.Profiles
-	creds         *identity.Credentials // only its role field is written, by setRole
-	now           func() time.Time
+	routes   *auth.Routes
+	profiles *identity.Profiles
+	creds    *identity.Credentials // only its role field is written, by setRole
+	now      func() time.Time
 }
 
 // New returns an unstarted users function.
@@ -65,11 +64,12 @@ func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 	if cfg["K_SINK"] == "" {
 		return errors.New("users: K_SINK is not set")
 	}
-	if err := f.Open(ctx, sc); err != nil {
+	db, err := identity.Open(ctx, sc)
+	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
-	f.profiles = identity.OpenProfiles(f.DB, sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
-	if f.creds, err = identity.OpenCredentials(ctx, f.DB, nil, fn.Logger(ctx)); err != nil {
+	f.profiles = identity.OpenProfiles(db.Database, sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	if f.creds, err = identity.OpenCredentials(ctx, db.Database, nil, fn.Logger(ctx)); err != nil {
 		return err
 	}
 

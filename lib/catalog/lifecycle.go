@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/knshop/knshop/lib/areadb"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/mongostore"
 )
 
@@ -52,30 +51,3 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Hooks are the lifecycle hooks of a function that works on the catalog.
-// A function embeds them: Start opens Store from the function's cfg
-// (OpenFrom) and Stop closes it. A function with more to start defines its
-// own Start and calls Hooks.Start from it.
-type Hooks struct {
-	// Store is the catalog, once Start has opened it.
-	Store *Store
-}
-
-var (
-	_ fn.Starter = (*Hooks)(nil)
-	_ fn.Stopper = (*Hooks)(nil)
-)
-
-// Start opens the catalog cfg names.
-func (h *Hooks) Start(ctx context.Context, cfg map[string]string) error {
-	s, err := OpenFrom(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	h.Store = s
-	return nil
-}
-
-// Stop closes the catalog; before Start it has nothing to do.
-func (h *Hooks) Stop(ctx context.Context) error { return h.Store.Close(ctx) }

@@ -34,10 +34,10 @@ func TestConfigFrom(t *testing.T) {
 	}
 }
 
-// TestHooks: Start opens the catalog cfg names, Stop disconnects a client
-// of its own but never the process's shared one, and an unstarted
-// function stops cleanly.
-func TestHooks(t *testing.T) {
+// TestOpenFromAndClose: OpenFrom opens the catalog cfg names, Close
+// disconnects a client of its own but never the process's shared one, and
+// a store never opened closes cleanly.
+func TestOpenFromAndClose(t *testing.T) {
 	srv, err := embedded.StartMongo(t.Context(), t.TempDir(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,32 +52,32 @@ func TestHooks(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var h catalog.Hooks
 			cfg := map[string]string{"MONGODB_URI": srv.URI(), catalog.DatabaseKey: "hooks"}
 			if tc.serialize {
 				cfg["KNSHOP_SERIALIZE_DB"] = "true"
 			}
-			if err := h.Start(t.Context(), cfg); err != nil {
+			s, err := catalog.OpenFrom(t.Context(), cfg)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := h.Store.Ping(t.Context()); err != nil {
-				t.Fatalf("ping after Start: %v", err)
+			if err := s.Ping(t.Context()); err != nil {
+				t.Fatalf("ping after OpenFrom: %v", err)
 			}
-			if err := h.Stop(t.Context()); err != nil {
+			if err := s.Close(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			if err := h.Store.Ping(t.Context()); (err == nil) != tc.wantPingAfter {
-				t.Fatalf("ping after Stop = %v, want answering %t", err, tc.wantPingAfter)
+			if err := s.Ping(t.Context()); (err == nil) != tc.wantPingAfter {
+				t.Fatalf("ping after Close = %v, want answering %t", err, tc.wantPingAfter)
 			}
 		})
 	}
 	t.Run("unstarted", func(t *testing.T) {
-		var h catalog.Hooks
-		if err := h.Stop(t.Context()); err != nil {
-			t.Fatalf("Stop before Start = %v", err)
+		var s *catalog.Store
+		if err := s.Close(t.Context()); err != nil {
+			t.Fatalf("Close of a store never opened = %v", err)
 		}
-		if err := h.Store.Ping(t.Context()); !errors.Is(err, catalog.ErrNotOpen) {
-			t.Fatalf("Ping before Start = %v, want ErrNotOpen", err)
+		if err := s.Ping(t.Context()); !errors.Is(err, catalog.ErrNotOpen) {
+			t.Fatalf("Ping of a store never opened = %v, want ErrNotOpen", err)
 		}
 	})
 }

@@ -47,6 +47,8 @@ type Instance struct {
 	reporter *timeline.Reporter
 	started  atomic.Bool
 	stopped  atomic.Bool
+	// res holds what the function kept with Use in its Start.
+	res resources
 }
 
 // NewInstance wraps f, an HTTP or event function, for serving under name.
@@ -87,23 +89,25 @@ func (i *Instance) Start(ctx context.Context, cfg map[string]string) error {
 		i.reporter = timeline.NewReporter(cfg[timeline.URLKey], i.name, i.log)
 	}
 	if s, ok := i.f.(Starter); ok {
-		if err := s.Start(timeline.WithReporter(WithLogger(ctx, i.log), i.reporter), cfg); err != nil {
-			return fmt.Errorf("fn: start %s: %w", i.name, err)
+		sctx := withResources(timeline.WithReporter(WithLogger(ctx, i.log), i.reporter), &i.res)
+		if err := s.Start(sctx, cfg); err != nil {
+			// What it opened before failing is closed now.
+			return errors.Join(fmt.Errorf("fn: start %s: %w", i.name, err), i.res.close(context.WithoutCancel(ctx)))
 		}
 	}
 	i.started.Store(true)
 	return nil
 }
 
-// Stop marks the instance not ready, calls the function's Stop hook and
-// flushes the spans not yet exported.
+// Stop marks the instance not ready, calls the function's Stop hook, closes
+// what the function kept with Use and flushes the spans not yet exported.
 func (i *Instance) Stop(ctx context.Context) error {
 	i.stopped.Store(true)
 	var err error
 	if s, ok := i.f.(Stopper); ok {
 		err = s.Stop(WithLogger(ctx, i.log))
 	}
-	err = errors.Join(err, i.tracing.shutdown(ctx), i.reporter.Close(ctx))
+	err = errors.Join(err, i.res.close(ctx), i.tracing.shutdown(ctx), i.reporter.Close(ctx))
 	if err != nil {
 		return fmt.Errorf("fn: stop %s: %w", i.name, err)
 	}
@@ -179,10 +183,14 @@ func (i *Instance) route(r *http.Request) string {
 }
 
 // Ready reports whether the instance can take traffic: started, not
-// stopping, and ready by the function's own Ready hook if it has one.
+// stopping, every resource kept with Use answering its Ping, and ready by
+// the function's own Ready hook if it has one.
 func (i *Instance) Ready(ctx context.Context) (bool, error) {
 	if !i.started.Load() || i.stopped.Load() {
 		return false, nil
+	}
+	if err := i.res.ping(ctx); err != nil {
+		return false, err
 	}
 	if r, ok := i.f.(ReadinessReporter); ok {
 		return r.Ready(ctx)

@@ -6,45 +6,51 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/mongostore"
 )
 
-// Conn is a function's connection to the identity database. A function
-// embeds it, opens it from its own Start (each function puts its own
-// stores on it) and gets the Stop hook.
-type Conn struct {
-	// DB is the identity database, once opened.
-	DB *mongo.Database
+// DB is a function's connection to the identity database: the functions
+// open their stores on it (OpenProfiles, OpenCredentials) and hand it to
+// the runtime (fn.Use), which pings it for readiness and closes it at stop.
+type DB struct {
+	*mongo.Database
 }
 
-var _ fn.Stopper = (*Conn)(nil)
-
-// Open connects to the identity database c describes.
-func (c *Conn) Open(ctx context.Context, sc mongostore.Config) error {
+// Open connects to the identity database sc describes.
+func Open(ctx context.Context, sc mongostore.Config) (*DB, error) {
 	db, err := mongostore.Open(ctx, sc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.DB = db
-	return nil
+	return &DB{db}, nil
 }
 
 // OpenFrom connects to the identity database a function's cfg names
 // (StoreConfig).
-func (c *Conn) OpenFrom(ctx context.Context, cfg map[string]string) error {
+func OpenFrom(ctx context.Context, cfg map[string]string) (*DB, error) {
 	sc, err := StoreConfig(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.Open(ctx, sc)
+	return Open(ctx, sc)
 }
 
-// Stop disconnects, unless the client is the process's shared one; before
-// Open it has nothing to do.
-func (c *Conn) Stop(ctx context.Context) error {
-	if err := mongostore.Close(ctx, c.DB); err != nil {
-		return fmt.Errorf("identity: stop: %w", err)
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if d == nil {
+		return fmt.Errorf("identity: not open")
+	}
+	return d.Client().Ping(ctx, nil)
+}
+
+// Close disconnects, unless the client is the process's shared one; a DB
+// never opened has nothing to do.
+func (d *DB) Close(ctx context.Context) error {
+	if d == nil {
+		return nil
+	}
+	if err := mongostore.Close(ctx, d.Database); err != nil {
+		return fmt.Errorf("identity: close: %w", err)
 	}
 	return nil
 }

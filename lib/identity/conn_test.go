@@ -7,9 +7,9 @@ import (
 	"github.com/knshop/knshop/lib/identity"
 )
 
-// TestConnStop: Stop disconnects a client of the function's own but never
-// the process's shared one, and a function that never opened stops cleanly.
-func TestConnStop(t *testing.T) {
+// TestDBClose: Close disconnects a client of the function's own but never
+// the process's shared one, and a DB never opened closes cleanly.
+func TestDBClose(t *testing.T) {
 	srv, err := embedded.StartMongo(t.Context(), t.TempDir(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -24,29 +24,35 @@ func TestConnStop(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var c identity.Conn
 			cfg := map[string]string{"MONGODB_URI": srv.URI(), "IDENTITY_DATABASE": "conn"}
 			if tc.serialize {
 				cfg["KNSHOP_SERIALIZE_DB"] = "true"
 			}
-			if err := c.OpenFrom(t.Context(), cfg); err != nil {
+			db, err := identity.OpenFrom(t.Context(), cfg)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if c.DB.Name() != "conn" {
-				t.Fatalf("database %q, want the one IDENTITY_DATABASE names", c.DB.Name())
+			if db.Name() != "conn" {
+				t.Fatalf("database %q, want the one IDENTITY_DATABASE names", db.Name())
 			}
-			if err := c.Stop(t.Context()); err != nil {
+			if err := db.Ping(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.DB.Client().Ping(t.Context(), nil); (err == nil) != tc.wantPingAfter {
-				t.Fatalf("ping after Stop = %v, want answering %t", err, tc.wantPingAfter)
+			if err := db.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Ping(t.Context()); (err == nil) != tc.wantPingAfter {
+				t.Fatalf("ping after Close = %v, want answering %t", err, tc.wantPingAfter)
 			}
 		})
 	}
 	t.Run("never opened", func(t *testing.T) {
-		var c identity.Conn
-		if err := c.Stop(t.Context()); err != nil {
-			t.Fatalf("Stop before Open = %v", err)
+		var db *identity.DB
+		if err := db.Close(t.Context()); err != nil {
+			t.Fatalf("Close of a DB never opened = %v", err)
+		}
+		if err := db.Ping(t.Context()); err == nil {
+			t.Fatal("a DB never opened answers")
 		}
 	})
 }

@@ -60,46 +60,24 @@ func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) 
 	return c, nil
 }
 
-// Hooks is the part of a money-moving saga step that is not its decision:
-// the gateway, the payments database and their lifecycle. A function
-// embeds it, calls OpenFrom from its Start, and gets Stop and Ready.
-type Hooks struct {
-	Config  StepConfig
-	DB      *Store
-	Gateway payment.Gateway
-}
-
-// OpenFrom reads the step's configuration from a function's cfg
-// (StepConfigFrom) and opens it. function names the step in errors and in
-// the log line.
-func (s *Hooks) OpenFrom(ctx context.Context, function string, cfg map[string]string) error {
+// OpenStep opens what a money-moving saga step needs, from its cfg
+// (StepConfigFrom): the gateway and the payments database, publishing its
+// outbox to K_SINK. function names the step in errors and in the log line.
+// The function keeps the store with fn.Use, which pings and closes it.
+func OpenStep(ctx context.Context, cfg map[string]string, function string) (StepConfig, *Store, payment.Gateway, error) {
 	c, err := StepConfigFrom(cfg, function)
 	if err != nil {
-		return err
+		return StepConfig{}, nil, nil, err
 	}
-	return s.Open(ctx, function, c)
-}
-
-// Open opens the gateway and the payments database c names (migrating
-// it). function names the step in errors and in the log line.
-func (s *Hooks) Open(ctx context.Context, function string, c StepConfig) error {
 	gw, err := payment.Open(c.Payment)
 	if err != nil {
-		return fmt.Errorf("%s: start: %w", function, err)
+		return StepConfig{}, nil, nil, fmt.Errorf("%s: start: %w", function, err)
 	}
 	log := fn.Logger(ctx)
 	db, err := Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
 	if err != nil {
-		return fmt.Errorf("%s: start: %w", function, err)
+		return StepConfig{}, nil, nil, fmt.Errorf("%s: start: %w", function, err)
 	}
-	s.Config, s.Gateway, s.DB = c, gw, db
 	log.InfoContext(ctx, function+" started", "payment", c.Payment, "store", c.Store.String())
-	return nil
+	return c, db, gw, nil
 }
-
-// Stop closes the database (Store.Close: never the process's shared pool).
-func (s *Hooks) Stop(ctx context.Context) error { return s.DB.Close() }
-
-// Ready reports whether the database answers; an unopened step is not
-// ready.
-func (s *Hooks) Ready(ctx context.Context) (bool, error) { return s.DB.Ready(ctx) }

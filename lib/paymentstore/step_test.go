@@ -8,6 +8,7 @@ import (
 
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 func TestStepConfigFrom(t *testing.T) {
@@ -49,13 +50,34 @@ func TestStepConfigFrom(t *testing.T) {
 	}
 }
 
-// TestUnopenedStep: before Start a step is not ready and stops cleanly.
-func TestUnopenedStep(t *testing.T) {
-	var s paymentstore.Hooks
+// TestUnopenedStore: a store never opened is not ready and closes cleanly.
+func TestUnopenedStore(t *testing.T) {
+	var s *paymentstore.Store
 	if ok, err := s.Ready(context.Background()); ok || err != nil {
 		t.Fatalf("Ready = %t, %v; want not ready, no error", ok, err)
 	}
-	if err := s.Stop(context.Background()); err != nil {
-		t.Fatalf("Stop = %v", err)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+}
+
+// TestOpenStep: a bad configuration is refused before anything is opened;
+// a good one opens the gateway and the database cfg names.
+func TestOpenStep(t *testing.T) {
+	if _, _, _, err := paymentstore.OpenStep(context.Background(), map[string]string{}, "x"); err == nil {
+		t.Fatal("OpenStep without K_SINK or MYSQL_DSN succeeded")
+	}
+	sc := storetest.MySQL(t, paymentstore.Database)
+	cfg := map[string]string{"MYSQL_DSN": sc.DSN, paymentstore.DatabaseKey: sc.Database, "K_SINK": "http://127.0.0.1:1"}
+	if sc.Serialize {
+		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	}
+	c, db, gw, err := paymentstore.OpenStep(context.Background(), cfg, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(context.Background()); err != nil || gw.Name() != "sandbox" || c.Store.Database != sc.Database {
+		t.Fatalf("opened %+v, gateway %s, ping %v", c, gw.Name(), err)
 	}
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,26 +12,25 @@ import (
 	"github.com/knshop/knshop/lib/fn"
 )
 
-// StartFunction starts function f with cfg, stops it when the test ends,
-// and returns it behind fn.Handler, as the runtime serves it: the handler
-// the Broker delivers events to, with the health routes.
+// StartFunction starts function f with cfg the way the runtime does (an
+// fn.Instance: what f keeps with fn.Use is pinged for readiness and closed
+// at stop), stops it when the test ends, and returns the instance: the
+// handler the Broker delivers events to, with the health routes.
 func StartFunction(t testing.TB, f fn.Starter, cfg map[string]string) http.Handler {
 	t.Helper()
-	if err := f.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	if s, ok := f.(fn.Stopper); ok {
-		t.Cleanup(func() {
-			if err := s.Stop(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	h, err := fn.Handler(f)
+	inst, err := fn.NewInstance(fmt.Sprintf("%T", f), f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	if err := inst.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := inst.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return inst
 }
 
 // ServeFunction runs HTTP function f as name with cfg behind a loopback

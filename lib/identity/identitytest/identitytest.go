@@ -59,16 +59,16 @@ func (e *Env) With(extra map[string]string) map[string]string {
 // prepare what the functions store; it is closed when the test ends.
 func (e *Env) DB(t testing.TB) *mongo.Database {
 	t.Helper()
-	var c identity.Conn
-	if err := c.OpenFrom(context.Background(), e.Cfg); err != nil {
+	db, err := identity.OpenFrom(context.Background(), e.Cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := c.Stop(context.Background()); err != nil {
+		if err := db.Close(context.Background()); err != nil {
 			t.Error(err)
 		}
 	})
-	return c.DB
+	return db.Database
 }
 
 // HandleConcurrently hands e to f n times at once, as concurrent

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/orderstore"
 	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
@@ -16,52 +15,52 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-func TestHooks(t *testing.T) {
+func TestOpenFromAndOpenPublishing(t *testing.T) {
 	ctx := context.Background()
-	t.Run("before Start: not ready, nothing to stop", func(t *testing.T) {
-		var h orderstore.Hooks
-		if ok, err := h.Ready(ctx); ok || err != nil {
-			t.Fatalf("ready %t, %v", ok, err)
+	t.Run("a nil store is not open", func(t *testing.T) {
+		var s *orderstore.Store
+		if err := s.Ping(ctx); err == nil {
+			t.Fatal("a nil store answers")
 		}
-		if err := h.Stop(ctx); err != nil {
+		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 	})
-	// A port nothing listens on: a Start that tried to open would fail
+	// A port nothing listens on: an open that tried to connect would fail
 	// otherwise than the case wants.
 	closed := "root@tcp(127.0.0.1:1)/"
 	failing := map[string]struct {
 		cfg  map[string]string
-		hook fn.Starter
+		open func(context.Context, map[string]string) (*orderstore.Store, error)
 		want error
 	}{
-		"Hooks without MYSQL_DSN":       {map[string]string{}, &orderstore.Hooks{}, sqlstore.ErrConfig},
-		"OutboxHooks without MYSQL_DSN": {map[string]string{"K_SINK": "http://127.0.0.1:1"}, &orderstore.OutboxHooks{}, sqlstore.ErrConfig},
-		"OutboxHooks without K_SINK":    {map[string]string{"MYSQL_DSN": closed}, &orderstore.OutboxHooks{}, orderstore.ErrNoSink},
+		"OpenFrom without MYSQL_DSN":       {map[string]string{}, orderstore.OpenFrom, sqlstore.ErrConfig},
+		"OpenPublishing without MYSQL_DSN": {map[string]string{"K_SINK": "http://127.0.0.1:1"}, orderstore.OpenPublishing, sqlstore.ErrConfig},
+		"OpenPublishing without K_SINK":    {map[string]string{"MYSQL_DSN": closed}, orderstore.OpenPublishing, orderstore.ErrNoSink},
 	}
 	for name, tc := range failing {
 		t.Run(name, func(t *testing.T) {
-			if err := tc.hook.Start(ctx, tc.cfg); !errors.Is(err, tc.want) {
-				t.Fatalf("start: %v, want %v", err, tc.want)
+			if _, err := tc.open(ctx, tc.cfg); !errors.Is(err, tc.want) {
+				t.Fatalf("open: %v, want %v", err, tc.want)
 			}
 		})
 	}
 	for _, eng := range storetest.MySQLEngines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
 			db := orderstoretest.New(t, eng)
-			var h orderstore.Hooks
-			if err := h.Start(ctx, db.Env); err != nil {
+			s, err := orderstore.OpenFrom(ctx, db.Env)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if ok, err := h.Ready(ctx); !ok || err != nil {
-				t.Fatalf("ready %t, %v", ok, err)
+			if err := s.Ping(ctx); err != nil {
+				t.Fatal(err)
 			}
-			// The store Start opened is the test's database.
+			// The store opened is the test's database.
 			mug := db.Product(t, "Mug", usd(100), 5)
-			if p, err := h.Store.Product(ctx, mug); err != nil || p.Name != "Mug" {
+			if p, err := s.Product(ctx, mug); err != nil || p.Name != "Mug" {
 				t.Fatalf("product %+v, %v", p, err)
 			}
-			if err := h.Stop(ctx); err != nil {
+			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -70,18 +69,18 @@ func TestHooks(t *testing.T) {
 			rec := storetest.NewEventRecorder(t)
 			cfg := maps.Clone(db.Env)
 			cfg["K_SINK"] = rec.URL()
-			var h orderstore.OutboxHooks
-			if err := h.Start(ctx, cfg); err != nil {
+			s, err := orderstore.OpenPublishing(ctx, cfg)
+			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() {
-				if err := h.Stop(ctx); err != nil {
+				if err := s.Close(); err != nil {
 					t.Error(err)
 				}
 			})
 			// A cancellation announced through the outbox reaches K_SINK.
 			o := db.Order(t, ids.New(), db.Product(t, "Mug", usd(100), 5))
-			a, err := h.Store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonCustomerRequest, At: time.Now()},
+			a, err := s.Advance(ctx, o.ID, orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonCustomerRequest, At: time.Now()},
 				orderstore.AnnounceCancelled(ctx, "test"))
 			if err != nil || len(a.Events) != 1 {
 				t.Fatalf("advance: %d events, %v", len(a.Events), err)
