@@ -37,10 +37,7 @@ func New() *Function { return &Function{now: time.Now} }
 // Start opens the orders database, where returns live.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
 	f.store, err = orderstore.OpenFrom(ctx, cfg)
-	if err := fn.Use(ctx, f.store, err); err != nil {
-		return fmt.Errorf("completereturn: start: %w", err)
-	}
-	return nil
+	return fn.Use(ctx, f.store, err)
 }
 
 // Handle marks the refunded return REFUNDED, once.

@@ -29,10 +29,7 @@ func New() *Function { return &Function{} }
 // Start opens the catalog.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
 	f.store, err = catalog.OpenFrom(ctx, cfg)
-	if err := fn.Use(ctx, f.store, err); err != nil {
-		return fmt.Errorf("rateproduct: start: %w", err)
-	}
-	return nil
+	return fn.Use(ctx, f.store, err)
 }
 
 // Handle applies one review event to its product's rating.

@@ -27,10 +27,7 @@ func New() *Function { return &Function{} }
 // Start opens the catalog, where purchases are kept beside the reviews.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
 	f.store, err = catalog.OpenFrom(ctx, cfg)
-	if err := fn.Use(ctx, f.store, err); err != nil {
-		return fmt.Errorf("recordpurchase: start: %w", err)
-	}
-	return nil
+	return fn.Use(ctx, f.store, err)
 }
 
 // Handle records the purchases of a completed order. An ORDER_COMPLETED

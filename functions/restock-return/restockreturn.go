@@ -28,10 +28,7 @@ func New() *Function { return &Function{} }
 // Start opens the catalog the configuration names.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
 	f.store, err = catalog.OpenFrom(ctx, cfg)
-	if err := fn.Use(ctx, f.store, err); err != nil {
-		return fmt.Errorf("restockreturn: start: %w", err)
-	}
-	return nil
+	return fn.Use(ctx, f.store, err)
 }
 
 // Handle restocks the units of a received return.
