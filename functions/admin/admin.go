@@ -80,12 +80,11 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		return fmt.Errorf("admin: start: %w", err)
 	}
 	store, err := deadletter.Open(ctx, c.Store)
-	if err != nil {
+	if err := fn.Use(ctx, store, err); err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
 	tl, err := timeline.Open(ctx, c.Timeline)
-	if err != nil {
-		store.Close()
+	if err := fn.Use(ctx, tl, err); err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
 	f.store, f.timeline, f.sink = store, tl, sink.NewHTTP(c.Sink)
@@ -102,11 +101,6 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	})
 	f.routes = routes
 	return nil
-}
-
-// Stop closes the operations database.
-func (f *Function) Stop(ctx context.Context) error {
-	return errors.Join(f.store.Close(), f.timeline.Close())
 }
 
 // Handle serves the admin routes.

@@ -34,20 +34,15 @@ func start(t *testing.T) *env {
 	rec := storetest.NewEventRecorder(t)
 	sc := storetest.MySQL(t, "operations")
 	f := New()
-	if err := f.startWith(context.Background(), Config{Store: sc, Timeline: storetest.Mongo(t, "operations"), Auth: keys.Config, Sink: rec.URL()}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Keep(t, func(ctx context.Context) error {
+		return f.startWith(ctx, Config{Store: sc, Timeline: storetest.Mongo(t, "operations"), Auth: keys.Config, Sink: rec.URL()})
+	})
 	inst, err := fn.NewInstance("admin", f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(inst)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(srv.Close) // before Keep's cleanup closes the stores
 	return &env{f: f, srv: srv, sink: rec, keys: keys}
 }
 

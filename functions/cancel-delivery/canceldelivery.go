@@ -45,8 +45,7 @@ type canceller interface {
 
 // Function is cancel-delivery.
 type Function struct {
-	opened *deliverystore.Store // what Start opened and Stop closes
-	store  canceller            // the same store, behind what Handle needs
+	store canceller // the deliveries database (kept with fn.Use), behind what Handle needs
 }
 
 // New returns an unstarted cancel-delivery.
@@ -64,15 +63,12 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 
 func (f *Function) startWith(ctx context.Context, c Config) error {
 	store, err := deliverystore.Open(ctx, c.Store)
-	if err != nil {
+	if err := fn.Use(ctx, store, err); err != nil {
 		return fmt.Errorf("canceldelivery: start: %w", err)
 	}
-	f.opened, f.store = store, store
+	f.store = store
 	return nil
 }
-
-// Stop closes the deliveries database.
-func (f *Function) Stop(ctx context.Context) error { return f.opened.Close() }
 
 // Handle cancels the delivery side of a cancelled order. It never replies;
 // a store failure is retried by the Broker, and a repeated event changes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/storetest"
@@ -16,13 +17,8 @@ func BenchmarkHandle(b *testing.B) {
 	for _, engine := range storetest.MySQLEngines(b) {
 		b.Run(engine.Name, func(b *testing.B) {
 			f := New()
-			if err := f.startWith(context.Background(), Config{Store: engine.Config(b, "deliveries")}); err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				if err := f.Stop(context.Background()); err != nil {
-					b.Error(err)
-				}
+			storetest.Keep(b, func(ctx context.Context) error {
+				return f.startWith(ctx, Config{Store: engine.Config(b, "deliveries")})
 			})
 			ctx := context.Background()
 			b.Run("no delivery", func(b *testing.B) {
@@ -36,7 +32,7 @@ func BenchmarkHandle(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
 					order := ids.New()
-					if _, err := deliverystoretest.Create(b, f.opened, order); err != nil {
+					if _, err := deliverystoretest.Create(b, f.store.(*deliverystore.Store), order); err != nil {
 						b.Fatal(err)
 					}
 					e := deliverystoretest.Cancelled(b, order, "customer_request")
@@ -48,7 +44,7 @@ func BenchmarkHandle(b *testing.B) {
 			})
 			b.Run("redelivered", func(b *testing.B) {
 				order := ids.New()
-				if _, err := deliverystoretest.Create(b, f.opened, order); err != nil {
+				if _, err := deliverystoretest.Create(b, f.store.(*deliverystore.Store), order); err != nil {
 					b.Fatal(err)
 				}
 				e := deliverystoretest.Cancelled(b, order, "customer_request")

@@ -44,15 +44,8 @@ func started(t *testing.T, sc sqlstore.Config) (*Function, *deliverystore.Store)
 		t.Fatalf("database = %q, want %q", c.Store.Database, deliverystore.Database)
 	}
 	c.Store.Database = sc.Database // the test's own database
-	if err := f.startWith(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return f, f.opened
+	storetest.Keep(t, func(ctx context.Context) error { return f.startWith(ctx, c) })
+	return f, f.store.(*deliverystore.Store)
 }
 
 func allowAll(deliverystore.Delivery) error { return nil }

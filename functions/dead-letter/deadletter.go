@@ -43,15 +43,12 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 
 func (f *Function) startWith(ctx context.Context, c sqlstore.Config) error {
 	store, err := deadletter.Open(ctx, c)
-	if err != nil {
+	if err := fn.Use(ctx, store, err); err != nil {
 		return fmt.Errorf("deadletter: start: %w", err)
 	}
 	f.store = store
 	return nil
 }
-
-// Stop closes the operations database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // deadLetters counts the letters stored (a redelivered letter once).
 var deadLetters = metrics.NewCounterVec("dead_letters_total",

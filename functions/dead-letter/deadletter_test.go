@@ -31,14 +31,7 @@ func TestDeadLetterSink(t *testing.T) {
 	for _, engine := range storetest.MySQLEngines(t) {
 		t.Run(engine.Name, func(t *testing.T) {
 			f := New()
-			if err := f.startWith(context.Background(), engine.Config(t, "operations")); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := f.Stop(context.Background()); err != nil {
-					t.Error(err)
-				}
-			})
+			storetest.Keep(t, func(ctx context.Context) error { return f.startWith(ctx, engine.Config(t, "operations")) })
 			h, err := fn.Handler(f)
 			if err != nil {
 				t.Fatal(err)

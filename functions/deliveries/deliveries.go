@@ -74,7 +74,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 // startWith opens the store c names and builds the routes.
 func (f *Function) startWith(ctx context.Context, c Config) error {
 	store, err := deliverystore.Open(ctx, c.Store)
-	if err != nil {
+	if err := fn.Use(ctx, store, err); err != nil {
 		return fmt.Errorf("deliveries: start: %w", err)
 	}
 	f.cfg, f.store = c, store
@@ -86,9 +86,6 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	f.routes = routes
 	return nil
 }
-
-// Stop closes the deliveries database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // Handle serves the deliveries routes.
 func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }

@@ -51,20 +51,13 @@ func start(t *testing.T, sc sqlstore.Config) *env {
 	}
 	c.Store = sc // the test's own database
 	f := New()
-	if err := f.startWith(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Keep(t, func(ctx context.Context) error { return f.startWith(ctx, c) })
 	inst, err := fn.NewInstance(Name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(inst)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(srv.Close) // before Keep's cleanup closes the stores
 	return &env{f: f, srv: srv, sink: rec, keys: keys}
 }
 

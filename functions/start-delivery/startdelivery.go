@@ -85,15 +85,12 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 // startWith opens the store c names.
 func (f *Function) startWith(ctx context.Context, c Config) error {
 	store, err := deliverystore.Open(ctx, c.Store)
-	if err != nil {
+	if err := fn.Use(ctx, store, err); err != nil {
 		return fmt.Errorf("startdelivery: start: %w", err)
 	}
 	f.cfg, f.store = c, store
 	return nil
 }
-
-// Stop closes the deliveries database.
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
 
 // Handle creates the delivery of a paid order and answers DELIVERY_STARTED;
 // for an order the delivery side knows as cancelled it creates nothing and

@@ -20,9 +20,7 @@ func BenchmarkHandle(b *testing.B) {
 				b.Fatal(err)
 			}
 			c.Store = engine.Config(b, "deliveries")
-			if err := f.startWith(context.Background(), c); err != nil {
-				b.Fatal(err)
-			}
+			storetest.Keep(b, func(ctx context.Context) error { return f.startWith(ctx, c) })
 			ctx := context.Background()
 			b.Run("new", func(b *testing.B) {
 				for b.Loop() {

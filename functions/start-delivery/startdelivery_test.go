@@ -37,14 +37,7 @@ func started(t *testing.T, sc sqlstore.Config, couriers string) *Function {
 		t.Fatal(err)
 	}
 	c.Store.Database = sc.Database // the test's own database
-	if err := f.startWith(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	storetest.Keep(t, func(ctx context.Context) error { return f.startWith(ctx, c) })
 	return f
 }
 

@@ -111,3 +111,15 @@ func (h *resources) close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Keep runs start with a context in which Use keeps what it opens, as the
+// runtime's Start does, and returns a func that closes all of it (last kept
+// first). When start fails, what it kept is closed at once. For tests and
+// tools that start a function's parts without an Instance.
+func Keep(ctx context.Context, start func(ctx context.Context) error) (closeAll func(context.Context) error, err error) {
+	held := &resources{}
+	if err := start(withResources(ctx, held)); err != nil {
+		return nil, errors.Join(err, held.close(context.WithoutCancel(ctx)))
+	}
+	return held.close, nil
+}

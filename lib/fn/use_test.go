@@ -97,3 +97,26 @@ func TestUseOutsideTheRuntime(t *testing.T) {
 		t.Fatalf("a nil store: %v, kept %d", err, len(res.list))
 	}
 }
+
+func TestKeepClosesWhatStartOpened(t *testing.T) {
+	var closed []string
+	closeAll, err := Keep(t.Context(), func(ctx context.Context) error {
+		return Use(ctx, &fakeStore{name: "a", closed: &closed}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(closed) != 0 {
+		t.Fatal("closed before asked")
+	}
+	if err := closeAll(t.Context()); err != nil || len(closed) != 1 {
+		t.Fatalf("close = %v, closed %v", err, closed)
+	}
+	boom := errors.New("boom")
+	if _, err := Keep(t.Context(), func(ctx context.Context) error {
+		_ = Use(ctx, &fakeStore{name: "b", closed: &closed}, nil)
+		return boom
+	}); !errors.Is(err, boom) || len(closed) != 2 {
+		t.Fatalf("failed start = %v, closed %v", err, closed)
+	}
+}

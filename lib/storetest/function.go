@@ -55,3 +55,19 @@ func ServeFunction(t testing.TB, name string, f fn.HTTPFunction, cfg map[string]
 	})
 	return srv.URL
 }
+
+// Keep runs start (a function's own start with a typed configuration) the
+// way the runtime's Start does, so what it keeps with fn.Use is closed when
+// the test ends; a failing start fails the test.
+func Keep(t testing.TB, start func(ctx context.Context) error) {
+	t.Helper()
+	closeAll, err := fn.Keep(context.Background(), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := closeAll(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
