@@ -71,7 +71,7 @@ func (f *Users) addAddress(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	httpapi.JSON(w, http.StatusCreated, a)
+	httpapi.JSON(w, http.StatusCreated, addressViewOf(a))
 }
 
 func (f *Users) putAddress(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +96,7 @@ func (f *Users) putAddress(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	httpapi.JSON(w, http.StatusOK, a)
+	httpapi.JSON(w, http.StatusOK, addressViewOf(a))
 }
 
 func (f *Users) deleteAddress(w http.ResponseWriter, r *http.Request) {

@@ -91,20 +91,38 @@ func (f *Users) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeH
 
 // profileView is a profile as the API shows it.
 type profileView struct {
-	ID          string             `json:"id"`
-	Email       string             `json:"email"`
-	Name        string             `json:"name"`
-	Role        auth.Role          `json:"role"`
-	Addresses   []identity.Address `json:"addresses"`
-	Preferences json.RawMessage    `json:"preferences"`
-	CreatedAt   time.Time          `json:"createdAt"`
-	UpdatedAt   time.Time          `json:"updatedAt"`
+	ID          string          `json:"id"`
+	Email       string          `json:"email"`
+	Name        string          `json:"name"`
+	Role        auth.Role       `json:"role"`
+	Addresses   []addressView   `json:"addresses"`
+	Preferences json.RawMessage `json:"preferences"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+}
+
+// addressView is an address as the API shows it (the OpenAPI schema
+// Address), apart from the identity store's document.
+type addressView struct {
+	ID         string `json:"id"`
+	Label      string `json:"label,omitempty"`
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
+	IsDefault  bool   `json:"isDefault"`
+}
+
+func addressViewOf(a identity.Address) addressView {
+	return addressView{ID: a.ID, Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City,
+		PostalCode: a.PostalCode, Country: a.Country, IsDefault: a.IsDefault}
 }
 
 func view(p identity.Profile) profileView {
-	addrs := p.Addresses
-	if addrs == nil {
-		addrs = []identity.Address{}
+	addrs := make([]addressView, 0, len(p.Addresses))
+	for _, a := range p.Addresses {
+		addrs = append(addrs, addressViewOf(a))
 	}
 	prefs := json.RawMessage(p.Preferences)
 	if len(prefs) == 0 {

@@ -199,7 +199,7 @@ func addr(line1 string, isDefault bool) string {
 	return string(b)
 }
 
-func (fx *fixture) addresses(t *testing.T, bearer string) []identity.Address {
+func (fx *fixture) addresses(t *testing.T, bearer string) []addressView {
 	t.Helper()
 	a := fx.call(t, bearer, "GET", "/api/users/me", "")
 	var v profileView
