@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +64,34 @@ func returnsAndReviews(t *testing.T, env map[string]string) {
 			return ""
 		})
 		conforms(t, "ReturnList", s.must(200, "GET", "/api/returns?orderId="+order, ann, nil))
+	})
+
+	t.Run("a duplicate RETURN_RECEIVED restocks and refunds nothing more", func(t *testing.T) {
+		// The Broker delivers at least once: the same event (same id) comes
+		// twice more through the real Broker to restock-return and
+		// refund-return.
+		rec := s.topic.find(order, "RETURN_RECEIVED")
+		for range 2 {
+			s.republish(rec)
+		}
+		eventually(t, "both reactions answered the duplicates", func() string {
+			got := map[string]int{}
+			for _, e := range s.timeline(admin, order) {
+				if e.kind == "delivery" && e.typ == "RETURN_RECEIVED" && e.status < 300 {
+					got[e.function]++
+				}
+			}
+			if got["restock-return"] < 3 || got["refund-return"] < 3 {
+				return describe(got)
+			}
+			return ""
+		})
+		if got := s.stock(mug); got != 4 {
+			t.Fatalf("stock after duplicates = %d, want 4", got)
+		}
+		if n := s.topic.distinct(order, "PAYMENT_REFUNDED"); n != 1 {
+			t.Fatalf("%d distinct refunds after duplicates, want 1", n)
+		}
 	})
 
 	t.Run("a second partial return refunds the rest, a third is refused", func(t *testing.T) {
@@ -158,4 +190,44 @@ func waitRating(t *testing.T, s *shop, product string, average float64, count in
 		}
 		return ""
 	})
+}
+
+// find returns the first record of type typ keyed by key on the topic.
+func (w *topicWatcher) find(key, typ string) record {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.records {
+		if r.Key == key && r.Type == typ {
+			return r
+		}
+	}
+	panic("no " + typ + " keyed " + key + " on the topic")
+}
+
+// republish sends a record's event to the Broker again, as it was (binary
+// mode, same id): a duplicate delivery.
+func (s *shop) republish(r record) {
+	s.t.Helper()
+	body, err := json.Marshal(r.Data)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, s.stack.BrokerURL, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for k, v := range r.Headers {
+		if name, ok := strings.CutPrefix(k, "ce_"); ok {
+			req.Header.Set("Ce-"+name, v)
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		s.t.Fatalf("the Broker took the duplicate with %d", resp.StatusCode)
+	}
 }
