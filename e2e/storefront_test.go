@@ -458,6 +458,7 @@ func TestStorefrontInABrowser(t *testing.T) {
 		b.click("Receive")
 		b.waitFor("the receive notice", `document.getElementById('notice').innerText.includes('Return received')`)
 		admin := s.login(adminEmail, adminPassword)
+		defer b.shot("admin-done")
 		eventually(t, "the return is refunded", func() string {
 			out := s.must(200, "GET", "/api/returns", admin, nil)
 			items := out["items"].([]any)
@@ -466,6 +467,27 @@ func TestStorefrontInABrowser(t *testing.T) {
 			}
 			return ""
 		})
+	})
+
+	t.Run("an admin follows an order's timeline and makes a user a courier", func(t *testing.T) {
+		b.t = t
+		b.click("Orders")
+		b.waitFor("all orders", `document.querySelector('#view h1')?.textContent === 'All orders' && document.querySelector('#view tbody a')`)
+		b.run(chromedp.Click(`#view tbody tr:last-child a`))
+		b.waitFor("the order's timeline", `location.hash.startsWith('#/admin/orders/') && [...document.querySelectorAll('ol.timeline li strong')].some((e) => e.textContent.startsWith('delivery: ORDER_PLACED'))`)
+		b.shot("admin-timeline")
+
+		_, cora := s.register("cora@browser.test", "customer")
+		b.open("#/admin/users?id=" + cora)
+		b.waitFor("Cora's profile", `document.querySelector('#view h2')?.textContent === 'cora'`)
+		b.checkLabels("users")
+		b.fill("Role", "courier")
+		b.click("Change role")
+		b.waitFor("the role notice", `document.getElementById('notice').innerText.includes('Role changed')`)
+		b.signOut()
+		b.signIn("cora@browser.test", "password-customer", "(courier)")
+		b.waitFor("the courier's deliveries", `location.hash === '#/courier' && document.getElementById('view').innerText.includes('My deliveries')`)
+		b.shot("courier")
 	})
 }
 
