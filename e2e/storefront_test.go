@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -410,11 +412,8 @@ func TestStorefrontInABrowser(t *testing.T) {
 		b.t = t
 		// An ORDER_CANCELLED whose order id can never be a product field
 		// name: release-stock refuses it for good, so it is dead-lettered.
-		e, err := events.New(context.Background(), "orders", events.OrderCancelledData{
+		e := eventstest.Build(t, events.OrderCancelledData{
 			OrderID: "not.an.id", CustomerID: "nobody", Reason: events.ReasonCustomerRequest, CancelledAt: time.Now().UTC()})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if err := sink.NewHTTP(s.stack.BrokerURL).Send(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}

@@ -27,6 +27,7 @@ import (
 	authfn "github.com/knshop/knshop/functions/auth"
 	"github.com/knshop/knshop/lib/broker"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/fn"
 )
 
@@ -82,33 +83,9 @@ var reactions = map[string]reaction{
 	"rate-product":                 {"rate-product", []events.Type{events.ReviewAdded, events.ReviewUpdated, events.ReviewDeleted}, false},
 }
 
-// producers is the "produced by" column of spec/EVENTS.md.
-var producers = map[events.Type]string{
-	events.UserRegistered:           "auth",
-	events.UserUpdated:              "users",
-	events.UserDeleted:              "users",
-	events.ProductAdded:             "products",
-	events.ProductUpdated:           "products",
-	events.ProductDeleted:           "products",
-	events.OrderPlaced:              "orders",
-	events.OrderCancelled:           "orders",
-	events.OrderCompleted:           "orders",
-	events.PaymentAdded:             "payments",
-	events.PaymentSuccess:           "payments",
-	events.PaymentFailure:           "payments",
-	events.DeliveryStarted:          "deliveries",
-	events.DeliveryCourieredPartner: "deliveries",
-	events.DeliveryCompleted:        "deliveries",
-	events.StockReserved:            "reserve-stock",
-	events.StockRejected:            "reserve-stock",
-	events.PaymentRefunded:          "refund-payment",
-	events.ReturnRequested:          "returns",
-	events.ReturnReceived:           "returns",
-	events.ReturnRejected:           "returns",
-	events.ReviewAdded:              "reviews",
-	events.ReviewUpdated:            "reviews",
-	events.ReviewDeleted:            "reviews",
-}
+// producers is the "produced by" column of the event catalogue: the one
+// table the test fixtures build events from.
+var producers = eventstest.Producers
 
 // terminal are the types no function reacts to: they end a flow and are
 // kept for read models outside knshop (analytics, notifications).

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/broker/brokertest"
@@ -228,10 +230,7 @@ func TestStatusMapping(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 
-	wrongType, err := events.New(ctx, "orders", events.OrderCompletedData{OrderID: ids.New(), CustomerID: "c", CompletedAt: time.Now().UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrongType := eventstest.Build(t, events.OrderCompletedData{OrderID: ids.New(), CustomerID: "c", CompletedAt: time.Now().UTC()})
 	badReason := deliverystoretest.Cancelled(t, ids.New(), "customer_request")
 	if err := badReason.SetData("application/json", map[string]any{
 		"orderId": ids.New(), "customerId": "c", "reason": "bored", "cancelledAt": time.Now().UTC()}); err != nil {

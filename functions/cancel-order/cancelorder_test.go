@@ -11,6 +11,7 @@ import (
 
 	cancelorder "github.com/knshop/knshop/functions/cancel-order"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -57,7 +58,7 @@ func TestCancelOrder(t *testing.T) {
 			for name, tc := range cases {
 				t.Run(name, func(t *testing.T) {
 					o := db.Order(t, cust, mug, tc.path...)
-					e := orderstoretest.Event(t, "reserve-stock", tc.data(o))
+					e := eventstest.Build(t, tc.data(o))
 					// Delivered three times: the first answer may be lost
 					// after the commit, so every delivery answers the same.
 					var replies []*event.Event
@@ -95,7 +96,7 @@ func TestCancelOrder(t *testing.T) {
 
 			t.Run("concurrent duplicates cancel once", func(t *testing.T) {
 				o := db.Order(t, cust, mug, orderstore.Reserved)
-				e := orderstoretest.Event(t, "payments", failed(o))
+				e := eventstest.Build(t, failed(o))
 				var wg sync.WaitGroup
 				for range 5 {
 					wg.Add(1)
@@ -120,8 +121,8 @@ func TestCancelOrder(t *testing.T) {
 				e    event.Event
 				want int
 			}{
-				"unknown order": {orderstoretest.Event(t, "reserve-stock", rejected(ids.New())), http.StatusBadRequest},
-				"another type":  {orderstoretest.Event(t, "users", events.UserDeletedData{UserID: cust, DeletedAt: time.Now()}), http.StatusBadRequest},
+				"unknown order": {eventstest.Build(t, rejected(ids.New())), http.StatusBadRequest},
+				"another type":  {eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()}), http.StatusBadRequest},
 			}
 			for name, tc := range bad {
 				t.Run(name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	canceluserorders "github.com/knshop/knshop/functions/cancel-user-orders"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -36,7 +37,7 @@ func TestCancelUserOrders(t *testing.T) {
 			want[db.Order(t, user, mug, orderstore.Paid, orderstore.Completed).ID] = orderstore.Completed
 			want[db.Order(t, other, mug).ID] = orderstore.Pending
 
-			e := orderstoretest.Event(t, "users", events.UserDeletedData{UserID: user, DeletedAt: time.Now().UTC()})
+			e := eventstest.Build(t, events.UserDeletedData{UserID: user, DeletedAt: time.Now().UTC()})
 			for range 2 { // the second delivery finds nothing left
 				if code, _ := storetest.Deliver(t, h, e); code != http.StatusNoContent {
 					t.Fatalf("status %d", code)
@@ -67,7 +68,7 @@ func TestCancelUserOrders(t *testing.T) {
 				u := ids.New()
 				o := db.Order(t, u, mug, orderstore.Reserved)
 				rec.FailWith(http.StatusServiceUnavailable)
-				code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "users", events.UserDeletedData{UserID: u, DeletedAt: time.Now().UTC()}))
+				code, _ := storetest.Deliver(t, h, eventstest.Build(t, events.UserDeletedData{UserID: u, DeletedAt: time.Now().UTC()}))
 				rec.FailWith(0)
 				if code != http.StatusNoContent || db.Get(t, o.ID).Status != orderstore.Cancelled {
 					t.Fatalf("status %d", code)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/events"
@@ -77,13 +79,10 @@ var address = events.Address{Line1: "1 Main St", City: "Springfield", PostalCode
 
 func reserved(t testing.TB, orderID, token string) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "reserve-stock", events.StockReservedData{
+	e := eventstest.Build(t, events.StockReservedData{
 		OrderID: orderID, CustomerID: "cust-1", Items: []events.Item{{ProductID: "p1", Quantity: 2}},
 		Total: money.New(3998, "USD"), PaymentMethod: token, ShippingAddress: address,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/knshop/knshop/lib/catalog"
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
@@ -92,7 +93,7 @@ func TestCompleteOrder(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					e := orderstoretest.Event(t, "deliveries", completed(o))
+					e := eventstest.Build(t, completed(o))
 					for i := range tc.deliveries {
 						code, reply := storetest.Deliver(t, h, e)
 						if code != tc.wantCodes[i] {
@@ -143,7 +144,7 @@ func TestCompleteOrder(t *testing.T) {
 					t.Fatal(err)
 				}
 				o := orderstore.Order{ID: ids.New()}
-				if code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "deliveries", completed(o))); code != http.StatusBadRequest {
+				if code, _ := storetest.Deliver(t, h, eventstest.Build(t, completed(o))); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}
 			})

@@ -1,9 +1,10 @@
 package completereturn_test
 
 import (
-	"context"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/events/eventstest"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -18,13 +19,10 @@ import (
 
 func refundedEvent(t *testing.T, orderID, returnID string) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "refund-return", events.PaymentRefundedData{
+	e := eventstest.Build(t, events.PaymentRefundedData{
 		PaymentID: ids.New(), OrderID: orderID, Amount: money.New(100, "USD"), RefundID: "re_" + returnID,
 		RefundedAt: time.Now().UTC(), ReturnID: returnID,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

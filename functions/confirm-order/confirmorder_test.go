@@ -7,6 +7,7 @@ import (
 
 	confirmorder "github.com/knshop/knshop/functions/confirm-order"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -52,7 +53,7 @@ func TestConfirmOrder(t *testing.T) {
 					o := db.Order(t, cust, mug, tc.path...)
 					moves := 0
 					for _, d := range tc.deliveries {
-						e := orderstoretest.Event(t, "saga", d(o))
+						e := eventstest.Build(t, d(o))
 						for range 2 {
 							code, reply := storetest.Deliver(t, h, e)
 							if tc.wantReply == "" {
@@ -88,12 +89,12 @@ func TestConfirmOrder(t *testing.T) {
 			t.Run("unknown order is 400", func(t *testing.T) {
 				o := db.Order(t, cust, mug)
 				o.ID = ids.New()
-				if code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "payments", paid(o))); code != http.StatusBadRequest {
+				if code, _ := storetest.Deliver(t, h, eventstest.Build(t, paid(o))); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}
 			})
 			t.Run("an event it does not take is 400", func(t *testing.T) {
-				other := orderstoretest.Event(t, "users", events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
+				other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
 				if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/events"
@@ -26,12 +28,9 @@ func setup(t *testing.T) (*CreateProfile, *identity.Profiles, *identitytest.Env)
 
 func registered(t *testing.T, userID, email string) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "auth", events.UserRegisteredData{
+	e := eventstest.Build(t, events.UserRegisteredData{
 		UserID: userID, Email: email, Name: "Nia", Role: "customer", RegisteredAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 
@@ -110,10 +109,7 @@ func TestInvalidEventsAreNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongType, err := events.New(context.Background(), "users", events.UserDeletedData{UserID: "u-4", DeletedAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrongType := eventstest.Build(t, events.UserDeletedData{UserID: "u-4", DeletedAt: time.Now()})
 	badData := registered(t, "u-4", "q@example.com")
 	if err := badData.SetData(event.ApplicationJSON, map[string]any{"userId": "u-4", "role": "root"}); err != nil {
 		t.Fatal(err)

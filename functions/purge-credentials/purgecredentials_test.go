@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/auth"
@@ -42,10 +44,7 @@ func setup(t *testing.T) (*PurgeCredentials, *identity.Credentials) {
 
 func deleted(t *testing.T, userID string) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "users", events.UserDeletedData{UserID: userID, DeletedAt: time.Now().UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := eventstest.Build(t, events.UserDeletedData{UserID: userID, DeletedAt: time.Now().UTC()})
 	return e
 }
 
@@ -98,10 +97,7 @@ func TestInvalidEventIsPermanent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongType, err := events.New(context.Background(), "auth", events.UserRegisteredData{UserID: "u-1", Email: "u-1@example.com", Name: "x", Role: "customer", RegisteredAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrongType := eventstest.Build(t, events.UserRegisteredData{UserID: "u-1", Email: "u-1@example.com", Name: "x", Role: "customer", RegisteredAt: time.Now()})
 	noUser := deleted(t, "u-1")
 	if err := noUser.SetData(event.ApplicationJSON, map[string]any{"deletedAt": time.Now()}); err != nil {
 		t.Fatal(err)

@@ -1,12 +1,13 @@
 package rateproduct_test
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/events/eventstest"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -24,10 +25,7 @@ func history(t *testing.T, rng *rand.Rand, product string, reviews int) (evs []e
 	t.Helper()
 	at := time.Now().UTC()
 	mk := func(d events.Data) event.Event {
-		e, err := events.New(context.Background(), "reviews", d)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := eventstest.Build(t, d)
 		return e
 	}
 	var sum int64
@@ -110,10 +108,7 @@ func TestRatingIsOrderIndependent(t *testing.T) {
 func TestNotAReviewEvent(t *testing.T) {
 	db := catalogtest.New(t)
 	h := db.Start(t, rateproduct.New(), nil)
-	e, err := events.New(context.Background(), "users", events.UserDeletedData{UserID: ids.New(), DeletedAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := eventstest.Build(t, events.UserDeletedData{UserID: ids.New(), DeletedAt: time.Now()})
 	if code, _ := storetest.Deliver(t, h, e); code != 400 {
 		t.Fatalf("status %d, want 400", code)
 	}

@@ -1,9 +1,10 @@
 package recordpurchase_test
 
 import (
-	"context"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/events/eventstest"
 
 	recordpurchase "github.com/knshop/knshop/functions/record-purchase"
 	"github.com/knshop/knshop/lib/catalog/catalogtest"
@@ -18,11 +19,8 @@ func TestRecordsWhoBoughtWhatOnce(t *testing.T) {
 	customer, mug, tea := ids.New(), ids.New(), ids.New()
 	completed := func(name string, items ...events.Item) {
 		t.Helper()
-		e, err := events.New(context.Background(), "complete-order", events.OrderCompletedData{
+		e := eventstest.Build(t, events.OrderCompletedData{
 			OrderID: ids.New(), CustomerID: customer, CustomerName: name, Items: items, CompletedAt: time.Now().UTC()})
-		if err != nil {
-			t.Fatal(err)
-		}
 		for range 2 {
 			if code, _ := storetest.Deliver(t, h, e); code != 204 {
 				t.Fatalf("status %d", code)

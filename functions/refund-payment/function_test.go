@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/events"
@@ -77,12 +79,9 @@ func (h harness) paid(t *testing.T, status paymentstore.Status) paymentstore.Pay
 
 func cancelled(t *testing.T, orderID string) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "orders", events.OrderCancelledData{
+	e := eventstest.Build(t, events.OrderCancelledData{
 		OrderID: orderID, CustomerID: "cust-1", Reason: events.ReasonCustomerRequest, CancelledAt: time.Now().UTC(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

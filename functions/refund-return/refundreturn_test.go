@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/events"
@@ -54,13 +56,10 @@ func (h harness) paid(t *testing.T, amount int64) paymentstore.Payment {
 
 func received(t *testing.T, orderID string, amount int64) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "returns", events.ReturnReceivedData{
+	e := eventstest.Build(t, events.ReturnReceivedData{
 		ReturnID: ids.New(), OrderID: orderID, CustomerID: "cust-1", Items: []events.Item{{ProductID: ids.New(), Quantity: 1}},
 		Amount: money.New(amount, "USD"), ReceivedAt: time.Now().UTC(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -24,11 +26,8 @@ import (
 
 func ev(t testing.TB, name string) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "orders", events.OrderCompletedData{
+	e := eventstest.Build(t, events.OrderCompletedData{
 		OrderID: ids.Derive("relay-test", name), CustomerID: name, CompletedAt: time.Now().UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/catalog"
@@ -54,12 +56,9 @@ func (fx *fixture) stock(t *testing.T, id string) (stock, reserved int64) {
 
 func cancelled(t *testing.T, order string) event.Event {
 	t.Helper()
-	e, err := events.New(t.Context(), "orders", events.OrderCancelledData{
+	e := eventstest.Build(t, events.OrderCancelledData{
 		OrderID: order, CustomerID: ids.New(), Reason: events.ReasonCustomerRequest, CancelledAt: time.Now().UTC(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/catalog"
@@ -54,10 +56,7 @@ func orderPlaced(t *testing.T, order string, qty map[string]int64) event.Event {
 	for p, q := range qty {
 		d.Items = append(d.Items, events.PricedItem{ProductID: p, Quantity: q, UnitPrice: money.New(2500, "USD")})
 	}
-	e, err := events.New(t.Context(), "orders", d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := eventstest.Build(t, d)
 	return e
 }
 

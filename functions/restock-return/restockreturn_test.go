@@ -1,10 +1,11 @@
 package restockreturn_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/events/eventstest"
 
 	restockreturn "github.com/knshop/knshop/functions/restock-return"
 	"github.com/knshop/knshop/lib/catalog"
@@ -32,10 +33,7 @@ func TestRestocksOnceWhateverTheDeliveries(t *testing.T) {
 	if _, err := db.Store.SettleOrder(t.Context(), order); err != nil {
 		t.Fatal(err)
 	}
-	e, err := events.New(context.Background(), "returns", received(t, ids.New(), mug, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := eventstest.Build(t, received(t, ids.New(), mug, 2))
 	var wg sync.WaitGroup
 	for range 6 { // concurrent duplicates
 		wg.Go(func() {
@@ -57,17 +55,11 @@ func TestRejectsWhatItCanNeverProcess(t *testing.T) {
 	db := catalogtest.New(t)
 	h := db.Start(t, restockreturn.New(), nil)
 	bad := received(t, "a.b", ids.New(), 1)
-	e, err := events.New(context.Background(), "returns", bad)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := eventstest.Build(t, bad)
 	if code, _ := storetest.Deliver(t, h, e); code != 400 {
 		t.Fatalf("dotted return id: status %d, want 400", code)
 	}
-	wrong, err := events.New(context.Background(), "returns", events.ReturnRejectedData{ReturnID: ids.New(), OrderID: ids.New(), Reason: "x", RejectedAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrong := eventstest.Build(t, events.ReturnRejectedData{ReturnID: ids.New(), OrderID: ids.New(), Reason: "x", RejectedAt: time.Now()})
 	if code, _ := storetest.Deliver(t, h, wrong); code != 400 {
 		t.Fatalf("another type: status %d, want 400", code)
 	}

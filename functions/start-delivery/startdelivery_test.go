@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/broker/brokertest"
@@ -152,11 +154,8 @@ func TestStatusMapping(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	wrongType, err := events.New(context.Background(), "orders", events.OrderCompletedData{
+	wrongType := eventstest.Build(t, events.OrderCompletedData{
 		OrderID: ids.New(), CustomerID: "c", CompletedAt: time.Now().UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	noAddress := deliverystoretest.Paid(t, ids.New(), nil)
 	cases := map[string]struct {
 		event      event.Event

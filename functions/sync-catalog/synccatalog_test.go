@@ -11,6 +11,7 @@ import (
 
 	synccatalog "github.com/knshop/knshop/functions/sync-catalog"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
@@ -55,7 +56,7 @@ func TestSyncCatalog(t *testing.T) {
 				{"update after delete is ignored", updated(id, 3, 1), 1300, 4, true},
 			}
 			for _, st := range steps {
-				reply, err := f.Handle(ctx, orderstoretest.Event(t, "products", st.data))
+				reply, err := f.Handle(ctx, eventstest.Build(t, st.data))
 				if err != nil || reply != nil {
 					t.Fatalf("%s: reply %v, err %v", st.name, reply, err)
 				}
@@ -75,7 +76,7 @@ func TestSyncCatalog(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if _, err := f.Handle(ctx, orderstoretest.Event(t, "products", updated(pid, v, 100*v))); err != nil {
+						if _, err := f.Handle(ctx, eventstest.Build(t, updated(pid, v, 100*v))); err != nil {
 							t.Error(err)
 						}
 					}()
@@ -87,8 +88,8 @@ func TestSyncCatalog(t *testing.T) {
 				}
 			})
 
-			wrongType := orderstoretest.Event(t, "users", events.UserDeletedData{UserID: ids.New(), DeletedAt: t0})
-			badData := orderstoretest.Event(t, "products", added(ids.New(), 100))
+			wrongType := eventstest.Build(t, events.UserDeletedData{UserID: ids.New(), DeletedAt: t0})
+			badData := eventstest.Build(t, added(ids.New(), 100))
 			if err := badData.SetData(event.ApplicationJSON, map[string]any{"productId": 5}); err != nil {
 				t.Fatal(err)
 			}
@@ -96,8 +97,8 @@ func TestSyncCatalog(t *testing.T) {
 				e    event.Event
 				want int
 			}{
-				"applied is 204":         {orderstoretest.Event(t, "products", added(ids.New(), 100)), http.StatusNoContent},
-				"stale is 204 too":       {orderstoretest.Event(t, "products", added(id, 100)), http.StatusNoContent},
+				"applied is 204":         {eventstest.Build(t, added(ids.New(), 100)), http.StatusNoContent},
+				"stale is 204 too":       {eventstest.Build(t, added(id, 100)), http.StatusNoContent},
 				"another type is 400":    {wrongType, http.StatusBadRequest},
 				"data off schema is 400": {badData, http.StatusBadRequest},
 			}

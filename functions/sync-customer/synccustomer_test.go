@@ -8,6 +8,7 @@ import (
 
 	synccustomer "github.com/knshop/knshop/functions/sync-customer"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -45,7 +46,7 @@ func TestSyncCustomer(t *testing.T) {
 				{"duplicate", profile(user, "anna", t0.Add(2*time.Hour)), "anna"},
 			}
 			for _, st := range steps {
-				if reply, err := f.Handle(ctx, orderstoretest.Event(t, "users", st.data)); err != nil || reply != nil {
+				if reply, err := f.Handle(ctx, eventstest.Build(t, st.data)); err != nil || reply != nil {
 					t.Fatalf("%s: %v %v", st.name, reply, err)
 				}
 				c, err := db.Store.Customer(ctx, user)
@@ -72,7 +73,7 @@ func TestSyncCustomer(t *testing.T) {
 			}
 			for name, tc := range cases {
 				t.Run(name, func(t *testing.T) {
-					if got, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "users", tc.data)); got != tc.want {
+					if got, _ := storetest.Deliver(t, h, eventstest.Build(t, tc.data)); got != tc.want {
 						t.Fatalf("status %d, want %d", got, tc.want)
 					}
 				})

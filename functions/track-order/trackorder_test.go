@@ -8,6 +8,7 @@ import (
 	trackorder "github.com/knshop/knshop/functions/track-order"
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
@@ -52,7 +53,7 @@ func TestTrackOrder(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					o := db.Order(t, cust, mug, tc.path...)
 					for _, d := range tc.deliveries {
-						e := orderstoretest.Event(t, "deliveries", d(o))
+						e := eventstest.Build(t, d(o))
 						for range 2 {
 							if code, _ := storetest.Deliver(t, h, e); code != http.StatusNoContent {
 								t.Fatalf("status %d", code)
@@ -72,12 +73,12 @@ func TestTrackOrder(t *testing.T) {
 			t.Run("unknown order is 400", func(t *testing.T) {
 				o := db.Order(t, cust, mug)
 				o.ID = ids.New()
-				if code, _ := storetest.Deliver(t, h, orderstoretest.Event(t, "deliveries", started(o))); code != http.StatusBadRequest {
+				if code, _ := storetest.Deliver(t, h, eventstest.Build(t, started(o))); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}
 			})
 			t.Run("an event it does not take is 400", func(t *testing.T) {
-				other := orderstoretest.Event(t, "users", events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
+				other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
 				if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
 					t.Fatalf("status %d", code)
 				}

@@ -1,7 +1,6 @@
 package partner
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/events/eventstest"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -91,14 +92,11 @@ func (d *deliveriesStub) got() []string {
 
 func started(t *testing.T, deliveryID string) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "start-delivery", events.DeliveryStartedData{
+	e := eventstest.Build(t, events.DeliveryStartedData{
 		DeliveryID: deliveryID, OrderID: "order-1", Partner: events.Partner{ID: "sandbox", Name: "sandbox"},
 		Address:   events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
 		StartedAt: time.Now().UTC(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 
@@ -180,10 +178,7 @@ func TestSandboxAnswers(t *testing.T) {
 	defer sb.Close()
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
-	other, err := events.New(context.Background(), "orders", events.OrderCompletedData{OrderID: "o", CustomerID: "c", CompletedAt: time.Now().UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := eventstest.Build(t, events.OrderCompletedData{OrderID: "o", CustomerID: "c", CompletedAt: time.Now().UTC()})
 	broken := started(t, "d-2")
 	if err := broken.SetData(event.ApplicationJSON, map[string]any{"deliveryId": 1}); err != nil {
 		t.Fatal(err)

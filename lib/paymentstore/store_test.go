@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/events"
@@ -46,24 +48,18 @@ func newPayment(orderID string) paymentstore.Payment {
 
 func added(t *testing.T, p paymentstore.Payment) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "charge-payment", events.PaymentAddedData{
+	e := eventstest.Build(t, events.PaymentAddedData{
 		PaymentID: p.ID, OrderID: p.OrderID, CustomerID: p.CustomerID, Amount: p.Amount, Method: p.Method, Gateway: p.Gateway, CreatedAt: time.Now().UTC(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.SetID(ids.Derive(p.ID, "PAYMENT_ADDED"))
 	return e
 }
 
 func success(t *testing.T, p paymentstore.Payment) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "charge-payment", events.PaymentSuccessData{
+	e := eventstest.Build(t, events.PaymentSuccessData{
 		PaymentID: p.ID, OrderID: p.OrderID, TransactionID: "tx-1", Amount: p.Amount, Method: p.Method, PaidAt: time.Now().UTC(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.SetID(ids.Derive(p.ID, "PAYMENT_SUCCESS"))
 	return e
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/knshop/knshop/lib/events/eventstest"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/events"
@@ -44,10 +46,7 @@ func TestStartFunction(t *testing.T) {
 	f := &eventCounter{}
 	t.Run("started", func(t *testing.T) {
 		h := storetest.StartFunction(t, f, map[string]string{"k": "v"})
-		e, err := events.New(context.Background(), "test", events.UserDeletedData{UserID: "u"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := eventstest.Build(t, events.UserDeletedData{UserID: "u"})
 		if code, _ := storetest.Deliver(t, h, e); code != http.StatusNoContent || f.cfg["k"] != "v" || f.stops != 0 {
 			t.Fatalf("status %d, cfg %v, stops %d", code, f.cfg, f.stops)
 		}

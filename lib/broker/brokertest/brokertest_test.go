@@ -1,11 +1,12 @@
 package brokertest
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/events/eventstest"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -17,14 +18,11 @@ import (
 
 func paid(t *testing.T) event.Event {
 	t.Helper()
-	e, err := events.New(context.Background(), "charge-payment", events.PaymentSuccessData{
+	e := eventstest.Build(t, events.PaymentSuccessData{
 		PaymentID: ids.New(), OrderID: ids.New(), CustomerID: "c", TransactionID: "tx", Amount: money.New(100, "USD"),
 		Method: "pm_card_visa", PaidAt: time.Now().UTC(),
 		ShippingAddress: &events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

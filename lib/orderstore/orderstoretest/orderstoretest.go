@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
@@ -120,14 +118,4 @@ func (d *DB) Get(t testing.TB, id string) orderstore.Order {
 		t.Fatal(err)
 	}
 	return o
-}
-
-// Event builds the CloudEvent for d as its producer would.
-func Event(t testing.TB, producer string, d events.Data) event.Event {
-	t.Helper()
-	e, err := events.New(context.Background(), producer, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
