@@ -123,7 +123,6 @@ type source struct {
 type Function struct {
 	cfg     Config
 	sources []source
-	closers []func(context.Context) error
 }
 
 // New returns an unstarted relay-outbox.
@@ -152,7 +151,9 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		if err != nil {
 			return fmt.Errorf("relayoutbox: start: %w", err)
 		}
-		f.closers = append(f.closers, func(context.Context) error { return letters.Close() })
+		if err := fn.Use(ctx, letters, nil); err != nil {
+			return fmt.Errorf("relayoutbox: start: %w", err)
+		}
 		setAside = func(ctx context.Context, e event.Event, refusal *sink.StatusError) error {
 			_, err := letters.Add(ctx, deadletter.Refused(e, c.Sink, refusal.Code, refusal.Body, time.Now()))
 			return err
@@ -163,10 +164,12 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		sc.Database = name
 		db, err := sqlstore.Open(ctx, sc, nil) // the owner migrates its outbox table
 		if err != nil {
-			return errors.Join(fmt.Errorf("relayoutbox: start: %w", err), f.Stop(ctx))
+			return fmt.Errorf("relayoutbox: start: %w", err) // the runtime closes what was kept
 		}
-		if !sc.Serialize {
-			f.closers = append(f.closers, func(context.Context) error { return db.Close() })
+		if !sc.Serialize { // the process's shared pool is not ours to close
+			if err := fn.Use(ctx, db, nil); err != nil {
+				return fmt.Errorf("relayoutbox: start: %w", err)
+			}
 		}
 		f.sources = append(f.sources, source{"mysql " + name, tolerateMissingTable{outbox.NewSQL(db, s, log).WithSetAside(setAside)}})
 	}
@@ -178,11 +181,13 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 			cfg.Database = mc.Database
 			var err error
 			if db, err = mongostore.Open(ctx, cfg); err != nil {
-				return errors.Join(fmt.Errorf("relayoutbox: start: %w", err), f.Stop(ctx))
+				return fmt.Errorf("relayoutbox: start: %w", err)
 			}
 			dbs[mc.Database] = db
 			if !cfg.Serialize {
-				f.closers = append(f.closers, db.Client().Disconnect)
+				if err := fn.Use(ctx, closer(db.Client().Disconnect), nil); err != nil {
+					return fmt.Errorf("relayoutbox: start: %w", err)
+				}
 			}
 		}
 		f.sources = append(f.sources, source{"mongodb " + mc.String(), outbox.NewMongo(db.Collection(mc.Collection), s, log).WithSetAside(setAside)})
@@ -190,18 +195,10 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	return nil
 }
 
-// Stop closes what Start opened (not the process's shared serialized pools).
-func (f *Function) Stop(ctx context.Context) error {
-	var errs []error
-	for _, c := range f.closers {
-		errs = append(errs, c(ctx))
-	}
-	f.closers = nil
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("relayoutbox: stop: %w", err)
-	}
-	return nil
-}
+// closer makes a disconnect func something fn.Use keeps.
+type closer func(context.Context) error
+
+func (c closer) Close(ctx context.Context) error { return c(ctx) }
 
 // Handle relays every outbox. One failing outbox does not stop the others;
 // any failure makes the answer a 500.

@@ -24,13 +24,8 @@ func BenchmarkRelayMySQL(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := New()
-	if err := f.startWith(ctx, Config{Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database}}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			b.Error(err)
-		}
+	storetest.Keep(b, func(ctx context.Context) error {
+		return f.startWith(ctx, Config{Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database}})
 	})
 	tickEvent := event.New()
 	for b.Loop() {

@@ -109,18 +109,12 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 	addMongo("p1", ev(t, "mongo-3"))
 
 	f := New()
-	err = f.startWith(ctx, Config{
-		Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database, unmigrated.Database},
-		Mongo: mc, MongoCollections: []MongoCollection{{mc.Database, "products"}},
-		DeadLetterDatabase: operations.Database,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
+	storetest.Keep(t, func(ctx context.Context) error {
+		return f.startWith(ctx, Config{
+			Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database, unmigrated.Database},
+			Mongo: mc, MongoCollections: []MongoCollection{{mc.Database, "products"}},
+			DeadLetterDatabase: operations.Database,
+		})
 	})
 	h, err := fn.Handler(f)
 	if err != nil {
