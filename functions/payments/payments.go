@@ -81,7 +81,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	}
 	log := fn.Logger(ctx)
 	st, err := paymentstore.Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
-	if err != nil {
+	if err := fn.Use(ctx, st, err); err != nil {
 		return fmt.Errorf("payments: start: %w", err)
 	}
 	f.cfg, f.store, f.webhooks = c, st, payment.Webhooks(c.Payment)
@@ -93,12 +93,6 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	log.InfoContext(ctx, "payments started", "payment", c.Payment, "store", c.Store.String())
 	return nil
 }
-
-// Stop closes the database (never the process's shared serialized pool).
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close() }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) { return f.store.Ready(ctx) }
 
 // Handle serves the payments routes.
 func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }

@@ -84,7 +84,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		return err
 	}
 	store, err := catalog.Open(ctx, c.Store)
-	if err != nil {
+	if err := fn.Use(ctx, store, err); err != nil {
 		return fmt.Errorf("products: start: %w", err)
 	}
 	f.cfg, f.store = c, store
@@ -99,21 +99,6 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	routes.SignedIn("DELETE /api/products/{id}", f.remove, staff...)
 	f.routes = routes
 	return nil
-}
-
-// Stop closes the catalog (catalog.Store.Close keeps the process's shared
-// serialized client open).
-func (f *Function) Stop(ctx context.Context) error { return f.store.Close(ctx) }
-
-// Ready reports whether the database answers.
-func (f *Function) Ready(ctx context.Context) (bool, error) {
-	if f.store == nil {
-		return false, nil
-	}
-	if err := f.store.Ping(ctx); err != nil {
-		return false, fmt.Errorf("products: ready: %w", err)
-	}
-	return true, nil
 }
 
 // Handle serves the routes.

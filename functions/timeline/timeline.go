@@ -65,14 +65,11 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		f.retention = d
 	}
 	f.store, err = timeline.Open(ctx, c)
-	if err != nil {
+	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("timeline: start: %w", err)
 	}
 	return nil
 }
-
-// Stop closes the database.
-func (f *Function) Stop(context.Context) error { return f.store.Close() }
 
 // Handle records a report's entries, or the event itself. An event about
 // no order (no partition key, no subject) is taken and not recorded.
