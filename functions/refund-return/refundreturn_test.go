@@ -173,3 +173,27 @@ func must(t *testing.T, h harness, e event.Event) *event.Event {
 	}
 	return r
 }
+
+// TestStripeRefundsAReturnInPart: with the Stripe gateway (stripe-mock), a
+// return's refund goes out as a partial refund of its amount and comes back
+// with a Stripe refund id.
+func TestStripeRefundsAReturnInPart(t *testing.T) {
+	base := paymenttest.StripeMock(t)
+	f := New()
+	paymentstoretest.Start(t, f, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
+		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base})
+	gw := paymenttest.NewCounting(f.gateway)
+	f.gateway = gw
+	orderID := ids.New()
+	p := paymentstoretest.Seed(t, f.store, paymentstore.Payment{
+		ID: ids.Derive(orderID, "payment"), OrderID: orderID, CustomerID: "cust-1", Amount: money.New(5000, "USD"),
+		Method: "card_visa", Gateway: "stripe", ShippingAddress: events.Address{Line1: "x", City: "y", PostalCode: "1", Country: "US"},
+	}, paymentstore.Succeeded, "pi_123")
+	reply := refunded(t, must(t, harness{f: f, gw: gw}, received(t, p.OrderID, 1250)))
+	if reply.Amount != money.New(1250, "USD") || len(reply.RefundID) < 4 || reply.RefundID[:3] != "re_" || reply.ReturnID == "" {
+		t.Fatalf("PAYMENT_REFUNDED = %+v; want 12.50 with a Stripe refund id", reply)
+	}
+	if calls, _ := gw.Refunds(); calls != 1 {
+		t.Fatalf("%d refund calls", calls)
+	}
+}
