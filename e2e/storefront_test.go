@@ -24,7 +24,7 @@ import (
 // chromium finds a Chromium or Chrome binary: CHROME_PATH, else the usual
 // names on PATH. Without one the browser tests skip, except in CI (which
 // installs Debian's chromium), where they fail.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("CHROME_PATH"); p != "" {
 		return p
@@ -121,12 +121,25 @@ func (b *browser) open(hash string) {
 // waitFor polls a JavaScript expression until it is true.
 func (b *browser) waitFor(what, expr string) {
 	b.t.Helper()
+	b.waitReloading(what, expr, nil)
+}
+
+// waitReloading polls a JavaScript expression until it is true, calling
+// reload (when given) between tries, for a view that does not refresh by
+// itself.
+func (b *browser) waitReloading(what, expr string, reload func()) {
+	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](fmt.Sprintf("!!(%s)", expr))); err == nil && ok {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		if reload == nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		time.Sleep(300 * time.Millisecond)
+		reload()
 	}
 	notice, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('notice').innerText`))
 	body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('view').innerText`))
@@ -303,20 +316,14 @@ func TestStorefrontInABrowser(t *testing.T) {
 		b.click("Post review")
 		b.waitFor("the review in the list", `[...document.querySelectorAll('#view .review strong')].some((e) => e.textContent === 'Solid mug')`)
 		// rate-product keeps the rating from REVIEW_ADDED, a moment later.
-		deadline := time.Now().Add(30 * time.Second)
-		for !eval[bool](b, `document.querySelector('#view .stars').textContent.includes('★ 4.0 (1)')`) {
-			if time.Now().After(deadline) {
-				b.shot("no-rating")
-				t.Fatal("the product's rating never showed the review")
-			}
-			time.Sleep(200 * time.Millisecond)
+		mug := eval[string](b, `location.hash`)
+		b.waitReloading("the product's rating to show the review", `document.querySelector('#view .stars').textContent.includes('★ 4.0 (1)')`, func() {
 			// Away and back: the product page reads the product again.
-			mug := eval[string](b, `location.hash`)
 			b.open("#/cart")
 			b.waitFor("the cart", `document.querySelector('#view h1')?.textContent === 'Your cart'`)
 			b.open(mug)
 			b.waitFor("the product again", `document.querySelector('#view h1')?.textContent === 'Knative Mug'`)
-		}
+		})
 		b.shot("reviewed")
 
 		b.open(orderHash)
@@ -420,35 +427,13 @@ func TestStorefrontInABrowser(t *testing.T) {
 		b.signIn(adminEmail, adminPassword, "(admin)")
 		b.waitFor("the dead letters", `location.hash === '#/admin/dead-letters'`)
 		b.reloadDeadLetters()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if eval[int](b, `[...document.querySelectorAll('#view td')].filter((td) => td.textContent === 'ORDER_CANCELLED').length`) > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.shot("no-dead-letter")
-				t.Fatal("the dead letter never showed")
-			}
-			time.Sleep(300 * time.Millisecond)
-			b.reloadDeadLetters()
-		}
+		b.waitReloading("the dead letter", `[...document.querySelectorAll('#view td')].some((td) => td.textContent === 'ORDER_CANCELLED')`, b.reloadDeadLetters)
 		b.shot("dead-letters")
 		b.click("Replay")
 		b.waitFor("the replay notice", `document.getElementById('notice').innerText.includes('Replayed ORDER_CANCELLED')`)
 		// The replayed event reaches release-stock again, fails again for
 		// good and comes back: a second arrival of the same letter.
-		deadline = time.Now().Add(30 * time.Second)
-		for {
-			arrivals := eval[[]string](b, `[...document.querySelectorAll('#view tbody tr')].map((tr) => tr.children[3].textContent)`)
-			if len(arrivals) > 0 && arrivals[0] == "2" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("arrivals after the replay: %v", arrivals)
-			}
-			time.Sleep(300 * time.Millisecond)
-			b.reloadDeadLetters()
-		}
+		b.waitReloading("a second arrival", `document.querySelector('#view tbody tr')?.children[3].textContent === '2'`, b.reloadDeadLetters)
 		b.shot("replayed")
 
 		// The customer's return arrives: received, restocked and refunded.
@@ -506,19 +491,7 @@ func (b *browser) reloadDeadLetters() {
 // not the API answers), the first contentful paint, and when the first view
 // (the product list) was rendered, in milliseconds from navigation start.
 func BenchmarkStorefrontFirstRender(b *testing.B) {
-	path := ""
-	for _, name := range []string{os.Getenv("CHROME_PATH"), "chromium", "chromium-browser", "google-chrome"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		b.Skip("no Chromium on PATH")
-	}
+	path := chromium(b)
 	s := startShop(b, nil)
 	seller, _ := s.register("seller@bench.test", "seller")
 	for i := range 12 {

@@ -53,11 +53,8 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	a, err := f.store.AdvanceReturn(ctx, d.ReturnID, orderstore.ReturnChange{
 		To: orderstore.ReturnRefunded, RefundID: d.RefundID, At: f.now(),
 	}, Name)
-	if errors.Is(err, orderstore.ErrNotFound) {
-		return nil, fn.Permanent(fmt.Errorf("completereturn: %w", err))
-	}
 	if err != nil {
-		return nil, fmt.Errorf("completereturn: %w", err)
+		return nil, fn.PermanentIf(fmt.Errorf("completereturn: %w", err), orderstore.ErrNotFound)
 	}
 	if a.Outcome == orderstore.Refused {
 		return nil, fn.Permanent(fmt.Errorf("%w: return %s is %s", ErrNotReceived, d.ReturnID, a.Return.Status))

@@ -44,47 +44,23 @@ func setup(t testing.TB, e storetest.Engine) *env {
 	return &env{url: db.Serve(t, orders.Name, orders.New(), cfg), keys: keys, sink: sink, db: db}
 }
 
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (a answer) order(t *testing.T) orderstore.Order {
+func order(t *testing.T, a storetest.Answer) orderstore.Order {
 	t.Helper()
 	var o orderstore.Order
-	if err := json.Unmarshal(a.body, &o); err != nil {
-		t.Fatalf("answer %d %s: %v", a.status, a.body, err)
+	if err := json.Unmarshal(a.Body, &o); err != nil {
+		t.Fatalf("answer %d %s: %v", a.Status, a.Body, err)
 	}
 	return o
 }
 
 // call sends a request as user (role; "" sends no token).
-func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) answer {
+func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) storetest.Answer {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	token := ""
 	if role != "" {
-		req.Header.Set("Authorization", e.keys.Bearer(t, user, role))
+		token = e.keys.Bearer(t, user, role)
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return storetest.Call(t, method, e.url+path, token, body, header...)
 }
 
 const addr = `"shippingAddress":{"line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}`
@@ -143,20 +119,20 @@ func TestPlaceOrder(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					before := len(e.sink.Events())
 					a := e.call(t, "POST", "/api/orders", cust, tc.role, tc.body)
-					if a.status != tc.wantStatus {
-						t.Fatalf("status %d, want %d: %s", a.status, tc.wantStatus, a.body)
+					if a.Status != tc.wantStatus {
+						t.Fatalf("status %d, want %d: %s", a.Status, tc.wantStatus, a.Body)
 					}
 					if tc.wantStatus != 202 {
-						if tc.wantField != "" && !bytes.Contains(a.body, []byte(`"field":"`+tc.wantField+`"`)) {
-							t.Fatalf("problem does not name %s: %s", tc.wantField, a.body)
+						if tc.wantField != "" && !bytes.Contains(a.Body, []byte(`"field":"`+tc.wantField+`"`)) {
+							t.Fatalf("problem does not name %s: %s", tc.wantField, a.Body)
 						}
 						if len(e.sink.Events()) != before {
 							t.Fatal("a refused order published an event")
 						}
 						return
 					}
-					o := a.order(t)
-					if o.Status != orderstore.Pending || o.Total.Amount != tc.wantTotal || o.CustomerID != cust || a.header.Get("Location") != "/api/orders/"+o.ID {
+					o := order(t, a)
+					if o.Status != orderstore.Pending || o.Total.Amount != tc.wantTotal || o.CustomerID != cust || a.Header.Get("Location") != "/api/orders/"+o.ID {
 						t.Fatalf("order = %+v", o)
 					}
 					evs := e.sink.WaitFor(t, before+1, 5*time.Second)
@@ -176,15 +152,15 @@ func TestPlaceOrder(t *testing.T) {
 					t.Fatal(err)
 				}
 				a := e.call(t, "POST", "/api/orders", c, auth.Customer, fmt.Sprintf(`{%s,"paymentMethod":"pm_card_visa"}`, addr))
-				if a.status != 202 || a.order(t).Total.Amount != 900 {
-					t.Fatalf("status %d: %s", a.status, a.body)
+				if a.Status != 202 || order(t, a).Total.Amount != 900 {
+					t.Fatalf("status %d: %s", a.Status, a.Body)
 				}
 				if cart, err := e.db.Store.Cart(context.Background(), c); err != nil || len(cart.Items) != 0 {
 					t.Fatalf("cart = %+v, %v", cart, err)
 				}
 				again := e.call(t, "POST", "/api/orders", c, auth.Customer, fmt.Sprintf(`{%s,"paymentMethod":"pm_card_visa"}`, addr))
-				if again.status != 400 {
-					t.Fatalf("ordering an empty cart: %d %s", again.status, again.body)
+				if again.Status != 400 {
+					t.Fatalf("ordering an empty cart: %d %s", again.Status, again.Body)
 				}
 			})
 		})
@@ -200,10 +176,10 @@ func TestBrokerDownKeepsTheEvent(t *testing.T) {
 			e.sink.FailWith(http.StatusServiceUnavailable)
 			a := e.call(t, "POST", "/api/orders", cust, auth.Customer, body(fmt.Sprintf(`[{"productId":%q,"quantity":1}]`, mug)))
 			e.sink.FailWith(0)
-			if a.status != 202 {
-				t.Fatalf("status %d: %s", a.status, a.body)
+			if a.Status != 202 {
+				t.Fatalf("status %d: %s", a.Status, a.Body)
 			}
-			id := a.order(t).ID
+			id := order(t, a).ID
 			if n := len(e.sink.Events()); n != 0 {
 				t.Fatalf("%d events arrived while the broker was down", n)
 			}
@@ -230,10 +206,10 @@ func TestIdempotencyKey(t *testing.T) {
 			b1 := body(fmt.Sprintf(`[{"productId":%q,"quantity":1}]`, mug))
 			b2 := body(fmt.Sprintf(`[{"productId":%q,"quantity":2}]`, mug))
 			first := e.call(t, "POST", "/api/orders", cust, auth.Customer, b1, "Idempotency-Key", "k-1")
-			if first.status != 202 {
-				t.Fatalf("first: %d %s", first.status, first.body)
+			if first.Status != 202 {
+				t.Fatalf("first: %d %s", first.Status, first.Body)
 			}
-			id := first.order(t).ID
+			id := order(t, first).ID
 			cases := map[string]struct {
 				user, key, body string
 				wantStatus      int
@@ -248,11 +224,11 @@ func TestIdempotencyKey(t *testing.T) {
 			for name, tc := range cases {
 				t.Run(name, func(t *testing.T) {
 					a := e.call(t, "POST", "/api/orders", tc.user, auth.Customer, tc.body, "Idempotency-Key", tc.key)
-					if a.status != tc.wantStatus {
-						t.Fatalf("status %d, want %d: %s", a.status, tc.wantStatus, a.body)
+					if a.Status != tc.wantStatus {
+						t.Fatalf("status %d, want %d: %s", a.Status, tc.wantStatus, a.Body)
 					}
-					if a.status == 202 && (a.order(t).ID == id) != tc.wantSame {
-						t.Fatalf("order %s, first was %s, want same=%t", a.order(t).ID, id, tc.wantSame)
+					if a.Status == 202 && (order(t, a).ID == id) != tc.wantSame {
+						t.Fatalf("order %s, first was %s, want same=%t", order(t, a).ID, id, tc.wantSame)
 					}
 				})
 			}
@@ -260,7 +236,7 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Run("racing identical requests", func(t *testing.T) {
 				c := ids.New()
 				const n = 6
-				got := make([]answer, n)
+				got := make([]storetest.Answer, n)
 				var wg sync.WaitGroup
 				for i := range n {
 					wg.Add(1)
@@ -283,20 +259,20 @@ func TestIdempotencyKey(t *testing.T) {
 						if err != nil {
 							t.Error(err)
 						}
-						got[i] = answer{status: resp.StatusCode, body: b}
+						got[i] = storetest.Answer{Status: resp.StatusCode, Body: b}
 					}()
 				}
 				wg.Wait()
 				ids := map[string]bool{}
 				for _, a := range got {
-					if a.status != 202 {
-						t.Fatalf("a racing request got %d: %s", a.status, a.body)
+					if a.Status != 202 {
+						t.Fatalf("a racing request got %d: %s", a.Status, a.Body)
 					}
-					ids[a.order(t).ID] = true
+					ids[order(t, a).ID] = true
 				}
 				list := e.call(t, "GET", "/api/orders", c, auth.Customer, "")
-				if len(ids) != 1 || !bytes.Contains(list.body, []byte(`"total":1`)) {
-					t.Fatalf("racing requests made orders %v; list %s", ids, list.body)
+				if len(ids) != 1 || !bytes.Contains(list.Body, []byte(`"total":1`)) {
+					t.Fatalf("racing requests made orders %v; list %s", ids, list.Body)
 				}
 			})
 			placed := 0
@@ -354,17 +330,17 @@ func TestReadAndCancel(t *testing.T) {
 			for name, tc := range reads {
 				t.Run(name, func(t *testing.T) {
 					a := e.call(t, "GET", tc.path, tc.user, tc.role, "")
-					if a.status != tc.wantStatus {
-						t.Fatalf("status %d, want %d: %s", a.status, tc.wantStatus, a.body)
+					if a.Status != tc.wantStatus {
+						t.Fatalf("status %d, want %d: %s", a.Status, tc.wantStatus, a.Body)
 					}
 					for _, s := range tc.wantIn {
-						if !bytes.Contains(a.body, []byte(s)) {
-							t.Fatalf("answer lacks %s: %s", s, a.body)
+						if !bytes.Contains(a.Body, []byte(s)) {
+							t.Fatalf("answer lacks %s: %s", s, a.Body)
 						}
 					}
 					for _, s := range tc.wantOut {
-						if bytes.Contains(a.body, []byte(s)) {
-							t.Fatalf("answer shows %s: %s", s, a.body)
+						if bytes.Contains(a.Body, []byte(s)) {
+							t.Fatalf("answer shows %s: %s", s, a.Body)
 						}
 					}
 				})
@@ -391,8 +367,8 @@ func TestReadAndCancel(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					before := len(e.sink.Events())
 					a := e.call(t, "POST", "/api/orders/"+tc.order.ID+"/cancel", tc.user, tc.role, "")
-					if a.status != tc.wantStatus {
-						t.Fatalf("status %d, want %d: %s", a.status, tc.wantStatus, a.body)
+					if a.Status != tc.wantStatus {
+						t.Fatalf("status %d, want %d: %s", a.Status, tc.wantStatus, a.Body)
 					}
 					after := e.db.Get(t, tc.order.ID)
 					if !tc.wantEvent {

@@ -106,12 +106,9 @@ func (f *Function) refund(ctx context.Context, p paymentstore.Payment) (*event.E
 	})
 	if err != nil {
 		f.release(ctx, p.ID)
-		err = fmt.Errorf("refund-payment: payment %s: %w", p.ID, err)
-		if errors.Is(err, payment.ErrRejected) || errors.Is(err, payment.ErrIdempotencyConflict) {
-			// A person must look at it: the dead-letter sink keeps it.
-			return nil, fn.Permanent(err)
-		}
-		return nil, err
+		// A refund the gateway refuses for good: a person must look at it,
+		// the dead-letter sink keeps it.
+		return nil, fn.PermanentIf(fmt.Errorf("refund-payment: payment %s: %w", p.ID, err), payment.ErrRejected, payment.ErrIdempotencyConflict)
 	}
 	reply, err := paymentstore.RefundedEvent(ctx, Name, p, res.RefundID, time.Now())
 	if err != nil {

@@ -57,12 +57,10 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	log := fn.Logger(ctx).With("return_id", d.ReturnID, "order_id", d.OrderID)
 	ctx = fn.WithLogger(ctx, log)
 	r, err := f.store.BeginReturnRefund(ctx, d.ReturnID, d.OrderID, d.Amount)
-	if errors.Is(err, paymentstore.ErrNotRefundable) || errors.Is(err, paymentstore.ErrOverRefund) {
-		// Retrying cannot change it: a person must look (dead letter).
-		return nil, fn.Permanent(fmt.Errorf("refund-return: %w", err))
-	}
 	if err != nil {
-		return nil, fmt.Errorf("refund-return: %w", err)
+		// Nothing to refund from, or too much: retrying cannot change it,
+		// a person must look (dead letter).
+		return nil, fn.PermanentIf(fmt.Errorf("refund-return: %w", err), paymentstore.ErrNotRefundable, paymentstore.ErrOverRefund)
 	}
 	if r.Status == paymentstore.Refunded {
 		return r.Reply, nil
@@ -94,11 +92,7 @@ func (f *Function) refund(ctx context.Context, r paymentstore.ReturnRefund) (*ev
 	})
 	if err != nil {
 		f.release(ctx, r.ReturnID)
-		err = fmt.Errorf("refund-return: return %s: %w", r.ReturnID, err)
-		if errors.Is(err, payment.ErrRejected) || errors.Is(err, payment.ErrIdempotencyConflict) {
-			return nil, fn.Permanent(err)
-		}
-		return nil, err
+		return nil, fn.PermanentIf(fmt.Errorf("refund-return: return %s: %w", r.ReturnID, err), payment.ErrRejected, payment.ErrIdempotencyConflict)
 	}
 	reply, err := paymentstore.ReturnRefundedEvent(ctx, Name, r, res.RefundID, time.Now())
 	if err != nil {

@@ -230,14 +230,14 @@ func (f *Function) advance(w http.ResponseWriter, r *http.Request, c orderstore.
 // fail maps the returns domain's errors onto problems, in one place.
 func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var re *orderstore.ReturnError
+	var nr *orderstore.NotReturnableError
 	switch {
 	case errors.As(err, &re) && errors.Is(err, orderstore.ErrNotInOrder):
 		err = httpapi.Invalid(httpapi.FieldError{Field: "items", Message: fmt.Sprintf("product %s is not in the order", re.ProductID)})
 	case errors.As(err, &re):
 		err = httpapi.Conflict(fmt.Sprintf("only %d unit(s) of product %s can still be returned", max(re.Left, 0), re.ProductID))
-	case errors.Is(err, orderstore.ErrReturnNotAllowed):
-		_, why, _ := strings.Cut(err.Error(), orderstore.ErrReturnNotAllowed.Error()+": ")
-		err = httpapi.Conflict("the order cannot be returned: " + why)
+	case errors.As(err, &nr):
+		err = httpapi.Conflict("the order cannot be returned: " + nr.Why)
 	case errors.Is(err, orderstore.ErrNotFound):
 		err = httpapi.NotFound("return")
 	case errors.Is(err, orderstore.ErrIdempotencyMismatch):

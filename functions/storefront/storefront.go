@@ -149,17 +149,3 @@ func acceptsGzip(r *http.Request) bool {
 	}
 	return false
 }
-
-// Assets lists the served paths and their sizes (plain and gzipped), for
-// the page-weight benchmark.
-func (f *Function) Assets() map[string][2]int {
-	out := map[string][2]int{}
-	for p, a := range f.assets {
-		z := len(a.plain)
-		if a.gzipped != nil {
-			z = len(a.gzipped)
-		}
-		out[p] = [2]int{len(a.plain), z}
-	}
-	return out
-}

@@ -21,16 +21,6 @@ type Gateway struct {
 	root   *httputil.ReverseProxy               // everything outside /api/, when set
 }
 
-// WithRoot sends every path outside /api/ to target (the storefront).
-func (g *Gateway) WithRoot(target *url.URL, log *slog.Logger) error {
-	p, err := proxy("/", target, log)
-	if err != nil {
-		return err
-	}
-	g.root = p
-	return nil
-}
-
 // Nested sends /api/<Area>/{id}/<Leaf> and below to Target instead of the
 // area's function.
 type Nested struct {
@@ -38,23 +28,36 @@ type Nested struct {
 	Target     *url.URL
 }
 
-// New returns a Gateway sending area → the base URL in routes, and the
-// nested routes to theirs.
-func New(routes map[string]*url.URL, nested []Nested, log *slog.Logger) (*Gateway, error) {
-	g := &Gateway{areas: make(map[string]*httputil.ReverseProxy, len(routes)), nested: map[[2]string]*httputil.ReverseProxy{}}
-	for area, target := range routes {
+// Routes says where the gateway sends what.
+type Routes struct {
+	Areas  map[string]*url.URL // /api/<area>/... by area
+	Nested []Nested            // /api/<area>/{id}/<leaf>...
+	Root   *url.URL            // every path outside /api/ (the storefront); nil answers 404
+}
+
+// New returns a Gateway following r.
+func New(r Routes, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{areas: make(map[string]*httputil.ReverseProxy, len(r.Areas)), nested: map[[2]string]*httputil.ReverseProxy{}}
+	for area, target := range r.Areas {
 		p, err := proxy(area, target, log)
 		if err != nil {
 			return nil, err
 		}
 		g.areas[area] = p
 	}
-	for _, n := range nested {
+	for _, n := range r.Nested {
 		p, err := proxy(n.Area+"/{id}/"+n.Leaf, n.Target, log)
 		if err != nil {
 			return nil, err
 		}
 		g.nested[[2]string{n.Area, n.Leaf}] = p
+	}
+	if r.Root != nil {
+		p, err := proxy("/", r.Root, log)
+		if err != nil {
+			return nil, err
+		}
+		g.root = p
 	}
 	return g, nil
 }

@@ -19,17 +19,23 @@ func TestRoutesByArea(t *testing.T) {
 		return u
 	}
 	down, _ := url.Parse("http://127.0.0.1:1")
-	g, err := New(map[string]*url.URL{"orders": backend("orders"), "openapi.json": backend("admin"), "cart": down},
-		[]Nested{{Area: "orders", Leaf: "returns", Target: backend("returns")}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := Routes{
+		Areas:  map[string]*url.URL{"orders": backend("orders"), "openapi.json": backend("admin"), "cart": down},
+		Nested: []Nested{{Area: "orders", Leaf: "returns", Target: backend("returns")}},
+	}
+	noRoot, err := New(r, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare := httptest.NewServer(g)
+	bare := httptest.NewServer(noRoot)
 	defer bare.Close()
 	if resp, err := http.Get(bare.URL + "/"); err != nil || resp.StatusCode != 404 {
 		t.Fatalf("without a root, / = %v %v; want 404", resp, err)
 	}
-	if err := g.WithRoot(backend("storefront"), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	r.Root = backend("storefront")
+	g, err := New(r, log)
+	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(g)

@@ -104,6 +104,13 @@ type ReturnPlaced struct {
 	Repeat bool
 }
 
+// NotReturnableError is ErrReturnNotAllowed with why, in words.
+type NotReturnableError struct{ Why string }
+
+func (e *NotReturnableError) Error() string { return ErrReturnNotAllowed.Error() + ": " + e.Why }
+
+func (e *NotReturnableError) Unwrap() error { return ErrReturnNotAllowed }
+
 // ReturnError is ErrTooManyUnits or ErrNotInOrder for one product.
 type ReturnError struct {
 	Err       error
@@ -179,14 +186,14 @@ func requestReturn(ctx context.Context, tx *sql.Tx, req ReturnRequest) (Return, 
 	}
 	completed, ok := o.At(Completed)
 	if o.Status != Completed || !ok {
-		return Return{}, fmt.Errorf("%w: it is %s, and only a COMPLETED order can be returned", ErrReturnNotAllowed, o.Status)
+		return Return{}, &NotReturnableError{Why: fmt.Sprintf("it is %s, and only a COMPLETED order can be returned", o.Status)}
 	}
 	window := req.Window
 	if window <= 0 {
 		window = DefaultReturnWindow
 	}
 	if req.At.After(completed.Add(window)) {
-		return Return{}, fmt.Errorf("%w: the return window closed at %s", ErrReturnNotAllowed, completed.Add(window).Format(time.RFC3339))
+		return Return{}, &NotReturnableError{Why: "the return window closed at " + completed.Add(window).Format(time.RFC3339)}
 	}
 	left, err := returnable(ctx, tx, o)
 	if err != nil {

@@ -46,42 +46,46 @@ func (s *Stack) startFunction(ctx context.Context, name string, cfg map[string]s
 }
 
 func (s *Stack) startGateway(o Options) error {
-	routes := map[string]*url.URL{}
-	for area, name := range functions.Areas {
+	// target is the base URL of a running function; a function not written
+	// yet leaves its routes answering 404.
+	target := func(name string) (*url.URL, bool, error) {
 		base, ok := s.Functions[name]
 		if !ok {
-			continue // not written yet: its area answers 404
+			return nil, false, nil
 		}
 		u, err := url.Parse(base)
 		if err != nil {
-			return fmt.Errorf("devstack: %w", err)
+			return nil, false, fmt.Errorf("devstack: %w", err)
 		}
-		routes[area] = u
+		return u, true, nil
 	}
-	var nested []gateway.Nested
+	routes := gateway.Routes{Areas: map[string]*url.URL{}}
+	for area, name := range functions.Areas {
+		u, ok, err := target(name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			routes.Areas[area] = u
+		}
+	}
 	for _, n := range functions.NestedRoutes {
-		base, ok := s.Functions[n.Function]
-		if !ok {
-			continue
-		}
-		u, err := url.Parse(base)
+		u, ok, err := target(n.Function)
 		if err != nil {
-			return fmt.Errorf("devstack: %w", err)
+			return err
 		}
-		nested = append(nested, gateway.Nested{Area: n.Area, Leaf: n.Leaf, Target: u})
+		if ok {
+			routes.Nested = append(routes.Nested, gateway.Nested{Area: n.Area, Leaf: n.Leaf, Target: u})
+		}
 	}
-	g, err := gateway.New(routes, nested, s.log.With("part", "gateway"))
+	root, _, err := target(functions.Root)
 	if err != nil {
 		return err
 	}
-	if base, ok := s.Functions[functions.Root]; ok {
-		u, err := url.Parse(base)
-		if err != nil {
-			return fmt.Errorf("devstack: %w", err)
-		}
-		if err := g.WithRoot(u, s.log.With("part", "gateway")); err != nil {
-			return err
-		}
+	routes.Root = root
+	g, err := gateway.New(routes, s.log.With("part", "gateway"))
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", o.GatewayAddr)
 	if err != nil {
