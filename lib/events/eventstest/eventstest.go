@@ -66,9 +66,9 @@ func build[D events.Data](t testing.TB, d D, edit []func(*D)) event.Event {
 
 // Defaults of the builders.
 var (
-	USD     = money.New(1999, "USD")
-	Address = events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
-	Partner = events.Partner{ID: "sandbox", Name: "Sandbox Courier"}
+	usd     = money.New(1999, "USD")
+	address = events.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
+	partner = events.Partner{ID: "sandbox", Name: "Sandbox Courier"}
 )
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
@@ -98,14 +98,14 @@ func UserDeleted(t testing.TB, edit ...func(*events.UserDeletedData)) event.Even
 func ProductAdded(t testing.TB, edit ...func(*events.ProductAddedData)) event.Event {
 	t.Helper()
 	return build(t, events.ProductAddedData{ProductID: ids.New(), SellerID: ids.New(), Name: "Mug", Description: "A mug",
-		Category: "kitchen", Price: USD, Stock: 10, Version: 1, AddedAt: now()}, edit)
+		Category: "kitchen", Price: usd, Stock: 10, Version: 1, AddedAt: now()}, edit)
 }
 
 // ProductUpdated builds a PRODUCT_UPDATED (version 2, the price changed).
 func ProductUpdated(t testing.TB, edit ...func(*events.ProductUpdatedData)) event.Event {
 	t.Helper()
 	return build(t, events.ProductUpdatedData{ProductID: ids.New(), SellerID: ids.New(), Changed: []string{"price"}, Name: "Mug",
-		Description: "A mug", Category: "kitchen", Price: USD, Stock: 10, Version: 2, UpdatedAt: now()}, edit)
+		Description: "A mug", Category: "kitchen", Price: usd, Stock: 10, Version: 2, UpdatedAt: now()}, edit)
 }
 
 // ProductDeleted builds a PRODUCT_DELETED (version 2).
@@ -118,8 +118,8 @@ func ProductDeleted(t testing.TB, edit ...func(*events.ProductDeletedData)) even
 func OrderPlaced(t testing.TB, edit ...func(*events.OrderPlacedData)) event.Event {
 	t.Helper()
 	return build(t, events.OrderPlacedData{OrderID: ids.New(), CustomerID: ids.New(),
-		Items: []events.PricedItem{{ProductID: ids.New(), Name: "Mug", Quantity: 1, UnitPrice: USD}}, Total: USD,
-		ShippingAddress: Address, PaymentMethod: "pm_card_visa", PlacedAt: now()}, edit)
+		Items: []events.PricedItem{{ProductID: ids.New(), Name: "Mug", Quantity: 1, UnitPrice: usd}}, Total: usd,
+		ShippingAddress: address, PaymentMethod: "pm_card_visa", PlacedAt: now()}, edit)
 }
 
 // OrderCancelled builds an ORDER_CANCELLED at the customer's request.
@@ -140,7 +140,7 @@ func OrderCompleted(t testing.TB, edit ...func(*events.OrderCompletedData)) even
 func StockReserved(t testing.TB, edit ...func(*events.StockReservedData)) event.Event {
 	t.Helper()
 	return build(t, events.StockReservedData{OrderID: ids.New(), CustomerID: ids.New(),
-		Items: []events.Item{{ProductID: ids.New(), Quantity: 1}}, Total: USD, PaymentMethod: "pm_card_visa", ShippingAddress: Address}, edit)
+		Items: []events.Item{{ProductID: ids.New(), Quantity: 1}}, Total: usd, PaymentMethod: "pm_card_visa", ShippingAddress: address}, edit)
 }
 
 // StockRejected builds a STOCK_REJECTED short of one unit.
@@ -152,21 +152,21 @@ func StockRejected(t testing.TB, edit ...func(*events.StockRejectedData)) event.
 // PaymentAdded builds a PAYMENT_ADDED.
 func PaymentAdded(t testing.TB, edit ...func(*events.PaymentAddedData)) event.Event {
 	t.Helper()
-	return build(t, events.PaymentAddedData{PaymentID: ids.New(), OrderID: ids.New(), Amount: USD, Method: "card_visa", Gateway: "sandbox", CreatedAt: now()}, edit)
+	return build(t, events.PaymentAddedData{PaymentID: ids.New(), OrderID: ids.New(), Amount: usd, Method: "card_visa", Gateway: "sandbox", CreatedAt: now()}, edit)
 }
 
 // PaymentSuccess builds a PAYMENT_SUCCESS with the default address.
 func PaymentSuccess(t testing.TB, edit ...func(*events.PaymentSuccessData)) event.Event {
 	t.Helper()
-	addr := Address
+	addr := address
 	return build(t, events.PaymentSuccessData{PaymentID: ids.New(), OrderID: ids.New(), CustomerID: ids.New(), TransactionID: "sbx_ch_1",
-		Amount: USD, Method: "card_visa", ShippingAddress: &addr, PaidAt: now()}, edit)
+		Amount: usd, Method: "card_visa", ShippingAddress: &addr, PaidAt: now()}, edit)
 }
 
 // PaymentFailure builds a PAYMENT_FAILURE of a declined card.
 func PaymentFailure(t testing.TB, edit ...func(*events.PaymentFailureData)) event.Event {
 	t.Helper()
-	return build(t, events.PaymentFailureData{PaymentID: ids.New(), OrderID: ids.New(), Amount: USD, Method: "card_visa",
+	return build(t, events.PaymentFailureData{PaymentID: ids.New(), OrderID: ids.New(), Amount: usd, Method: "card_visa",
 		Code: "card_declined", Reason: "Your card was declined.", FailedAt: now()}, edit)
 }
 
@@ -174,19 +174,19 @@ func PaymentFailure(t testing.TB, edit ...func(*events.PaymentFailureData)) even
 // ReturnID for a return's).
 func PaymentRefunded(t testing.TB, edit ...func(*events.PaymentRefundedData)) event.Event {
 	t.Helper()
-	return build(t, events.PaymentRefundedData{PaymentID: ids.New(), OrderID: ids.New(), Amount: USD, RefundID: "sbx_re_1", RefundedAt: now()}, edit)
+	return build(t, events.PaymentRefundedData{PaymentID: ids.New(), OrderID: ids.New(), Amount: usd, RefundID: "sbx_re_1", RefundedAt: now()}, edit)
 }
 
 // DeliveryStarted builds a DELIVERY_STARTED with the default address.
 func DeliveryStarted(t testing.TB, edit ...func(*events.DeliveryStartedData)) event.Event {
 	t.Helper()
-	return build(t, events.DeliveryStartedData{DeliveryID: ids.New(), OrderID: ids.New(), Address: Address, Partner: Partner, StartedAt: now()}, edit)
+	return build(t, events.DeliveryStartedData{DeliveryID: ids.New(), OrderID: ids.New(), Address: address, Partner: partner, StartedAt: now()}, edit)
 }
 
 // DeliveryCourieredPartner builds a DELIVERY_COURIERED_PARTNER.
 func DeliveryCourieredPartner(t testing.TB, edit ...func(*events.DeliveryCourieredPartnerData)) event.Event {
 	t.Helper()
-	return build(t, events.DeliveryCourieredPartnerData{DeliveryID: ids.New(), OrderID: ids.New(), Partner: Partner,
+	return build(t, events.DeliveryCourieredPartnerData{DeliveryID: ids.New(), OrderID: ids.New(), Partner: partner,
 		TrackingNumber: "TRK1", CourieredAt: now()}, edit)
 }
 
@@ -200,14 +200,14 @@ func DeliveryCompleted(t testing.TB, edit ...func(*events.DeliveryCompletedData)
 func ReturnRequested(t testing.TB, edit ...func(*events.ReturnRequestedData)) event.Event {
 	t.Helper()
 	return build(t, events.ReturnRequestedData{ReturnID: ids.New(), OrderID: ids.New(), CustomerID: ids.New(),
-		Items: []events.PricedItem{{ProductID: ids.New(), Quantity: 1, UnitPrice: USD}}, Amount: USD, Reason: "too small", RequestedAt: now()}, edit)
+		Items: []events.PricedItem{{ProductID: ids.New(), Quantity: 1, UnitPrice: usd}}, Amount: usd, Reason: "too small", RequestedAt: now()}, edit)
 }
 
 // ReturnReceived builds a RETURN_RECEIVED of one unit.
 func ReturnReceived(t testing.TB, edit ...func(*events.ReturnReceivedData)) event.Event {
 	t.Helper()
 	return build(t, events.ReturnReceivedData{ReturnID: ids.New(), OrderID: ids.New(), CustomerID: ids.New(),
-		Items: []events.Item{{ProductID: ids.New(), Quantity: 1}}, Amount: USD, ReceivedAt: now()}, edit)
+		Items: []events.Item{{ProductID: ids.New(), Quantity: 1}}, Amount: usd, ReceivedAt: now()}, edit)
 }
 
 // ReturnRejected builds a RETURN_REJECTED.
