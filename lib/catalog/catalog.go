@@ -1,40 +1,34 @@
 // Package catalog is the product and stock store of knshop (MongoDB database
-// "catalog"). Products, their stock and every order's claim on that stock
-// live in one document per product, so each stock step (reserve, release,
-// settle) is one conditional single-document update: correct on MongoDB
-// without transactions, and on the embedded FerretDB v1, whose update
-// operators are limited to dotted paths, $exists, $inc, $set and $unset.
+// "catalog"). A product's stock and the reservations in flight on it live in
+// the product's document, so each stock step (reserve, give back, sell) is
+// one conditional single-document update: correct on MongoDB without
+// transactions, and on the embedded FerretDB v1, whose update operators are
+// limited to dotted paths, $exists, $inc, $set and $unset.
 //
 // A product document:
 //
 //	{_id, sellerId, name, description, category, price{amount,currency},
 //	 stock, reserved, sold, images, version, createdAt, updatedAt, deletedAt?,
-//	 reservations: {<orderId>: {qty, at}},   // held for an order
-//	 released:     {<orderId>: {q, at}},     // given back (q 0: nothing was held)
-//	 settled:      {<orderId>: {q, at}},     // turned into a sale
-//	 restocked:    {<returnId>: {q, at}},    // a return's units put back
-//	 markers, markerEpoch,                   // how many released/settled/restocked; prunes
-//	 outbox:       {<eventId>: ...}}         // PRODUCT_* not yet published
+//	 reservations: {<orderId>: {qty, t}},         // held for an order, in flight (t: token)
+//	 restocked:    {<returnId>: {q, at}},         // a return's units put back
+//	 markers, markerEpoch,                        // how many restocked; prunes
+//	 outbox:       {<eventId>: ...}}              // PRODUCT_* not yet published
 //
 // stock is what can still be ordered; reserved and sold count the units held
-// and sold. An order id appears in at most one of reservations, released and
-// settled, and once it left reservations it never comes back, which makes a
-// late duplicate reservation harmless.
+// and sold. A reservation leaves the product when the order's stock is sold
+// or given back, so a product document is bounded by the orders in flight,
+// not by its sales.
 //
-// The released and settled markers only matter while a reservation of their
-// order can still be in flight: every later delivery of the order reads its
-// decided hold first and never reserves. A reservation walk gives up (and
-// is retried, reading the hold again) once it is older than half the marker
-// retention (MarkerRetention, 2 minutes), so markers older than the
-// retention are pruned: when a product holds more than PruneAbove markers,
-// the next settle or release removes the old ones in one update. A product
-// document thus stays bounded by the orders of the last few minutes, not by
-// every unit it ever sold.
-//
-// Beside the products, the "holds" collection keeps one record per order:
-// the items it asked for and the decision (reserved, rejected, cancelled),
-// so duplicates of an ORDER_PLACED reach the same answer and a cancellation
-// knows which products to give stock back to.
+// What makes the steps idempotent lives in the order's own records, in the
+// "holds" collection, each written once by an insert and read by _id: the
+// request (the items), the decision (reserved, rejected or cancelled, with
+// the token of each reservation it counted) and the end (sold or
+// cancelled). Every walk over the products marks the reservations it makes
+// with a token of its own; a walk that finds the order decided without its
+// token took units after the order's reservations were finished (a late
+// duplicate), and gives them back itself (hold.go). Restocked markers of
+// returns are pruned once the return's fact exists and they are older than
+// MarkerRetention.
 package catalog
 
 import (
@@ -83,7 +77,9 @@ const maxTries = 20
 
 // Marker pruning (see the package doc).
 const (
-	// MarkerRetention is how long a released or settled marker is kept.
+	// MarkerRetention is how long a restocked marker is kept (and a legacy
+	// released or settled one, written by versions before the holds' end
+	// facts).
 	MarkerRetention = 2 * time.Minute
 	// PruneAbove is the number of markers on a product past which a settle
 	// or release prunes the old ones.
@@ -126,6 +122,9 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.migrateCancellations(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -146,14 +145,48 @@ var productIndexes = []index{
 }
 
 // ensureIndexes creates the missing indexes of the products, reviews and
-// ratings collections.
+// ratings collections; on a server whose queries use no secondary index
+// (the embedded FerretDB v1) it drops them instead, since there they only
+// slow every stock step down (each index re-reads the product on write:
+// BenchmarkHotProductInFlight went from 22 to 36 orders/s without them).
 func (s *Store) ensureIndexes(ctx context.Context) error {
+	useful, err := mongostore.QueriesUseIndexes(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
 	for coll, specs := range map[*mongo.Collection][]index{
 		s.products: productIndexes, s.db.Collection(ReviewsCollection): reviewIndexes,
 		s.db.Collection(RatingsCollection): ratingIndexes,
 	} {
-		if err := ensure(ctx, coll, specs); err != nil {
+		ensureOrDrop := ensure
+		if !useful {
+			ensureOrDrop = drop
+		}
+		if err := ensureOrDrop(ctx, coll, specs); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// drop removes those of specs coll has (made by a run before the server
+// was known to ignore them).
+func drop(ctx context.Context, coll *mongo.Collection, specs []index) error {
+	have, err := indexNames(ctx, coll)
+	if err != nil {
+		return err
+	}
+	for _, ix := range specs {
+		if !have[ix.name] {
+			continue
+		}
+		if err := coll.Indexes().DropOne(ctx, ix.name); err != nil {
+			// Another function starting at the same time may have
+			// dropped it between our look and our drop.
+			if again, lerr := indexNames(ctx, coll); lerr == nil && !again[ix.name] {
+				continue
+			}
+			return fmt.Errorf("catalog: drop index %s of %s: %w", ix.name, coll.Name(), err)
 		}
 	}
 	return nil
@@ -178,6 +211,22 @@ func ensure(ctx context.Context, coll *mongo.Collection, specs []index) error {
 }
 
 func missingIndexes(ctx context.Context, coll *mongo.Collection, specs []index) ([]mongo.IndexModel, error) {
+	have, err := indexNames(ctx, coll)
+	if err != nil {
+		return nil, err
+	}
+	var missing []mongo.IndexModel
+	for _, ix := range specs {
+		if !have[ix.name] {
+			missing = append(missing, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)})
+		}
+	}
+	return missing, nil
+}
+
+// indexNames lists the names of coll's indexes (none before the collection
+// exists).
+func indexNames(ctx context.Context, coll *mongo.Collection) (map[string]bool, error) {
 	have := map[string]bool{}
 	list, err := coll.Indexes().ListSpecifications(ctx)
 	if err != nil {
@@ -189,13 +238,7 @@ func missingIndexes(ctx context.Context, coll *mongo.Collection, specs []index) 
 	for _, sp := range list {
 		have[sp.Name] = true
 	}
-	var missing []mongo.IndexModel
-	for _, ix := range specs {
-		if !have[ix.name] {
-			missing = append(missing, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)})
-		}
-	}
-	return missing, nil
+	return have, nil
 }
 
 // Products is the products collection, for the outbox publisher and relay.

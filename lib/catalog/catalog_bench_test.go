@@ -44,9 +44,9 @@ func BenchmarkReserve(b *testing.B) {
 			}
 			i := 0
 			for b.Loop() {
-				r, err := s.Reserve(b.Context(), ids.New(), ps[i%products], 1)
-				if err != nil || r.Outcome != catalog.Reserved {
-					b.Fatalf("%+v, %v", r, err)
+				r, _, err := s.ReserveStep(b.Context(), ids.New(), ps[i%products], 1, ids.New())
+				if err != nil || r != "reserved" {
+					b.Fatalf("%s, %v", r, err)
 				}
 				i++
 			}

@@ -1,12 +1,36 @@
 package catalog
 
-import "time"
-
-// Steps of ReserveOrder, for tests that stop it midway as a crash would.
-var (
-	BeginHold = (*Store).beginHold
-	Decide    = (*Store).decide
+import (
+	"context"
+	"time"
 )
+
+// Steps of ReserveOrder, for tests that stop it midway as a crash would, or
+// run a walk late, as a duplicate delivery that read the hold as pending
+// long ago would.
+var (
+	BeginHold  = (*Store).beginHold
+	Decide     = (*Store).decide
+	ReserveAll = (*Store).reserveAll
+)
+
+// ReserveStep runs one product's reserve step under token and returns its
+// outcome ("reserved", "held", "short" or "gone") and the stock it saw when
+// short.
+func (s *Store) ReserveStep(ctx context.Context, orderID, productID string, qty int64, token string) (string, int64, error) {
+	r, err := s.reserve(ctx, orderID, productID, qty, token)
+	return [...]string{"", "reserved", "held", "short", "gone"}[r.outcome], r.available, err
+}
+
+// ReleaseStep gives back the order's reservation of productID, whatever its
+// token; SettleStep sells it.
+func (s *Store) ReleaseStep(ctx context.Context, orderID, productID string) (int64, error) {
+	return s.finish(ctx, orderID, productID, anyToken, "stock")
+}
+
+func (s *Store) SettleStep(ctx context.Context, orderID, productID string) (int64, error) {
+	return s.finish(ctx, orderID, productID, anyToken, "sold")
+}
 
 // SetMarkerRetention shortens the marker retention and the pruning
 // threshold, so tests see pruning without waiting minutes.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/knshop/knshop/lib/mongostore"
 )
@@ -51,6 +53,11 @@ type Hold struct {
 	Shortages []Shortage `bson:"shortages"`
 	CreatedAt time.Time  `bson:"createdAt"`
 	UpdatedAt time.Time  `bson:"updatedAt"`
+	// tokens are the reservations a reserved decision counted, by product
+	// (none for a decision written before tokens: any reservation counts).
+	tokens map[string]string
+	// sold: the order's stock was sold (its end fact).
+	sold bool
 }
 
 // ReserveOrder reserves every item for orderID, all or nothing, and returns
@@ -64,7 +71,8 @@ type Hold struct {
 // call records the items, each product records the reservation under the
 // order id (a duplicate finds it held and counts it as its own), and the
 // decision is taken once. A call interrupted midway is completed or undone
-// by the next one.
+// by the next one, and a late duplicate that reserves after the order's
+// stock was sold or given back gives its units back (reserveAll).
 func (s *Store) ReserveOrder(ctx context.Context, orderID string, items []Item) (Hold, error) {
 	if err := checkOrderID(orderID); err != nil {
 		return Hold{}, fmt.Errorf("catalog: reserve order: %w", err)
@@ -73,23 +81,14 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, items []Item) 
 	if err != nil {
 		return Hold{}, fmt.Errorf("catalog: reserve order %s: %w", orderID, err)
 	}
-	read := time.Now()
 	h, err := s.beginHold(ctx, orderID, items)
 	if err != nil {
 		return Hold{}, err
 	}
 	if h.Status == StatusPending {
-		if h, err = s.reserveAll(ctx, h, read); err != nil {
-			return Hold{}, err
-		}
+		return s.reserveAll(ctx, h)
 	}
-	if h.Status == StatusRejected || h.Status == StatusCancelled {
-		// Also finishes a give-back that a crash interrupted.
-		if _, err := s.releaseAll(ctx, h); err != nil {
-			return Hold{}, err
-		}
-	}
-	return h, nil
+	return h, s.tidy(ctx, h, anyToken)
 }
 
 // merge adds up the quantities of repeated products and sorts by product,
@@ -131,22 +130,30 @@ func (s *Store) beginHold(ctx context.Context, orderID string, items []Item) (Ho
 // The facts of a hold, each a document of the holds collection written
 // once by an insert (the unique _id decides a race) and read by _id: the
 // request (_id = order id: items), the decision (order id + decisionSuffix:
-// status and shortages) and the cancellation (order id + cancelSuffix).
-// The embedded FerretDB v1 looks a document up by an index only when the
-// filter is exactly {_id}; any other condition scans the whole collection,
-// and this one grows by an order at a time. So no conditional update here:
-// inserts and reads by _id only (docs/benchmarks.md has the measurements).
+// status, shortages and the reservations' tokens) and the end (order id +
+// endSuffix: sold or cancelled, whichever came first). Versions before the
+// end fact wrote a cancellation as order id + cancelSuffix; Open turns
+// those into end facts once (migrateCancellations). The embedded FerretDB v1 looks a document up by an index only when
+// the filter is exactly {_id}; any other condition scans the whole
+// collection, and this one grows by an order at a time. So no conditional
+// update here: inserts and reads by _id only (docs/benchmarks.md has the
+// measurements).
 const (
 	decisionSuffix = "#decision"
+	endSuffix      = "#end"
 	cancelSuffix   = "#cancelled"
 )
 
-// fact is a decision or a cancellation.
+// statusSold is the end fact of an order whose stock was sold.
+const statusSold Status = "sold"
+
+// fact is a decision or an end.
 type fact struct {
-	ID        string     `bson:"_id"`
-	Status    Status     `bson:"status"`
-	Shortages []Shortage `bson:"shortages"`
-	At        time.Time  `bson:"at"`
+	ID        string            `bson:"_id"`
+	Status    Status            `bson:"status"`
+	Shortages []Shortage        `bson:"shortages"`
+	Tokens    map[string]string `bson:"tokens,omitempty"`
+	At        time.Time         `bson:"at"`
 }
 
 // Hold returns the order's hold, or ErrNotFound: its request with the status
@@ -161,13 +168,9 @@ func (s *Store) Hold(ctx context.Context, orderID string) (Hold, error) {
 	if !found {
 		h = Hold{OrderID: orderID, Status: StatusPending, Items: []Item{}, Shortages: []Shortage{}}
 	}
-	cancel, cancelled, err := s.fact(ctx, orderID+cancelSuffix)
-	if err != nil {
-		return Hold{}, err
-	}
-	if cancelled {
-		h.Status, h.UpdatedAt = StatusCancelled, cancel.At
-		return h, nil
+	h, err = s.endedHold(ctx, h)
+	if err != nil || h.Status == StatusCancelled {
+		return h, err
 	}
 	if !found {
 		return Hold{}, fmt.Errorf("catalog: hold %s: %w", orderID, ErrNotFound)
@@ -180,8 +183,21 @@ func (s *Store) Hold(ctx context.Context, orderID string) (Hold, error) {
 		return Hold{}, err
 	}
 	if decided {
-		h.Status, h.Shortages, h.UpdatedAt = d.Status, d.Shortages, d.At
+		h.Status, h.Shortages, h.UpdatedAt, h.tokens = d.Status, d.Shortages, d.At, d.Tokens
 	}
+	return h, nil
+}
+
+// endedHold returns h with its end fact applied: cancelled, or marked sold.
+func (s *Store) endedHold(ctx context.Context, h Hold) (Hold, error) {
+	end, ended, err := s.fact(ctx, h.OrderID+endSuffix)
+	if err != nil {
+		return Hold{}, err
+	}
+	if ended && end.Status == StatusCancelled {
+		h.Status, h.UpdatedAt = StatusCancelled, end.At
+	}
+	h.sold = ended && end.Status == statusSold
 	return h, nil
 }
 
@@ -198,52 +214,163 @@ func (s *Store) fact(ctx context.Context, id string) (fact, bool, error) {
 	return f, true, nil
 }
 
-// insertOnce inserts a fact; a fact already there wins (no error).
-func (s *Store) insertOnce(ctx context.Context, f fact) error {
+// insertOnce inserts a fact and reports whether this call did; a fact
+// already there wins (no error).
+func (s *Store) insertOnce(ctx context.Context, f fact) (bool, error) {
 	if f.Shortages == nil {
 		f.Shortages = []Shortage{}
 	}
 	_, err := s.holds.InsertOne(ctx, f)
-	if err != nil && !mongostore.IsDuplicateKey(err) {
-		return fmt.Errorf("catalog: hold fact %s: %w", f.ID, err)
+	if mongostore.IsDuplicateKey(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("catalog: hold fact %s: %w", f.ID, err)
+	}
+	return true, nil
+}
+
+// migrationsID is the holds document that records which one-time
+// migrations of the collection ran.
+const migrationsID = "#migrations"
+
+// migrateCancellations turns the cancellation facts of versions before the
+// end fact (order id + cancelSuffix) into end facts, once per database: the
+// scan it needs runs only while the migrations record lacks it.
+func (s *Store) migrateCancellations(ctx context.Context) error {
+	const name = "cancellations-to-end"
+	var done struct {
+		Ran []string `bson:"ran"`
+	}
+	err := s.holds.FindOne(ctx, bson.D{{Key: "_id", Value: migrationsID}}).Decode(&done)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("catalog: migrations: %w", err)
+	}
+	if slices.Contains(done.Ran, name) {
+		return nil
+	}
+	cur, err := s.holds.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: cancelSuffix + "$"}}}})
+	if err != nil {
+		return fmt.Errorf("catalog: migrate cancellations: %w", err)
+	}
+	var old []fact
+	if err := cur.All(ctx, &old); err != nil {
+		return fmt.Errorf("catalog: migrate cancellations: %w", err)
+	}
+	for _, f := range old {
+		order := strings.TrimSuffix(f.ID, cancelSuffix)
+		if _, err := s.insertOnce(ctx, fact{ID: order + endSuffix, Status: StatusCancelled, At: f.At}); err != nil {
+			return err
+		}
+	}
+	_, err = s.holds.UpdateOne(ctx, bson.D{{Key: "_id", Value: migrationsID}},
+		bson.D{{Key: "$push", Value: bson.D{{Key: "ran", Value: name}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("catalog: migrations: %w", err)
 	}
 	return nil
 }
 
-// reserveAll reserves the items of a pending hold in turn and decides. The
-// hold was read as pending at read; a walk that has taken longer than half
-// the marker retention stops (a retryable ErrConflict) so that it can never
-// reserve for an order whose markers were pruned meanwhile.
-func (s *Store) reserveAll(ctx context.Context, h Hold, read time.Time) (Hold, error) {
+// reserveAll reserves the items of a pending hold in turn under a token of
+// this walk, decides, and leaves the products as the decision says: a
+// rejected or cancelled order holds nothing, and a reserved one holds only
+// the reservations its decision counted. A walk that finds the order
+// already decided without its token reserved after the decision (a late
+// duplicate, whose order's stock may be sold or given back by now): tidy
+// gives back what it took.
+func (s *Store) reserveAll(ctx context.Context, h Hold) (Hold, error) {
+	token := newToken()
 	decision := StatusReserved
+	tokens := map[string]string{}
 	var shortages []Shortage
 walk:
 	for i, it := range h.Items {
-		if time.Since(read) > s.retention/2 {
-			return Hold{}, fmt.Errorf("catalog: reserve order %s: the hold was read too long ago: %w", h.OrderID, ErrConflict)
-		}
-		r, err := s.Reserve(ctx, h.OrderID, it.ProductID, it.Quantity)
+		r, err := s.reserve(ctx, h.OrderID, it.ProductID, it.Quantity, token)
 		if err != nil {
 			return Hold{}, fmt.Errorf("catalog: reserve order %s: %w", h.OrderID, err)
 		}
-		switch r.Outcome {
-		case Reserved, Held:
-		case Short, Gone:
+		switch r.outcome {
+		case reserved, held:
+			tokens[it.ProductID] = r.token
+		case short, gone:
 			decision = StatusRejected
-			shortages = append(shortages, Shortage{ProductID: it.ProductID, Requested: it.Quantity, Available: r.Available})
+			shortages = append(shortages, Shortage{ProductID: it.ProductID, Requested: it.Quantity, Available: r.available})
 			rest, err := s.shortages(ctx, h.OrderID, h.Items[i+1:])
 			if err != nil {
 				return Hold{}, err
 			}
 			shortages = append(shortages, rest...)
 			break walk
-		case Revoked:
-			// Only a decided hold gives stock back; the decision says what.
-			decision = StatusCancelled
-			break walk
 		}
 	}
-	return s.decide(ctx, h.OrderID, decision, shortages)
+	if decision != StatusReserved {
+		tokens = nil
+	}
+	now := Now()
+	mine, err := s.insertOnce(ctx, fact{ID: h.OrderID + decisionSuffix, Status: decision, Shortages: shortages, Tokens: tokens, At: now})
+	if err != nil {
+		return Hold{}, err
+	}
+	var d Hold
+	if mine {
+		// Only a cancellation can stand over this walk's own decision.
+		d, err = s.endedHold(ctx, h)
+		if d.Status == StatusPending {
+			d.Status, d.Shortages, d.UpdatedAt, d.tokens = decision, shortages, now, tokens
+		}
+	} else {
+		d, err = s.Hold(ctx, h.OrderID)
+	}
+	if err != nil {
+		return Hold{}, err
+	}
+	if d.Shortages == nil {
+		d.Shortages = []Shortage{}
+	}
+	return d, s.tidy(ctx, d, token)
+}
+
+// tidy makes the products agree with a decided hold: a rejected or
+// cancelled order gets back everything it still holds (also finishing a
+// give-back a crash interrupted), and a reserved one gets back whatever it
+// holds under a token its decision did not count. mine is the token of the
+// walk that just ran (anyToken: none ran, as for a duplicate delivery, which
+// then looks at every product of a reserved order).
+func (s *Store) tidy(ctx context.Context, h Hold, mine string) error {
+	switch h.Status {
+	case StatusRejected, StatusCancelled:
+		_, err := s.releaseAll(ctx, h)
+		return err
+	case StatusReserved:
+		if h.tokens == nil {
+			return nil // decided before tokens: every reservation counts
+		}
+		for _, it := range h.Items {
+			counted := h.tokens[it.ProductID]
+			if mine != anyToken && counted == mine {
+				continue
+			}
+			if err := s.giveBackUncounted(ctx, h.OrderID, it.ProductID, counted); err != nil {
+				return fmt.Errorf("catalog: reserve order %s: %w", h.OrderID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// giveBackUncounted gives back the order's reservation of productID if it
+// is not the one its decision counted.
+func (s *Store) giveBackUncounted(ctx context.Context, orderID, productID, counted string) error {
+	c, ok, err := s.readClaim(ctx, orderID, productID)
+	if err != nil {
+		return err
+	}
+	e, held := c.Reservations[orderID]
+	if !ok || !held || e.Token == counted {
+		return nil
+	}
+	_, err = s.finish(ctx, orderID, productID, e.Token, "stock")
+	return err
 }
 
 // shortages reports which of items the stock cannot cover now, without
@@ -269,7 +396,7 @@ func (s *Store) shortages(ctx context.Context, orderID string, items []Item) ([]
 // first, its decision stands, and a cancellation stands over both. It
 // returns the hold as it now is.
 func (s *Store) decide(ctx context.Context, orderID string, status Status, shortages []Shortage) (Hold, error) {
-	if err := s.insertOnce(ctx, fact{ID: orderID + decisionSuffix, Status: status, Shortages: shortages, At: Now()}); err != nil {
+	if _, err := s.insertOnce(ctx, fact{ID: orderID + decisionSuffix, Status: status, Shortages: shortages, At: Now()}); err != nil {
 		return Hold{}, err
 	}
 	return s.Hold(ctx, orderID)
@@ -279,7 +406,7 @@ func (s *Store) decide(ctx context.Context, orderID string, status Status, short
 func (s *Store) releaseAll(ctx context.Context, h Hold) (int64, error) {
 	var total int64
 	for _, it := range h.Items {
-		n, err := s.Release(ctx, h.OrderID, it.ProductID)
+		n, err := s.finish(ctx, h.OrderID, it.ProductID, anyToken, "stock")
 		if err != nil {
 			return total, fmt.Errorf("catalog: release order %s: %w", h.OrderID, err)
 		}
@@ -288,23 +415,42 @@ func (s *Store) releaseAll(ctx context.Context, h Hold) (int64, error) {
 	return total, nil
 }
 
+// end records how the order's stock ends (sold or cancelled) unless it
+// already ended, and returns the end that stands.
+func (s *Store) end(ctx context.Context, orderID string, status Status) (Status, error) {
+	mine, err := s.insertOnce(ctx, fact{ID: orderID + endSuffix, Status: status, At: Now()})
+	if err != nil || mine {
+		return status, err
+	}
+	f, _, err := s.fact(ctx, orderID+endSuffix)
+	return f.Status, err
+}
+
 // CancelOrder gives back, once, everything orderID holds, and makes sure it
 // can never reserve anything later (a cancellation that overtakes its
 // ORDER_PLACED leaves a cancelled hold behind). It returns the units given
-// back by this call; an order that held nothing gives back 0.
+// back by this call; an order that held nothing, or whose stock was sold,
+// gives back 0.
 func (s *Store) CancelOrder(ctx context.Context, orderID string) (int64, error) {
 	if err := checkOrderID(orderID); err != nil {
 		return 0, fmt.Errorf("catalog: cancel order: %w", err)
 	}
-	if err := s.insertOnce(ctx, fact{ID: orderID + cancelSuffix, Status: StatusCancelled, At: Now()}); err != nil {
+	ended, err := s.end(ctx, orderID, StatusCancelled)
+	if err != nil {
 		return 0, err
 	}
+	if ended == statusSold {
+		return 0, nil
+	}
+	return s.giveBack(ctx, orderID)
+}
+
+// giveBack releases every item of a cancelled order's request, if it came.
+func (s *Store) giveBack(ctx context.Context, orderID string) (int64, error) {
 	h, err := s.Hold(ctx, orderID)
 	if err != nil {
 		return 0, err
 	}
-	// The items of the request, if it came: every product is released (or
-	// marked released, so an in-flight reservation of the order fails).
 	return s.releaseAll(ctx, h)
 }
 
@@ -331,9 +477,22 @@ func (s *Store) SettleOrder(ctx context.Context, orderID string) (int64, error) 
 	default:
 		return 0, fmt.Errorf("catalog: settle order %s (%s): %w", orderID, h.Status, ErrReleased)
 	}
+	if !h.sold {
+		ended, err := s.end(ctx, orderID, statusSold)
+		if err != nil {
+			return 0, err
+		}
+		if ended == StatusCancelled {
+			return 0, fmt.Errorf("catalog: settle order %s (cancelled): %w", orderID, ErrReleased)
+		}
+	}
 	var total int64
 	for _, it := range h.Items {
-		n, err := s.Settle(ctx, orderID, it.ProductID)
+		token := anyToken
+		if h.tokens != nil {
+			token = h.tokens[it.ProductID]
+		}
+		n, err := s.finish(ctx, orderID, it.ProductID, token, "sold")
 		if err != nil {
 			return total, fmt.Errorf("catalog: settle order %s: %w", orderID, err)
 		}

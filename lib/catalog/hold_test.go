@@ -32,9 +32,7 @@ func TestReserveOrder(t *testing.T) {
 				if _, err := catalog.BeginHold(s, t.Context(), order, items(products, []int64{1, 1})); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.Reserve(t.Context(), order, products[0], 1); err != nil {
-					t.Fatal(err)
-				}
+				reserveStep(t, s, order, products[0], 1)
 			},
 			want: catalog.StatusReserved, wantStocks: []int64{4, 4}},
 		"redelivery after a crash before the give-back finishes it": {stocks: []int64{5, 0}, qty: []int64{1, 1},
@@ -42,9 +40,7 @@ func TestReserveOrder(t *testing.T) {
 				if _, err := catalog.BeginHold(s, t.Context(), order, items(products, []int64{1, 1})); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.Reserve(t.Context(), order, products[0], 1); err != nil {
-					t.Fatal(err)
-				}
+				reserveStep(t, s, order, products[0], 1)
 				short := []catalog.Shortage{{ProductID: products[1], Requested: 1}}
 				if _, err := catalog.Decide(s, t.Context(), order, catalog.StatusRejected, short); err != nil {
 					t.Fatal(err)

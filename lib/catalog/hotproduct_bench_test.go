@@ -22,7 +22,6 @@ func BenchmarkHotProductReserveRate(b *testing.B) {
 	}
 	for b.Loop() {
 		s := newStore(b)
-		s.SetMarkerRetention(time.Second, 64)
 		p := addProduct(b, s, int64(units))
 		var first, last time.Duration
 		for i := range units {
@@ -53,4 +52,31 @@ func BenchmarkHotProductReserveRate(b *testing.B) {
 		b.ReportMetric(lastRate, "reserves/s-last-1k")
 		b.ReportMetric(lastRate/firstRate, "last/first")
 	}
+}
+
+// BenchmarkHotProductInFlight is the saga's pattern on one product: each
+// order is reserved, and settled once 200 later orders were reserved (the
+// orders in flight while payment and delivery run), so the product always
+// carries 200 reservations. It reports the whole orders (reserve + settle)
+// per second the catalog sustains.
+func BenchmarkHotProductInFlight(b *testing.B) {
+	const inFlight = 200
+	s := newStore(b)
+	p := addProduct(b, s, 1_000_000)
+	var queue []string
+	for b.Loop() {
+		order := ids.New()
+		if h, err := s.ReserveOrder(b.Context(), order, []catalog.Item{{ProductID: p, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
+			b.Fatalf("%+v, %v", h, err)
+		}
+		queue = append(queue, order)
+		if len(queue) > inFlight {
+			if _, err := s.SettleOrder(b.Context(), queue[0]); err != nil {
+				b.Fatal(err)
+			}
+			queue = queue[1:]
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+	b.ReportMetric(float64(docSize(b, s, p)), "doc-bytes")
 }

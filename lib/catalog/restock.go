@@ -22,8 +22,9 @@ const restockedSuffix = "#restocked"
 // back like any other (it stays unorderable); a product that never existed
 // is skipped.
 //
-// The per-product markers are pruned like released and settled ones, but
-// only once the return's fact exists; a walk that has taken longer than half
+// The per-product markers are pruned, once they are older than the
+// retention and the return's fact exists, by a later restock of the
+// product; a walk that has taken longer than half
 // the retention stops with ErrConflict (retried), so no walk can outlive
 // the markers it relies on.
 func (s *Store) RestockReturn(ctx context.Context, returnID string, items []Item) (int64, error) {
@@ -54,9 +55,10 @@ func (s *Store) RestockReturn(ctx context.Context, returnID string, items []Item
 		}
 		if res.MatchedCount == 1 {
 			total += it.Quantity
+			s.pruneIfMany(ctx, it.ProductID)
 		}
 	}
-	if err := s.insertOnce(ctx, fact{ID: returnID + restockedSuffix, Status: StatusRestocked, At: Now()}); err != nil {
+	if _, err := s.insertOnce(ctx, fact{ID: returnID + restockedSuffix, Status: StatusRestocked, At: Now()}); err != nil {
 		return total, err
 	}
 	return total, nil

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,63 +13,56 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// ReserveOutcome is what one Reserve found.
-type ReserveOutcome int
+// reserveOutcome is what one reserve step found.
+type reserveOutcome int
 
-// Outcomes of Reserve.
+// Outcomes of reserve.
 const (
-	// Reserved: this call took the units.
-	Reserved ReserveOutcome = iota + 1
-	// Held: the order already holds (or bought) this product: a duplicate.
-	Held
-	// Short: not enough stock; Available says how much there is.
-	Short
-	// Gone: no such product, or it was deleted.
-	Gone
-	// Revoked: the order's claim on this product was released before; it
-	// can never reserve it again.
-	Revoked
+	// reserved: this step took the units, under its token.
+	reserved reserveOutcome = iota + 1
+	// held: the order already holds units of this product (another walk's
+	// reservation, whose token the outcome carries).
+	held
+	// short: not enough stock; available says how much there is.
+	short
+	// gone: no such product, or it was deleted.
+	gone
 )
 
-func (o ReserveOutcome) String() string {
-	switch o {
-	case Reserved:
-		return "reserved"
-	case Held:
-		return "held"
-	case Short:
-		return "short"
-	case Gone:
-		return "gone"
-	case Revoked:
-		return "revoked"
-	}
-	return fmt.Sprintf("outcome(%d)", int(o))
+// reservation is the result of reserve.
+type reservation struct {
+	outcome   reserveOutcome
+	token     string // the reservation's token (reserved, held)
+	available int64  // stock seen (short)
 }
 
-// Reservation is the result of Reserve.
-type Reservation struct {
-	Outcome   ReserveOutcome
-	Quantity  int64 // units held for the order (Reserved, Held)
-	Available int64 // stock seen (Short; 0 for Gone)
+// entry is an order's reservation on a product: the units and the token of
+// the walk that made it. The names are short on purpose: a hot product
+// carries one entry per order in flight, and the embedded FerretDB reads
+// and writes the whole document on every step (a reservation of the
+// versions before tokens reads with no token).
+type entry struct {
+	Qty   int64  `bson:"qty"`
+	Token string `bson:"t,omitempty"`
 }
 
-// claim is what the per-order maps of one product hold for one order.
+// newToken returns a walk's token: 12 random characters, enough to tell
+// the walks of one order apart.
+func newToken() string {
+	return rand.Text()[:12]
+}
+
+// claim is a product's stock and one order's reservation on it.
 type claim struct {
-	Stock        int64      `bson:"stock"`
-	DeletedAt    *time.Time `bson:"deletedAt"`
-	Reservations map[string]struct {
-		Qty int64     `bson:"qty"`
-		At  time.Time `bson:"at"`
-	} `bson:"reservations"`
-	Released map[string]marker `bson:"released"`
-	Settled  map[string]marker `bson:"settled"`
-	Markers  int64             `bson:"markers"`
+	Stock        int64            `bson:"stock"`
+	DeletedAt    *time.Time       `bson:"deletedAt"`
+	Reservations map[string]entry `bson:"reservations"`
 }
 
-// marker is a released or settled entry: the units and when. Documents
-// written before markers carried a time hold a bare quantity; such a
-// marker reads with a zero time (old, so pruned first).
+// marker is a restocked entry: the units and when. Legacy released and
+// settled markers have the same shape; documents written before markers
+// carried a time hold a bare quantity, read with a zero time (old, so
+// pruned first).
 type marker struct {
 	Q  int64
 	At time.Time
@@ -93,14 +87,9 @@ func (m *marker) UnmarshalBSONValue(t byte, data []byte) error {
 
 func newMarker(q int64) bson.D { return bson.D{{Key: "q", Value: q}, {Key: "at", Value: Now()}} }
 
-// readClaim reads product productID's stock and the order's entries.
+// readClaim reads product productID's stock and the order's reservation.
 func (s *Store) readClaim(ctx context.Context, orderID, productID string) (claim, bool, error) {
-	proj := bson.D{
-		{Key: "stock", Value: 1}, {Key: "deletedAt", Value: 1}, {Key: "markers", Value: 1},
-		{Key: "reservations." + orderID, Value: 1},
-		{Key: "released." + orderID, Value: 1},
-		{Key: "settled." + orderID, Value: 1},
-	}
+	proj := bson.D{{Key: "stock", Value: 1}, {Key: "deletedAt", Value: 1}, {Key: "reservations." + orderID, Value: 1}}
 	var c claim
 	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -116,172 +105,121 @@ func absent(path string) bson.E {
 	return bson.E{Key: path, Value: bson.D{{Key: "$exists", Value: false}}}
 }
 
-// Reserve takes qty units of productID for orderID with one conditional
-// update: only if the product is live, has the stock, and the order has
-// neither a reservation on it nor one that was released or settled. When the
-// update misses, it reads the product to say why.
-func (s *Store) Reserve(ctx context.Context, orderID, productID string, qty int64) (Reservation, error) {
-	if err := checkOrderID(orderID); err != nil {
-		return Reservation{}, fmt.Errorf("catalog: reserve: %w", err)
-	}
-	if qty < 1 {
-		return Reservation{}, fmt.Errorf("catalog: reserve %s: quantity %d", productID, qty)
-	}
+// reserve takes qty units of productID for orderID under token with one
+// conditional update: only if the product is live, has the stock, and the
+// order holds no reservation on it. When the update misses, it reads the
+// product to say why. It knows nothing of the order's other records: the
+// walk that calls it (hold.go) makes a late reservation harmless.
+func (s *Store) reserve(ctx context.Context, orderID, productID string, qty int64, token string) (reservation, error) {
 	filter := bson.D{
 		{Key: "_id", Value: productID},
 		absent("deletedAt"),
 		{Key: "stock", Value: bson.D{{Key: "$gte", Value: qty}}},
 		absent("reservations." + orderID),
-		absent("released." + orderID),
-		absent("settled." + orderID),
 	}
 	update := bson.D{
 		{Key: "$inc", Value: bson.D{{Key: "stock", Value: -qty}, {Key: "reserved", Value: qty}}},
-		{Key: "$set", Value: bson.D{{Key: "reservations." + orderID, Value: bson.D{{Key: "qty", Value: qty}, {Key: "at", Value: Now()}}}}},
+		{Key: "$set", Value: bson.D{{Key: "reservations." + orderID, Value: entry{Qty: qty, Token: token}}}},
 	}
 	for range maxTries {
 		res, err := s.products.UpdateOne(ctx, filter, update)
 		if err != nil {
-			return Reservation{}, fmt.Errorf("catalog: reserve %s: %w", productID, err)
+			return reservation{}, fmt.Errorf("catalog: reserve %s: %w", productID, err)
 		}
 		if res.MatchedCount == 1 {
-			return Reservation{Outcome: Reserved, Quantity: qty}, nil
+			return reservation{outcome: reserved, token: token}, nil
 		}
 		c, ok, err := s.readClaim(ctx, orderID, productID)
 		if err != nil {
-			return Reservation{}, fmt.Errorf("catalog: reserve: %w", err)
+			return reservation{}, fmt.Errorf("catalog: reserve: %w", err)
 		}
-		r, decided := c.why(ok, orderID, qty)
-		if decided {
+		if r, decided := c.why(ok, orderID, qty); decided {
 			return r, nil
 		}
 	}
-	return Reservation{}, fmt.Errorf("catalog: reserve %s: %w", productID, ErrConflict)
+	return reservation{}, fmt.Errorf("catalog: reserve %s: %w", productID, ErrConflict)
 }
 
 // why explains a missed reservation; false means nothing explains it (the
 // product changed since) and the update is worth another try.
-func (c claim) why(found bool, orderID string, qty int64) (Reservation, bool) {
+func (c claim) why(found bool, orderID string, qty int64) (reservation, bool) {
 	if !found {
-		return Reservation{Outcome: Gone}, true
+		return reservation{outcome: gone}, true
 	}
-	if r, ok := c.Reservations[orderID]; ok {
-		return Reservation{Outcome: Held, Quantity: r.Qty}, true
-	}
-	if m, ok := c.Settled[orderID]; ok {
-		return Reservation{Outcome: Held, Quantity: m.Q}, true
-	}
-	if _, ok := c.Released[orderID]; ok {
-		return Reservation{Outcome: Revoked}, true
+	if e, ok := c.Reservations[orderID]; ok {
+		return reservation{outcome: held, token: e.Token}, true
 	}
 	if c.DeletedAt != nil {
-		return Reservation{Outcome: Gone}, true
+		return reservation{outcome: gone}, true
 	}
 	if c.Stock < qty {
-		return Reservation{Outcome: Short, Available: max(c.Stock, 0)}, true
+		return reservation{outcome: short, available: max(c.Stock, 0)}, true
 	}
-	return Reservation{}, false
+	return reservation{}, false
 }
 
-// Release gives back what orderID holds of productID, once: the units return
-// to stock and the order is marked released on the product, which also bars
-// any later reservation by the order (a late duplicate). Where the order
-// holds nothing, only that mark is set. It returns the units given back.
-// A product deleted since the reservation releases like any other.
-func (s *Store) Release(ctx context.Context, orderID, productID string) (int64, error) {
-	n, err := s.finish(ctx, orderID, productID, "released", "stock")
-	if err != nil {
-		return 0, fmt.Errorf("catalog: release: %w", err)
-	}
-	return n, nil
-}
+// anyToken matches a reservation whatever its token.
+const anyToken = ""
 
-// Settle turns what orderID holds of productID into a sale, once: reserved
-// units move to sold. Settling again is a no-op returning 0. It fails with
-// ErrNotReserved when the order holds nothing there, and ErrReleased when its
-// reservation was given back. A deleted product settles like any other.
-func (s *Store) Settle(ctx context.Context, orderID, productID string) (int64, error) {
-	n, err := s.finish(ctx, orderID, productID, "settled", "sold")
-	if err != nil {
-		return 0, fmt.Errorf("catalog: settle: %w", err)
-	}
-	return n, nil
-}
-
-// finish ends orderID's reservation of productID: the held units move from
-// reserved to counter, and the order is recorded under mark. The update
-// matches only while the reservation exists with the quantity read, so two
-// concurrent calls cannot both move it.
-func (s *Store) finish(ctx context.Context, orderID, productID, mark, counter string) (int64, error) {
-	if err := checkOrderID(orderID); err != nil {
-		return 0, err
-	}
+// finish ends orderID's reservation of productID if it carries token (any
+// reservation for anyToken): its units move from reserved to counter
+// ("stock" gives them back, "sold" sells them). The update matches only
+// while the reservation read is still there, so of two concurrent calls one
+// moves the units. It returns the units this call moved (0: there was no
+// such reservation).
+func (s *Store) finish(ctx context.Context, orderID, productID, token, counter string) (int64, error) {
 	for range maxTries {
 		c, ok, err := s.readClaim(ctx, orderID, productID)
 		if err != nil {
 			return 0, err
 		}
-		if !ok {
-			return 0, nil // products are never removed; nothing was ever held
-		}
-		if r, held := c.Reservations[orderID]; held {
-			res, err := s.products.UpdateOne(ctx,
-				bson.D{{Key: "_id", Value: productID}, {Key: "reservations." + orderID + ".qty", Value: r.Qty}},
-				bson.D{
-					{Key: "$inc", Value: bson.D{{Key: counter, Value: r.Qty}, {Key: "reserved", Value: -r.Qty}, {Key: "markers", Value: 1}}},
-					{Key: "$unset", Value: bson.D{{Key: "reservations." + orderID, Value: ""}}},
-					{Key: "$set", Value: bson.D{{Key: mark + "." + orderID, Value: newMarker(r.Qty)}}},
-				})
-			if err != nil {
-				return 0, fmt.Errorf("%s %s: %w", mark, productID, err)
-			}
-			if res.MatchedCount == 1 {
-				s.pruneIfMany(ctx, productID, c.Markers+1)
-				return r.Qty, nil
-			}
-			continue
-		}
-		_, released := c.Released[orderID]
-		_, settled := c.Settled[orderID]
-		switch {
-		case mark == "settled" && settled, mark == "released" && (released || settled):
+		e, held := c.Reservations[orderID]
+		if !ok || !held || (token != anyToken && e.Token != token) {
 			return 0, nil
-		case mark == "settled" && released:
-			return 0, ErrReleased
-		case mark == "settled":
-			return 0, ErrNotReserved
 		}
-		// Nothing held: mark the order released so it can never reserve
-		// here later, unless a reservation slipped in since the read.
-		res, err := s.products.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: productID}, absent("reservations." + orderID), absent("released." + orderID), absent("settled." + orderID)},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "released." + orderID, Value: newMarker(0)}}},
-				{Key: "$inc", Value: bson.D{{Key: "markers", Value: 1}}}})
+		// The token tells this reservation from a later one of the order;
+		// a reservation written before tokens has none.
+		tokenIs := bson.E{Key: "reservations." + orderID + ".t", Value: e.Token}
+		if e.Token == "" {
+			tokenIs = absent("reservations." + orderID + ".t")
+		}
+		match := bson.D{{Key: "_id", Value: productID}, {Key: "reservations." + orderID + ".qty", Value: e.Qty}, tokenIs}
+		res, err := s.products.UpdateOne(ctx, match, bson.D{
+			{Key: "$inc", Value: bson.D{{Key: counter, Value: e.Qty}, {Key: "reserved", Value: -e.Qty}}},
+			{Key: "$unset", Value: bson.D{{Key: "reservations." + orderID, Value: ""}}},
+		})
 		if err != nil {
-			return 0, fmt.Errorf("%s %s: %w", mark, productID, err)
+			return 0, fmt.Errorf("%s %s: %w", counter, productID, err)
 		}
 		if res.MatchedCount == 1 {
-			s.pruneIfMany(ctx, productID, c.Markers+1)
-			return 0, nil
+			return e.Qty, nil
 		}
 	}
-	return 0, fmt.Errorf("%s %s: %w", mark, productID, ErrConflict)
+	return 0, fmt.Errorf("%s %s: %w", counter, productID, ErrConflict)
 }
 
 // pruneIfMany prunes the product's old markers once it holds more than
 // pruneAbove. A failure only delays the pruning to a later call.
-func (s *Store) pruneIfMany(ctx context.Context, productID string, markers int64) {
-	if markers <= s.pruneAbove {
+func (s *Store) pruneIfMany(ctx context.Context, productID string) {
+	var doc struct {
+		Markers int64 `bson:"markers"`
+	}
+	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(bson.D{{Key: "markers", Value: 1}})).Decode(&doc)
+	if err == nil && doc.Markers <= s.pruneAbove {
 		return
 	}
-	if _, err := s.prune(ctx, productID); err != nil {
-		slog.Default().WarnContext(ctx, "catalog: pruning markers failed; a later settle or release tries again",
+	if err == nil {
+		_, err = s.prune(ctx, productID)
+	}
+	if err != nil {
+		slog.Default().WarnContext(ctx, "catalog: pruning markers failed; a later restock tries again",
 			"product_id", productID, "error", err)
 	}
 }
 
-// prune removes the released and settled markers older than the retention
-// from one product, in one update guarded by the product's markerEpoch, so
+// prune removes the markers older than the retention from one product
+// (restocked ones only once their return's fact exists; released and
+// settled ones are legacy), in one update guarded by the product's markerEpoch, so
 // of two concurrent prunes one applies. It returns how many it removed.
 func (s *Store) prune(ctx context.Context, productID string) (int, error) {
 	var doc struct {

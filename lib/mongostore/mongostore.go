@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/knshop/knshop/lib/areadb"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
@@ -24,9 +26,10 @@ type Config struct {
 	URI string
 	// Database is the database the function owns, e.g. "catalog".
 	Database string
-	// Serialize shares one client with a single connection per URI in the
-	// process. Set it for FerretDB v1, which loses concurrent updates of
-	// one document made over several connections.
+	// Serialize shares one client with a single connection per URI and
+	// database in the process. Set it for FerretDB v1, which loses
+	// concurrent updates of one document made over several connections (a
+	// document lives in one database, so databases may run side by side).
 	Serialize bool
 }
 
@@ -58,10 +61,13 @@ func (c Config) String() string {
 	return fmt.Sprintf("mongodb %s/%s serialize=%t", host, c.Database, c.Serialize)
 }
 
-// shared holds the one client per URI that Open hands out when
-// Config.Serialize is set. It is process-wide on purpose: `knshop dev` runs
-// every function in one process, each calling Open on its own, and FerretDB
-// v1 is only correct when all of them share one connection.
+// shared holds the one client per URI and database that Open hands out
+// when Config.Serialize is set. It is process-wide on purpose: `knshop dev`
+// runs every function in one process, each calling Open on its own, and
+// FerretDB v1 is only correct when all writers of a document share one
+// connection. Each database gets its own (FerretDB keeps each in a file of
+// its own), so the catalog's stock steps do not queue behind the timeline's
+// reports.
 var shared = struct {
 	sync.Mutex
 	clients map[string]*mongo.Client
@@ -72,8 +78,8 @@ const connectTimeout = 10 * time.Second
 
 // Open connects to c.URI and returns c.Database. Without c.Serialize each
 // Open makes its own client: disconnect it (db.Client().Disconnect) in Stop.
-// With c.Serialize, all Opens of the same URI in the process share one
-// client limited to one connection; disconnecting it (at shutdown) makes a
+// With c.Serialize, all Opens of the same URI and database in the process
+// share one client limited to one connection; disconnecting it (at shutdown) makes a
 // later Open connect anew.
 func Open(ctx context.Context, c Config) (*mongo.Database, error) {
 	if c.URI == "" || c.Database == "" {
@@ -86,9 +92,10 @@ func Open(ctx context.Context, c Config) (*mongo.Database, error) {
 		}
 		return client.Database(c.Database), nil
 	}
+	key := c.URI + "\x00" + c.Database
 	shared.Lock()
 	defer shared.Unlock()
-	if client, ok := shared.clients[c.URI]; ok {
+	if client, ok := shared.clients[key]; ok {
 		err := client.Ping(ctx, nil)
 		if err == nil {
 			return client.Database(c.Database), nil
@@ -96,13 +103,13 @@ func Open(ctx context.Context, c Config) (*mongo.Database, error) {
 		if !errors.Is(err, mongo.ErrClientDisconnected) {
 			return nil, fmt.Errorf("mongostore: open %s: %w", c.Database, err)
 		}
-		delete(shared.clients, c.URI)
+		delete(shared.clients, key)
 	}
 	client, err := connect(ctx, c, options.Client().ApplyURI(c.URI).SetMaxPoolSize(1))
 	if err != nil {
 		return nil, err
 	}
-	shared.clients[c.URI] = client
+	shared.clients[key] = client
 	return client.Database(c.Database), nil
 }
 
@@ -143,4 +150,22 @@ func Close(ctx context.Context, db *mongo.Database) error {
 		return fmt.Errorf("mongostore: close: %w", err)
 	}
 	return nil
+}
+
+// QueriesUseIndexes reports whether the server behind db answers queries
+// through secondary indexes. FerretDB v1 (the embedded server of `knshop
+// dev`) does not: it looks a document up by an index only for a filter that
+// is exactly {_id}, and scans for anything else, so a secondary index there
+// only costs every write of the collection (each index re-reads the whole
+// document). Unique indexes still enforce uniqueness there and are kept.
+func QueriesUseIndexes(ctx context.Context, db *mongo.Database) (bool, error) {
+	var info bson.M
+	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return false, fmt.Errorf("mongostore: build info: %w", err)
+	}
+	// FerretDB says ferretdbVersion; embedded as a library it says
+	// "unknown" (no version was stamped into the build).
+	v, ferret := info["ferretdbVersion"].(string)
+	v1 := ferret && (v == "unknown" || strings.HasPrefix(v, "v1."))
+	return !v1, nil
 }

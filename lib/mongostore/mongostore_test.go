@@ -55,14 +55,21 @@ func TestSerializeSharesOneClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := c
-	other.Database = c.Database + "_other"
-	b, err := mongostore.Open(ctx, other)
+	b, err := mongostore.Open(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Client() != b.Client() {
-		t.Fatal("two Opens on one URI returned two clients")
+		t.Fatal("two Opens of one database returned two clients")
+	}
+	other := c
+	other.Database = c.Database + "_other"
+	o, err := mongostore.Open(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Client() == a.Client() {
+		t.Fatal("another database shares the client: its writes would queue behind this one's")
 	}
 	if err := a.Client().Disconnect(ctx); err != nil {
 		t.Fatal(err)

@@ -118,15 +118,23 @@ const Collection = "timeline"
 var ErrNotFound = errors.New("timeline: no entry for the order")
 
 // Open opens the operations database c names and indexes updatedAt for
-// the purge.
+// the purge (where the server uses indexes).
 func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
 	db, err := mongostore.Open(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	coll := db.Collection(Collection)
-	if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "updatedAt", Value: 1}}}); err != nil {
-		return nil, errors.Join(fmt.Errorf("timeline: index: %w", err), mongostore.Close(ctx, db))
+	useful, err := mongostore.QueriesUseIndexes(ctx, db)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("timeline: %w", err), mongostore.Close(ctx, db))
+	}
+	// The embedded FerretDB v1 would only pay for the index on each of the
+	// many upserts, never use it (mongostore.QueriesUseIndexes).
+	if useful {
+		if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "updatedAt", Value: 1}}}); err != nil {
+			return nil, errors.Join(fmt.Errorf("timeline: index: %w", err), mongostore.Close(ctx, db))
+		}
 	}
 	return &Store{db: db, coll: coll}, nil
 }

@@ -1,0 +1,250 @@
+package catalog_test
+
+import (
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/knshop/knshop/lib/catalog"
+	"github.com/knshop/knshop/lib/ids"
+)
+
+// docSize is the size in bytes of the product's whole document.
+func docSize(t testing.TB, s *catalog.Store, id string) int {
+	t.Helper()
+	raw, err := s.Products().FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(raw)
+}
+
+// soldUnits is how many units TestProductDocumentStaysSmall sells:
+// KNSHOP_SOLD_UNITS (make bench: 20,000), else 1,200.
+func soldUnits(t testing.TB) int {
+	if v := os.Getenv("KNSHOP_SOLD_UNITS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	return 1_200
+}
+
+// A best seller's document does not grow with its sales: one-unit orders on
+// one product (every tenth cancelled) leave it exactly as large as after the
+// first order ended, while the counters stay exact. Only reservations in
+// flight live in the product.
+func TestProductDocumentStaysSmall(t *testing.T) {
+	s := newStore(t)
+	units := soldUnits(t)
+	p := addProduct(t, s, int64(units))
+	var first, largest int
+	sold := 0
+	for i := range units {
+		order := ids.New()
+		h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 1}})
+		if err != nil || h.Status != catalog.StatusReserved {
+			t.Fatalf("order %d: %+v, %v", i, h, err)
+		}
+		if i%10 == 9 {
+			if _, err := s.CancelOrder(t.Context(), order); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			if _, err := s.SettleOrder(t.Context(), order); err != nil {
+				t.Fatal(err)
+			}
+			sold++
+		}
+		if i == 0 || i%100 == 99 {
+			size := docSize(t, s, p)
+			largest = max(largest, size)
+			if i == 0 {
+				first = size
+			}
+		}
+	}
+	stock, reserved, gotSold := counters(t, s, p)
+	if gotSold != int64(sold) || reserved != 0 || stock != int64(units-sold) {
+		t.Fatalf("counters stock %d reserved %d sold %d; want %d, 0, %d", stock, reserved, gotSold, units-sold, sold)
+	}
+	t.Logf("document: %d bytes after the first order, at most %d bytes up to %d", first, largest, units)
+	if largest != first {
+		t.Fatalf("the document grew with sales: %d bytes after the first order, %d later", first, largest)
+	}
+}
+
+// A late duplicate of ORDER_PLACED changes nothing once the order's stock
+// was sold or given back: neither a new delivery (which reads the decided
+// hold) nor a walk that read the hold as pending before the order was
+// decided (the race the products' old released and settled markers closed).
+func TestLateDuplicateAfterTheEnd(t *testing.T) {
+	for _, end := range []string{"settled", "cancelled"} {
+		t.Run(end, func(t *testing.T) {
+			s := newStore(t)
+			p := addProduct(t, s, 10)
+			order := ids.New()
+			stale, err := catalog.BeginHold(s, t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 2}})
+			if err != nil || stale.Status != catalog.StatusPending {
+				t.Fatalf("begin: %+v, %v", stale, err)
+			}
+			if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 2}}); err != nil || h.Status != catalog.StatusReserved {
+				t.Fatalf("reserve: %+v, %v", h, err)
+			}
+			wantStock, wantSold := int64(8), int64(2)
+			if end == "settled" {
+				if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 2 {
+					t.Fatalf("settle: %d, %v", n, err)
+				}
+			} else {
+				if n, err := s.CancelOrder(t.Context(), order); err != nil || n != 2 {
+					t.Fatalf("cancel: %d, %v", n, err)
+				}
+				wantStock, wantSold = 10, 0
+			}
+			h, err := catalog.ReserveAll(s, t.Context(), stale)
+			if err != nil || h.Status == catalog.StatusPending {
+				t.Fatalf("stale walk: %+v, %v", h, err)
+			}
+			if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 2}}); err != nil || h.Status == catalog.StatusPending {
+				t.Fatalf("late delivery: %+v, %v", h, err)
+			}
+			if stock, reserved, sold := counters(t, s, p); stock != wantStock || reserved != 0 || sold != wantSold {
+				t.Fatalf("after late duplicates: stock %d reserved %d sold %d; want %d, 0, %d", stock, reserved, sold, wantStock, wantSold)
+			}
+		})
+	}
+}
+
+// A walk that reserves late and then crashes before giving back leaves a
+// reservation its order's decision does not count: the next delivery finds
+// it and gives it back, and a settle never sells it.
+func TestUncountedReservationIsGivenBack(t *testing.T) {
+	s := newStore(t)
+	p := addProduct(t, s, 10)
+	order := ids.New()
+	if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 3}}); err != nil || h.Status != catalog.StatusReserved {
+		t.Fatalf("reserve: %+v, %v", h, err)
+	}
+	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 3 {
+		t.Fatalf("settle: %d, %v", n, err)
+	}
+	reserveStep(t, s, order, p, 3) // the late walk's step; then it crashes
+	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 0 {
+		t.Fatalf("second settle sold the uncounted reservation: %d, %v", n, err)
+	}
+	if _, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if stock, reserved, sold := counters(t, s, p); stock != 7 || reserved != 0 || sold != 3 {
+		t.Fatalf("stock %d reserved %d sold %d; want 7, 0, 3", stock, reserved, sold)
+	}
+}
+
+// Deliveries of one order race its settle and its cancellation, many times
+// over: whatever the interleaving, the order's units are sold (by the
+// settle) or given back exactly once and nothing stays reserved.
+func TestDuplicatesRaceTheEnd(t *testing.T) {
+	s := newStore(t)
+	const rounds = 30
+	p := addProduct(t, s, 10*rounds)
+	var soldWant, stockWant int64 = 0, 10 * rounds
+	for i := range rounds {
+		order := ids.New()
+		items := []catalog.Item{{ProductID: p, Quantity: 2}}
+		stale, err := catalog.BeginHold(s, t.Context(), order, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, err := s.ReserveOrder(t.Context(), order, items); err != nil || h.Status != catalog.StatusReserved {
+			t.Fatalf("reserve: %+v, %v", h, err)
+		}
+		var wg sync.WaitGroup
+		var settled, cancelled int64
+		var mu sync.Mutex
+		for range 3 {
+			wg.Go(func() {
+				if _, err := s.ReserveOrder(t.Context(), order, items); err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Go(func() {
+				if _, err := catalog.ReserveAll(s, t.Context(), stale); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Go(func() {
+			var n int64
+			var err error
+			if i%2 == 0 {
+				n, err = s.SettleOrder(t.Context(), order)
+			} else {
+				n, err = s.CancelOrder(t.Context(), order)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if i%2 == 0 {
+				settled += n
+			} else {
+				cancelled += n
+			}
+		})
+		wg.Wait()
+		// Whatever stayed in flight of a late walk is given back by the
+		// next delivery.
+		if _, err := s.ReserveOrder(t.Context(), order, items); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			soldWant += 2
+			stockWant -= 2
+			if settled != 2 {
+				t.Fatalf("round %d: settle sold %d, want 2", i, settled)
+			}
+		} else if cancelled > 2 {
+			// A concurrent delivery that reads the order as cancelled gives
+			// back too, so the cancel's own count may be less.
+			t.Fatalf("round %d: cancel gave back %d of 2", i, cancelled)
+		}
+		if stock, reserved, sold := counters(t, s, p); stock != stockWant || reserved != 0 || sold != soldWant {
+			t.Fatalf("round %d: stock %d reserved %d sold %d; want %d, 0, %d", i, stock, reserved, sold, stockWant, soldWant)
+		}
+	}
+}
+
+// A cancellation written by a version before the end fact (a hold document
+// <order>#cancelled) still bars its order once the store is opened again:
+// Open turns it into an end fact, once.
+func TestLegacyCancellationIsMigrated(t *testing.T) {
+	s := newStore(t)
+	p := addProduct(t, s, 5)
+	order := ids.New()
+	holds := s.Products().Database().Collection(catalog.HoldsCollection)
+	if _, err := holds.InsertOne(t.Context(), bson.D{{Key: "_id", Value: order + "#cancelled"},
+		{Key: "status", Value: "cancelled"}, {Key: "shortages", Value: bson.A{}}, {Key: "at", Value: catalog.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holds.DeleteOne(t.Context(), bson.D{{Key: "_id", Value: "#migrations"}}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := catalog.New(t.Context(), s.Products().Database())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := again.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 2}})
+	if err != nil || h.Status != catalog.StatusCancelled {
+		t.Fatalf("hold %+v, %v; want cancelled", h, err)
+	}
+	if stock, reserved, _ := counters(t, s, p); stock != 5 || reserved != 0 {
+		t.Fatalf("stock %d reserved %d; want 5, 0", stock, reserved)
+	}
+}
