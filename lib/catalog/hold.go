@@ -488,11 +488,15 @@ func (s *Store) SettleOrder(ctx context.Context, orderID string) (int64, error) 
 	}
 	var total int64
 	for _, it := range h.Items {
-		token := anyToken
-		if h.tokens != nil {
-			token = h.tokens[it.ProductID]
+		var n int64
+		var err error
+		if token := h.tokens[it.ProductID]; token != "" {
+			// The decision names the reservation and the request its
+			// units: one conditional update, no read first.
+			n, err = s.finishKnown(ctx, orderID, it.ProductID, entry{Qty: it.Quantity, Token: token}, "sold")
+		} else {
+			n, err = s.finish(ctx, orderID, it.ProductID, anyToken, "sold")
 		}
-		n, err := s.finish(ctx, orderID, it.ProductID, token, "sold")
 		if err != nil {
 			return total, fmt.Errorf("catalog: settle order %s: %w", orderID, err)
 		}

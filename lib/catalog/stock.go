@@ -177,25 +177,36 @@ func (s *Store) finish(ctx context.Context, orderID, productID, token, counter s
 		if !ok || !held || (token != anyToken && e.Token != token) {
 			return 0, nil
 		}
-		// The token tells this reservation from a later one of the order;
-		// a reservation written before tokens has none.
-		tokenIs := bson.E{Key: "reservations." + orderID + ".t", Value: e.Token}
-		if e.Token == "" {
-			tokenIs = absent("reservations." + orderID + ".t")
-		}
-		match := bson.D{{Key: "_id", Value: productID}, {Key: "reservations." + orderID + ".qty", Value: e.Qty}, tokenIs}
-		res, err := s.products.UpdateOne(ctx, match, bson.D{
-			{Key: "$inc", Value: bson.D{{Key: counter, Value: e.Qty}, {Key: "reserved", Value: -e.Qty}}},
-			{Key: "$unset", Value: bson.D{{Key: "reservations." + orderID, Value: ""}}},
-		})
-		if err != nil {
-			return 0, fmt.Errorf("%s %s: %w", counter, productID, err)
-		}
-		if res.MatchedCount == 1 {
-			return e.Qty, nil
+		n, err := s.finishKnown(ctx, orderID, productID, e, counter)
+		if err != nil || n > 0 {
+			return n, err
 		}
 	}
 	return 0, fmt.Errorf("%s %s: %w", counter, productID, ErrConflict)
+}
+
+// finishKnown ends the reservation e of orderID on productID, if it is
+// still there, with one conditional update; it returns the units moved (0:
+// it was not there).
+func (s *Store) finishKnown(ctx context.Context, orderID, productID string, e entry, counter string) (int64, error) {
+	// The token tells this reservation from a later one of the order; a
+	// reservation written before tokens has none.
+	tokenIs := bson.E{Key: "reservations." + orderID + ".t", Value: e.Token}
+	if e.Token == "" {
+		tokenIs = absent("reservations." + orderID + ".t")
+	}
+	match := bson.D{{Key: "_id", Value: productID}, {Key: "reservations." + orderID + ".qty", Value: e.Qty}, tokenIs}
+	res, err := s.products.UpdateOne(ctx, match, bson.D{
+		{Key: "$inc", Value: bson.D{{Key: counter, Value: e.Qty}, {Key: "reserved", Value: -e.Qty}}},
+		{Key: "$unset", Value: bson.D{{Key: "reservations." + orderID, Value: ""}}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: %w", counter, productID, err)
+	}
+	if res.MatchedCount == 1 {
+		return e.Qty, nil
+	}
+	return 0, nil
 }
 
 // pruneIfMany prunes the product's old markers once it holds more than
