@@ -57,17 +57,33 @@ type Config struct {
 	// DeadLetterDatabase is where events the Broker refuses for good are
 	// set aside (OPERATIONS_DATABASE, default deadletter.Database).
 	DeadLetterDatabase string
+	// Retention is how long a sent event stays in a MySQL outbox before a
+	// tick purges it (OUTBOX_RETENTION, default DefaultRetention).
+	Retention time.Duration
 }
 
-// ConfigFrom reads K_SINK, RELAY_MYSQL_DATABASES (comma list, default
+// DefaultRetention is how long sent events are kept in the MySQL outboxes:
+// long enough to look at what just went out, short enough that the table
+// holds minutes of events, not every event ever sent.
+const DefaultRetention = 10 * time.Minute
+
+// ConfigFrom reads K_SINK, OUTBOX_RETENTION (a duration, default
+// DefaultRetention), RELAY_MYSQL_DATABASES (comma list, default
 // DefaultMySQLDatabases), RELAY_MONGO_COLLECTIONS (comma list of
 // db.collection, default DefaultMongoCollections), and MYSQL_DSN /
 // MONGODB_URI / KNSHOP_SERIALIZE_DB when their list is not empty. A list
 // set to "" relays nothing of that kind.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: opsdb.Database}
+	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: opsdb.Database, Retention: DefaultRetention}
 	if c.Sink == "" {
 		return Config{}, errors.New("relayoutbox: config: K_SINK is not set")
+	}
+	if v := cfg["OUTBOX_RETENTION"]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("relayoutbox: config: OUTBOX_RETENTION %q is not a positive duration", v)
+		}
+		c.Retention = d
 	}
 	c.MySQLDatabases = list(cfg, "RELAY_MYSQL_DATABASES", DefaultMySQLDatabases)
 	if len(c.MySQLDatabases) > 0 {
@@ -111,6 +127,12 @@ func list(cfg map[string]string, key, def string) []string {
 // relayer is one outbox: lib/outbox's SQL and Mongo both are.
 type relayer interface {
 	Relay(ctx context.Context, limit int) (int, error)
+}
+
+// purger is an outbox that keeps sent events until purged (lib/outbox's
+// SQL; a MongoDB outbox removes each entry as it is sent).
+type purger interface {
+	Purge(ctx context.Context, cutoff time.Time, limit int) (int64, error)
 }
 
 // source is one outbox with its name for logs.
@@ -216,6 +238,15 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", src.name, err))
 		}
+		if p, ok := src.out.(purger); ok {
+			purged, err := purge(ctx, p, time.Now().Add(-f.cfg.Retention))
+			if purged > 0 {
+				log.InfoContext(ctx, "purged sent outbox events", "outbox", src.name, "purged", purged)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", src.name, err))
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("relayoutbox: sent %d, then: %w", total, err)
@@ -240,19 +271,44 @@ func drain(ctx context.Context, r relayer) (int, error) {
 	return total, nil
 }
 
-// tolerateMissingTable relays nothing from a database whose owner has not
-// created its outbox table yet, instead of failing every tick until then.
-type tolerateMissingTable struct{ relayer }
+// purge deletes sent events older than cutoff, a batch at a time, at most
+// maxRounds batches per tick: what is left waits for the next tick.
+func purge(ctx context.Context, p purger, cutoff time.Time) (int64, error) {
+	var total int64
+	for range maxRounds {
+		n, err := p.Purge(ctx, cutoff, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// tolerateMissingTable relays and purges nothing from a database whose
+// owner has not created its outbox table yet, instead of failing every tick
+// until then.
+type tolerateMissingTable struct{ *outbox.SQL }
 
 // errNoSuchTable is MySQL's ER_NO_SUCH_TABLE.
 const errNoSuchTable = 1146
 
 func (t tolerateMissingTable) Relay(ctx context.Context, limit int) (int, error) {
-	n, err := t.relayer.Relay(ctx, limit)
+	n, err := t.SQL.Relay(ctx, limit)
+	return n, noTableIsNoError(ctx, err)
+}
+
+func (t tolerateMissingTable) Purge(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	n, err := t.SQL.Purge(ctx, cutoff, limit)
+	return n, noTableIsNoError(ctx, err)
+}
+
+// noTableIsNoError drops ER_NO_SUCH_TABLE.
+func noTableIsNoError(ctx context.Context, err error) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == errNoSuchTable {
 		slog.Default().DebugContext(ctx, "relayoutbox: no outbox table yet", "error", err)
-		return n, nil
+		return nil
 	}
-	return n, err
+	return err
 }

@@ -3,6 +3,7 @@ package relayoutbox
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -113,7 +115,7 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 		return f.startWith(ctx, Config{
 			Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database, unmigrated.Database},
 			Mongo: mc, MongoCollections: []MongoCollection{{mc.Database, "products"}},
-			DeadLetterDatabase: operations.Database,
+			DeadLetterDatabase: operations.Database, Retention: time.Hour,
 		})
 	})
 	h, err := fn.Handler(f)
@@ -195,6 +197,61 @@ func TestRelayDrainsEveryOutboxOldestFirst(t *testing.T) {
 	}
 }
 
+// A tick purges the sent events of a MySQL outbox once they are older than
+// the retention, and never an unsent one: the table holds minutes of
+// events, not every event ever sent.
+func TestRelayPurgesSentEventsPastTheRetention(t *testing.T) {
+	ctx := context.Background()
+	rec := storetest.NewEventRecorder(t)
+	sc := storetest.MySQL(t, "orders")
+	operations := storetest.MySQL(t, "operations")
+	db, err := sqlstore.Open(ctx, sc, []string{outbox.MySQLTable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := outbox.NewSQL(db, sink.NewHTTP(rec.URL()), fn.Logger(ctx))
+	for i := range 3 {
+		e := ev(t, fmt.Sprintf("purge-%d", i))
+		if err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error { return outbox.AddSQL(ctx, tx, e) }); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			box.Publish(ctx, e) // sent; the third stays unsent
+		}
+	}
+	f := New()
+	storetest.Keep(t, func(ctx context.Context) error {
+		return f.startWith(ctx, Config{Sink: rec.URL(), MySQL: sc, MySQLDatabases: []string{sc.Database},
+			DeadLetterDatabase: operations.Database, Retention: time.Hour})
+	})
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	rows := func() (all, unsent int) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(SUM(sent_at IS NULL), 0) FROM outbox").Scan(&all, &unsent); err != nil {
+			t.Fatal(err)
+		}
+		return all, unsent
+	}
+	rec.FailWith(503) // the third stays unsent through both ticks
+	defer rec.FailWith(0)
+	if got := tick(t, srv.URL); got != 500 {
+		t.Fatalf("tick answered %d, want 500 (the broker is down)", got)
+	}
+	if all, unsent := rows(); all != 3 || unsent != 1 {
+		t.Fatalf("within the retention: %d rows, %d unsent; want 3 and 1", all, unsent)
+	}
+	f.cfg.Retention = time.Nanosecond
+	tick(t, srv.URL)
+	if all, unsent := rows(); all != 1 || unsent != 1 {
+		t.Fatalf("past the retention: %d rows, %d unsent; want the unsent one only", all, unsent)
+	}
+}
+
 func TestConfigFrom(t *testing.T) {
 	base := map[string]string{"K_SINK": "http://broker", "MYSQL_DSN": "root@tcp(127.0.0.1:3306)/", "MONGODB_URI": "mongodb://127.0.0.1:27017"}
 	with := func(kv ...string) map[string]string {
@@ -213,12 +270,15 @@ func TestConfigFrom(t *testing.T) {
 		wantMySQL int
 		wantMongo int
 	}{
-		"defaults":                    {cfg: with(), wantMySQL: 3, wantMongo: 4},
-		"lists set":                   {cfg: with("RELAY_MYSQL_DATABASES", "orders", "RELAY_MONGO_COLLECTIONS", "catalog.products"), wantMySQL: 1, wantMongo: 1},
-		"empty lists relay nothing":   {cfg: map[string]string{"K_SINK": "x", "RELAY_MYSQL_DATABASES": "", "RELAY_MONGO_COLLECTIONS": ""}},
-		"no sink":                     {cfg: with("K_SINK", ""), wantErr: true},
-		"a collection without its db": {cfg: with("RELAY_MONGO_COLLECTIONS", "products"), wantErr: true},
-		"mysql outboxes need a DSN":   {cfg: with("MYSQL_DSN", ""), wantErr: true},
+		"defaults":                        {cfg: with(), wantMySQL: 3, wantMongo: 4},
+		"lists set":                       {cfg: with("RELAY_MYSQL_DATABASES", "orders", "RELAY_MONGO_COLLECTIONS", "catalog.products"), wantMySQL: 1, wantMongo: 1},
+		"empty lists relay nothing":       {cfg: map[string]string{"K_SINK": "x", "RELAY_MYSQL_DATABASES": "", "RELAY_MONGO_COLLECTIONS": ""}},
+		"no sink":                         {cfg: with("K_SINK", ""), wantErr: true},
+		"a collection without its db":     {cfg: with("RELAY_MONGO_COLLECTIONS", "products"), wantErr: true},
+		"mysql outboxes need a DSN":       {cfg: with("MYSQL_DSN", ""), wantErr: true},
+		"a retention":                     {cfg: with("OUTBOX_RETENTION", "30s"), wantMySQL: 3, wantMongo: 4},
+		"a retention that is no duration": {cfg: with("OUTBOX_RETENTION", "soon"), wantErr: true},
+		"a retention of nothing":          {cfg: with("OUTBOX_RETENTION", "0s"), wantErr: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -111,10 +111,13 @@ func (o *SQL) Relay(ctx context.Context, limit int) (int, error) {
 	return sent, nil
 }
 
-// Purge deletes events sent before cutoff and returns how many it deleted.
-func (o *SQL) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+// Purge deletes at most limit of the events sent before cutoff, oldest
+// first (through the outbox_pending index), and returns how many it
+// deleted. A sent event is kept only for a look at what went out; without
+// purging the table grows by every event ever sent.
+func (o *SQL) Purge(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	res, err := o.db.ExecContext(ctx,
-		"DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", cutoff.UTC())
+		"DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY sent_at LIMIT ?", cutoff.UTC(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: purge: %w", err)
 	}

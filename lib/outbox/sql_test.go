@@ -175,13 +175,35 @@ func TestSQLOutbox(t *testing.T) {
 				}
 			},
 		},
+		"purge deletes at most its limit, oldest first": {
+			run: func(t *testing.T, f sqlFixture) {
+				var evs []event.Event
+				for _, id := range []string{"e1", "e2", "e3"} {
+					e := newEvent(t, id)
+					f.place(t, "o-"+id, e)
+					f.box.Publish(t.Context(), e)
+					evs = append(evs, e)
+				}
+				if n, err := f.box.Purge(t.Context(), time.Now().Add(time.Minute), 2); err != nil || n != 2 {
+					t.Fatalf("purge = %d, %v; want 2", n, err)
+				}
+				var left string
+				if err := f.db.QueryRowContext(t.Context(), "SELECT event_id FROM outbox").Scan(&left); err != nil || left != "e3" {
+					t.Fatalf("left %q, %v; want e3, the newest", left, err)
+				}
+			},
+			wantIDs: []string{"e1", "e2", "e3"},
+		},
 		"purge deletes sent events only": {
 			run: func(t *testing.T, f sqlFixture) {
 				e := newEvent(t, "e1")
 				f.place(t, "o1", e)
 				f.box.Publish(t.Context(), e)
 				f.place(t, "o2", newEvent(t, "e2"))
-				n, err := f.box.Purge(t.Context(), time.Now().Add(time.Minute))
+				if n, err := f.box.Purge(t.Context(), time.Now().Add(-time.Minute), 10); err != nil || n != 0 {
+					t.Fatalf("purge before the cutoff = %d, %v; want 0", n, err)
+				}
+				n, err := f.box.Purge(t.Context(), time.Now().Add(time.Minute), 10)
 				if err != nil || n != 1 {
 					t.Fatalf("purge = %d, %v; want 1", n, err)
 				}
