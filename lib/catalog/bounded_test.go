@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"sync"
@@ -36,14 +37,14 @@ func soldUnits(t testing.TB) int {
 }
 
 // A best seller's document does not grow with its sales: one-unit orders on
-// one product (every tenth cancelled) leave it exactly as large as after the
-// first order ended, while the counters stay exact. Only reservations in
-// flight live in the product.
+// one product (every tenth cancelled) leave it no larger than during the
+// first 200 orders, while the counters stay exact. Only reservations in
+// flight and at most PruneAbove finish markers live in the product.
 func TestProductDocumentStaysSmall(t *testing.T) {
 	s := newStore(t)
 	units := soldUnits(t)
 	p := addProduct(t, s, int64(units))
-	var first, largest int
+	var early, later int
 	sold := 0
 	for i := range units {
 		order := ids.New()
@@ -61,21 +62,19 @@ func TestProductDocumentStaysSmall(t *testing.T) {
 			}
 			sold++
 		}
-		if i == 0 || i%100 == 99 {
-			size := docSize(t, s, p)
-			largest = max(largest, size)
-			if i == 0 {
-				first = size
-			}
+		if size := docSize(t, s, p); i < 200 {
+			early = max(early, size)
+		} else {
+			later = max(later, size)
 		}
 	}
 	stock, reserved, gotSold := counters(t, s, p)
 	if gotSold != int64(sold) || reserved != 0 || stock != int64(units-sold) {
 		t.Fatalf("counters stock %d reserved %d sold %d; want %d, 0, %d", stock, reserved, gotSold, units-sold, sold)
 	}
-	t.Logf("document: %d bytes after the first order, at most %d bytes up to %d", first, largest, units)
-	if largest != first {
-		t.Fatalf("the document grew with sales: %d bytes after the first order, %d later", first, largest)
+	t.Logf("document: at most %d bytes over the first 200 orders, at most %d bytes after, up to %d", early, later, units)
+	if later > early+16 {
+		t.Fatalf("the document grew with sales: at most %d bytes over the first 200 orders, %d later", early, later)
 	}
 }
 
@@ -146,8 +145,8 @@ func TestUncountedReservationIsGivenBack(t *testing.T) {
 	}
 }
 
-// Deliveries of one order race its settle and its cancellation, many times
-// over: whatever the interleaving, the order's units are sold (by the
+// Deliveries of one order race three settles or three cancellations of it,
+// many times over: whatever the interleaving, the order's units are sold (by the
 // settle) or given back exactly once and nothing stays reserved.
 func TestDuplicatesRaceTheEnd(t *testing.T) {
 	s := newStore(t)
@@ -165,7 +164,7 @@ func TestDuplicatesRaceTheEnd(t *testing.T) {
 			t.Fatalf("reserve: %+v, %v", h, err)
 		}
 		var wg sync.WaitGroup
-		var settled, cancelled int64
+		var settled int64
 		var mu sync.Mutex
 		for range 3 {
 			wg.Go(func() {
@@ -179,25 +178,25 @@ func TestDuplicatesRaceTheEnd(t *testing.T) {
 				}
 			})
 		}
-		wg.Go(func() {
-			var n int64
-			var err error
-			if i%2 == 0 {
-				n, err = s.SettleOrder(t.Context(), order)
-			} else {
-				n, err = s.CancelOrder(t.Context(), order)
-			}
-			if err != nil {
-				t.Error(err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if i%2 == 0 {
-				settled += n
-			} else {
-				cancelled += n
-			}
-		})
+		for range 3 {
+			wg.Go(func() {
+				var n int64
+				var err error
+				if i%2 == 0 {
+					n, err = retried(func() (int64, error) { return s.SettleOrder(t.Context(), order) })
+				} else {
+					n, err = retried(func() (int64, error) { return s.CancelOrder(t.Context(), order) })
+				}
+				if err != nil {
+					t.Error(err)
+				}
+				if i%2 == 0 {
+					mu.Lock()
+					defer mu.Unlock()
+					settled += n
+				}
+			})
+		}
 		wg.Wait()
 		// Whatever stayed in flight of a late walk is given back by the
 		// next delivery.
@@ -210,11 +209,11 @@ func TestDuplicatesRaceTheEnd(t *testing.T) {
 			if settled != 2 {
 				t.Fatalf("round %d: settle sold %d, want 2", i, settled)
 			}
-		} else if cancelled > 2 {
-			// A concurrent delivery that reads the order as cancelled gives
-			// back too, so the cancel's own count may be less.
-			t.Fatalf("round %d: cancel gave back %d of 2", i, cancelled)
 		}
+		// A cancel's own count says little here: a concurrent delivery
+		// that reads the order as cancelled gives back too, and a cancel
+		// also gives back what a stale walk took meanwhile. The counters
+		// below are the invariant.
 		if stock, reserved, sold := counters(t, s, p); stock != stockWant || reserved != 0 || sold != soldWant {
 			t.Fatalf("round %d: stock %d reserved %d sold %d; want %d, 0, %d", i, stock, reserved, sold, stockWant, soldWant)
 		}
@@ -247,4 +246,98 @@ func TestLegacyCancellationIsMigrated(t *testing.T) {
 	if stock, reserved, _ := counters(t, s, p); stock != 5 || reserved != 0 {
 		t.Fatalf("stock %d reserved %d; want 5, 0", stock, reserved)
 	}
+}
+
+// Many orders of one hot product end at once, each settled or cancelled by
+// two deliveries at the same time, while the finish markers are pruned
+// every few orders: every unit is sold or given back exactly once.
+func TestConcurrentEndsOnAHotProduct(t *testing.T) {
+	s := newStore(t)
+	s.SetMarkerRetention(catalog.MarkerRetention, 3)
+	const orders = 40
+	p := addProduct(t, s, 100)
+	var orderIDs []string
+	for range orders {
+		order := ids.New()
+		if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 2}}); err != nil || h.Status != catalog.StatusReserved {
+			t.Fatalf("reserve: %+v, %v", h, err)
+		}
+		orderIDs = append(orderIDs, order)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var sold, back int64
+	for i, order := range orderIDs {
+		for range 2 {
+			wg.Go(func() {
+				var n int64
+				var err error
+				if i%2 == 0 {
+					n, err = retried(func() (int64, error) { return s.SettleOrder(t.Context(), order) })
+				} else {
+					n, err = retried(func() (int64, error) { return s.CancelOrder(t.Context(), order) })
+				}
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if i%2 == 0 {
+					sold += n
+				} else {
+					back += n
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if sold != orders || back != orders {
+		t.Fatalf("the calls sold %d and gave back %d units, want %d each", sold, back, orders)
+	}
+	if stock, reserved, gotSold := counters(t, s, p); stock != 100-orders || reserved != 0 || gotSold != orders {
+		t.Fatalf("stock %d reserved %d sold %d; want %d, 0, %d", stock, reserved, gotSold, 100-orders, orders)
+	}
+}
+
+// A settle interrupted between moving the units and writing its fact (the
+// product carries the marker, the fact is missing) is finished by the next
+// one, which moves nothing again.
+func TestSettleInterruptedAfterTheMove(t *testing.T) {
+	s := newStore(t)
+	p := addProduct(t, s, 10)
+	order := ids.New()
+	if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 3}}); err != nil || h.Status != catalog.StatusReserved {
+		t.Fatalf("reserve: %+v, %v", h, err)
+	}
+	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 3 {
+		t.Fatalf("settle: %d, %v", n, err)
+	}
+	holds := s.Products().Database().Collection(catalog.HoldsCollection)
+	if _, err := holds.DeleteOne(t.Context(), bson.D{{Key: "_id", Value: order + "#fin#" + p}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 0 {
+		t.Fatalf("second settle: %d, %v; want 0", n, err)
+	}
+	if n, err := holds.CountDocuments(t.Context(), bson.D{{Key: "_id", Value: order + "#fin#" + p}}); err != nil || n != 1 {
+		t.Fatalf("the fact was not written again: %d, %v", n, err)
+	}
+	if stock, reserved, sold := counters(t, s, p); stock != 7 || reserved != 0 || sold != 3 {
+		t.Fatalf("stock %d reserved %d sold %d; want 7, 0, 3", stock, reserved, sold)
+	}
+}
+
+// retried calls f again while it fails with ErrConflict (the product kept
+// changing under it), as the Broker redelivers a retryable failure; each
+// call's units add up.
+func retried(f func() (int64, error)) (int64, error) {
+	var total int64
+	for range 20 {
+		n, err := f()
+		total += n
+		if !errors.Is(err, catalog.ErrConflict) {
+			return total, err
+		}
+	}
+	return total, catalog.ErrConflict
 }

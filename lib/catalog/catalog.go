@@ -9,24 +9,30 @@
 //
 //	{_id, sellerId, name, description, category, price{amount,currency},
 //	 stock, reserved, sold, images, version, createdAt, updatedAt, deletedAt?,
-//	 reservations: {<orderId>: {qty, t}},         // held for an order, in flight (t: token)
-//	 restocked:    {<returnId>: {q, at}},         // a return's units put back
-//	 markers, markerEpoch,                        // how many restocked; prunes
-//	 outbox:       {<eventId>: ...}}              // PRODUCT_* not yet published
+//	 reservations: {<orderId>: {qty, t}},  // taken by a walk still deciding (t: its token)
+//	 fin:          {<orderId>: qty},       // a committed reservation just sold or given back
+//	 restocked:    {<returnId>: {q, at}},  // a return's units put back
+//	 markers, markerEpoch,                 // how many fin/restocked markers; prunes
+//	 outbox:       {<eventId>: ...}}       // PRODUCT_* not yet published
 //
 // stock is what can still be ordered; reserved and sold count the units held
-// and sold. A reservation leaves the product when the order's stock is sold
-// or given back, so a product document is bounded by the orders in flight,
-// not by its sales.
+// and sold. A product carries an order's reservation only while the walk
+// that took it decides, and a fin marker only until the fact that backs it
+// is written and the next prune (every PruneAbove markers) removes it: the
+// document stays small however many orders are in flight or were ever sold.
 //
-// What makes the steps idempotent lives in the order's own records, in the
+// What makes the steps idempotent lives in the order's own records in the
 // "holds" collection, each written once by an insert and read by _id: the
 // request (the items), the decision (reserved, rejected or cancelled, with
-// the token of each reservation it counted) and the end (sold or
-// cancelled). Every walk over the products marks the reservations it makes
-// with a token of its own; a walk that finds the order decided without its
-// token took units after the order's reservations were finished (a late
-// duplicate), and gives them back itself (hold.go). Restocked markers of
+// the token of each reservation it counted), the end (sold or cancelled)
+// and, per product, the fact that its committed units were sold or given
+// back. Each walk over the products marks the reservations it takes with a
+// token of its own. Once the decision counts a reservation, the walk
+// commits it: the reservation leaves the product and its units stay in
+// reserved, recorded by the decision and the request. A walk that finds
+// the order decided without its token took units late (a duplicate) and
+// gives them back through its own reservation. Committed units leave
+// reserved once, through finishCommitted (stock.go). Restocked markers of
 // returns are pruned once the return's fact exists and they are older than
 // MarkerRetention.
 package catalog
@@ -79,10 +85,10 @@ const maxTries = 20
 const (
 	// MarkerRetention is how long a restocked marker is kept (and a legacy
 	// released or settled one, written by versions before the holds' end
-	// facts).
+	// facts). Fin markers go as soon as their fact exists.
 	MarkerRetention = 2 * time.Minute
-	// PruneAbove is the number of markers on a product past which a settle
-	// or release prunes the old ones.
+	// PruneAbove is the number of markers on a product past which a finish
+	// or a restock prunes those that may go.
 	PruneAbove = 64
 )
 

@@ -168,22 +168,20 @@ func (s *Store) Hold(ctx context.Context, orderID string) (Hold, error) {
 	if !found {
 		h = Hold{OrderID: orderID, Status: StatusPending, Items: []Item{}, Shortages: []Shortage{}}
 	}
-	h, err = s.endedHold(ctx, h)
-	if err != nil || h.Status == StatusCancelled {
-		return h, err
+	if h.Status == StatusPending { // else decided before decisions were facts of their own
+		d, decided, err := s.fact(ctx, orderID+decisionSuffix)
+		if err != nil {
+			return Hold{}, err
+		}
+		if decided {
+			h.Status, h.Shortages, h.UpdatedAt, h.tokens = d.Status, d.Shortages, d.At, d.Tokens
+		}
 	}
-	if !found {
-		return Hold{}, fmt.Errorf("catalog: hold %s: %w", orderID, ErrNotFound)
-	}
-	if h.Status != StatusPending {
-		return h, nil // decided before decisions were facts of their own
-	}
-	d, decided, err := s.fact(ctx, orderID+decisionSuffix)
-	if err != nil {
+	if h, err = s.endedHold(ctx, h); err != nil {
 		return Hold{}, err
 	}
-	if decided {
-		h.Status, h.Shortages, h.UpdatedAt, h.tokens = d.Status, d.Shortages, d.At, d.Tokens
+	if !found && h.Status != StatusCancelled {
+		return Hold{}, fmt.Errorf("catalog: hold %s: %w", orderID, ErrNotFound)
 	}
 	return h, nil
 }
@@ -314,10 +312,9 @@ walk:
 	var d Hold
 	if mine {
 		// Only a cancellation can stand over this walk's own decision.
-		d, err = s.endedHold(ctx, h)
-		if d.Status == StatusPending {
-			d.Status, d.Shortages, d.UpdatedAt, d.tokens = decision, shortages, now, tokens
-		}
+		d = h
+		d.Status, d.Shortages, d.UpdatedAt, d.tokens = decision, shortages, now, tokens
+		d, err = s.endedHold(ctx, d)
 	} else {
 		d, err = s.Hold(ctx, h.OrderID)
 	}
@@ -330,12 +327,13 @@ walk:
 	return d, s.tidy(ctx, d, token)
 }
 
-// tidy makes the products agree with a decided hold: a rejected or
-// cancelled order gets back everything it still holds (also finishing a
-// give-back a crash interrupted), and a reserved one gets back whatever it
-// holds under a token its decision did not count. mine is the token of the
-// walk that just ran (anyToken: none ran, as for a duplicate delivery, which
-// then looks at every product of a reserved order).
+// tidy makes the products agree with a decided hold. A reservation its
+// decision counted is committed (it leaves the product; the decision keeps
+// it), any other reservation of the order is given back (a late walk's, or
+// every one of a rejected order), and a cancelled order's committed units
+// go back to stock (releaseAll, which also finishes a give-back a crash
+// interrupted). mine is the token of the walk that just ran (anyToken: none
+// ran, as for a duplicate delivery, which then looks at every product).
 func (s *Store) tidy(ctx context.Context, h Hold, mine string) error {
 	switch h.Status {
 	case StatusRejected, StatusCancelled:
@@ -343,14 +341,17 @@ func (s *Store) tidy(ctx context.Context, h Hold, mine string) error {
 		return err
 	case StatusReserved:
 		if h.tokens == nil {
-			return nil // decided before tokens: every reservation counts
+			return nil // decided before tokens: reservations stay until sold or given back
 		}
 		for _, it := range h.Items {
 			counted := h.tokens[it.ProductID]
+			var err error
 			if mine != anyToken && counted == mine {
-				continue
+				err = s.commit(ctx, h.OrderID, it.ProductID, mine)
+			} else {
+				_, err = s.settleEntry(ctx, h.OrderID, it.ProductID, counted)
 			}
-			if err := s.giveBackUncounted(ctx, h.OrderID, it.ProductID, counted); err != nil {
+			if err != nil {
 				return fmt.Errorf("catalog: reserve order %s: %w", h.OrderID, err)
 			}
 		}
@@ -358,19 +359,23 @@ func (s *Store) tidy(ctx context.Context, h Hold, mine string) error {
 	return nil
 }
 
-// giveBackUncounted gives back the order's reservation of productID if it
-// is not the one its decision counted.
-func (s *Store) giveBackUncounted(ctx context.Context, orderID, productID, counted string) error {
+// settleEntry looks at the order's reservation of productID, if any: the
+// counted one is committed, any other is given back; it returns the units
+// given back.
+func (s *Store) settleEntry(ctx context.Context, orderID, productID, counted string) (int64, error) {
 	c, ok, err := s.readClaim(ctx, orderID, productID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e, held := c.Reservations[orderID]
-	if !ok || !held || e.Token == counted {
-		return nil
+	switch {
+	case !ok || !held:
+		return 0, nil
+	case counted != "" && e.Token == counted:
+		return 0, s.commit(ctx, orderID, productID, counted)
+	default:
+		return s.finishKnown(ctx, orderID, productID, e, "stock")
 	}
-	_, err = s.finish(ctx, orderID, productID, e.Token, "stock")
-	return err
 }
 
 // shortages reports which of items the stock cannot cover now, without
@@ -402,15 +407,23 @@ func (s *Store) decide(ctx context.Context, orderID string, status Status, short
 	return s.Hold(ctx, orderID)
 }
 
-// releaseAll gives back whatever the hold's order still holds.
+// releaseAll gives back whatever the hold's order still holds: every
+// reservation its decision did not count (through the reservation itself),
+// and the committed units of those it did (finishCommitted, once).
 func (s *Store) releaseAll(ctx context.Context, h Hold) (int64, error) {
 	var total int64
 	for _, it := range h.Items {
-		n, err := s.finish(ctx, h.OrderID, it.ProductID, anyToken, "stock")
+		counted := h.tokens[it.ProductID]
+		n, err := s.settleEntry(ctx, h.OrderID, it.ProductID, counted)
+		if err == nil && counted != "" {
+			var m int64
+			m, err = s.finishCommitted(ctx, h.OrderID, it.ProductID, it.Quantity, "stock")
+			n += m
+		}
+		total += n
 		if err != nil {
 			return total, fmt.Errorf("catalog: release order %s: %w", h.OrderID, err)
 		}
-		total += n
 	}
 	return total, nil
 }
@@ -434,6 +447,11 @@ func (s *Store) end(ctx context.Context, orderID string, status Status) (Status,
 func (s *Store) CancelOrder(ctx context.Context, orderID string) (int64, error) {
 	if err := checkOrderID(orderID); err != nil {
 		return 0, fmt.Errorf("catalog: cancel order: %w", err)
+	}
+	// Undecided, the cancellation is the decision: no walk can decide
+	// after it and count a reservation.
+	if _, err := s.insertOnce(ctx, fact{ID: orderID + decisionSuffix, Status: StatusCancelled, At: Now()}); err != nil {
+		return 0, err
 	}
 	ended, err := s.end(ctx, orderID, StatusCancelled)
 	if err != nil {
@@ -490,12 +508,10 @@ func (s *Store) SettleOrder(ctx context.Context, orderID string) (int64, error) 
 	for _, it := range h.Items {
 		var n int64
 		var err error
-		if token := h.tokens[it.ProductID]; token != "" {
-			// The decision names the reservation and the request its
-			// units: one conditional update, no read first.
-			n, err = s.finishKnown(ctx, orderID, it.ProductID, entry{Qty: it.Quantity, Token: token}, "sold")
-		} else {
+		if h.tokens == nil { // decided before tokens: the reservation is still on the product
 			n, err = s.finish(ctx, orderID, it.ProductID, anyToken, "sold")
+		} else {
+			n, err = s.finishCommitted(ctx, orderID, it.ProductID, it.Quantity, "sold")
 		}
 		if err != nil {
 			return total, fmt.Errorf("catalog: settle order %s: %w", orderID, err)

@@ -209,6 +209,81 @@ func (s *Store) finishKnown(ctx context.Context, orderID, productID string, e en
 	return 0, nil
 }
 
+// commit removes a counted reservation of orderID from productID without
+// moving any units: from then on its order's decision (which names the
+// token) and the request (the units) are its record, and the units stay in
+// reserved until finishCommitted moves them. So a product carries a
+// reservation only while its walk decides. Committing a reservation that is
+// gone is a no-op.
+func (s *Store) commit(ctx context.Context, orderID, productID, token string) error {
+	_, err := s.products.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: productID}, {Key: "reservations." + orderID + ".t", Value: token}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "reservations." + orderID, Value: ""}}}})
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", productID, err)
+	}
+	return nil
+}
+
+// finSuffix names the fact that an order's committed units of a product
+// were sold or given back: <orderId>#fin#<productId> in the holds
+// collection.
+const finSuffix = "#fin#"
+
+// finishCommitted moves qty committed units of orderID on productID from
+// reserved to counter ("stock" or "sold"), exactly once, and returns the
+// units this call moved. The move sets a marker fin.<orderId> on the
+// product in the same conditional update, and the fact <order>#fin#<product>
+// is written after it; the marker is pruned (with a markerEpoch bump) only
+// once the fact exists. The update is guarded by the epoch read before the
+// fact was looked for, so a call that found no fact cannot move the units
+// after the marker it would have met was pruned.
+func (s *Store) finishCommitted(ctx context.Context, orderID, productID string, qty int64, counter string) (int64, error) {
+	factID := orderID + finSuffix + productID
+	var moved int64
+	for range maxTries {
+		var doc struct {
+			Fin   map[string]int64 `bson:"fin"`
+			Epoch int64            `bson:"markerEpoch"`
+		}
+		proj := bson.D{{Key: "fin." + orderID, Value: 1}, {Key: "markerEpoch", Value: 1}}
+		err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return 0, nil // products are never removed; nothing was ever held
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s %s: %w", counter, productID, err)
+		}
+		if _, marked := doc.Fin[orderID]; !marked {
+			if _, done, err := s.fact(ctx, factID); err != nil || done {
+				return 0, err
+			}
+			epoch := bson.E{Key: "markerEpoch", Value: doc.Epoch}
+			if doc.Epoch == 0 {
+				epoch = absent("markerEpoch")
+			}
+			res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: productID}, epoch, absent("fin." + orderID)},
+				bson.D{
+					{Key: "$inc", Value: bson.D{{Key: counter, Value: qty}, {Key: "reserved", Value: -qty}, {Key: "markers", Value: 1}}},
+					{Key: "$set", Value: bson.D{{Key: "fin." + orderID, Value: qty}}},
+				})
+			if err != nil {
+				return 0, fmt.Errorf("%s %s: %w", counter, productID, err)
+			}
+			if res.MatchedCount == 0 {
+				continue // pruned or marked meanwhile: look again
+			}
+			moved = qty
+		}
+		if _, err := s.insertOnce(ctx, fact{ID: factID, Status: Status(counter), At: Now()}); err != nil {
+			return moved, err
+		}
+		s.pruneIfMany(ctx, productID)
+		return moved, nil
+	}
+	return 0, fmt.Errorf("%s %s: %w", counter, productID, ErrConflict)
+}
+
 // pruneIfMany prunes the product's old markers once it holds more than
 // pruneAbove. A failure only delays the pruning to a later call.
 func (s *Store) pruneIfMany(ctx context.Context, productID string) {
@@ -223,23 +298,25 @@ func (s *Store) pruneIfMany(ctx context.Context, productID string) {
 		_, err = s.prune(ctx, productID)
 	}
 	if err != nil {
-		slog.Default().WarnContext(ctx, "catalog: pruning markers failed; a later restock tries again",
+		slog.Default().WarnContext(ctx, "catalog: pruning markers failed; a later call tries again",
 			"product_id", productID, "error", err)
 	}
 }
 
-// prune removes the markers older than the retention from one product
-// (restocked ones only once their return's fact exists; released and
-// settled ones are legacy), in one update guarded by the product's markerEpoch, so
+// prune removes from one product the fin markers whose fact exists, the
+// restocked markers older than the retention whose return's fact exists,
+// and the legacy released and settled ones older than the retention, in one update guarded by the product's markerEpoch, so
 // of two concurrent prunes one applies. It returns how many it removed.
 func (s *Store) prune(ctx context.Context, productID string) (int, error) {
 	var doc struct {
 		Released  map[string]marker `bson:"released"`
 		Settled   map[string]marker `bson:"settled"`
 		Restocked map[string]marker `bson:"restocked"`
+		Fin       map[string]int64  `bson:"fin"`
 		Epoch     int64             `bson:"markerEpoch"`
 	}
-	proj := bson.D{{Key: "released", Value: 1}, {Key: "settled", Value: 1}, {Key: "restocked", Value: 1}, {Key: "markerEpoch", Value: 1}}
+	proj := bson.D{{Key: "released", Value: 1}, {Key: "settled", Value: 1}, {Key: "restocked", Value: 1},
+		{Key: "fin", Value: 1}, {Key: "markerEpoch", Value: 1}}
 	if err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc); err != nil {
 		return 0, fmt.Errorf("catalog: prune %s: %w", productID, err)
 	}
@@ -259,10 +336,19 @@ func (s *Store) prune(ctx context.Context, productID string) (int, error) {
 	for _, id := range restocks {
 		unset = append(unset, bson.E{Key: "restocked." + id, Value: ""})
 	}
+	for order := range doc.Fin {
+		_, done, err := s.fact(ctx, order+finSuffix+productID)
+		if err != nil {
+			return 0, fmt.Errorf("catalog: prune %s: %w", productID, err)
+		}
+		if done {
+			unset = append(unset, bson.E{Key: "fin." + order, Value: ""})
+		}
+	}
 	if len(unset) == 0 {
 		return 0, nil
 	}
-	kept := int64(len(doc.Released) + len(doc.Settled) + len(doc.Restocked) - len(unset))
+	kept := int64(len(doc.Released) + len(doc.Settled) + len(doc.Restocked) + len(doc.Fin) - len(unset))
 	epoch := bson.E{Key: "markerEpoch", Value: doc.Epoch}
 	if doc.Epoch == 0 { // never pruned: the field is not there yet
 		epoch = absent("markerEpoch")
