@@ -96,7 +96,12 @@ const (
 type Store struct {
 	db       *mongo.Database
 	products *mongo.Collection
-	holds    *mongo.Collection
+	// reads is the products collection for reads only, and holds is only
+	// ever inserted into and read: both go through a client that need not
+	// be serialized (mongostore.OpenConcurrent), so they do not queue
+	// behind the products' updates on the embedded FerretDB.
+	reads *mongo.Collection
+	holds *mongo.Collection
 	// owned: Open made the client, so Close disconnects it (not so for the
 	// process's shared serialized client, nor for a db given to New).
 	owned bool
@@ -113,7 +118,13 @@ func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open: %w", err)
 	}
-	s, err := New(ctx, db)
+	other := db
+	if c.Serialize {
+		if other, err = mongostore.OpenConcurrent(ctx, c); err != nil {
+			return nil, fmt.Errorf("catalog: open: %w", err)
+		}
+	}
+	s, err := newStore(ctx, db, other)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +133,13 @@ func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
 }
 
 // New uses db for the catalog and makes sure its indexes exist.
-func New(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{db: db, products: db.Collection(ProductsCollection), holds: db.Collection(HoldsCollection),
-		retention: MarkerRetention, pruneAbove: PruneAbove}
+func New(ctx context.Context, db *mongo.Database) (*Store, error) { return newStore(ctx, db, db) }
+
+// newStore uses db for the catalog's updates and concurrent for its inserts
+// and reads (the same database, perhaps through another client).
+func newStore(ctx context.Context, db, concurrent *mongo.Database) (*Store, error) {
+	s := &Store{db: db, products: db.Collection(ProductsCollection), reads: concurrent.Collection(ProductsCollection),
+		holds: concurrent.Collection(HoldsCollection), retention: MarkerRetention, pruneAbove: PruneAbove}
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
 	}

@@ -91,7 +91,7 @@ func newMarker(q int64) bson.D { return bson.D{{Key: "q", Value: q}, {Key: "at",
 func (s *Store) readClaim(ctx context.Context, orderID, productID string) (claim, bool, error) {
 	proj := bson.D{{Key: "stock", Value: 1}, {Key: "deletedAt", Value: 1}, {Key: "reservations." + orderID, Value: 1}}
 	var c claim
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&c)
+	err := s.reads.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return claim{}, false, nil
 	}
@@ -247,7 +247,7 @@ func (s *Store) finishCommitted(ctx context.Context, orderID, productID string, 
 			Epoch int64            `bson:"markerEpoch"`
 		}
 		proj := bson.D{{Key: "fin." + orderID, Value: 1}, {Key: "markerEpoch", Value: 1}}
-		err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc)
+		err := s.reads.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return 0, nil // products are never removed; nothing was ever held
 		}
@@ -290,7 +290,7 @@ func (s *Store) pruneIfMany(ctx context.Context, productID string) {
 	var doc struct {
 		Markers int64 `bson:"markers"`
 	}
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(bson.D{{Key: "markers", Value: 1}})).Decode(&doc)
+	err := s.reads.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(bson.D{{Key: "markers", Value: 1}})).Decode(&doc)
 	if err == nil && doc.Markers <= s.pruneAbove {
 		return
 	}
@@ -317,7 +317,7 @@ func (s *Store) prune(ctx context.Context, productID string) (int, error) {
 	}
 	proj := bson.D{{Key: "released", Value: 1}, {Key: "settled", Value: 1}, {Key: "restocked", Value: 1},
 		{Key: "fin", Value: 1}, {Key: "markerEpoch", Value: 1}}
-	if err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc); err != nil {
+	if err := s.reads.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc); err != nil {
 		return 0, fmt.Errorf("catalog: prune %s: %w", productID, err)
 	}
 	cutoff := Now().Add(-s.retention)

@@ -113,6 +113,48 @@ func Open(ctx context.Context, c Config) (*mongo.Database, error) {
 	return client.Database(c.Database), nil
 }
 
+// concurrent holds the clients OpenConcurrent hands out with
+// Config.Serialize: one per URI and database, with an ordinary pool.
+var concurrent = struct {
+	sync.Mutex
+	clients map[string]*mongo.Client
+}{clients: map[string]*mongo.Client{}}
+
+// OpenConcurrent is Open for work that cannot lose a concurrent writer's
+// update: inserts (a unique _id decides a race between two) and reads. With
+// c.Serialize it returns c.Database on a client shared per URI and database
+// with an ordinary pool, beside the serialized one Open hands out, so such
+// work does not queue behind the updates; a read there sees every update
+// the serialized client has had acknowledged. Without c.Serialize it is
+// Open. Updates must still go through Open's client.
+func OpenConcurrent(ctx context.Context, c Config) (*mongo.Database, error) {
+	if !c.Serialize {
+		return Open(ctx, c)
+	}
+	if c.URI == "" || c.Database == "" {
+		return nil, fmt.Errorf("%w: URI and database are required", ErrConfig)
+	}
+	key := c.URI + "\x00" + c.Database
+	concurrent.Lock()
+	defer concurrent.Unlock()
+	if client, ok := concurrent.clients[key]; ok {
+		err := client.Ping(ctx, nil)
+		if err == nil {
+			return client.Database(c.Database), nil
+		}
+		if !errors.Is(err, mongo.ErrClientDisconnected) {
+			return nil, fmt.Errorf("mongostore: open %s: %w", c.Database, err)
+		}
+		delete(concurrent.clients, key)
+	}
+	client, err := connect(ctx, c, options.Client().ApplyURI(c.URI))
+	if err != nil {
+		return nil, err
+	}
+	concurrent.clients[key] = client
+	return client.Database(c.Database), nil
+}
+
 func connect(ctx context.Context, c Config, opts *options.ClientOptions) (*mongo.Client, error) {
 	client, err := mongo.Connect(opts)
 	if err != nil {
@@ -130,22 +172,17 @@ func connect(ctx context.Context, c Config, opts *options.ClientOptions) (*mongo
 // insert or upsert that broke a unique index.
 func IsDuplicateKey(err error) bool { return err != nil && mongo.IsDuplicateKeyError(err) }
 
-// Close disconnects the client of db, a database Open returned, unless it
-// is the process's shared serialized client, which other functions of the
-// process still use. A nil db (a store never opened) has nothing to close.
+// Close disconnects the client of db, a database Open or OpenConcurrent
+// returned, unless it is one of the process's shared clients, which other
+// functions of the process still use. A nil db (a store never opened) has nothing to close.
 func Close(ctx context.Context, db *mongo.Database) error {
 	if db == nil {
 		return nil
 	}
 	client := db.Client()
-	shared.Lock()
-	for _, s := range shared.clients {
-		if s == client {
-			shared.Unlock()
-			return nil
-		}
+	if isShared(client) {
+		return nil
 	}
-	shared.Unlock()
 	if err := client.Disconnect(ctx); err != nil {
 		return fmt.Errorf("mongostore: close: %w", err)
 	}
@@ -168,4 +205,25 @@ func QueriesUseIndexes(ctx context.Context, db *mongo.Database) (bool, error) {
 	v, ferret := info["ferretdbVersion"].(string)
 	v1 := ferret && (v == "unknown" || strings.HasPrefix(v, "v1."))
 	return !v1, nil
+}
+
+// isShared reports whether client is one Open or OpenConcurrent shares in
+// the process.
+func isShared(client *mongo.Client) bool {
+	shared.Lock()
+	for _, s := range shared.clients {
+		if s == client {
+			shared.Unlock()
+			return true
+		}
+	}
+	shared.Unlock()
+	concurrent.Lock()
+	defer concurrent.Unlock()
+	for _, s := range concurrent.clients {
+		if s == client {
+			return true
+		}
+	}
+	return false
 }

@@ -209,3 +209,37 @@ func TestCloseSparesTheSharedClient(t *testing.T) {
 		t.Fatalf("Close(nil) = %v", err)
 	}
 }
+
+// OpenConcurrent, for inserts and reads, hands out one client per database
+// beside the serialized one, and Close leaves it to the other functions.
+func TestOpenConcurrentSharesItsOwnClient(t *testing.T) {
+	c := storetest.Mongo(t, "concurrent")
+	ctx := t.Context()
+	serialized, err := mongostore.Open(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := mongostore.OpenConcurrent(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mongostore.OpenConcurrent(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Serialize {
+		if err := errors.Join(mongostore.Close(ctx, a), mongostore.Close(ctx, b), mongostore.Close(ctx, serialized)); err != nil {
+			t.Fatal(err)
+		}
+		return // no embedded server: OpenConcurrent is Open
+	}
+	if a.Client() != b.Client() || a.Client() == serialized.Client() {
+		t.Fatal("OpenConcurrent did not share one client of its own per database")
+	}
+	if err := mongostore.Close(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Client().Ping(ctx, nil); err != nil {
+		t.Fatalf("Close disconnected the shared client: %v", err)
+	}
+}
