@@ -58,3 +58,40 @@ func BenchmarkTimelineForOrder(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTimelineRecordOne is the timeline's write as the saga makes it:
+// one report at a time, each adding one entry to an order that already has
+// 23 (a whole order's events and deliveries), on the embedded FerretDB.
+func BenchmarkTimelineRecordOne(b *testing.B) {
+	const orders, perOrder = 100, 23
+	ctx := context.Background()
+	store, err := timeline.Open(ctx, storetest.Mongo(b, "timelinerecord"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	entry := func(o, k int) timeline.Entry {
+		return timeline.Entry{ID: fmt.Sprintf("dl-%d-%d", o, k), OrderID: fmt.Sprintf("order-%07d", o),
+			At: t0.Add(time.Duration(k) * time.Millisecond), Kind: timeline.KindDelivery, Type: "knshop.order.placed",
+			EventID: fmt.Sprintf("ev-%d-%d", o, k), Source: "reserve-stock",
+			Detail: map[string]any{"function": "reserve-stock", "status": 200, "durationMs": 12, "attempt": 1}}
+	}
+	for o := range orders {
+		var batch []timeline.Entry
+		for k := range perOrder {
+			batch = append(batch, entry(o, k))
+		}
+		if err := store.Record(ctx, batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	i := 0
+	for b.Loop() {
+		if err := store.Record(ctx, entry(i%orders, perOrder+i)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
