@@ -341,3 +341,47 @@ func retried(f func() (int64, error)) (int64, error) {
 	}
 	return total, catalog.ErrConflict
 }
+
+// A walk that crashes between its decision and its commit leaves the
+// counted reservation on the product: the settle sells the units once all
+// the same, and the next delivery commits the reservation without moving
+// anything.
+func TestCrashBeforeTheCommit(t *testing.T) {
+	s := newStore(t)
+	p := addProduct(t, s, 10)
+	order := ids.New()
+	items := []catalog.Item{{ProductID: p, Quantity: 3}}
+	if h, err := s.ReserveOrder(t.Context(), order, items); err != nil || h.Status != catalog.StatusReserved {
+		t.Fatalf("reserve: %+v, %v", h, err)
+	}
+	var decision struct {
+		Tokens map[string]string `bson:"tokens"`
+	}
+	holds := s.Products().Database().Collection(catalog.HoldsCollection)
+	if err := holds.FindOne(t.Context(), bson.D{{Key: "_id", Value: order + "#decision"}}).Decode(&decision); err != nil {
+		t.Fatal(err)
+	}
+	// As if the commit never ran: the counted reservation is still there.
+	if _, err := s.Products().UpdateOne(t.Context(), bson.D{{Key: "_id", Value: p}}, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "reservations." + order, Value: bson.D{{Key: "qty", Value: int64(3)}, {Key: "t", Value: decision.Tokens[p]}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 3 {
+		t.Fatalf("settle: %d, %v", n, err)
+	}
+	if _, err := s.ReserveOrder(t.Context(), order, items); err != nil {
+		t.Fatal(err)
+	}
+	if stock, reserved, sold := counters(t, s, p); stock != 7 || reserved != 0 || sold != 3 {
+		t.Fatalf("stock %d reserved %d sold %d; want 7, 0, 3", stock, reserved, sold)
+	}
+	var doc struct {
+		Reservations map[string]any `bson:"reservations"`
+	}
+	if err := s.Products().FindOne(t.Context(), bson.D{{Key: "_id", Value: p}}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Reservations) != 0 {
+		t.Fatalf("the reservation stayed on the product: %v", doc.Reservations)
+	}
+}
