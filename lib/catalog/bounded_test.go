@@ -125,14 +125,7 @@ func TestLateDuplicateAfterTheEnd(t *testing.T) {
 // it and gives it back, and a settle never sells it.
 func TestUncountedReservationIsGivenBack(t *testing.T) {
 	s := newStore(t)
-	p := addProduct(t, s, 10)
-	order := ids.New()
-	if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 3}}); err != nil || h.Status != catalog.StatusReserved {
-		t.Fatalf("reserve: %+v, %v", h, err)
-	}
-	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 3 {
-		t.Fatalf("settle: %d, %v", n, err)
-	}
+	p, order := soldOrder(t, s)
 	reserveStep(t, s, order, p, 3) // the late walk's step; then it crashes
 	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 0 {
 		t.Fatalf("second settle sold the uncounted reservation: %d, %v", n, err)
@@ -180,16 +173,7 @@ func TestDuplicatesRaceTheEnd(t *testing.T) {
 		}
 		for range 3 {
 			wg.Go(func() {
-				var n int64
-				var err error
-				if i%2 == 0 {
-					n, err = retried(func() (int64, error) { return s.SettleOrder(t.Context(), order) })
-				} else {
-					n, err = retried(func() (int64, error) { return s.CancelOrder(t.Context(), order) })
-				}
-				if err != nil {
-					t.Error(err)
-				}
+				n := endOrder(t, s, order, i%2 == 0)
 				if i%2 == 0 {
 					mu.Lock()
 					defer mu.Unlock()
@@ -270,16 +254,7 @@ func TestConcurrentEndsOnAHotProduct(t *testing.T) {
 	for i, order := range orderIDs {
 		for range 2 {
 			wg.Go(func() {
-				var n int64
-				var err error
-				if i%2 == 0 {
-					n, err = retried(func() (int64, error) { return s.SettleOrder(t.Context(), order) })
-				} else {
-					n, err = retried(func() (int64, error) { return s.CancelOrder(t.Context(), order) })
-				}
-				if err != nil {
-					t.Error(err)
-				}
+				n := endOrder(t, s, order, i%2 == 0)
 				mu.Lock()
 				defer mu.Unlock()
 				if i%2 == 0 {
@@ -304,14 +279,7 @@ func TestConcurrentEndsOnAHotProduct(t *testing.T) {
 // one, which moves nothing again.
 func TestSettleInterruptedAfterTheMove(t *testing.T) {
 	s := newStore(t)
-	p := addProduct(t, s, 10)
-	order := ids.New()
-	if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 3}}); err != nil || h.Status != catalog.StatusReserved {
-		t.Fatalf("reserve: %+v, %v", h, err)
-	}
-	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 3 {
-		t.Fatalf("settle: %d, %v", n, err)
-	}
+	p, order := soldOrder(t, s)
 	holds := s.Products().Database().Collection(catalog.HoldsCollection)
 	if _, err := holds.DeleteOne(t.Context(), bson.D{{Key: "_id", Value: order + "#fin#" + p}}); err != nil {
 		t.Fatal(err)
@@ -325,6 +293,20 @@ func TestSettleInterruptedAfterTheMove(t *testing.T) {
 	if stock, reserved, sold := counters(t, s, p); stock != 7 || reserved != 0 || sold != 3 {
 		t.Fatalf("stock %d reserved %d sold %d; want 7, 0, 3", stock, reserved, sold)
 	}
+}
+
+// endOrder settles (sell) or cancels the order, again while the product
+// keeps changing under it (retried), and returns the units this call moved.
+func endOrder(t *testing.T, s *catalog.Store, order string, sell bool) int64 {
+	end := s.CancelOrder
+	if sell {
+		end = s.SettleOrder
+	}
+	n, err := retried(func() (int64, error) { return end(t.Context(), order) })
+	if err != nil {
+		t.Error(err)
+	}
+	return n
 }
 
 // retried calls f again while it fails with ErrConflict (the product kept
@@ -384,4 +366,18 @@ func TestCrashBeforeTheCommit(t *testing.T) {
 	if len(doc.Reservations) != 0 {
 		t.Fatalf("the reservation stayed on the product: %v", doc.Reservations)
 	}
+}
+
+// soldOrder adds a product of 10 units and an order that reserved 3 of them
+// and was settled.
+func soldOrder(t *testing.T, s *catalog.Store) (product, order string) {
+	t.Helper()
+	product, order = addProduct(t, s, 10), ids.New()
+	if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: product, Quantity: 3}}); err != nil || h.Status != catalog.StatusReserved {
+		t.Fatalf("reserve: %+v, %v", h, err)
+	}
+	if n, err := s.SettleOrder(t.Context(), order); err != nil || n != 3 {
+		t.Fatalf("settle: %d, %v", n, err)
+	}
+	return product, order
 }

@@ -61,6 +61,15 @@ func (c Config) String() string {
 	return fmt.Sprintf("mongodb %s/%s serialize=%t", host, c.Database, c.Serialize)
 }
 
+// clients is a set of clients shared in the process, one per URI and
+// database.
+type clients struct {
+	sync.Mutex
+	byKey map[string]*mongo.Client
+	// poolSize limits each client's connections (0: the driver's default).
+	poolSize uint64
+}
+
 // shared holds the one client per URI and database that Open hands out
 // when Config.Serialize is set. It is process-wide on purpose: `knshop dev`
 // runs every function in one process, each calling Open on its own, and
@@ -68,10 +77,11 @@ func (c Config) String() string {
 // connection. Each database gets its own (FerretDB keeps each in a file of
 // its own), so the catalog's stock steps do not queue behind the timeline's
 // reports.
-var shared = struct {
-	sync.Mutex
-	clients map[string]*mongo.Client
-}{clients: map[string]*mongo.Client{}}
+var shared = &clients{byKey: map[string]*mongo.Client{}, poolSize: 1}
+
+// concurrent holds the clients OpenConcurrent hands out with
+// Config.Serialize: one per URI and database, with an ordinary pool.
+var concurrent = &clients{byKey: map[string]*mongo.Client{}}
 
 // connectTimeout bounds the first ping of a new client.
 const connectTimeout = 10 * time.Second
@@ -79,8 +89,8 @@ const connectTimeout = 10 * time.Second
 // Open connects to c.URI and returns c.Database. Without c.Serialize each
 // Open makes its own client: disconnect it (db.Client().Disconnect) in Stop.
 // With c.Serialize, all Opens of the same URI and database in the process
-// share one client limited to one connection; disconnecting it (at shutdown) makes a
-// later Open connect anew.
+// share one client limited to one connection; disconnecting it (at
+// shutdown) makes a later Open connect anew.
 func Open(ctx context.Context, c Config) (*mongo.Database, error) {
 	if c.URI == "" || c.Database == "" {
 		return nil, fmt.Errorf("%w: URI and database are required", ErrConfig)
@@ -92,33 +102,8 @@ func Open(ctx context.Context, c Config) (*mongo.Database, error) {
 		}
 		return client.Database(c.Database), nil
 	}
-	key := c.URI + "\x00" + c.Database
-	shared.Lock()
-	defer shared.Unlock()
-	if client, ok := shared.clients[key]; ok {
-		err := client.Ping(ctx, nil)
-		if err == nil {
-			return client.Database(c.Database), nil
-		}
-		if !errors.Is(err, mongo.ErrClientDisconnected) {
-			return nil, fmt.Errorf("mongostore: open %s: %w", c.Database, err)
-		}
-		delete(shared.clients, key)
-	}
-	client, err := connect(ctx, c, options.Client().ApplyURI(c.URI).SetMaxPoolSize(1))
-	if err != nil {
-		return nil, err
-	}
-	shared.clients[key] = client
-	return client.Database(c.Database), nil
+	return shared.open(ctx, c)
 }
-
-// concurrent holds the clients OpenConcurrent hands out with
-// Config.Serialize: one per URI and database, with an ordinary pool.
-var concurrent = struct {
-	sync.Mutex
-	clients map[string]*mongo.Client
-}{clients: map[string]*mongo.Client{}}
 
 // OpenConcurrent is Open for work that cannot lose a concurrent writer's
 // update: inserts (a unique _id decides a race between two) and reads. With
@@ -134,10 +119,16 @@ func OpenConcurrent(ctx context.Context, c Config) (*mongo.Database, error) {
 	if c.URI == "" || c.Database == "" {
 		return nil, fmt.Errorf("%w: URI and database are required", ErrConfig)
 	}
+	return concurrent.open(ctx, c)
+}
+
+// open returns c.Database on the set's client for c, connecting it when
+// there is none or it was disconnected.
+func (cs *clients) open(ctx context.Context, c Config) (*mongo.Database, error) {
 	key := c.URI + "\x00" + c.Database
-	concurrent.Lock()
-	defer concurrent.Unlock()
-	if client, ok := concurrent.clients[key]; ok {
+	cs.Lock()
+	defer cs.Unlock()
+	if client, ok := cs.byKey[key]; ok {
 		err := client.Ping(ctx, nil)
 		if err == nil {
 			return client.Database(c.Database), nil
@@ -145,14 +136,30 @@ func OpenConcurrent(ctx context.Context, c Config) (*mongo.Database, error) {
 		if !errors.Is(err, mongo.ErrClientDisconnected) {
 			return nil, fmt.Errorf("mongostore: open %s: %w", c.Database, err)
 		}
-		delete(concurrent.clients, key)
+		delete(cs.byKey, key)
 	}
-	client, err := connect(ctx, c, options.Client().ApplyURI(c.URI))
+	opts := options.Client().ApplyURI(c.URI)
+	if cs.poolSize > 0 {
+		opts.SetMaxPoolSize(cs.poolSize)
+	}
+	client, err := connect(ctx, c, opts)
 	if err != nil {
 		return nil, err
 	}
-	concurrent.clients[key] = client
+	cs.byKey[key] = client
 	return client.Database(c.Database), nil
+}
+
+// has reports whether client is one of the set's.
+func (cs *clients) has(client *mongo.Client) bool {
+	cs.Lock()
+	defer cs.Unlock()
+	for _, c := range cs.byKey {
+		if c == client {
+			return true
+		}
+	}
+	return false
 }
 
 func connect(ctx context.Context, c Config, opts *options.ClientOptions) (*mongo.Client, error) {
@@ -209,21 +216,4 @@ func QueriesUseIndexes(ctx context.Context, db *mongo.Database) (bool, error) {
 
 // isShared reports whether client is one Open or OpenConcurrent shares in
 // the process.
-func isShared(client *mongo.Client) bool {
-	shared.Lock()
-	for _, s := range shared.clients {
-		if s == client {
-			shared.Unlock()
-			return true
-		}
-	}
-	shared.Unlock()
-	concurrent.Lock()
-	defer concurrent.Unlock()
-	for _, s := range concurrent.clients {
-		if s == client {
-			return true
-		}
-	}
-	return false
-}
+func isShared(client *mongo.Client) bool { return shared.has(client) || concurrent.has(client) }
