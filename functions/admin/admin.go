@@ -152,22 +152,28 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
 }
 
-// replay sends the letter's original event, same id, back to the Broker
-// and records when. Consumers are idempotent, so a replay of an event some
-// subscribers did handle only redoes nothing there.
+// replay records when, then sends the letter's original event, same id,
+// back to the Broker. The mark comes first: the replayed event may fail
+// again and come back before this request ends, and only a letter marked
+// replayed takes that arrival (deadletter.Store.Add). A send that fails
+// takes the mark back, unless that arrival came meanwhile. Consumers are
+// idempotent, so a replay of an event some subscribers did handle only
+// redoes nothing there.
 func (f *Function) replay(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	log := fn.Logger(ctx)
 	l, err := f.store.Get(ctx, r.PathValue("id"))
+	now := time.Now().UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it, for UnmarkReplayed's match
 	if err == nil {
-		err = f.sink.Send(ctx, l.Original())
-		if err != nil {
-			err = fmt.Errorf("%w: %w", errBrokerDown, err)
-		}
+		err = f.store.MarkReplayed(ctx, l.ID, now)
 	}
 	if err == nil {
-		now := time.Now().UTC()
-		err = f.store.MarkReplayed(ctx, l.ID, now)
+		if err = f.sink.Send(ctx, l.Original()); err != nil {
+			err = fmt.Errorf("%w: %w", errBrokerDown, err)
+			if uerr := f.store.UnmarkReplayed(context.WithoutCancel(ctx), l.ID, now, l.ReplayedAt); uerr != nil {
+				err = errors.Join(err, uerr)
+			}
+		}
 		l.ReplayedAt = &now
 	}
 	if errors.Is(err, errBrokerDown) {

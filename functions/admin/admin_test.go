@@ -169,3 +169,38 @@ func TestOpenAPIIsPublic(t *testing.T) {
 		t.Fatalf("the document lacks the operations or deliveries routes: %v", paths)
 	}
 }
+
+// failingAgain is a Broker whose subscriber fails the replayed event at once:
+// its dead letter arrives before the replay request has ended.
+type failingAgain struct {
+	t     *testing.T
+	store *deadletter.Store
+}
+
+func (s failingAgain) Send(ctx context.Context, e event.Event) error {
+	e.SetExtension(deadletter.ExtErrorDest, "http://start-delivery.knshop.svc")
+	e.SetExtension(deadletter.ExtErrorCode, "500")
+	if _, err := s.store.Add(ctx, deadletter.LetterFrom(e, time.Now())); err != nil {
+		s.t.Error(err)
+	}
+	return nil
+}
+
+// A replayed event that fails again before the replay request ends is a
+// second arrival of its letter, not lost: the replay marks the letter
+// before it sends.
+func TestReplayThatFailsAtOnceIsASecondArrival(t *testing.T) {
+	e := start(t)
+	l := e.letter(t, "ev-fast")
+	e.f.sink = failingAgain{t: t, store: e.f.store}
+	if code, _ := e.call(t, "POST", "/api/admin/dead-letters/"+l.ID+"/replay", e.keys.Bearer(t, "admin-1", auth.Admin)); code != 202 {
+		t.Fatalf("replay answered %d", code)
+	}
+	got, err := e.f.store.Get(context.Background(), l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Arrivals != 2 || got.ReplayedAt != nil {
+		t.Fatalf("letter after a replay that failed at once: %d arrivals, replayed at %v; want 2 and open again", got.Arrivals, got.ReplayedAt)
+	}
+}

@@ -230,6 +230,20 @@ func (s *Store) MarkReplayed(ctx context.Context, id string, at time.Time) error
 	return nil
 }
 
+// UnmarkReplayed takes back the mark MarkReplayed set at at, restoring
+// previous (nil: never replayed), unless the letter changed since (the
+// replayed event failed again and reopened it).
+func (s *Store) UnmarkReplayed(ctx context.Context, id string, at time.Time, previous *time.Time) error {
+	var prev sql.NullTime
+	if previous != nil {
+		prev = sql.NullTime{Time: previous.UTC(), Valid: true}
+	}
+	if _, err := s.db.ExecContext(ctx, "UPDATE dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at = ?", prev, id, at.UTC()); err != nil {
+		return fmt.Errorf("deadletter: unmark %s replayed: %w", id, err)
+	}
+	return nil
+}
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scan(r scanner) (Letter, error) {
