@@ -338,7 +338,12 @@ func (r loadResult) print(w io.Writer, c loadConfig) {
 	}
 	fmt.Fprintf(w, "terminal:       %s; %d not ended (or not seen) %v after the last POST\n", strings.Join(parts, ", "), r.open, r.settledIn.Round(time.Second))
 	verdict := "conserved"
-	if !r.conserved {
+	switch {
+	case r.open > 0:
+		// Open orders still hold reserved units, and orders whose POST got
+		// no answer are not known here at all: nothing can be concluded.
+		verdict = fmt.Sprintf("not checkable while %d orders are open", r.open)
+	case !r.conserved:
 		verdict = "NOT conserved"
 	}
 	fmt.Fprintf(w, "stock:          %s (%d left + %d sold = %d × %d)\n", verdict, r.stockNow, r.soldUnits, c.products, c.stock)
