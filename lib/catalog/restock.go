@@ -55,7 +55,7 @@ func (s *Store) RestockReturn(ctx context.Context, returnID string, items []Item
 		}
 		if res.MatchedCount == 1 {
 			total += it.Quantity
-			s.pruneIfMany(ctx, it.ProductID)
+			s.pruneIfMany(ctx, it.ProductID, s.markerCount(ctx, it.ProductID))
 		}
 	}
 	if _, err := s.insertOnce(ctx, fact{ID: returnID + restockedSuffix, Status: StatusRestocked, At: Now()}); err != nil {

@@ -243,10 +243,11 @@ func (s *Store) finishCommitted(ctx context.Context, orderID, productID string, 
 	var moved int64
 	for range maxTries {
 		var doc struct {
-			Fin   map[string]int64 `bson:"fin"`
-			Epoch int64            `bson:"markerEpoch"`
+			Fin     map[string]int64 `bson:"fin"`
+			Epoch   int64            `bson:"markerEpoch"`
+			Markers int64            `bson:"markers"`
 		}
-		proj := bson.D{{Key: "fin." + orderID, Value: 1}, {Key: "markerEpoch", Value: 1}}
+		proj := bson.D{{Key: "fin." + orderID, Value: 1}, {Key: "markerEpoch", Value: 1}, {Key: "markers", Value: 1}}
 		err := s.reads.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(proj)).Decode(&doc)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return 0, nil // products are never removed; nothing was ever held
@@ -274,33 +275,38 @@ func (s *Store) finishCommitted(ctx context.Context, orderID, productID string, 
 				continue // pruned or marked meanwhile: look again
 			}
 			moved = qty
+			doc.Markers++
 		}
 		if _, err := s.insertOnce(ctx, fact{ID: factID, Status: Status(counter), At: Now()}); err != nil {
 			return moved, err
 		}
-		s.pruneIfMany(ctx, productID)
+		s.pruneIfMany(ctx, productID, doc.Markers)
 		return moved, nil
 	}
 	return 0, fmt.Errorf("%s %s: %w", counter, productID, ErrConflict)
 }
 
-// pruneIfMany prunes the product's old markers once it holds more than
-// pruneAbove. A failure only delays the pruning to a later call.
-func (s *Store) pruneIfMany(ctx context.Context, productID string) {
-	var doc struct {
-		Markers int64 `bson:"markers"`
-	}
-	err := s.reads.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(bson.D{{Key: "markers", Value: 1}})).Decode(&doc)
-	if err == nil && doc.Markers <= s.pruneAbove {
+// pruneIfMany prunes the product's markers once it holds more than
+// pruneAbove; markers is the count the caller last read (with its own
+// marker added). A failure only delays the pruning to a later call.
+func (s *Store) pruneIfMany(ctx context.Context, productID string, markers int64) {
+	if markers <= s.pruneAbove {
 		return
 	}
-	if err == nil {
-		_, err = s.prune(ctx, productID)
-	}
-	if err != nil {
+	if _, err := s.prune(ctx, productID); err != nil {
 		slog.Default().WarnContext(ctx, "catalog: pruning markers failed; a later call tries again",
 			"product_id", productID, "error", err)
 	}
+}
+
+// markerCount reads how many markers the product holds; 0 when the read
+// fails, so the pruning waits for a later call.
+func (s *Store) markerCount(ctx context.Context, productID string) int64 {
+	var doc struct {
+		Markers int64 `bson:"markers"`
+	}
+	_ = s.reads.FindOne(ctx, bson.D{{Key: "_id", Value: productID}}, options.FindOne().SetProjection(bson.D{{Key: "markers", Value: 1}})).Decode(&doc)
+	return doc.Markers
 }
 
 // prune removes from one product the fin markers whose fact exists, the
