@@ -133,9 +133,10 @@ func (s *Store) beginHold(ctx context.Context, orderID string, items []Item) (Ho
 // status, shortages and the reservations' tokens) and the end (order id +
 // endSuffix: sold or cancelled, whichever came first). Versions before the
 // end fact wrote a cancellation as order id + cancelSuffix; Open turns
-// those into end facts once (migrateCancellations). The embedded FerretDB v1 looks a document up by an index only when
-// the filter is exactly {_id}; any other condition scans the whole
-// collection, and this one grows by an order at a time. So no conditional
+// those into end facts once (migrateCancellations). The embedded FerretDB
+// v1 looks a document up by an index only when the filter is exactly
+// {_id}; any other condition scans the whole collection, and this one
+// grows by an order at a time. So no conditional
 // update here: inserts and reads by _id only (docs/benchmarks.md has the
 // measurements).
 const (
@@ -349,7 +350,7 @@ func (s *Store) tidy(ctx context.Context, h Hold, mine string) error {
 			if mine != anyToken && counted == mine {
 				err = s.commit(ctx, h.OrderID, it.ProductID, mine)
 			} else {
-				_, err = s.settleEntry(ctx, h.OrderID, it.ProductID, counted)
+				_, err = s.tidyEntry(ctx, h.OrderID, it.ProductID, counted)
 			}
 			if err != nil {
 				return fmt.Errorf("catalog: reserve order %s: %w", h.OrderID, err)
@@ -359,10 +360,10 @@ func (s *Store) tidy(ctx context.Context, h Hold, mine string) error {
 	return nil
 }
 
-// settleEntry looks at the order's reservation of productID, if any: the
-// counted one is committed, any other is given back; it returns the units
-// given back.
-func (s *Store) settleEntry(ctx context.Context, orderID, productID, counted string) (int64, error) {
+// tidyEntry looks at the order's reservation of productID, if any: the
+// counted one is committed, any other is given back (a late walk's); it
+// returns the units given back.
+func (s *Store) tidyEntry(ctx context.Context, orderID, productID, counted string) (int64, error) {
 	c, ok, err := s.readClaim(ctx, orderID, productID)
 	if err != nil {
 		return 0, err
@@ -414,7 +415,7 @@ func (s *Store) releaseAll(ctx context.Context, h Hold) (int64, error) {
 	var total int64
 	for _, it := range h.Items {
 		counted := h.tokens[it.ProductID]
-		n, err := s.settleEntry(ctx, h.OrderID, it.ProductID, counted)
+		n, err := s.tidyEntry(ctx, h.OrderID, it.ProductID, counted)
 		if err == nil && counted != "" {
 			var m int64
 			m, err = s.finishCommitted(ctx, h.OrderID, it.ProductID, it.Quantity, "stock")
