@@ -260,9 +260,16 @@ var backlog = metrics.NewGaugeVec("outbox_backlog",
 
 // drain relays batches until one comes back short or fails.
 func drain(ctx context.Context, r relayer) (int, error) {
-	total := 0
+	return inBatches(func(limit int) (int, error) { return r.Relay(ctx, limit) })
+}
+
+// inBatches calls step with the batch size until a call does less than a
+// batch or fails, at most maxRounds times per tick (what is left waits for
+// the next one), and adds up what the calls did.
+func inBatches[N int | int64](step func(limit int) (N, error)) (N, error) {
+	var total N
 	for range maxRounds {
-		n, err := r.Relay(ctx, batch)
+		n, err := step(batch)
 		total += n
 		if err != nil || n < batch {
 			return total, err
@@ -271,18 +278,9 @@ func drain(ctx context.Context, r relayer) (int, error) {
 	return total, nil
 }
 
-// purge deletes sent events older than cutoff, a batch at a time, at most
-// maxRounds batches per tick: what is left waits for the next tick.
+// purge deletes sent events older than cutoff, a batch at a time.
 func purge(ctx context.Context, p purger, cutoff time.Time) (int64, error) {
-	var total int64
-	for range maxRounds {
-		n, err := p.Purge(ctx, cutoff, batch)
-		total += n
-		if err != nil || n < batch {
-			return total, err
-		}
-	}
-	return total, nil
+	return inBatches(func(limit int) (int64, error) { return p.Purge(ctx, cutoff, limit) })
 }
 
 // tolerateMissingTable relays and purges nothing from a database whose
