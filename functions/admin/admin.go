@@ -67,11 +67,7 @@ func New() *Function { return &Function{} }
 // Start reads the configuration, opens the operations database and builds
 // the routes.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		return err
-	}
-	return f.startWith(ctx, c)
+	return fn.StartFrom(ctx, cfg, ConfigFrom, f.startWith)
 }
 
 func (f *Function) startWith(ctx context.Context, c Config) error {

@@ -24,61 +24,30 @@ import (
 // Name is the function's name.
 const Name = "cancel-delivery"
 
-// Config is what cancel-delivery reads at start.
-type Config struct {
-	Store sqlstore.Config
-}
-
-// ConfigFrom reads MYSQL_DSN and KNSHOP_SERIALIZE_DB.
-func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := sqlstore.ConfigFrom(cfg, deliverystore.Database)
-	if err != nil {
-		return Config{}, fmt.Errorf("canceldelivery: config: %w", err)
-	}
-	return Config{Store: sc}, nil
-}
-
 // canceller is what the function needs of the deliveries database.
 type canceller interface {
 	CancelOrder(ctx context.Context, orderID, reason string, at time.Time) (deliverystore.Cancellation, error)
 }
 
-// Function is cancel-delivery.
-type Function struct {
-	store canceller // the deliveries database (kept with fn.Use), behind what Handle needs
+// New returns an unstarted cancel-delivery: it opens (and migrates) the
+// deliveries database (MYSQL_DSN, KNSHOP_SERIALIZE_DB).
+func New() *fn.Reaction[canceller] {
+	return fn.On(Name, sqlstore.From(deliverystore.Database, open), cancel)
 }
 
-// New returns an unstarted cancel-delivery.
-func New() *Function { return &Function{} }
-
-// Start reads the configuration and opens (and migrates) the deliveries
-// database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := ConfigFrom(cfg)
+func open(ctx context.Context, c sqlstore.Config) (canceller, error) {
+	s, err := deliverystore.Open(ctx, c)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("canceldelivery: start: %w", err)
 	}
-	return f.startWith(ctx, c)
+	return s, nil
 }
 
-func (f *Function) startWith(ctx context.Context, c Config) error {
-	store, err := deliverystore.Open(ctx, c.Store)
-	if err := fn.Use(ctx, store, err); err != nil {
-		return fmt.Errorf("canceldelivery: start: %w", err)
-	}
-	f.store = store
-	return nil
-}
-
-// Handle cancels the delivery side of a cancelled order. It never replies;
+// cancel cancels the delivery side of a cancelled order. It never replies;
 // a store failure is retried by the Broker, and a repeated event changes
 // nothing.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.OrderCancelledData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fmt.Errorf("canceldelivery: %w", err)
-	}
-	c, err := f.store.CancelOrder(ctx, d.OrderID, d.Reason, d.CancelledAt)
+func cancel(ctx context.Context, s canceller, d events.OrderCancelledData) (*event.Event, error) {
+	c, err := s.CancelOrder(ctx, d.OrderID, d.Reason, d.CancelledAt)
 	if err != nil {
 		return nil, fmt.Errorf("canceldelivery: %w", err)
 	}

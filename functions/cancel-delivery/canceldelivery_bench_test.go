@@ -17,9 +17,7 @@ func BenchmarkHandle(b *testing.B) {
 	for _, engine := range storetest.MySQLEngines(b) {
 		b.Run(engine.Name, func(b *testing.B) {
 			f := New()
-			storetest.Keep(b, func(ctx context.Context) error {
-				return f.startWith(ctx, Config{Store: engine.Config(b, "deliveries")})
-			})
+			storetest.StartFunction(b, f, engine.Config(b, deliverystore.Database).Env(deliverystore.Database))
 			ctx := context.Background()
 			b.Run("no delivery", func(b *testing.B) {
 				for b.Loop() {
@@ -32,7 +30,7 @@ func BenchmarkHandle(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
 					order := ids.New()
-					if _, err := deliverystoretest.Create(b, f.store.(*deliverystore.Store), order); err != nil {
+					if _, err := deliverystoretest.Create(b, f.Opened().(*deliverystore.Store), order); err != nil {
 						b.Fatal(err)
 					}
 					e := deliverystoretest.Cancelled(b, order, "customer_request")
@@ -44,7 +42,7 @@ func BenchmarkHandle(b *testing.B) {
 			})
 			b.Run("redelivered", func(b *testing.B) {
 				order := ids.New()
-				if _, err := deliverystoretest.Create(b, f.store.(*deliverystore.Store), order); err != nil {
+				if _, err := deliverystoretest.Create(b, f.Opened().(*deliverystore.Store), order); err != nil {
 					b.Fatal(err)
 				}
 				e := deliverystoretest.Cancelled(b, order, "customer_request")

@@ -27,27 +27,14 @@ import (
 
 // started is a cancel-delivery on a fresh deliveries database of sc, and
 // that database's store for the test's own reads and writes.
-func started(t *testing.T, sc sqlstore.Config) (*Function, *deliverystore.Store) {
+func started(t *testing.T, sc sqlstore.Config) (*fn.Reaction[canceller], *deliverystore.Store) {
 	t.Helper()
-	ctx := context.Background()
 	f := New()
-	if err := f.Start(ctx, map[string]string{}); err == nil {
+	if err := f.Start(context.Background(), map[string]string{}); err == nil {
 		t.Fatal("Start without MYSQL_DSN succeeded")
 	}
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Store.Database != deliverystore.Database {
-		t.Fatalf("database = %q, want %q", c.Store.Database, deliverystore.Database)
-	}
-	c.Store.Database = sc.Database // the test's own database
-	storetest.Keep(t, func(ctx context.Context) error { return f.startWith(ctx, c) })
-	return f, f.store.(*deliverystore.Store)
+	storetest.StartFunction(t, f, sc.Env(deliverystore.Database))
+	return f, f.Opened().(*deliverystore.Store)
 }
 
 func allowAll(deliverystore.Delivery) error { return nil }
@@ -254,10 +241,12 @@ func TestStatusMapping(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f.store = store
-			if tc.broken {
-				f.store = brokenStore{}
-			}
+			f.Swap(func(canceller) canceller {
+				if tc.broken {
+					return brokenStore{}
+				}
+				return store
+			})
 			resp := brokertest.Send(t, srv.URL, tc.event)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.want)

@@ -24,24 +24,13 @@ import (
 // Name is the function's name, and the source of its replies.
 const Name = "cancel-order"
 
-// Function is cancel-order.
-type Function struct {
-	store *orderstore.Store // the orders database, kept with fn.Use
-	now   func() time.Time
-}
+// New returns the function, unstarted: it opens the orders database the
+// configuration names.
+func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, cancel) }
 
-// New returns the function, unstarted.
-func New() *Function { return &Function{now: time.Now} }
-
-// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = orderstore.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle cancels the order of a STOCK_REJECTED or PAYMENT_FAILURE.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	a, err := orderstep.Apply(ctx, f.store, "cancelorder", e, f.change)
+// cancel cancels the order of a STOCK_REJECTED or PAYMENT_FAILURE.
+func cancel(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
+	a, err := orderstep.Apply(ctx, s, "cancelorder", e, change)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +60,8 @@ var reasons = map[events.Type]string{
 }
 
 // change reads the cancellation an event asks for.
-func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
-	c := orderstore.Change{To: orderstore.Cancelled, Reason: reasons[events.Type(e.Type())], At: f.now(), From: orderstore.UnpaidStates}
+func change(e event.Event) (string, orderstore.Change, error) {
+	c := orderstore.Change{To: orderstore.Cancelled, Reason: reasons[events.Type(e.Type())], At: time.Now(), From: orderstore.UnpaidStates}
 	switch events.Type(e.Type()) {
 	case events.StockRejected:
 		var d events.StockRejectedData

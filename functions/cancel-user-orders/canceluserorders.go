@@ -21,29 +21,14 @@ import (
 // Name is the function's name, and the source of its events.
 const Name = "cancel-user-orders"
 
-// Function is cancel-user-orders.
-type Function struct {
-	store *orderstore.Store // the orders database, kept with fn.Use
-	now   func() time.Time
-}
+// New returns the function, unstarted: it opens the orders database and
+// its outbox towards K_SINK.
+func New() *fn.Reaction[*orderstore.Store] { return fn.On(Name, orderstore.OpenPublishing, cancel) }
 
-// New returns the function, unstarted.
-func New() *Function { return &Function{now: time.Now} }
-
-// Start opens the orders database and its outbox towards K_SINK; the runtime keeps it (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = orderstore.OpenPublishing(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle cancels the open orders of a USER_DELETED's user. It has no reply.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.UserDeletedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(err)
-	}
-	change := orderstore.Change{Reason: events.ReasonUserDeleted, At: f.now()}
-	cancelled, err := f.store.CancelOpen(ctx, d.UserID, change, orderstore.AnnounceCancelled(ctx, Name))
+// cancel cancels the open orders of a USER_DELETED's user. It has no reply.
+func cancel(ctx context.Context, s *orderstore.Store, d events.UserDeletedData) (*event.Event, error) {
+	change := orderstore.Change{Reason: events.ReasonUserDeleted, At: time.Now()}
+	cancelled, err := s.CancelOpen(ctx, d.UserID, change, orderstore.AnnounceCancelled(ctx, Name))
 	if err != nil {
 		return nil, fmt.Errorf("canceluserorders: %w", err)
 	}

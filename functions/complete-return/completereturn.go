@@ -25,33 +25,18 @@ const Name = "complete-return"
 // cannot change it.
 var ErrNotReceived = errors.New("complete-return: the return was not received")
 
-// Function is complete-return.
-type Function struct {
-	store *orderstore.Store
-	now   func() time.Time
-}
+// New returns an unstarted complete-return: it opens the orders database,
+// where returns live.
+func New() *fn.Reaction[*orderstore.Store] { return fn.On(Name, orderstore.OpenFrom, complete) }
 
-// New returns an unstarted complete-return.
-func New() *Function { return &Function{now: time.Now} }
-
-// Start opens the orders database, where returns live.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = orderstore.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle marks the refunded return REFUNDED, once.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.PaymentRefundedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(fmt.Errorf("completereturn: %w", err))
-	}
+// complete marks the refunded return REFUNDED, once.
+func complete(ctx context.Context, s *orderstore.Store, d events.PaymentRefundedData) (*event.Event, error) {
 	if d.ReturnID == "" {
 		return nil, nil
 	}
 	log := fn.Logger(ctx).With("return_id", d.ReturnID, "order_id", d.OrderID)
-	a, err := f.store.AdvanceReturn(ctx, d.ReturnID, orderstore.ReturnChange{
-		To: orderstore.ReturnRefunded, RefundID: d.RefundID, At: f.now(),
+	a, err := s.AdvanceReturn(ctx, d.ReturnID, orderstore.ReturnChange{
+		To: orderstore.ReturnRefunded, RefundID: d.RefundID, At: time.Now(),
 	}, Name)
 	if err != nil {
 		return nil, fn.PermanentIf(fmt.Errorf("completereturn: %w", err), orderstore.ErrNotFound)

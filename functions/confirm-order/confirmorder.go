@@ -28,24 +28,13 @@ import (
 // Name is the function's name, and the source of its replies.
 const Name = "confirm-order"
 
-// Function is confirm-order.
-type Function struct {
-	store *orderstore.Store // the orders database, kept with fn.Use
-	now   func() time.Time
-}
+// New returns the function, unstarted: it opens the orders database the
+// configuration names.
+func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, confirm) }
 
-// New returns the function, unstarted.
-func New() *Function { return &Function{now: time.Now} }
-
-// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = orderstore.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle applies a STOCK_RESERVED or PAYMENT_SUCCESS.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	a, err := orderstep.Apply(ctx, f.store, "confirmorder", e, f.change)
+// confirm applies a STOCK_RESERVED or PAYMENT_SUCCESS.
+func confirm(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
+	a, err := orderstep.Apply(ctx, s, "confirmorder", e, change)
 	if err != nil {
 		return nil, err
 	}
@@ -67,20 +56,20 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 }
 
 // change reads the move an event asks for.
-func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
+func change(e event.Event) (string, orderstore.Change, error) {
 	switch events.Type(e.Type()) {
 	case events.StockReserved:
 		var d events.StockReservedData
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
-		return d.OrderID, orderstore.Change{To: orderstore.Reserved, At: f.now()}, nil
+		return d.OrderID, orderstore.Change{To: orderstore.Reserved, At: time.Now()}, nil
 	case events.PaymentSuccess:
 		var d events.PaymentSuccessData
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
-		return d.OrderID, orderstore.Change{To: orderstore.Paid, At: f.now(),
+		return d.OrderID, orderstore.Change{To: orderstore.Paid, At: time.Now(),
 			Payment: &orderstore.Payment{ID: d.PaymentID, Status: paymentstore.Succeeded}}, nil
 	}
 	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())

@@ -18,7 +18,7 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-func setup(t *testing.T) (*CreateProfile, *identity.Profiles, *identitytest.Env) {
+func setup(t *testing.T) (*fn.Reaction[*identity.DB], *identity.Profiles, *identitytest.Env) {
 	t.Helper()
 	env := identitytest.New(t)
 	f := New()

@@ -23,42 +23,21 @@ import (
 // Name is the function's name.
 const Name = "dead-letter"
 
-// Function is the dead-letter sink.
-type Function struct {
-	store *deadletter.Store
-}
-
-// New returns an unstarted dead-letter function.
-func New() *Function { return &Function{} }
-
-// Start reads MYSQL_DSN and KNSHOP_SERIALIZE_DB and opens the operations
-// database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
-	if err != nil {
-		return fmt.Errorf("deadletter: config: %w", err)
-	}
-	return f.startWith(ctx, c)
-}
-
-func (f *Function) startWith(ctx context.Context, c sqlstore.Config) error {
-	store, err := deadletter.Open(ctx, c)
-	if err := fn.Use(ctx, store, err); err != nil {
-		return fmt.Errorf("deadletter: start: %w", err)
-	}
-	f.store = store
-	return nil
+// New returns an unstarted dead-letter function: it opens the operations
+// database (MYSQL_DSN, KNSHOP_SERIALIZE_DB).
+func New() *fn.Reaction[*deadletter.Store] {
+	return fn.OnEvent(Name, sqlstore.From(opsdb.Database, deadletter.Open), keep)
 }
 
 // deadLetters counts the letters stored (a redelivered letter once).
 var deadLetters = metrics.NewCounterVec("dead_letters_total",
 	"type")
 
-// Handle stores e and answers no reply. Any valid CloudEvent is taken,
+// keep stores e and answers no reply. Any valid CloudEvent is taken,
 // whatever its type: a failure to store it is retried by the Broker.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+func keep(ctx context.Context, s *deadletter.Store, e event.Event) (*event.Event, error) {
 	l := deadletter.LetterFrom(e, time.Now())
-	added, err := f.store.Add(ctx, l)
+	added, err := s.Add(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: %w", err)
 	}

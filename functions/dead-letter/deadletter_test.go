@@ -12,7 +12,7 @@ import (
 
 	"github.com/knshop/knshop/lib/broker/brokertest"
 	"github.com/knshop/knshop/lib/deadletter"
-	"github.com/knshop/knshop/lib/fn"
+	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/storetest"
 )
 
@@ -31,12 +31,7 @@ func TestDeadLetterSink(t *testing.T) {
 	for _, engine := range storetest.MySQLEngines(t) {
 		t.Run(engine.Name, func(t *testing.T) {
 			f := New()
-			storetest.Keep(t, func(ctx context.Context) error { return f.startWith(ctx, engine.Config(t, "operations")) })
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(h)
+			srv := httptest.NewServer(storetest.StartFunction(t, f, engine.Config(t, opsdb.Database).Env(opsdb.Database)))
 			defer srv.Close()
 
 			cases := []struct {
@@ -70,7 +65,7 @@ func TestDeadLetterSink(t *testing.T) {
 						}
 					}
 					wg.Wait()
-					_, total, err := f.store.List(context.Background(), 0, 10)
+					_, total, err := f.Opened().List(context.Background(), 0, 10)
 					if err != nil || total != tc.wantTotal {
 						t.Fatalf("total = %d, %v; want %d", total, err, tc.wantTotal)
 					}

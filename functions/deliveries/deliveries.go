@@ -64,11 +64,7 @@ func New() *Function { return &Function{} }
 // Start reads the configuration, opens the deliveries database and builds
 // the routes.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		return err
-	}
-	return f.startWith(ctx, c)
+	return fn.StartFrom(ctx, cfg, ConfigFrom, f.startWith)
 }
 
 // startWith opens the store c names and builds the routes.

@@ -20,25 +20,16 @@ import (
 // Name is the function's name.
 const Name = "rate-product"
 
-// Function is rate-product.
-type Function struct{ store *catalog.Store }
+// New returns an unstarted rate-product: it opens the catalog.
+func New() *fn.Reaction[*catalog.Store] { return fn.OnEvent(Name, catalog.OpenFrom, rate) }
 
-// New returns an unstarted rate-product.
-func New() *Function { return &Function{} }
-
-// Start opens the catalog.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = catalog.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle applies one review event to its product's rating.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+// rate applies one review event to its product's rating.
+func rate(ctx context.Context, s *catalog.Store, e event.Event) (*event.Event, error) {
 	fact, err := factOf(e)
 	if err != nil {
 		return nil, fn.Permanent(fmt.Errorf("rateproduct: %w", err))
 	}
-	r, err := f.store.ApplyRating(ctx, fact)
+	r, err := s.ApplyRating(ctx, fact)
 	if err != nil {
 		return nil, fmt.Errorf("rateproduct: review %s: %w", fact.ReviewID, err)
 	}

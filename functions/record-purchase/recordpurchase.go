@@ -18,30 +18,18 @@ import (
 // Name is the function's name.
 const Name = "record-purchase"
 
-// Function is record-purchase.
-type Function struct{ store *catalog.Store }
+// New returns an unstarted record-purchase: it opens the catalog, where
+// purchases are kept beside the reviews.
+func New() *fn.Reaction[*catalog.Store] { return fn.On(Name, catalog.OpenFrom, record) }
 
-// New returns an unstarted record-purchase.
-func New() *Function { return &Function{} }
-
-// Start opens the catalog, where purchases are kept beside the reviews.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = catalog.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle records the purchases of a completed order. An ORDER_COMPLETED
+// record records the purchases of a completed order. An ORDER_COMPLETED
 // without items (from before they were carried) records nothing.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.OrderCompletedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(fmt.Errorf("recordpurchase: %w", err))
-	}
+func record(ctx context.Context, s *catalog.Store, d events.OrderCompletedData) (*event.Event, error) {
 	products := make([]string, 0, len(d.Items))
 	for _, it := range d.Items {
 		products = append(products, it.ProductID)
 	}
-	if err := f.store.RecordPurchase(ctx, d.CustomerID, d.CustomerName, products, d.CompletedAt); err != nil {
+	if err := s.RecordPurchase(ctx, d.CustomerID, d.CustomerName, products, d.CompletedAt); err != nil {
 		return nil, fmt.Errorf("recordpurchase: order %s: %w", d.OrderID, err)
 	}
 	fn.Logger(ctx).InfoContext(ctx, "purchases recorded", "order_id", d.OrderID, "products", len(products))

@@ -152,11 +152,7 @@ func New() *Function { return &Function{} }
 
 // Start reads the configuration and opens every outbox.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		return err
-	}
-	return f.startWith(ctx, c)
+	return fn.StartFrom(ctx, cfg, ConfigFrom, f.startWith)
 }
 
 func (f *Function) startWith(ctx context.Context, c Config) error {

@@ -23,31 +23,16 @@ const Name = "release-stock"
 // ErrBadOrder marks an ORDER_CANCELLED whose order id is not a knshop id.
 var ErrBadOrder = errors.New("releasestock: bad order id")
 
-// Function is release-stock.
-type Function struct {
-	store *catalog.Store // the catalog, kept with fn.Use
-}
+// New returns an unstarted release-stock: it opens the catalog the
+// configuration names.
+func New() *fn.Reaction[*catalog.Store] { return fn.On(Name, catalog.OpenFrom, release) }
 
-// New returns an unstarted release-stock.
-func New() *Function { return &Function{} }
-
-// Start opens the catalog the configuration names; the runtime keeps it
-// (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = catalog.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle gives back the stock of a cancelled order. It has no reply.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var cancelled events.OrderCancelledData
-	if err := events.Decode(e, &cancelled); err != nil {
-		return nil, fmt.Errorf("releasestock: %w", err)
-	}
+// release gives back the stock of a cancelled order. It has no reply.
+func release(ctx context.Context, s *catalog.Store, cancelled events.OrderCancelledData) (*event.Event, error) {
 	if !ids.Valid(cancelled.OrderID) {
 		return nil, fn.Permanent(fmt.Errorf("%w: %q", ErrBadOrder, cancelled.OrderID))
 	}
-	n, err := f.store.CancelOrder(ctx, cancelled.OrderID)
+	n, err := s.CancelOrder(ctx, cancelled.OrderID)
 	if err != nil {
 		return nil, fmt.Errorf("releasestock: order %s: %w", cancelled.OrderID, err)
 	}

@@ -24,28 +24,13 @@ const Name = "reserve-stock"
 // ErrBadOrder marks an ORDER_PLACED whose order id is not a knshop id.
 var ErrBadOrder = errors.New("reservestock: bad order id")
 
-// Function is reserve-stock.
-type Function struct {
-	store *catalog.Store // the catalog, kept with fn.Use
-}
+// New returns an unstarted reserve-stock: it opens the catalog the
+// configuration names.
+func New() *fn.Reaction[*catalog.Store] { return fn.On(Name, catalog.OpenFrom, reserve) }
 
-// New returns an unstarted reserve-stock.
-func New() *Function { return &Function{} }
-
-// Start opens the catalog the configuration names; the runtime keeps it
-// (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = catalog.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle reserves the items of an ORDER_PLACED and answers with the outcome.
+// reserve reserves the items of an ORDER_PLACED and answers with the outcome.
 // An order that was cancelled before its stock was reserved gets no reply.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var placed events.OrderPlacedData
-	if err := events.Decode(e, &placed); err != nil {
-		return nil, fmt.Errorf("reservestock: %w", err)
-	}
+func reserve(ctx context.Context, s *catalog.Store, placed events.OrderPlacedData) (*event.Event, error) {
 	if !ids.Valid(placed.OrderID) {
 		return nil, fn.Permanent(fmt.Errorf("%w: %q", ErrBadOrder, placed.OrderID))
 	}
@@ -53,7 +38,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	for i, it := range placed.Items {
 		items[i] = catalog.Item{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	h, err := f.store.ReserveOrder(ctx, placed.OrderID, items)
+	h, err := s.ReserveOrder(ctx, placed.OrderID, items)
 	if err != nil {
 		return nil, fmt.Errorf("reservestock: order %s: %w", placed.OrderID, err)
 	}

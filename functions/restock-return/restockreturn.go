@@ -19,24 +19,12 @@ import (
 // Name is the function's name.
 const Name = "restock-return"
 
-// Function is restock-return.
-type Function struct{ store *catalog.Store }
+// New returns an unstarted restock-return: it opens the catalog the
+// configuration names.
+func New() *fn.Reaction[*catalog.Store] { return fn.On(Name, catalog.OpenFrom, restock) }
 
-// New returns an unstarted restock-return.
-func New() *Function { return &Function{} }
-
-// Start opens the catalog the configuration names.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = catalog.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle restocks the units of a received return.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.ReturnReceivedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(fmt.Errorf("restockreturn: %w", err))
-	}
+// restock restocks the units of a received return.
+func restock(ctx context.Context, s *catalog.Store, d events.ReturnReceivedData) (*event.Event, error) {
 	if !ids.Valid(d.ReturnID) {
 		return nil, fn.Permanent(fmt.Errorf("restockreturn: bad return id %q", d.ReturnID))
 	}
@@ -44,7 +32,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	for i, it := range d.Items {
 		items[i] = catalog.Item{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	n, err := f.store.RestockReturn(ctx, d.ReturnID, items)
+	n, err := s.RestockReturn(ctx, d.ReturnID, items)
 	if err != nil {
 		return nil, fmt.Errorf("restockreturn: return %s: %w", d.ReturnID, err)
 	}

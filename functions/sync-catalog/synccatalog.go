@@ -16,31 +16,24 @@ import (
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
-// Function is sync-catalog.
-type Function struct {
-	store *orderstore.Store // the orders database, kept with fn.Use
-}
+// Name is the function's name.
+const Name = "sync-catalog"
 
-// New returns the function, unstarted.
-func New() *Function { return &Function{} }
+// New returns the function, unstarted: it opens the orders database the
+// configuration names.
+func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, apply) }
 
-// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = orderstore.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle applies one PRODUCT_* event to the read model. It has no reply.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+// apply applies one PRODUCT_* event to the read model. It has no reply.
+func apply(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
 	p, err := product(e)
 	if err != nil {
 		return nil, fn.Permanent(err)
 	}
 	var applied bool
 	if p.Deleted {
-		applied, err = f.store.DeleteProduct(ctx, p.ID, p.Version, p.UpdatedAt)
+		applied, err = s.DeleteProduct(ctx, p.ID, p.Version, p.UpdatedAt)
 	} else {
-		applied, err = f.store.ApplyProduct(ctx, p)
+		applied, err = s.ApplyProduct(ctx, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("synccatalog: %w", err)

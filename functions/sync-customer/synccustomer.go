@@ -16,27 +16,16 @@ import (
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
-// Function is sync-customer.
-type Function struct {
-	store *orderstore.Store // the orders database, kept with fn.Use
-}
+// Name is the function's name.
+const Name = "sync-customer"
 
-// New returns the function, unstarted.
-func New() *Function { return &Function{} }
+// New returns the function, unstarted: it opens the orders database the
+// configuration names.
+func New() *fn.Reaction[*orderstore.Store] { return fn.On(Name, orderstore.OpenFrom, apply) }
 
-// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = orderstore.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle applies a USER_UPDATED. It has no reply.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.UserUpdatedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(err)
-	}
-	applied, err := f.store.ApplyCustomer(ctx, orderstore.Customer{
+// apply applies a USER_UPDATED. It has no reply.
+func apply(ctx context.Context, s *orderstore.Store, d events.UserUpdatedData) (*event.Event, error) {
+	applied, err := s.ApplyCustomer(ctx, orderstore.Customer{
 		ID: d.UserID, Email: d.Email, Name: d.Name, Addresses: d.Addresses, Version: d.Version, UpdatedAt: d.UpdatedAt,
 	})
 	if err != nil {

@@ -21,25 +21,17 @@ import (
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
-// Function is track-order.
-type Function struct {
-	store *orderstore.Store // the orders database, kept with fn.Use
-	now   func() time.Time
-}
+// Name is the function's name.
+const Name = "track-order"
 
-// New returns the function, unstarted.
-func New() *Function { return &Function{now: time.Now} }
+// New returns the function, unstarted: it opens the orders database the
+// configuration names.
+func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, track) }
 
-// Start opens the orders database the configuration names; the runtime keeps it (fn.Use).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
-	f.store, err = orderstore.OpenFrom(ctx, cfg)
-	return fn.Use(ctx, f.store, err)
-}
-
-// Handle applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
+// track applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
 // no reply.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	a, err := orderstep.Apply(ctx, f.store, "trackorder", e, f.change)
+func track(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
+	a, err := orderstep.Apply(ctx, s, "trackorder", e, change)
 	if err != nil {
 		return nil, err
 	}
@@ -56,21 +48,21 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 }
 
 // change reads the move an event asks for.
-func (f *Function) change(e event.Event) (string, orderstore.Change, error) {
+func change(e event.Event) (string, orderstore.Change, error) {
 	switch events.Type(e.Type()) {
 	case events.DeliveryStarted:
 		var d events.DeliveryStartedData
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
-		return d.OrderID, orderstore.Change{To: orderstore.Shipping, At: f.now(),
+		return d.OrderID, orderstore.Change{To: orderstore.Shipping, At: time.Now(),
 			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: deliverystore.Started}}, nil
 	case events.DeliveryCourieredPartner:
 		var d events.DeliveryCourieredPartnerData
 		if err := events.Decode(e, &d); err != nil {
 			return "", orderstore.Change{}, err
 		}
-		return d.OrderID, orderstore.Change{To: orderstore.InTransit, At: f.now(),
+		return d.OrderID, orderstore.Change{To: orderstore.InTransit, At: time.Now(),
 			Delivery: &orderstore.Delivery{ID: d.DeliveryID, Status: deliverystore.Couriered, TrackingNumber: d.TrackingNumber}}, nil
 	}
 	return "", orderstore.Change{}, fmt.Errorf("%w: type %s", events.ErrInvalid, e.Type())

@@ -37,19 +37,30 @@ type Config struct {
 // else KNSHOP_SERIALIZE_DB, from cfg for the given database, renamed by
 // <DATABASE>_DATABASE when cfg has it (areadb).
 func ConfigFrom(cfg map[string]string, database string) (Config, error) {
-	c := Config{URI: cfg["MONGODB_URI"], Database: areadb.Name(cfg, database)}
-	if c.URI == "" {
-		return Config{}, fmt.Errorf("%w: MONGODB_URI is not set", ErrConfig)
-	}
-	if c.Database == "" {
-		return Config{}, fmt.Errorf("%w: no database name", ErrConfig)
-	}
-	serialize, err := areadb.Serialize(cfg, "MONGODB")
+	p, err := areadb.Read(cfg, uriKey, engine, database)
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c.Serialize = serialize
-	return c, nil
+	return Config{URI: p.Addr, Database: p.Database, Serialize: p.Serialize}, nil
+}
+
+// The configuration keys: the server, and the engine's serialize switch.
+const (
+	uriKey = "MONGODB_URI"
+	engine = "MONGODB"
+)
+
+// Env is the configuration ConfigFrom reads c from, for the database whose
+// default name is database (its <DATABASE>_DATABASE names c's): what a test
+// hands a function's Start.
+func (c Config) Env(database string) map[string]string {
+	return areadb.Place{Addr: c.URI, Database: c.Database, Serialize: c.Serialize}.Env(uriKey, engine, database)
+}
+
+// From makes an opener of a function's configuration out of open, for the
+// database whose default name is database: ConfigFrom, then open.
+func From[S any](database string, open func(context.Context, Config) (S, error)) func(context.Context, map[string]string) (S, error) {
+	return areadb.Opener(ConfigFrom, database, open)
 }
 
 // String describes c without the URI's credentials, for logs.

@@ -5,6 +5,7 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -31,23 +32,34 @@ type Config struct {
 // else KNSHOP_SERIALIZE_DB, from cfg for the given database, renamed by
 // <DATABASE>_DATABASE when cfg has it (areadb).
 func ConfigFrom(cfg map[string]string, database string) (Config, error) {
-	c := Config{DSN: cfg["MYSQL_DSN"], Database: areadb.Name(cfg, database)}
-	if c.DSN == "" {
-		return Config{}, fmt.Errorf("%w: MYSQL_DSN is not set", ErrConfig)
-	}
-	if c.Database == "" {
-		return Config{}, fmt.Errorf("%w: no database name", ErrConfig)
-	}
-	if _, err := mysql.ParseDSN(c.DSN); err != nil {
-		// The DSN may hold a password: do not echo it.
-		return Config{}, fmt.Errorf("%w: MYSQL_DSN does not parse", ErrConfig)
-	}
-	serialize, err := areadb.Serialize(cfg, "MYSQL")
+	p, err := areadb.Read(cfg, dsnKey, engine, database)
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c.Serialize = serialize
-	return c, nil
+	if _, err := mysql.ParseDSN(p.Addr); err != nil {
+		// The DSN may hold a password: do not echo it.
+		return Config{}, fmt.Errorf("%w: %s does not parse", ErrConfig, dsnKey)
+	}
+	return Config{DSN: p.Addr, Database: p.Database, Serialize: p.Serialize}, nil
+}
+
+// The configuration keys: the server, and the engine's serialize switch.
+const (
+	dsnKey = "MYSQL_DSN"
+	engine = "MYSQL"
+)
+
+// Env is the configuration ConfigFrom reads c from, for the database whose
+// default name is database (its <DATABASE>_DATABASE names c's): what a test
+// hands a function's Start.
+func (c Config) Env(database string) map[string]string {
+	return areadb.Place{Addr: c.DSN, Database: c.Database, Serialize: c.Serialize}.Env(dsnKey, engine, database)
+}
+
+// From makes an opener of a function's configuration out of open, for the
+// database whose default name is database: ConfigFrom, then open.
+func From[S any](database string, open func(context.Context, Config) (S, error)) func(context.Context, map[string]string) (S, error) {
+	return areadb.Opener(ConfigFrom, database, open)
 }
 
 // String describes c without the DSN's credentials, for logs.
