@@ -45,153 +45,147 @@ func stepEvent(d deliverystore.Delivery) (event.Event, error) {
 }
 
 func TestCancelDelivery(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			f, store := started(t, engine.Config(t, "deliveries"))
-			ctx := context.Background()
-			cases := map[string]struct {
-				reason     string
-				delivery   deliverystore.Status // "" for none yet
-				wantStatus deliverystore.Status // "" for none at the end
-				wantSteps  int
-			}{
-				"customer cancels before the delivery exists": {reason: "customer_request"},
-				"customer cancels a started delivery": {reason: "customer_request", delivery: deliverystore.Started,
-					wantStatus: deliverystore.Cancelled, wantSteps: 2},
-				"account deletion cancels a started delivery": {reason: "user_deleted", delivery: deliverystore.Started,
-					wantStatus: deliverystore.Cancelled, wantSteps: 2},
-				"a couriered delivery goes on": {reason: "customer_request", delivery: deliverystore.Couriered,
-					wantStatus: deliverystore.Couriered, wantSteps: 2},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					order := ids.New()
-					if tc.delivery != "" {
-						if _, err := deliverystoretest.Create(t, store, order); err != nil {
-							t.Fatal(err)
-						}
-					}
-					if tc.delivery == deliverystore.Couriered {
-						if _, _, err := store.Advance(ctx, ids.Derive(order, "delivery"),
-							deliverystore.Step{To: deliverystore.Couriered, At: time.Now()}, allowAll, stepEvent); err != nil {
-							t.Fatal(err)
-						}
-					}
-					e := deliverystoretest.Cancelled(t, order, tc.reason)
-					for attempt := 1; attempt <= 3; attempt++ { // the first delivery and two redeliveries
-						reply, err := f.Handle(ctx, e)
-						if err != nil || reply != nil {
-							t.Fatalf("delivery %d: Handle = %v, %v; want no reply, no error", attempt, reply, err)
-						}
-					}
-					got, err := store.ByOrder(ctx, order)
-					switch {
-					case tc.wantStatus == "" && !errors.Is(err, deliverystore.ErrNotFound):
-						t.Fatalf("ByOrder = %+v, %v; want no delivery", got, err)
-					case tc.wantStatus != "" && err != nil:
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		f, store := started(t, engine.Config(t, "deliveries"))
+		ctx := context.Background()
+		cases := map[string]struct {
+			reason     string
+			delivery   deliverystore.Status // "" for none yet
+			wantStatus deliverystore.Status // "" for none at the end
+			wantSteps  int
+		}{
+			"customer cancels before the delivery exists": {reason: "customer_request"},
+			"customer cancels a started delivery": {reason: "customer_request", delivery: deliverystore.Started,
+				wantStatus: deliverystore.Cancelled, wantSteps: 2},
+			"account deletion cancels a started delivery": {reason: "user_deleted", delivery: deliverystore.Started,
+				wantStatus: deliverystore.Cancelled, wantSteps: 2},
+			"a couriered delivery goes on": {reason: "customer_request", delivery: deliverystore.Couriered,
+				wantStatus: deliverystore.Couriered, wantSteps: 2},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				order := ids.New()
+				if tc.delivery != "" {
+					if _, err := deliverystoretest.Create(t, store, order); err != nil {
 						t.Fatal(err)
-					case got.Status != tc.wantStatus || len(got.History) != tc.wantSteps:
-						t.Fatalf("delivery %s with history %v; want %s with %d steps", got.Status, got.History, tc.wantStatus, tc.wantSteps)
 					}
-					// A PAYMENT_SUCCESS arriving now (late, or redelivered) starts nothing.
-					if created, err := deliverystoretest.Create(t, store, order); created || !errors.Is(err, deliverystore.ErrOrderCancelled) {
-						t.Fatalf("start after the cancellation: created %v, %v", created, err)
+				}
+				if tc.delivery == deliverystore.Couriered {
+					if _, _, err := store.Advance(ctx, ids.Derive(order, "delivery"),
+						deliverystore.Step{To: deliverystore.Couriered, At: time.Now()}, allowAll, stepEvent); err != nil {
+						t.Fatal(err)
 					}
-					if tc.wantStatus == "" {
-						if _, err := store.ByOrder(ctx, order); !errors.Is(err, deliverystore.ErrNotFound) {
-							t.Fatalf("a delivery exists after a late start: %v", err)
-						}
+				}
+				e := deliverystoretest.Cancelled(t, order, tc.reason)
+				for attempt := 1; attempt <= 3; attempt++ { // the first delivery and two redeliveries
+					reply, err := f.Handle(ctx, e)
+					if err != nil || reply != nil {
+						t.Fatalf("delivery %d: Handle = %v, %v; want no reply, no error", attempt, reply, err)
 					}
-				})
-			}
-		})
-	}
+				}
+				got, err := store.ByOrder(ctx, order)
+				switch {
+				case tc.wantStatus == "" && !errors.Is(err, deliverystore.ErrNotFound):
+					t.Fatalf("ByOrder = %+v, %v; want no delivery", got, err)
+				case tc.wantStatus != "" && err != nil:
+					t.Fatal(err)
+				case got.Status != tc.wantStatus || len(got.History) != tc.wantSteps:
+					t.Fatalf("delivery %s with history %v; want %s with %d steps", got.Status, got.History, tc.wantStatus, tc.wantSteps)
+				}
+				// A PAYMENT_SUCCESS arriving now (late, or redelivered) starts nothing.
+				if created, err := deliverystoretest.Create(t, store, order); created || !errors.Is(err, deliverystore.ErrOrderCancelled) {
+					t.Fatalf("start after the cancellation: created %v, %v", created, err)
+				}
+				if tc.wantStatus == "" {
+					if _, err := store.ByOrder(ctx, order); !errors.Is(err, deliverystore.ErrNotFound) {
+						t.Fatalf("a delivery exists after a late start: %v", err)
+					}
+				}
+			})
+		}
+	})
 }
 
 // TestConcurrentDeliveries: eight copies of one ORDER_CANCELLED at once
 // cancel the delivery once (one CANCELLED history entry).
 func TestConcurrentDeliveries(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			f, store := started(t, engine.Config(t, "deliveries"))
-			order := ids.New()
-			if _, err := deliverystoretest.Create(t, store, order); err != nil {
-				t.Fatal(err)
-			}
-			e := deliverystoretest.Cancelled(t, order, "customer_request")
-			var wg sync.WaitGroup
-			errs := make([]error, 8)
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, errs[i] = f.Handle(context.Background(), e)
-				}()
-			}
-			wg.Wait()
-			for _, err := range errs {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, err := store.ByOrder(context.Background(), order)
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		f, store := started(t, engine.Config(t, "deliveries"))
+		order := ids.New()
+		if _, err := deliverystoretest.Create(t, store, order); err != nil {
+			t.Fatal(err)
+		}
+		e := deliverystoretest.Cancelled(t, order, "customer_request")
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = f.Handle(context.Background(), e)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Status != deliverystore.Cancelled || len(got.History) != 2 {
-				t.Fatalf("delivery %s with history %v; want CANCELLED after STARTED", got.Status, got.History)
-			}
-		})
-	}
+		}
+		got, err := store.ByOrder(context.Background(), order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != deliverystore.Cancelled || len(got.History) != 2 {
+			t.Fatalf("delivery %s with history %v; want CANCELLED after STARTED", got.Status, got.History)
+		}
+	})
 }
 
 // TestCancelRacesStart races cancel-delivery's handling against the
 // creation of the delivery 30 times per engine: every order ends with no
 // delivery or a CANCELLED one.
 func TestCancelRacesStart(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			f, store := started(t, engine.Config(t, "deliveries"))
-			ctx := context.Background()
-			none, cancelledAfter := 0, 0
-			for range 30 {
-				order := ids.New()
-				e := deliverystoretest.Cancelled(t, order, "customer_request")
-				var (
-					wg                  sync.WaitGroup
-					startErr, cancelErr error
-				)
-				wg.Add(2)
-				go func() {
-					defer wg.Done()
-					_, startErr = deliverystoretest.Create(t, store, order)
-				}()
-				go func() {
-					defer wg.Done()
-					_, cancelErr = f.Handle(ctx, e)
-				}()
-				wg.Wait()
-				if cancelErr != nil {
-					t.Fatal(cancelErr)
-				}
-				if startErr != nil && !errors.Is(startErr, deliverystore.ErrOrderCancelled) {
-					t.Fatal(startErr)
-				}
-				got, err := store.ByOrder(ctx, order)
-				switch {
-				case errors.Is(err, deliverystore.ErrNotFound):
-					none++
-				case err != nil:
-					t.Fatal(err)
-				case got.Status != deliverystore.Cancelled:
-					t.Fatalf("order %s ends with a %s delivery", order, got.Status)
-				default:
-					cancelledAfter++
-				}
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		f, store := started(t, engine.Config(t, "deliveries"))
+		ctx := context.Background()
+		none, cancelledAfter := 0, 0
+		for range 30 {
+			order := ids.New()
+			e := deliverystoretest.Cancelled(t, order, "customer_request")
+			var (
+				wg                  sync.WaitGroup
+				startErr, cancelErr error
+			)
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, startErr = deliverystoretest.Create(t, store, order)
+			}()
+			go func() {
+				defer wg.Done()
+				_, cancelErr = f.Handle(ctx, e)
+			}()
+			wg.Wait()
+			if cancelErr != nil {
+				t.Fatal(cancelErr)
 			}
-			t.Logf("%d orders without a delivery, %d with a cancelled one", none, cancelledAfter)
-		})
-	}
+			if startErr != nil && !errors.Is(startErr, deliverystore.ErrOrderCancelled) {
+				t.Fatal(startErr)
+			}
+			got, err := store.ByOrder(ctx, order)
+			switch {
+			case errors.Is(err, deliverystore.ErrNotFound):
+				none++
+			case err != nil:
+				t.Fatal(err)
+			case got.Status != deliverystore.Cancelled:
+				t.Fatalf("order %s ends with a %s delivery", order, got.Status)
+			default:
+				cancelledAfter++
+			}
+		}
+		t.Logf("%d orders without a delivery, %d with a cancelled one", none, cancelledAfter)
+	})
 }
 
 // brokenStore fails like a database that is down.

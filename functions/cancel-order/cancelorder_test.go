@@ -30,109 +30,107 @@ func failed(o orderstore.Order) events.PaymentFailureData {
 }
 
 func TestCancelOrder(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db := orderstoretest.New(t, eng)
-			f := cancelorder.New()
-			h := db.Start(t, f, nil)
-			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
-			cust := ids.New()
-			stock := func(o orderstore.Order) events.Data { return rejected(o.ID) }
-			pay := func(o orderstore.Order) events.Data { return failed(o) }
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		ctx := context.Background()
+		db := orderstoretest.New(t, eng)
+		f := cancelorder.New()
+		h := db.Start(t, f, nil)
+		mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
+		cust := ids.New()
+		stock := func(o orderstore.Order) events.Data { return rejected(o.ID) }
+		pay := func(o orderstore.Order) events.Data { return failed(o) }
 
-			cases := map[string]struct {
-				path        []orderstore.Status
-				data        func(orderstore.Order) events.Data
-				wantStatus  orderstore.Status
-				wantReason  string // of the reply; "" for no reply
-				wantPayment paymentstore.Status
-			}{
-				"out of stock cancels a pending order": {nil, stock, orderstore.Cancelled, events.ReasonOutOfStock, ""},
-				"payment failure cancels reserved":     {[]orderstore.Status{orderstore.Reserved}, pay, orderstore.Cancelled, events.ReasonPaymentFailed, paymentstore.Failed},
-				"payment failure before reserved":      {nil, pay, orderstore.Cancelled, events.ReasonPaymentFailed, paymentstore.Failed},
-				"payment failure for a paid order":     {[]orderstore.Status{orderstore.Paid}, pay, orderstore.Paid, "", ""},
-				"rejection for a shipping order":       {[]orderstore.Status{orderstore.Paid, orderstore.Shipping}, stock, orderstore.Shipping, "", ""},
-				"customer cancelled first":             {[]orderstore.Status{orderstore.Cancelled}, stock, orderstore.Cancelled, "", ""},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					o := db.Order(t, cust, mug, tc.path...)
-					e := eventstest.Build(t, tc.data(o))
-					// Delivered three times: the first answer may be lost
-					// after the commit, so every delivery answers the same.
-					var replies []*event.Event
-					for range 3 {
-						code, reply := storetest.Deliver(t, h, e)
-						if tc.wantReason == "" && code != http.StatusNoContent || tc.wantReason != "" && code != http.StatusOK {
-							t.Fatalf("status %d", code)
-						}
-						replies = append(replies, reply)
+		cases := map[string]struct {
+			path        []orderstore.Status
+			data        func(orderstore.Order) events.Data
+			wantStatus  orderstore.Status
+			wantReason  string // of the reply; "" for no reply
+			wantPayment paymentstore.Status
+		}{
+			"out of stock cancels a pending order": {nil, stock, orderstore.Cancelled, events.ReasonOutOfStock, ""},
+			"payment failure cancels reserved":     {[]orderstore.Status{orderstore.Reserved}, pay, orderstore.Cancelled, events.ReasonPaymentFailed, paymentstore.Failed},
+			"payment failure before reserved":      {nil, pay, orderstore.Cancelled, events.ReasonPaymentFailed, paymentstore.Failed},
+			"payment failure for a paid order":     {[]orderstore.Status{orderstore.Paid}, pay, orderstore.Paid, "", ""},
+			"rejection for a shipping order":       {[]orderstore.Status{orderstore.Paid, orderstore.Shipping}, stock, orderstore.Shipping, "", ""},
+			"customer cancelled first":             {[]orderstore.Status{orderstore.Cancelled}, stock, orderstore.Cancelled, "", ""},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				o := db.Order(t, cust, mug, tc.path...)
+				e := eventstest.Build(t, tc.data(o))
+				// Delivered three times: the first answer may be lost
+				// after the commit, so every delivery answers the same.
+				var replies []*event.Event
+				for range 3 {
+					code, reply := storetest.Deliver(t, h, e)
+					if tc.wantReason == "" && code != http.StatusNoContent || tc.wantReason != "" && code != http.StatusOK {
+						t.Fatalf("status %d", code)
 					}
-					got := db.Get(t, o.ID)
-					if got.Status != tc.wantStatus {
-						t.Fatalf("order is %s, want %s", got.Status, tc.wantStatus)
-					}
-					if len(got.History) != len(o.History)+boolInt(tc.wantReason != "") {
-						t.Fatalf("history %+v", got.History)
-					}
-					if tc.wantPayment != "" && (got.Payment == nil || got.Payment.Status != tc.wantPayment) {
-						t.Fatalf("payment %+v", got.Payment)
-					}
-					if tc.wantReason == "" {
-						return
-					}
-					for _, r := range replies {
-						var d events.OrderCancelledData
-						if err := events.Decode(*r, &d); err != nil {
-							t.Fatal(err)
-						}
-						if r.ID() != ids.Derive(o.ID, "ORDER_CANCELLED") || d.Reason != tc.wantReason || d.CustomerID != cust {
-							t.Fatalf("reply %s %+v", r.ID(), d)
-						}
-					}
-				})
-			}
-
-			t.Run("concurrent duplicates cancel once", func(t *testing.T) {
-				o := db.Order(t, cust, mug, orderstore.Reserved)
-				e := eventstest.Build(t, failed(o))
-				var wg sync.WaitGroup
-				for range 5 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						reply, err := f.Handle(ctx, e)
-						if err != nil && !orderstore.IsRetryable(err) {
-							t.Error(err)
-						}
-						if err == nil && (reply == nil || reply.ID() != ids.Derive(o.ID, "ORDER_CANCELLED")) {
-							t.Errorf("reply %v", reply)
-						}
-					}()
+					replies = append(replies, reply)
 				}
-				wg.Wait()
-				if got := db.Get(t, o.ID); got.Status != orderstore.Cancelled || len(got.History) != 3 {
+				got := db.Get(t, o.ID)
+				if got.Status != tc.wantStatus {
+					t.Fatalf("order is %s, want %s", got.Status, tc.wantStatus)
+				}
+				if len(got.History) != len(o.History)+boolInt(tc.wantReason != "") {
 					t.Fatalf("history %+v", got.History)
 				}
-			})
-
-			bad := map[string]struct {
-				e    event.Event
-				want int
-			}{
-				"unknown order": {eventstest.Build(t, rejected(ids.New())), http.StatusBadRequest},
-				"another type":  {eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()}), http.StatusBadRequest},
-			}
-			for name, tc := range bad {
-				t.Run(name, func(t *testing.T) {
-					if code, _ := storetest.Deliver(t, h, tc.e); code != tc.want {
-						t.Fatalf("status %d, want %d", code, tc.want)
+				if tc.wantPayment != "" && (got.Payment == nil || got.Payment.Status != tc.wantPayment) {
+					t.Fatalf("payment %+v", got.Payment)
+				}
+				if tc.wantReason == "" {
+					return
+				}
+				for _, r := range replies {
+					var d events.OrderCancelledData
+					if err := events.Decode(*r, &d); err != nil {
+						t.Fatal(err)
 					}
-				})
+					if r.ID() != ids.Derive(o.ID, "ORDER_CANCELLED") || d.Reason != tc.wantReason || d.CustomerID != cust {
+						t.Fatalf("reply %s %+v", r.ID(), d)
+					}
+				}
+			})
+		}
+
+		t.Run("concurrent duplicates cancel once", func(t *testing.T) {
+			o := db.Order(t, cust, mug, orderstore.Reserved)
+			e := eventstest.Build(t, failed(o))
+			var wg sync.WaitGroup
+			for range 5 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					reply, err := f.Handle(ctx, e)
+					if err != nil && !orderstore.IsRetryable(err) {
+						t.Error(err)
+					}
+					if err == nil && (reply == nil || reply.ID() != ids.Derive(o.ID, "ORDER_CANCELLED")) {
+						t.Errorf("reply %v", reply)
+					}
+				}()
+			}
+			wg.Wait()
+			if got := db.Get(t, o.ID); got.Status != orderstore.Cancelled || len(got.History) != 3 {
+				t.Fatalf("history %+v", got.History)
 			}
 		})
-	}
+
+		bad := map[string]struct {
+			e    event.Event
+			want int
+		}{
+			"unknown order": {eventstest.Build(t, rejected(ids.New())), http.StatusBadRequest},
+			"another type":  {eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()}), http.StatusBadRequest},
+		}
+		for name, tc := range bad {
+			t.Run(name, func(t *testing.T) {
+				if code, _ := storetest.Deliver(t, h, tc.e); code != tc.want {
+					t.Fatalf("status %d, want %d", code, tc.want)
+				}
+			})
+		}
+	})
 }
 
 func boolInt(b bool) int {

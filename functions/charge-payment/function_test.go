@@ -189,121 +189,119 @@ func TestChargeOutcomes(t *testing.T) {
 // TestOneChargePerOrder attacks the charge with the deliveries a Kafka
 // Broker can make: twice in a row, many at once, after a crash.
 func TestOneChargePerOrder(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			ctx := context.Background()
-			t.Run("redelivery answers the same reply without charging", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
-				e := reserved(t, ids.New(), payment.TokenVisa)
-				first, err := h.f.Handle(ctx, e)
-				if err != nil {
-					t.Fatal(err)
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		ctx := context.Background()
+		t.Run("redelivery answers the same reply without charging", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+			e := reserved(t, ids.New(), payment.TokenVisa)
+			first, err := h.f.Handle(ctx, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				again, err := h.f.Handle(ctx, e)
+				if err != nil || again == nil || again.ID() != first.ID() || string(again.Data()) != string(first.Data()) {
+					t.Fatalf("redelivery = %v, %v; want the first reply %s", again, err, first.ID())
 				}
-				for range 3 {
-					again, err := h.f.Handle(ctx, e)
-					if err != nil || again == nil || again.ID() != first.ID() || string(again.Data()) != string(first.Data()) {
-						t.Fatalf("redelivery = %v, %v; want the first reply %s", again, err, first.ID())
-					}
-				}
-				if calls, taken := h.gw.Charges(); calls != 1 || taken != 1 {
-					t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
-				}
-				if n := ofType(h.sink.WaitFor(t, 1, 5*time.Second), events.PaymentAdded); n != 1 {
-					t.Fatalf("%d PAYMENT_ADDED, want 1", n)
-				}
-			})
-			t.Run("concurrent deliveries charge once and agree", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
-				e := reserved(t, ids.New(), payment.TokenVisa)
-				// A delivery refused as in flight is retried, as the Broker does.
-				replies := paymentstoretest.Concurrently(t, h.f, e, 8, ErrChargeInFlight)
-				for i, r := range replies {
-					if r == nil || r.ID() != replies[0].ID() || r.Type() != string(events.PaymentSuccess) {
-						t.Fatalf("reply %d = %v, want the same PAYMENT_SUCCESS as reply 0", i, r)
-					}
-				}
-				if calls, taken := h.gw.Charges(); calls != 1 || taken != 1 {
-					t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
-				}
-				time.Sleep(100 * time.Millisecond)
-				if got := ofType(h.sink.Events(), events.PaymentAdded); got != 1 {
-					t.Fatalf("%d PAYMENT_ADDED, want 1", got)
-				}
-			})
-			t.Run("crash after the charge: redelivery answers success without a second charge", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
-				fl := &flaky{store: h.f.store, failSettle: 1}
-				h.f.store = fl
-				e := reserved(t, ids.New(), payment.TokenVisa)
-				if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) || fn.IsPermanent(err) {
-					t.Fatalf("Handle with the store failing = %v, want a retryable error", err)
-				}
-				reply, err := h.f.Handle(ctx, e)
-				if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
-					t.Fatalf("redelivery = %v, %v; want PAYMENT_SUCCESS", reply, err)
-				}
-				if _, taken := h.gw.Charges(); taken != 1 {
-					t.Fatalf("%d charges, want 1", taken)
-				}
-			})
-			t.Run("crash that keeps the claim: redelivery waits for it to lapse", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database), 300*time.Millisecond)
-				fl := &flaky{store: h.f.store, failSettle: 1, failRelease: 1}
-				h.f.store = fl
-				e := reserved(t, ids.New(), payment.TokenVisa)
-				if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
-					t.Fatalf("Handle = %v, want the crash", err)
-				}
-				if _, err := h.f.Handle(ctx, e); !errors.Is(err, ErrChargeInFlight) {
-					t.Fatalf("redelivery within the claim = %v, want ErrChargeInFlight", err)
-				}
-				time.Sleep(400 * time.Millisecond)
-				reply, err := h.f.Handle(ctx, e)
-				if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
-					t.Fatalf("redelivery after the claim lapsed = %v, %v", reply, err)
-				}
-				if _, taken := h.gw.Charges(); taken != 1 {
-					t.Fatalf("%d charges, want 1", taken)
-				}
-			})
-			t.Run("cancelled before STOCK_RESERVED: nothing is charged", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
-				orderID := ids.New()
-				if _, _, err := h.db().CancelOrder(ctx, orderID); err != nil {
-					t.Fatal(err)
-				}
-				for range 2 {
-					reply, err := h.f.Handle(ctx, reserved(t, orderID, payment.TokenVisa))
-					if err != nil || reply != nil {
-						t.Fatalf("Handle = %v, %v; want acknowledged without reply", reply, err)
-					}
-				}
-				if calls, _ := h.gw.Charges(); calls != 0 {
-					t.Fatalf("gateway called %d times for a cancelled order", calls)
-				}
-				if _, err := h.db().Get(ctx, ids.Derive(orderID, "payment")); !errors.Is(err, paymentstore.ErrNotFound) {
-					t.Fatalf("payment of a cancelled order: %v", err)
-				}
-			})
-			t.Run("gateway down: retryable, stays pending, charges after recovery", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
-				h.gw.Fail(payment.ErrUnavailable)
-				orderID := ids.New()
-				e := reserved(t, orderID, payment.TokenVisa)
-				if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
-					t.Fatalf("Handle = %v, want a retryable ErrUnavailable", err)
-				}
-				p, err := h.db().Get(ctx, ids.Derive(orderID, "payment"))
-				if err != nil || p.Status != paymentstore.Pending {
-					t.Fatalf("payment = %+v, %v; want PENDING", p, err)
-				}
-				h.gw.Fail(nil)
-				if reply, err := h.f.Handle(ctx, e); err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
-					t.Fatalf("redelivery after recovery = %v, %v", reply, err)
-				}
-			})
+			}
+			if calls, taken := h.gw.Charges(); calls != 1 || taken != 1 {
+				t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
+			}
+			if n := ofType(h.sink.WaitFor(t, 1, 5*time.Second), events.PaymentAdded); n != 1 {
+				t.Fatalf("%d PAYMENT_ADDED, want 1", n)
+			}
 		})
-	}
+		t.Run("concurrent deliveries charge once and agree", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+			e := reserved(t, ids.New(), payment.TokenVisa)
+			// A delivery refused as in flight is retried, as the Broker does.
+			replies := paymentstoretest.Concurrently(t, h.f, e, 8, ErrChargeInFlight)
+			for i, r := range replies {
+				if r == nil || r.ID() != replies[0].ID() || r.Type() != string(events.PaymentSuccess) {
+					t.Fatalf("reply %d = %v, want the same PAYMENT_SUCCESS as reply 0", i, r)
+				}
+			}
+			if calls, taken := h.gw.Charges(); calls != 1 || taken != 1 {
+				t.Fatalf("gateway calls %d, charges %d; want 1, 1", calls, taken)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if got := ofType(h.sink.Events(), events.PaymentAdded); got != 1 {
+				t.Fatalf("%d PAYMENT_ADDED, want 1", got)
+			}
+		})
+		t.Run("crash after the charge: redelivery answers success without a second charge", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+			fl := &flaky{store: h.f.store, failSettle: 1}
+			h.f.store = fl
+			e := reserved(t, ids.New(), payment.TokenVisa)
+			if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) || fn.IsPermanent(err) {
+				t.Fatalf("Handle with the store failing = %v, want a retryable error", err)
+			}
+			reply, err := h.f.Handle(ctx, e)
+			if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
+				t.Fatalf("redelivery = %v, %v; want PAYMENT_SUCCESS", reply, err)
+			}
+			if _, taken := h.gw.Charges(); taken != 1 {
+				t.Fatalf("%d charges, want 1", taken)
+			}
+		})
+		t.Run("crash that keeps the claim: redelivery waits for it to lapse", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database), 300*time.Millisecond)
+			fl := &flaky{store: h.f.store, failSettle: 1, failRelease: 1}
+			h.f.store = fl
+			e := reserved(t, ids.New(), payment.TokenVisa)
+			if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
+				t.Fatalf("Handle = %v, want the crash", err)
+			}
+			if _, err := h.f.Handle(ctx, e); !errors.Is(err, ErrChargeInFlight) {
+				t.Fatalf("redelivery within the claim = %v, want ErrChargeInFlight", err)
+			}
+			time.Sleep(400 * time.Millisecond)
+			reply, err := h.f.Handle(ctx, e)
+			if err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
+				t.Fatalf("redelivery after the claim lapsed = %v, %v", reply, err)
+			}
+			if _, taken := h.gw.Charges(); taken != 1 {
+				t.Fatalf("%d charges, want 1", taken)
+			}
+		})
+		t.Run("cancelled before STOCK_RESERVED: nothing is charged", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+			orderID := ids.New()
+			if _, _, err := h.db().CancelOrder(ctx, orderID); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				reply, err := h.f.Handle(ctx, reserved(t, orderID, payment.TokenVisa))
+				if err != nil || reply != nil {
+					t.Fatalf("Handle = %v, %v; want acknowledged without reply", reply, err)
+				}
+			}
+			if calls, _ := h.gw.Charges(); calls != 0 {
+				t.Fatalf("gateway called %d times for a cancelled order", calls)
+			}
+			if _, err := h.db().Get(ctx, ids.Derive(orderID, "payment")); !errors.Is(err, paymentstore.ErrNotFound) {
+				t.Fatalf("payment of a cancelled order: %v", err)
+			}
+		})
+		t.Run("gateway down: retryable, stays pending, charges after recovery", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
+			h.gw.Fail(payment.ErrUnavailable)
+			orderID := ids.New()
+			e := reserved(t, orderID, payment.TokenVisa)
+			if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
+				t.Fatalf("Handle = %v, want a retryable ErrUnavailable", err)
+			}
+			p, err := h.db().Get(ctx, ids.Derive(orderID, "payment"))
+			if err != nil || p.Status != paymentstore.Pending {
+				t.Fatalf("payment = %+v, %v; want PENDING", p, err)
+			}
+			h.gw.Fail(nil)
+			if reply, err := h.f.Handle(ctx, e); err != nil || reply == nil || reply.Type() != string(events.PaymentSuccess) {
+				t.Fatalf("redelivery after recovery = %v, %v", reply, err)
+			}
+		})
+	})
 }
 
 // TestStatusMapping drives the function through the runtime, as the

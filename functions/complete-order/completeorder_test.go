@@ -41,113 +41,111 @@ func completed(o orderstore.Order) events.DeliveryCompletedData {
 }
 
 func TestCompleteOrder(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db := orderstoretest.New(t, eng)
-			cat, err := catalog.Open(ctx, storetest.Mongo(t, catalog.Database))
-			if err != nil {
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		ctx := context.Background()
+		db := orderstoretest.New(t, eng)
+		cat, err := catalog.Open(ctx, storetest.Mongo(t, catalog.Database))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cust := ids.New()
+		// product puts a product in both stores with 5 in stock.
+		product := func(t *testing.T) string {
+			id := db.Product(t, "Mug", money.New(100, "USD"), 5)
+			if err := cat.Create(ctx, catalog.Product{ID: id, SellerID: ids.New(), Name: "Mug", Category: "kitchen",
+				Price: money.New(100, "USD"), Stock: 5, Version: 1, CreatedAt: catalog.Now(), UpdatedAt: catalog.Now()}, nil); err != nil {
 				t.Fatal(err)
 			}
-			cust := ids.New()
-			// product puts a product in both stores with 5 in stock.
-			product := func(t *testing.T) string {
-				id := db.Product(t, "Mug", money.New(100, "USD"), 5)
-				if err := cat.Create(ctx, catalog.Product{ID: id, SellerID: ids.New(), Name: "Mug", Category: "kitchen",
-					Price: money.New(100, "USD"), Stock: 5, Version: 1, CreatedAt: catalog.Now(), UpdatedAt: catalog.Now()}, nil); err != nil {
-					t.Fatal(err)
+			return id
+		}
+		cases := map[string]struct {
+			path       []orderstore.Status
+			reserve    bool
+			failFirst  int32
+			deliveries int
+			wantCodes  []int
+			wantStatus orderstore.Status
+			wantSold   int64
+			wantSettle int32 // SettleOrder calls
+		}{
+			"in transit order completes":        {[]orderstore.Status{orderstore.Paid, orderstore.InTransit}, true, 0, 1, []int{200}, orderstore.Completed, 1, 1},
+			"delivered three times":             {[]orderstore.Status{orderstore.Paid, orderstore.InTransit}, true, 0, 3, []int{200, 200, 200}, orderstore.Completed, 1, 3},
+			"catalog fails, the retry finishes": {[]orderstore.Status{orderstore.Paid, orderstore.Shipping}, true, 1, 2, []int{500, 200}, orderstore.Completed, 1, 2},
+			"completes straight from paid":      {[]orderstore.Status{orderstore.Paid}, true, 0, 1, []int{200}, orderstore.Completed, 1, 1},
+			"cancelled order is left alone":     {[]orderstore.Status{orderstore.Cancelled}, false, 0, 2, []int{204, 204}, orderstore.Cancelled, 0, 0},
+			"nothing reserved still completes":  {[]orderstore.Status{orderstore.Paid, orderstore.InTransit}, false, 0, 1, []int{200}, orderstore.Completed, 0, 1},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				pid := product(t)
+				o := db.Order(t, cust, pid, tc.path...)
+				if tc.reserve {
+					if h, err := cat.ReserveOrder(ctx, o.ID, []catalog.Item{{ProductID: pid, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
+						t.Fatalf("reserve: %+v %v", h, err)
+					}
 				}
-				return id
-			}
-			cases := map[string]struct {
-				path       []orderstore.Status
-				reserve    bool
-				failFirst  int32
-				deliveries int
-				wantCodes  []int
-				wantStatus orderstore.Status
-				wantSold   int64
-				wantSettle int32 // SettleOrder calls
-			}{
-				"in transit order completes":        {[]orderstore.Status{orderstore.Paid, orderstore.InTransit}, true, 0, 1, []int{200}, orderstore.Completed, 1, 1},
-				"delivered three times":             {[]orderstore.Status{orderstore.Paid, orderstore.InTransit}, true, 0, 3, []int{200, 200, 200}, orderstore.Completed, 1, 3},
-				"catalog fails, the retry finishes": {[]orderstore.Status{orderstore.Paid, orderstore.Shipping}, true, 1, 2, []int{500, 200}, orderstore.Completed, 1, 2},
-				"completes straight from paid":      {[]orderstore.Status{orderstore.Paid}, true, 0, 1, []int{200}, orderstore.Completed, 1, 1},
-				"cancelled order is left alone":     {[]orderstore.Status{orderstore.Cancelled}, false, 0, 2, []int{204, 204}, orderstore.Cancelled, 0, 0},
-				"nothing reserved still completes":  {[]orderstore.Status{orderstore.Paid, orderstore.InTransit}, false, 0, 1, []int{200}, orderstore.Completed, 0, 1},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					pid := product(t)
-					o := db.Order(t, cust, pid, tc.path...)
-					if tc.reserve {
-						if h, err := cat.ReserveOrder(ctx, o.ID, []catalog.Item{{ProductID: pid, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
-							t.Fatalf("reserve: %+v %v", h, err)
-						}
-					}
-					s := &flaky{real: cat}
-					s.fail.Store(tc.failFirst)
-					f := completeorder.New()
-					f.Use(db.Store, s)
-					h, err := fn.Handler(f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					e := eventstest.Build(t, completed(o))
-					for i := range tc.deliveries {
-						code, reply := storetest.Deliver(t, h, e)
-						if code != tc.wantCodes[i] {
-							t.Fatalf("delivery %d: status %d, want %d", i, code, tc.wantCodes[i])
-						}
-						if code == 500 {
-							if got := db.Get(t, o.ID).Status; got == orderstore.Completed {
-								t.Fatal("completed although the stock was not settled")
-							}
-						}
-						if code != 200 {
-							continue
-						}
-						var c events.OrderCompletedData
-						if err := events.Decode(*reply, &c); err != nil {
-							t.Fatal(err)
-						}
-						if reply.ID() != ids.Derive(o.ID, "ORDER_COMPLETED") || c.OrderID != o.ID || c.CustomerID != cust {
-							t.Fatalf("reply %s %+v", reply.ID(), c)
-						}
-					}
-					got := db.Get(t, o.ID)
-					if got.Status != tc.wantStatus || s.calls.Load() != tc.wantSettle {
-						t.Fatalf("order %s, settle called %d times", got.Status, s.calls.Load())
-					}
-					if tc.wantStatus == orderstore.Completed && (got.Delivery == nil || got.Delivery.Status != deliverystore.Delivered) {
-						t.Fatalf("delivery %+v", got.Delivery)
-					}
-					p, err := cat.Get(ctx, pid)
-					if err != nil {
-						t.Fatal(err)
-					}
-					wantReserved := int64(0)
-					if tc.reserve && tc.wantSold == 0 {
-						wantReserved = 1
-					}
-					if p.Sold != tc.wantSold || p.Reserved != wantReserved {
-						t.Fatalf("product sold %d reserved %d stock %d", p.Sold, p.Reserved, p.Stock)
-					}
-				})
-			}
-
-			t.Run("unknown order is 400", func(t *testing.T) {
+				s := &flaky{real: cat}
+				s.fail.Store(tc.failFirst)
 				f := completeorder.New()
-				f.Use(db.Store, cat)
+				f.Use(db.Store, s)
 				h, err := fn.Handler(f)
 				if err != nil {
 					t.Fatal(err)
 				}
-				o := orderstore.Order{ID: ids.New()}
-				if code, _ := storetest.Deliver(t, h, eventstest.Build(t, completed(o))); code != http.StatusBadRequest {
-					t.Fatalf("status %d", code)
+				e := eventstest.Build(t, completed(o))
+				for i := range tc.deliveries {
+					code, reply := storetest.Deliver(t, h, e)
+					if code != tc.wantCodes[i] {
+						t.Fatalf("delivery %d: status %d, want %d", i, code, tc.wantCodes[i])
+					}
+					if code == 500 {
+						if got := db.Get(t, o.ID).Status; got == orderstore.Completed {
+							t.Fatal("completed although the stock was not settled")
+						}
+					}
+					if code != 200 {
+						continue
+					}
+					var c events.OrderCompletedData
+					if err := events.Decode(*reply, &c); err != nil {
+						t.Fatal(err)
+					}
+					if reply.ID() != ids.Derive(o.ID, "ORDER_COMPLETED") || c.OrderID != o.ID || c.CustomerID != cust {
+						t.Fatalf("reply %s %+v", reply.ID(), c)
+					}
+				}
+				got := db.Get(t, o.ID)
+				if got.Status != tc.wantStatus || s.calls.Load() != tc.wantSettle {
+					t.Fatalf("order %s, settle called %d times", got.Status, s.calls.Load())
+				}
+				if tc.wantStatus == orderstore.Completed && (got.Delivery == nil || got.Delivery.Status != deliverystore.Delivered) {
+					t.Fatalf("delivery %+v", got.Delivery)
+				}
+				p, err := cat.Get(ctx, pid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantReserved := int64(0)
+				if tc.reserve && tc.wantSold == 0 {
+					wantReserved = 1
+				}
+				if p.Sold != tc.wantSold || p.Reserved != wantReserved {
+					t.Fatalf("product sold %d reserved %d stock %d", p.Sold, p.Reserved, p.Stock)
 				}
 			})
+		}
+
+		t.Run("unknown order is 400", func(t *testing.T) {
+			f := completeorder.New()
+			f.Use(db.Store, cat)
+			h, err := fn.Handler(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := orderstore.Order{ID: ids.New()}
+			if code, _ := storetest.Deliver(t, h, eventstest.Build(t, completed(o))); code != http.StatusBadRequest {
+				t.Fatalf("status %d", code)
+			}
 		})
-	}
+	})
 }

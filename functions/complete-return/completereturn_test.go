@@ -41,26 +41,24 @@ func requested(t *testing.T, db *orderstoretest.DB) orderstore.Return {
 }
 
 func TestCompletesAReturnOnce(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			db := orderstoretest.New(t, eng)
-			h := db.Start(t, completereturn.New(), nil)
-			r := requested(t, db)
-			if _, err := db.Store.AdvanceReturn(t.Context(), r.ID, orderstore.ReturnChange{To: orderstore.ReturnReceived, At: time.Now()}, "returns"); err != nil {
-				t.Fatal(err)
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		db := orderstoretest.New(t, eng)
+		h := db.Start(t, completereturn.New(), nil)
+		r := requested(t, db)
+		if _, err := db.Store.AdvanceReturn(t.Context(), r.ID, orderstore.ReturnChange{To: orderstore.ReturnReceived, At: time.Now()}, "returns"); err != nil {
+			t.Fatal(err)
+		}
+		e := refundedEvent(t, r.OrderID, r.ID)
+		for range 3 {
+			if code, _ := storetest.Deliver(t, h, e); code != 204 {
+				t.Fatalf("status %d", code)
 			}
-			e := refundedEvent(t, r.OrderID, r.ID)
-			for range 3 {
-				if code, _ := storetest.Deliver(t, h, e); code != 204 {
-					t.Fatalf("status %d", code)
-				}
-			}
-			got, err := db.Store.GetReturn(t.Context(), r.ID)
-			if err != nil || got.Status != orderstore.ReturnRefunded || got.RefundID != "re_"+r.ID || len(got.History) != 3 {
-				t.Fatalf("return = %+v, %v", got, err)
-			}
-		})
-	}
+		}
+		got, err := db.Store.GetReturn(t.Context(), r.ID)
+		if err != nil || got.Status != orderstore.ReturnRefunded || got.RefundID != "re_"+r.ID || len(got.History) != 3 {
+			t.Fatalf("return = %+v, %v", got, err)
+		}
+	})
 }
 
 func TestIgnoresOrRefuses(t *testing.T) {

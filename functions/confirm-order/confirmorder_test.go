@@ -27,78 +27,76 @@ func paid(o orderstore.Order) events.Data {
 }
 
 func TestConfirmOrder(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			db := orderstoretest.New(t, eng)
-			h := db.Start(t, confirmorder.New(), nil)
-			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
-			cust := ids.New()
-			type delivery func(orderstore.Order) events.Data
-			cases := map[string]struct {
-				path       []orderstore.Status
-				deliveries []delivery // each delivered twice, in this order
-				wantStatus orderstore.Status
-				wantPaid   bool
-				wantReply  string // the id suffix of a re-announced cancellation
-			}{
-				"reserved then paid":                    {nil, []delivery{reserved, paid}, orderstore.Paid, true, ""},
-				"paid overtakes reserved":               {nil, []delivery{paid, reserved}, orderstore.Paid, true, ""},
-				"reserved only":                         {nil, []delivery{reserved}, orderstore.Reserved, false, ""},
-				"late news for a shipping order":        {[]orderstore.Status{orderstore.Paid, orderstore.Shipping}, []delivery{reserved, paid}, orderstore.Shipping, true, ""},
-				"paid after the customer cancelled":     {[]orderstore.Status{orderstore.Reserved, orderstore.Cancelled}, []delivery{paid}, orderstore.Cancelled, true, "/PAYMENT_SUCCESS"},
-				"reserved after the customer cancelled": {[]orderstore.Status{orderstore.Cancelled}, []delivery{reserved}, orderstore.Cancelled, false, "/STOCK_RESERVED"},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					o := db.Order(t, cust, mug, tc.path...)
-					moves := 0
-					for _, d := range tc.deliveries {
-						e := eventstest.Build(t, d(o))
-						for range 2 {
-							code, reply := storetest.Deliver(t, h, e)
-							if tc.wantReply == "" {
-								if code != http.StatusNoContent {
-									t.Fatalf("status %d", code)
-								}
-								continue
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		db := orderstoretest.New(t, eng)
+		h := db.Start(t, confirmorder.New(), nil)
+		mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
+		cust := ids.New()
+		type delivery func(orderstore.Order) events.Data
+		cases := map[string]struct {
+			path       []orderstore.Status
+			deliveries []delivery // each delivered twice, in this order
+			wantStatus orderstore.Status
+			wantPaid   bool
+			wantReply  string // the id suffix of a re-announced cancellation
+		}{
+			"reserved then paid":                    {nil, []delivery{reserved, paid}, orderstore.Paid, true, ""},
+			"paid overtakes reserved":               {nil, []delivery{paid, reserved}, orderstore.Paid, true, ""},
+			"reserved only":                         {nil, []delivery{reserved}, orderstore.Reserved, false, ""},
+			"late news for a shipping order":        {[]orderstore.Status{orderstore.Paid, orderstore.Shipping}, []delivery{reserved, paid}, orderstore.Shipping, true, ""},
+			"paid after the customer cancelled":     {[]orderstore.Status{orderstore.Reserved, orderstore.Cancelled}, []delivery{paid}, orderstore.Cancelled, true, "/PAYMENT_SUCCESS"},
+			"reserved after the customer cancelled": {[]orderstore.Status{orderstore.Cancelled}, []delivery{reserved}, orderstore.Cancelled, false, "/STOCK_RESERVED"},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				o := db.Order(t, cust, mug, tc.path...)
+				moves := 0
+				for _, d := range tc.deliveries {
+					e := eventstest.Build(t, d(o))
+					for range 2 {
+						code, reply := storetest.Deliver(t, h, e)
+						if tc.wantReply == "" {
+							if code != http.StatusNoContent {
+								t.Fatalf("status %d", code)
 							}
-							var c events.OrderCancelledData
-							if code != http.StatusOK || events.Decode(*reply, &c) != nil {
-								t.Fatalf("status %d, reply %v", code, reply)
-							}
-							if reply.ID() != ids.Derive(o.ID, "ORDER_CANCELLED"+tc.wantReply) || c.Reason != events.ReasonCustomerRequest {
-								t.Fatalf("re-announced cancellation %s %+v", reply.ID(), c)
-							}
+							continue
+						}
+						var c events.OrderCancelledData
+						if code != http.StatusOK || events.Decode(*reply, &c) != nil {
+							t.Fatalf("status %d, reply %v", code, reply)
+						}
+						if reply.ID() != ids.Derive(o.ID, "ORDER_CANCELLED"+tc.wantReply) || c.Reason != events.ReasonCustomerRequest {
+							t.Fatalf("re-announced cancellation %s %+v", reply.ID(), c)
 						}
 					}
-					got := db.Get(t, o.ID)
-					for i := 1; i < len(got.History); i++ {
-						if got.History[i].Status != got.History[i-1].Status {
-							moves++
-						}
+				}
+				got := db.Get(t, o.ID)
+				for i := 1; i < len(got.History); i++ {
+					if got.History[i].Status != got.History[i-1].Status {
+						moves++
 					}
-					if got.Status != tc.wantStatus || moves != len(got.History)-1 {
-						t.Fatalf("order %s, history %+v", got.Status, got.History)
-					}
-					if tc.wantPaid != (got.Payment != nil && got.Payment.Status == paymentstore.Succeeded) {
-						t.Fatalf("payment %+v", got.Payment)
-					}
-				})
-			}
+				}
+				if got.Status != tc.wantStatus || moves != len(got.History)-1 {
+					t.Fatalf("order %s, history %+v", got.Status, got.History)
+				}
+				if tc.wantPaid != (got.Payment != nil && got.Payment.Status == paymentstore.Succeeded) {
+					t.Fatalf("payment %+v", got.Payment)
+				}
+			})
+		}
 
-			t.Run("unknown order is 400", func(t *testing.T) {
-				o := db.Order(t, cust, mug)
-				o.ID = ids.New()
-				if code, _ := storetest.Deliver(t, h, eventstest.Build(t, paid(o))); code != http.StatusBadRequest {
-					t.Fatalf("status %d", code)
-				}
-			})
-			t.Run("an event it does not take is 400", func(t *testing.T) {
-				other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
-				if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
-					t.Fatalf("status %d", code)
-				}
-			})
+		t.Run("unknown order is 400", func(t *testing.T) {
+			o := db.Order(t, cust, mug)
+			o.ID = ids.New()
+			if code, _ := storetest.Deliver(t, h, eventstest.Build(t, paid(o))); code != http.StatusBadRequest {
+				t.Fatalf("status %d", code)
+			}
 		})
-	}
+		t.Run("an event it does not take is 400", func(t *testing.T) {
+			other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
+			if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
+				t.Fatalf("status %d", code)
+			}
+		})
+	})
 }

@@ -23,60 +23,58 @@ import (
 // moves a delivery on: 409, the delivery stays CANCELLED, nothing is sent;
 // readers still see it, CANCELLED, with its history.
 func TestCancelledDeliveryRefusesSteps(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			e := start(t, engine.Config(t, "deliveries"))
-			d := e.delivery(t, "cust-1", "courier-1")
-			if _, err := e.f.store.CancelOrder(context.Background(), d.OrderID, "customer_request", time.Now()); err != nil {
-				t.Fatal(err)
-			}
-			path := "/api/deliveries/" + d.ID + "/events"
-			cases := map[string]struct {
-				authz, body string
-				want        int
-			}{
-				"partner couriers it":               {"sign", `{"status":"COURIERED"}`, 409},
-				"partner delivers it":               {"sign", `{"status":"DELIVERED"}`, 409},
-				"assigned courier couriers it":      {e.keys.Bearer(t, "courier-1", auth.Courier), `{"status":"COURIERED"}`, 409},
-				"admin delivers it":                 {e.keys.Bearer(t, "admin-1", auth.Admin), `{"status":"DELIVERED"}`, 409},
-				"another customer still gets 404":   {e.keys.Bearer(t, "cust-2", auth.Customer), `{"status":"COURIERED"}`, 404},
-				"the owner still gets 403":          {e.keys.Bearer(t, "cust-1", auth.Customer), `{"status":"COURIERED"}`, 403},
-				"no token or signature is 401":      {"", `{"status":"COURIERED"}`, 401},
-				"CANCELLED is no status to ask for": {"sign", `{"status":"CANCELLED"}`, 400},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					status, body := e.call(t, http.MethodPost, path, tc.authz, tc.body)
-					if status != tc.want {
-						t.Fatalf("status = %d, want %d (%v)", status, tc.want, body)
-					}
-					if tc.want == 409 && !strings.Contains(body["detail"].(string), "cancelled") {
-						t.Fatalf("detail = %v", body["detail"])
-					}
-					got, err := e.f.store.Get(context.Background(), d.ID)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if got.Status != deliverystore.Cancelled {
-						t.Fatalf("delivery is %s, want CANCELLED", got.Status)
-					}
-					if n := len(e.sink.Events()); n != 0 {
-						t.Fatalf("%d events published, want none", n)
-					}
-				})
-			}
-			status, body := e.call(t, http.MethodGet, "/api/deliveries?orderId="+d.OrderID, e.keys.Bearer(t, "cust-1", auth.Customer), "")
-			items, _ := body["items"].([]any)
-			if status != 200 || len(items) != 1 {
-				t.Fatalf("list: %d %v", status, body)
-			}
-			item := items[0].(map[string]any)
-			history := item["history"].([]any)
-			if item["status"] != "CANCELLED" || len(history) != 2 || history[1].(map[string]any)["status"] != "CANCELLED" {
-				t.Fatalf("listed delivery = %v", item)
-			}
-		})
-	}
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		e := start(t, engine.Config(t, "deliveries"))
+		d := e.delivery(t, "cust-1", "courier-1")
+		if _, err := e.f.store.CancelOrder(context.Background(), d.OrderID, "customer_request", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		path := "/api/deliveries/" + d.ID + "/events"
+		cases := map[string]struct {
+			authz, body string
+			want        int
+		}{
+			"partner couriers it":               {"sign", `{"status":"COURIERED"}`, 409},
+			"partner delivers it":               {"sign", `{"status":"DELIVERED"}`, 409},
+			"assigned courier couriers it":      {e.keys.Bearer(t, "courier-1", auth.Courier), `{"status":"COURIERED"}`, 409},
+			"admin delivers it":                 {e.keys.Bearer(t, "admin-1", auth.Admin), `{"status":"DELIVERED"}`, 409},
+			"another customer still gets 404":   {e.keys.Bearer(t, "cust-2", auth.Customer), `{"status":"COURIERED"}`, 404},
+			"the owner still gets 403":          {e.keys.Bearer(t, "cust-1", auth.Customer), `{"status":"COURIERED"}`, 403},
+			"no token or signature is 401":      {"", `{"status":"COURIERED"}`, 401},
+			"CANCELLED is no status to ask for": {"sign", `{"status":"CANCELLED"}`, 400},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				status, body := e.call(t, http.MethodPost, path, tc.authz, tc.body)
+				if status != tc.want {
+					t.Fatalf("status = %d, want %d (%v)", status, tc.want, body)
+				}
+				if tc.want == 409 && !strings.Contains(body["detail"].(string), "cancelled") {
+					t.Fatalf("detail = %v", body["detail"])
+				}
+				got, err := e.f.store.Get(context.Background(), d.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Status != deliverystore.Cancelled {
+					t.Fatalf("delivery is %s, want CANCELLED", got.Status)
+				}
+				if n := len(e.sink.Events()); n != 0 {
+					t.Fatalf("%d events published, want none", n)
+				}
+			})
+		}
+		status, body := e.call(t, http.MethodGet, "/api/deliveries?orderId="+d.OrderID, e.keys.Bearer(t, "cust-1", auth.Customer), "")
+		items, _ := body["items"].([]any)
+		if status != 200 || len(items) != 1 {
+			t.Fatalf("list: %d %v", status, body)
+		}
+		item := items[0].(map[string]any)
+		history := item["history"].([]any)
+		if item["status"] != "CANCELLED" || len(history) != 2 || history[1].(map[string]any)["status"] != "CANCELLED" {
+			t.Fatalf("listed delivery = %v", item)
+		}
+	})
 }
 
 // TestSandboxPartnerStopsOnCancelledDelivery: the sandbox partner takes the

@@ -161,71 +161,69 @@ func TestReads(t *testing.T) {
 // TestSteps walks one delivery through a sequence of requests; every step
 // states the answer, the status after it and how many events went out.
 func TestSteps(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			e := start(t, engine.Config(t, "deliveries"))
-			d := e.delivery(t, "cust-1", "courier-1")
-			path := "/api/deliveries/" + d.ID + "/events"
-			steps := []struct {
-				name, authz, body string
-				want              int
-				wantStatus        string
-				wantEvents        int
-			}{
-				{"no token or signature is 401", "", `{"status":"COURIERED"}`, 401, "STARTED", 0},
-				{"a wrong signature is 401", "badsign", `{"status":"COURIERED"}`, 401, "STARTED", 0},
-				{"the order's customer may not step it: 403", e.keys.Bearer(t, "cust-1", auth.Customer), `{"status":"COURIERED"}`, 403, "STARTED", 0},
-				{"another customer gets 404", e.keys.Bearer(t, "cust-2", auth.Customer), `{"status":"COURIERED"}`, 404, "STARTED", 0},
-				{"an unassigned courier gets 404", e.keys.Bearer(t, "courier-2", auth.Courier), `{"status":"COURIERED"}`, 404, "STARTED", 0},
-				{"an unknown status is 400", "sign", `{"status":"LOST"}`, 400, "STARTED", 0},
-				{"an unknown field is 400", "sign", `{"status":"COURIERED","x":1}`, 400, "STARTED", 0},
-				{"a bad tracking number is 400", "sign", `{"status":"COURIERED","trackingNumber":"a b"}`, 400, "STARTED", 0},
-				{"DELIVERED before COURIERED is 409", "sign", `{"status":"DELIVERED"}`, 409, "STARTED", 0},
-				{"the signed partner couriers it", "sign", `{"status":"COURIERED"}`, 202, "COURIERED", 1},
-				{"repeating COURIERED is 202 and sends the same event again", "sign", `{"status":"COURIERED"}`, 202, "COURIERED", 1},
-				{"the assigned courier delivers it", e.keys.Bearer(t, "courier-1", auth.Courier), `{"status":"DELIVERED"}`, 202, "DELIVERED", 2},
-				{"repeating DELIVERED is 202 and sends the same event again", e.keys.Bearer(t, "admin-1", auth.Admin), `{"status":"DELIVERED"}`, 202, "DELIVERED", 2},
-				{"going back to COURIERED is 409", "sign", `{"status":"COURIERED"}`, 409, "DELIVERED", 2},
-			}
-			for _, s := range steps {
-				t.Run(s.name, func(t *testing.T) {
-					status, body := e.call(t, http.MethodPost, path, s.authz, s.body)
-					if status != s.want {
-						t.Fatalf("status = %d, want %d (%v)", status, s.want, body)
-					}
-					got, err := e.f.store.Get(context.Background(), d.ID)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if string(got.Status) != s.wantStatus {
-						t.Fatalf("delivery is %s, want %s", got.Status, s.wantStatus)
-					}
-					if n := len(distinct(e.sink.Events())); n != s.wantEvents {
-						t.Fatalf("%d different events published, want %d", n, s.wantEvents)
-					}
-				})
-			}
-			evs := distinct(e.sink.Events())
-			var couriered events.DeliveryCourieredPartnerData
-			var completed events.DeliveryCompletedData
-			if err := events.Decode(evs[0], &couriered); err != nil {
-				t.Fatal(err)
-			}
-			if err := events.Decode(evs[1], &completed); err != nil {
-				t.Fatal(err)
-			}
-			if couriered.OrderID != d.OrderID || couriered.TrackingNumber != trackingNumber(d.ID) || completed.DeliveryID != d.ID {
-				t.Fatalf("events = %+v, %+v", couriered, completed)
-			}
-			if evs[0].ID() != ids.Derive(d.OrderID, "DELIVERY_COURIERED_PARTNER") || evs[0].Extensions()[events.ExtPartitionKey] != d.OrderID {
-				t.Fatalf("courier event id %s, partitionkey %v", evs[0].ID(), evs[0].Extensions()[events.ExtPartitionKey])
-			}
-			status, body := e.call(t, http.MethodGet, "/api/deliveries/"+d.ID, e.keys.Bearer(t, "cust-1", auth.Customer), "")
-			if status != 200 || body["status"] != "DELIVERED" || body["trackingNumber"] != trackingNumber(d.ID) || len(body["history"].([]any)) != 3 {
-				t.Fatalf("read after the steps: %d %v", status, body)
-			}
-		})
-	}
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		e := start(t, engine.Config(t, "deliveries"))
+		d := e.delivery(t, "cust-1", "courier-1")
+		path := "/api/deliveries/" + d.ID + "/events"
+		steps := []struct {
+			name, authz, body string
+			want              int
+			wantStatus        string
+			wantEvents        int
+		}{
+			{"no token or signature is 401", "", `{"status":"COURIERED"}`, 401, "STARTED", 0},
+			{"a wrong signature is 401", "badsign", `{"status":"COURIERED"}`, 401, "STARTED", 0},
+			{"the order's customer may not step it: 403", e.keys.Bearer(t, "cust-1", auth.Customer), `{"status":"COURIERED"}`, 403, "STARTED", 0},
+			{"another customer gets 404", e.keys.Bearer(t, "cust-2", auth.Customer), `{"status":"COURIERED"}`, 404, "STARTED", 0},
+			{"an unassigned courier gets 404", e.keys.Bearer(t, "courier-2", auth.Courier), `{"status":"COURIERED"}`, 404, "STARTED", 0},
+			{"an unknown status is 400", "sign", `{"status":"LOST"}`, 400, "STARTED", 0},
+			{"an unknown field is 400", "sign", `{"status":"COURIERED","x":1}`, 400, "STARTED", 0},
+			{"a bad tracking number is 400", "sign", `{"status":"COURIERED","trackingNumber":"a b"}`, 400, "STARTED", 0},
+			{"DELIVERED before COURIERED is 409", "sign", `{"status":"DELIVERED"}`, 409, "STARTED", 0},
+			{"the signed partner couriers it", "sign", `{"status":"COURIERED"}`, 202, "COURIERED", 1},
+			{"repeating COURIERED is 202 and sends the same event again", "sign", `{"status":"COURIERED"}`, 202, "COURIERED", 1},
+			{"the assigned courier delivers it", e.keys.Bearer(t, "courier-1", auth.Courier), `{"status":"DELIVERED"}`, 202, "DELIVERED", 2},
+			{"repeating DELIVERED is 202 and sends the same event again", e.keys.Bearer(t, "admin-1", auth.Admin), `{"status":"DELIVERED"}`, 202, "DELIVERED", 2},
+			{"going back to COURIERED is 409", "sign", `{"status":"COURIERED"}`, 409, "DELIVERED", 2},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
+				status, body := e.call(t, http.MethodPost, path, s.authz, s.body)
+				if status != s.want {
+					t.Fatalf("status = %d, want %d (%v)", status, s.want, body)
+				}
+				got, err := e.f.store.Get(context.Background(), d.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got.Status) != s.wantStatus {
+					t.Fatalf("delivery is %s, want %s", got.Status, s.wantStatus)
+				}
+				if n := len(distinct(e.sink.Events())); n != s.wantEvents {
+					t.Fatalf("%d different events published, want %d", n, s.wantEvents)
+				}
+			})
+		}
+		evs := distinct(e.sink.Events())
+		var couriered events.DeliveryCourieredPartnerData
+		var completed events.DeliveryCompletedData
+		if err := events.Decode(evs[0], &couriered); err != nil {
+			t.Fatal(err)
+		}
+		if err := events.Decode(evs[1], &completed); err != nil {
+			t.Fatal(err)
+		}
+		if couriered.OrderID != d.OrderID || couriered.TrackingNumber != trackingNumber(d.ID) || completed.DeliveryID != d.ID {
+			t.Fatalf("events = %+v, %+v", couriered, completed)
+		}
+		if evs[0].ID() != ids.Derive(d.OrderID, "DELIVERY_COURIERED_PARTNER") || evs[0].Extensions()[events.ExtPartitionKey] != d.OrderID {
+			t.Fatalf("courier event id %s, partitionkey %v", evs[0].ID(), evs[0].Extensions()[events.ExtPartitionKey])
+		}
+		status, body := e.call(t, http.MethodGet, "/api/deliveries/"+d.ID, e.keys.Bearer(t, "cust-1", auth.Customer), "")
+		if status != 200 || body["status"] != "DELIVERED" || body["trackingNumber"] != trackingNumber(d.ID) || len(body["history"].([]any)) != 3 {
+			t.Fatalf("read after the steps: %d %v", status, body)
+		}
+	})
 }
 
 func TestPartnerTrackingNumberIsKept(t *testing.T) {
@@ -238,45 +236,43 @@ func TestPartnerTrackingNumberIsKept(t *testing.T) {
 }
 
 func TestConcurrentStepsSendOneEvent(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			e := start(t, engine.Config(t, "deliveries"))
-			d := e.delivery(t, "cust-1", "")
-			var wg sync.WaitGroup
-			statuses := make([]int, 8)
-			for i := range statuses {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					body := `{"status":"COURIERED"}`
-					req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/deliveries/"+d.ID+"/events", bytes.NewBufferString(body))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					req.Header.Set(partner.SignatureHeader, partner.Sign([]byte(secret), []byte(body)))
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					statuses[i] = resp.StatusCode
-					if err := resp.Body.Close(); err != nil {
-						t.Error(err)
-					}
-				}()
-			}
-			wg.Wait()
-			for i, s := range statuses {
-				if s != 202 {
-					t.Fatalf("request %d answered %d", i, s)
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		e := start(t, engine.Config(t, "deliveries"))
+		d := e.delivery(t, "cust-1", "")
+		var wg sync.WaitGroup
+		statuses := make([]int, 8)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := `{"status":"COURIERED"}`
+				req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/deliveries/"+d.ID+"/events", bytes.NewBufferString(body))
+				if err != nil {
+					t.Error(err)
+					return
 				}
+				req.Header.Set(partner.SignatureHeader, partner.Sign([]byte(secret), []byte(body)))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				statuses[i] = resp.StatusCode
+				if err := resp.Body.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		for i, s := range statuses {
+			if s != 202 {
+				t.Fatalf("request %d answered %d", i, s)
 			}
-			if n := len(distinct(e.sink.Events())); n != 1 {
-				t.Fatalf("%d different events published, want 1", n)
-			}
-		})
-	}
+		}
+		if n := len(distinct(e.sink.Events())); n != 1 {
+			t.Fatalf("%d different events published, want 1", n)
+		}
+	})
 }
 
 func TestBrokerDownLeavesTheEventForTheRelay(t *testing.T) {

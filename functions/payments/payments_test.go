@@ -84,81 +84,79 @@ func (h harness) do(t *testing.T, method, path, bearer string, body []byte, head
 }
 
 func TestReadRoutes(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			h := start(t, engine.Config(t, paymentstore.Database))
-			alice, bob := ids.New(), ids.New()
-			mine := h.seed(t, alice, paymentstore.Succeeded, "sbx_ch_a")
-			h.seed(t, alice, paymentstore.Failed, "sbx_ch_b")
-			theirs := h.seed(t, bob, paymentstore.Succeeded, "sbx_ch_c")
-			cases := map[string]struct {
-				path, bearer string
-				wantStatus   int
-				wantIDs      []string
-			}{
-				"owner reads own payment":           {"/api/payments/" + mine.ID, h.keys.Bearer(t, alice, auth.Customer), 200, []string{mine.ID}},
-				"admin reads any payment":           {"/api/payments/" + theirs.ID, h.keys.Bearer(t, ids.New(), auth.Admin), 200, []string{theirs.ID}},
-				"another customer's payment is 404": {"/api/payments/" + theirs.ID, h.keys.Bearer(t, alice, auth.Customer), 404, nil},
-				"unknown payment is 404":            {"/api/payments/" + ids.New(), h.keys.Bearer(t, alice, auth.Customer), 404, nil},
-				"seller may not read payments":      {"/api/payments/" + mine.ID, h.keys.Bearer(t, alice, auth.Seller), 403, nil},
-				"courier may not list payments":     {"/api/payments", h.keys.Bearer(t, alice, auth.Courier), 403, nil},
-				"no token is 401":                   {"/api/payments/" + mine.ID, "", 401, nil},
-				"forged token is 401":               {"/api/payments/" + mine.ID, "Bearer not.a.jwt", 401, nil},
-				"owner lists by order":              {"/api/payments?orderId=" + mine.OrderID, h.keys.Bearer(t, alice, auth.Customer), 200, []string{mine.ID}},
-				"owner lists own payments only":     {"/api/payments", h.keys.Bearer(t, alice, auth.Customer), 200, []string{"", ""}},
-				"another customer's order is empty": {"/api/payments?orderId=" + theirs.OrderID, h.keys.Bearer(t, alice, auth.Customer), 200, []string{}},
-				"admin lists everything":            {"/api/payments", h.keys.Bearer(t, ids.New(), auth.Admin), 200, []string{"", "", ""}},
-				"limit over 100 is 400":             {"/api/payments?limit=101", h.keys.Bearer(t, alice, auth.Customer), 400, nil},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					status, body := h.do(t, http.MethodGet, tc.path, tc.bearer, nil, nil)
-					if status != tc.wantStatus {
-						t.Fatalf("status %d, want %d: %s", status, tc.wantStatus, body)
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		h := start(t, engine.Config(t, paymentstore.Database))
+		alice, bob := ids.New(), ids.New()
+		mine := h.seed(t, alice, paymentstore.Succeeded, "sbx_ch_a")
+		h.seed(t, alice, paymentstore.Failed, "sbx_ch_b")
+		theirs := h.seed(t, bob, paymentstore.Succeeded, "sbx_ch_c")
+		cases := map[string]struct {
+			path, bearer string
+			wantStatus   int
+			wantIDs      []string
+		}{
+			"owner reads own payment":           {"/api/payments/" + mine.ID, h.keys.Bearer(t, alice, auth.Customer), 200, []string{mine.ID}},
+			"admin reads any payment":           {"/api/payments/" + theirs.ID, h.keys.Bearer(t, ids.New(), auth.Admin), 200, []string{theirs.ID}},
+			"another customer's payment is 404": {"/api/payments/" + theirs.ID, h.keys.Bearer(t, alice, auth.Customer), 404, nil},
+			"unknown payment is 404":            {"/api/payments/" + ids.New(), h.keys.Bearer(t, alice, auth.Customer), 404, nil},
+			"seller may not read payments":      {"/api/payments/" + mine.ID, h.keys.Bearer(t, alice, auth.Seller), 403, nil},
+			"courier may not list payments":     {"/api/payments", h.keys.Bearer(t, alice, auth.Courier), 403, nil},
+			"no token is 401":                   {"/api/payments/" + mine.ID, "", 401, nil},
+			"forged token is 401":               {"/api/payments/" + mine.ID, "Bearer not.a.jwt", 401, nil},
+			"owner lists by order":              {"/api/payments?orderId=" + mine.OrderID, h.keys.Bearer(t, alice, auth.Customer), 200, []string{mine.ID}},
+			"owner lists own payments only":     {"/api/payments", h.keys.Bearer(t, alice, auth.Customer), 200, []string{"", ""}},
+			"another customer's order is empty": {"/api/payments?orderId=" + theirs.OrderID, h.keys.Bearer(t, alice, auth.Customer), 200, []string{}},
+			"admin lists everything":            {"/api/payments", h.keys.Bearer(t, ids.New(), auth.Admin), 200, []string{"", "", ""}},
+			"limit over 100 is 400":             {"/api/payments?limit=101", h.keys.Bearer(t, alice, auth.Customer), 400, nil},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				status, body := h.do(t, http.MethodGet, tc.path, tc.bearer, nil, nil)
+				if status != tc.wantStatus {
+					t.Fatalf("status %d, want %d: %s", status, tc.wantStatus, body)
+				}
+				if status != 200 {
+					return
+				}
+				var got []map[string]any
+				if strings.Contains(tc.path, "/api/payments/") {
+					var one map[string]any
+					if err := json.Unmarshal(body, &one); err != nil {
+						t.Fatal(err)
 					}
-					if status != 200 {
-						return
+					got = []map[string]any{one}
+				} else {
+					var list struct {
+						Items []map[string]any `json:"items"`
+						Total int              `json:"total"`
 					}
-					var got []map[string]any
-					if strings.Contains(tc.path, "/api/payments/") {
-						var one map[string]any
-						if err := json.Unmarshal(body, &one); err != nil {
-							t.Fatal(err)
-						}
-						got = []map[string]any{one}
-					} else {
-						var list struct {
-							Items []map[string]any `json:"items"`
-							Total int              `json:"total"`
-						}
-						if err := json.Unmarshal(body, &list); err != nil {
-							t.Fatal(err)
-						}
-						if list.Total != len(tc.wantIDs) {
-							t.Fatalf("total %d, want %d", list.Total, len(tc.wantIDs))
-						}
-						got = list.Items
+					if err := json.Unmarshal(body, &list); err != nil {
+						t.Fatal(err)
 					}
-					if len(got) != len(tc.wantIDs) {
-						t.Fatalf("%d payments, want %d: %s", len(got), len(tc.wantIDs), body)
+					if list.Total != len(tc.wantIDs) {
+						t.Fatalf("total %d, want %d", list.Total, len(tc.wantIDs))
 					}
-					for i, want := range tc.wantIDs {
-						if want != "" && got[i]["id"] != want {
-							t.Fatalf("payment %d is %v, want %s", i, got[i]["id"], want)
-						}
-						for _, field := range []string{"id", "orderId", "status", "amount", "method", "gateway", "transactionId", "failureCode", "refundId", "createdAt", "updatedAt"} {
-							if _, ok := got[i][field]; !ok {
-								t.Fatalf("answer lacks %s: %s", field, body)
-							}
+					got = list.Items
+				}
+				if len(got) != len(tc.wantIDs) {
+					t.Fatalf("%d payments, want %d: %s", len(got), len(tc.wantIDs), body)
+				}
+				for i, want := range tc.wantIDs {
+					if want != "" && got[i]["id"] != want {
+						t.Fatalf("payment %d is %v, want %s", i, got[i]["id"], want)
+					}
+					for _, field := range []string{"id", "orderId", "status", "amount", "method", "gateway", "transactionId", "failureCode", "refundId", "createdAt", "updatedAt"} {
+						if _, ok := got[i][field]; !ok {
+							t.Fatalf("answer lacks %s: %s", field, body)
 						}
 					}
-					if strings.Contains(string(body), payment.TokenVisa) {
-						t.Fatalf("the answer carries the payment token: %s", body)
-					}
-				})
-			}
-		})
-	}
+				}
+				if strings.Contains(string(body), payment.TokenVisa) {
+					t.Fatalf("the answer carries the payment token: %s", body)
+				}
+			})
+		}
+	})
 }
 
 func sandboxHook(t *testing.T, e payment.SandboxEvent, secret string) ([]byte, http.Header) {
@@ -182,114 +180,112 @@ func stripeHook(t *testing.T, id, typ, intent, secret string) ([]byte, http.Head
 }
 
 func TestWebhooks(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			ctx := context.Background()
-			h := start(t, engine.Config(t, paymentstore.Database))
-			pendingSbx := h.seed(t, "cust-1", paymentstore.Pending, "sbx_ch_pending")
-			pendingStripe := h.seed(t, "cust-1", paymentstore.Pending, "pi_pending")
-			paid := h.seed(t, "cust-1", paymentstore.Succeeded, "sbx_ch_paid")
-			published := func() int { return len(h.sink.Events()) }
-			base := len(h.sink.WaitFor(t, 3, 5*time.Second)) // the three PAYMENT_ADDED
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		ctx := context.Background()
+		h := start(t, engine.Config(t, paymentstore.Database))
+		pendingSbx := h.seed(t, "cust-1", paymentstore.Pending, "sbx_ch_pending")
+		pendingStripe := h.seed(t, "cust-1", paymentstore.Pending, "pi_pending")
+		paid := h.seed(t, "cust-1", paymentstore.Succeeded, "sbx_ch_paid")
+		published := func() int { return len(h.sink.Events()) }
+		base := len(h.sink.WaitFor(t, 3, 5*time.Second)) // the three PAYMENT_ADDED
 
-			succeeded, succeededHdr := sandboxHook(t, payment.SandboxEvent{ID: "evt_s1", Type: "charge.succeeded", TransactionID: pendingSbx.TransactionID}, sandboxSecret)
-			steps := []struct {
-				name       string
-				gateway    string
-				body       []byte
-				header     http.Header
-				wantStatus int
-				wantResult string
-				check      func(t *testing.T)
-			}{
-				{"sandbox success settles the pending payment", "sandbox", succeeded, succeededHdr, 200, "applied", func(t *testing.T) {
-					p, err := h.f.store.Get(ctx, pendingSbx.ID)
-					if err != nil || p.Status != paymentstore.Succeeded || p.ChargeReply == nil || p.ChargeReply.ID() != paymentstore.EventID(p.ID, events.PaymentSuccess) {
-						t.Fatalf("payment = %+v, %v", p, err)
-					}
-					evs := h.sink.WaitFor(t, base+1, 5*time.Second)
-					last := evs[len(evs)-1]
-					if last.Type() != string(events.PaymentSuccess) || last.ID() != p.ChargeReply.ID() || last.Source() != "/knshop/payments" {
-						t.Fatalf("published %s %s from %s", last.Type(), last.ID(), last.Source())
-					}
-				}},
-				{"the same webhook again changes nothing", "sandbox", succeeded, succeededHdr, 200, "duplicate", func(t *testing.T) {
-					time.Sleep(50 * time.Millisecond)
-					if published() != base+1 {
-						t.Fatalf("%d events published, want %d", published(), base+1)
-					}
-				}},
-				{"a late failure does not move a settled payment back", "sandbox", nil, nil, 200, "stale", func(t *testing.T) {
-					p, err := h.f.store.Get(ctx, pendingSbx.ID)
-					if err != nil || p.Status != paymentstore.Succeeded {
-						t.Fatalf("payment = %s, %v", p.Status, err)
-					}
-				}},
-				{"a webhook for a paid payment is stale", "sandbox", nil, nil, 200, "stale", nil},
-				{"an unknown transaction is acknowledged", "sandbox", nil, nil, 200, "unmatched", nil},
-				{"a bad signature is 400", "sandbox", nil, nil, 400, "", nil},
-				{"a missing signature is 400", "sandbox", []byte(`{"id":"evt_x","type":"charge.succeeded","transactionId":"sbx_ch_pending"}`), http.Header{}, 400, "", nil},
-				{"an unknown gateway is 404", "paypal", succeeded, succeededHdr, 404, "", nil},
-				{"stripe payment failure settles by payment id", "stripe", nil, nil, 200, "applied", func(t *testing.T) {
-					p, err := h.f.store.Get(ctx, pendingStripe.ID)
-					if err != nil || p.Status != paymentstore.Failed || p.FailureCode != payment.CodeInsufficientFunds {
-						t.Fatalf("payment = %+v, %v", p, err)
-					}
-					evs := h.sink.WaitFor(t, base+2, 5*time.Second)
-					if evs[len(evs)-1].Type() != string(events.PaymentFailure) {
-						t.Fatalf("published %s", evs[len(evs)-1].Type())
-					}
-				}},
-				{"stripe with another secret is 400", "stripe", nil, nil, 400, "", nil},
-				{"stripe event kinds payments ignores are acknowledged", "stripe", nil, nil, 200, "ignored", nil},
-			}
-			bodies := map[string]func() ([]byte, http.Header){
-				"a late failure does not move a settled payment back": func() ([]byte, http.Header) {
-					return sandboxHook(t, payment.SandboxEvent{ID: "evt_s2", Type: "charge.failed", TransactionID: pendingSbx.TransactionID}, sandboxSecret)
-				},
-				"a webhook for a paid payment is stale": func() ([]byte, http.Header) {
-					return sandboxHook(t, payment.SandboxEvent{ID: "evt_s3", Type: "charge.succeeded", TransactionID: paid.TransactionID}, sandboxSecret)
-				},
-				"an unknown transaction is acknowledged": func() ([]byte, http.Header) {
-					return sandboxHook(t, payment.SandboxEvent{ID: "evt_s4", Type: "charge.succeeded", TransactionID: "sbx_ch_nobody"}, sandboxSecret)
-				},
-				"a bad signature is 400": func() ([]byte, http.Header) {
-					return sandboxHook(t, payment.SandboxEvent{ID: "evt_s5", Type: "charge.failed", TransactionID: pendingSbx.TransactionID}, "wrong-secret")
-				},
-				"stripe payment failure settles by payment id": func() ([]byte, http.Header) {
-					return stripeHook(t, "evt_1", "payment_intent.payment_failed", `{"id":"pi_other","object":"payment_intent","status":"requires_payment_method","metadata":{"payment_id":"`+pendingStripe.ID+`"},"last_payment_error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Insufficient funds."}}`, stripeSecret)
-				},
-				"stripe with another secret is 400": func() ([]byte, http.Header) {
-					return stripeHook(t, "evt_2", "payment_intent.succeeded", `{"id":"pi_pending","object":"payment_intent","status":"succeeded"}`, "whsec_other")
-				},
-				"stripe event kinds payments ignores are acknowledged": func() ([]byte, http.Header) {
-					return stripeHook(t, "evt_3", "customer.created", `{"id":"cus_1","object":"customer"}`, stripeSecret)
-				},
-			}
-			for _, s := range steps {
-				t.Run(s.name, func(t *testing.T) {
-					body, header := s.body, s.header
-					if mk, ok := bodies[s.name]; ok {
-						body, header = mk()
-					}
-					status, answer := h.do(t, http.MethodPost, "/api/payments/webhooks/"+s.gateway, "", body, header)
-					if status != s.wantStatus {
-						t.Fatalf("status %d, want %d: %s", status, s.wantStatus, answer)
-					}
-					if s.wantResult != "" && !strings.Contains(string(answer), `"result":"`+s.wantResult+`"`) {
-						t.Fatalf("answer %s, want result %s", answer, s.wantResult)
-					}
-					if s.check != nil {
-						s.check(t)
-					}
-				})
-			}
-			t.Run("a bad signature changed nothing", func(t *testing.T) {
+		succeeded, succeededHdr := sandboxHook(t, payment.SandboxEvent{ID: "evt_s1", Type: "charge.succeeded", TransactionID: pendingSbx.TransactionID}, sandboxSecret)
+		steps := []struct {
+			name       string
+			gateway    string
+			body       []byte
+			header     http.Header
+			wantStatus int
+			wantResult string
+			check      func(t *testing.T)
+		}{
+			{"sandbox success settles the pending payment", "sandbox", succeeded, succeededHdr, 200, "applied", func(t *testing.T) {
+				p, err := h.f.store.Get(ctx, pendingSbx.ID)
+				if err != nil || p.Status != paymentstore.Succeeded || p.ChargeReply == nil || p.ChargeReply.ID() != paymentstore.EventID(p.ID, events.PaymentSuccess) {
+					t.Fatalf("payment = %+v, %v", p, err)
+				}
+				evs := h.sink.WaitFor(t, base+1, 5*time.Second)
+				last := evs[len(evs)-1]
+				if last.Type() != string(events.PaymentSuccess) || last.ID() != p.ChargeReply.ID() || last.Source() != "/knshop/payments" {
+					t.Fatalf("published %s %s from %s", last.Type(), last.ID(), last.Source())
+				}
+			}},
+			{"the same webhook again changes nothing", "sandbox", succeeded, succeededHdr, 200, "duplicate", func(t *testing.T) {
+				time.Sleep(50 * time.Millisecond)
+				if published() != base+1 {
+					t.Fatalf("%d events published, want %d", published(), base+1)
+				}
+			}},
+			{"a late failure does not move a settled payment back", "sandbox", nil, nil, 200, "stale", func(t *testing.T) {
 				p, err := h.f.store.Get(ctx, pendingSbx.ID)
 				if err != nil || p.Status != paymentstore.Succeeded {
 					t.Fatalf("payment = %s, %v", p.Status, err)
 				}
+			}},
+			{"a webhook for a paid payment is stale", "sandbox", nil, nil, 200, "stale", nil},
+			{"an unknown transaction is acknowledged", "sandbox", nil, nil, 200, "unmatched", nil},
+			{"a bad signature is 400", "sandbox", nil, nil, 400, "", nil},
+			{"a missing signature is 400", "sandbox", []byte(`{"id":"evt_x","type":"charge.succeeded","transactionId":"sbx_ch_pending"}`), http.Header{}, 400, "", nil},
+			{"an unknown gateway is 404", "paypal", succeeded, succeededHdr, 404, "", nil},
+			{"stripe payment failure settles by payment id", "stripe", nil, nil, 200, "applied", func(t *testing.T) {
+				p, err := h.f.store.Get(ctx, pendingStripe.ID)
+				if err != nil || p.Status != paymentstore.Failed || p.FailureCode != payment.CodeInsufficientFunds {
+					t.Fatalf("payment = %+v, %v", p, err)
+				}
+				evs := h.sink.WaitFor(t, base+2, 5*time.Second)
+				if evs[len(evs)-1].Type() != string(events.PaymentFailure) {
+					t.Fatalf("published %s", evs[len(evs)-1].Type())
+				}
+			}},
+			{"stripe with another secret is 400", "stripe", nil, nil, 400, "", nil},
+			{"stripe event kinds payments ignores are acknowledged", "stripe", nil, nil, 200, "ignored", nil},
+		}
+		bodies := map[string]func() ([]byte, http.Header){
+			"a late failure does not move a settled payment back": func() ([]byte, http.Header) {
+				return sandboxHook(t, payment.SandboxEvent{ID: "evt_s2", Type: "charge.failed", TransactionID: pendingSbx.TransactionID}, sandboxSecret)
+			},
+			"a webhook for a paid payment is stale": func() ([]byte, http.Header) {
+				return sandboxHook(t, payment.SandboxEvent{ID: "evt_s3", Type: "charge.succeeded", TransactionID: paid.TransactionID}, sandboxSecret)
+			},
+			"an unknown transaction is acknowledged": func() ([]byte, http.Header) {
+				return sandboxHook(t, payment.SandboxEvent{ID: "evt_s4", Type: "charge.succeeded", TransactionID: "sbx_ch_nobody"}, sandboxSecret)
+			},
+			"a bad signature is 400": func() ([]byte, http.Header) {
+				return sandboxHook(t, payment.SandboxEvent{ID: "evt_s5", Type: "charge.failed", TransactionID: pendingSbx.TransactionID}, "wrong-secret")
+			},
+			"stripe payment failure settles by payment id": func() ([]byte, http.Header) {
+				return stripeHook(t, "evt_1", "payment_intent.payment_failed", `{"id":"pi_other","object":"payment_intent","status":"requires_payment_method","metadata":{"payment_id":"`+pendingStripe.ID+`"},"last_payment_error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Insufficient funds."}}`, stripeSecret)
+			},
+			"stripe with another secret is 400": func() ([]byte, http.Header) {
+				return stripeHook(t, "evt_2", "payment_intent.succeeded", `{"id":"pi_pending","object":"payment_intent","status":"succeeded"}`, "whsec_other")
+			},
+			"stripe event kinds payments ignores are acknowledged": func() ([]byte, http.Header) {
+				return stripeHook(t, "evt_3", "customer.created", `{"id":"cus_1","object":"customer"}`, stripeSecret)
+			},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
+				body, header := s.body, s.header
+				if mk, ok := bodies[s.name]; ok {
+					body, header = mk()
+				}
+				status, answer := h.do(t, http.MethodPost, "/api/payments/webhooks/"+s.gateway, "", body, header)
+				if status != s.wantStatus {
+					t.Fatalf("status %d, want %d: %s", status, s.wantStatus, answer)
+				}
+				if s.wantResult != "" && !strings.Contains(string(answer), `"result":"`+s.wantResult+`"`) {
+					t.Fatalf("answer %s, want result %s", answer, s.wantResult)
+				}
+				if s.check != nil {
+					s.check(t)
+				}
 			})
+		}
+		t.Run("a bad signature changed nothing", func(t *testing.T) {
+			p, err := h.f.store.Get(ctx, pendingSbx.ID)
+			if err != nil || p.Status != paymentstore.Succeeded {
+				t.Fatalf("payment = %s, %v", p.Status, err)
+			}
 		})
-	}
+	})
 }

@@ -86,118 +86,116 @@ func cancelled(t *testing.T, orderID string) event.Event {
 }
 
 func TestRefundOnce(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			ctx := context.Background()
-			t.Run("captured payment is refunded once, redelivery answers the same", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database))
-				p := h.paid(t, paymentstore.Succeeded)
-				e := cancelled(t, p.OrderID)
-				first, err := h.f.Handle(ctx, e)
-				if err != nil || first == nil || first.Type() != string(events.PaymentRefunded) {
-					t.Fatalf("Handle = %v, %v; want PAYMENT_REFUNDED", first, err)
-				}
-				var d events.PaymentRefundedData
-				if err := events.Decode(*first, &d); err != nil {
-					t.Fatal(err)
-				}
-				if d.PaymentID != p.ID || d.Amount != p.Amount || d.RefundID == "" || first.ID() != paymentstore.EventID(p.ID, events.PaymentRefunded) {
-					t.Fatalf("PAYMENT_REFUNDED = %+v id %s", d, first.ID())
-				}
-				again, err := h.f.Handle(ctx, e)
-				if err != nil || again == nil || again.ID() != first.ID() {
-					t.Fatalf("redelivery = %v, %v; want %s", again, err, first.ID())
-				}
-				stored, err := h.db().Get(ctx, p.ID)
-				if err != nil || stored.Status != paymentstore.Refunded || stored.RefundID != d.RefundID {
-					t.Fatalf("payment = %+v, %v", stored, err)
-				}
-				if calls, refunds := h.gw.Refunds(); calls != 1 || refunds != 1 {
-					t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
-				}
-			})
-			t.Run("concurrent deliveries refund once and agree", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database))
-				p := h.paid(t, paymentstore.Succeeded)
-				e := cancelled(t, p.OrderID)
-				replies := paymentstoretest.Concurrently(t, h.f, e, 6, ErrRefundInFlight)
-				for i, r := range replies {
-					if r == nil || r.ID() != replies[0].ID() {
-						t.Fatalf("reply %d = %v, want the same as reply 0", i, r)
-					}
-				}
-				if calls, refunds := h.gw.Refunds(); calls != 1 || refunds != 1 {
-					t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
-				}
-			})
-			t.Run("cancel before any payment leaves a tombstone", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database))
-				orderID := ids.New()
-				for range 2 {
-					if r, err := h.f.Handle(ctx, cancelled(t, orderID)); err != nil || r != nil {
-						t.Fatalf("Handle = %v, %v; want acknowledged", r, err)
-					}
-				}
-				p := paymentstore.Payment{ID: ids.Derive(orderID, "payment"), OrderID: orderID, Amount: money.New(1, "USD"), Method: "card_visa", Gateway: "sandbox"}
-				added, err := paymentstore.AddedEvent(ctx, "charge-payment", p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, _, err := h.db().Create(ctx, p, added); !errors.Is(err, paymentstore.ErrOrderCancelled) {
-					t.Fatalf("a later charge's Create = %v, want ErrOrderCancelled", err)
-				}
-				if calls, _ := h.gw.Refunds(); calls != 0 {
-					t.Fatalf("%d refund calls, want 0", calls)
-				}
-			})
-			t.Run("failed payment: nothing to refund", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database))
-				p := h.paid(t, paymentstore.Failed)
-				if r, err := h.f.Handle(ctx, cancelled(t, p.OrderID)); err != nil || r != nil {
-					t.Fatalf("Handle = %v, %v; want acknowledged without reply", r, err)
-				}
-				if calls, _ := h.gw.Refunds(); calls != 0 {
-					t.Fatalf("%d refund calls, want 0", calls)
-				}
-			})
-			t.Run("pending charge: retry later", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database))
-				p := h.paid(t, paymentstore.Pending)
-				if _, err := h.f.Handle(ctx, cancelled(t, p.OrderID)); !errors.Is(err, ErrChargeInFlight) || fn.IsPermanent(err) {
-					t.Fatalf("Handle = %v, want a retryable ErrChargeInFlight", err)
-				}
-			})
-			t.Run("gateway down: retryable, refunded after recovery", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database))
-				p := h.paid(t, paymentstore.Succeeded)
-				h.gw.Fail(payment.ErrUnavailable)
-				e := cancelled(t, p.OrderID)
-				if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
-					t.Fatalf("Handle = %v, want retryable ErrUnavailable", err)
-				}
-				h.gw.Fail(nil)
-				if r, err := h.f.Handle(ctx, e); err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
-					t.Fatalf("after recovery = %v, %v", r, err)
-				}
-			})
-			t.Run("crash after the refund: redelivery records the same refund", func(t *testing.T) {
-				h := start(t, engine.Config(t, paymentstore.Database))
-				p := h.paid(t, paymentstore.Succeeded)
-				h.f.store = &flaky{store: h.f.store, fail: true}
-				e := cancelled(t, p.OrderID)
-				if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
-					t.Fatalf("Handle = %v, want the crash", err)
-				}
-				r, err := h.f.Handle(ctx, e)
-				if err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
-					t.Fatalf("redelivery = %v, %v", r, err)
-				}
-				if _, refunds := h.gw.Refunds(); refunds != 1 {
-					t.Fatalf("%d refunds, want 1", refunds)
-				}
-			})
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		ctx := context.Background()
+		t.Run("captured payment is refunded once, redelivery answers the same", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database))
+			p := h.paid(t, paymentstore.Succeeded)
+			e := cancelled(t, p.OrderID)
+			first, err := h.f.Handle(ctx, e)
+			if err != nil || first == nil || first.Type() != string(events.PaymentRefunded) {
+				t.Fatalf("Handle = %v, %v; want PAYMENT_REFUNDED", first, err)
+			}
+			var d events.PaymentRefundedData
+			if err := events.Decode(*first, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.PaymentID != p.ID || d.Amount != p.Amount || d.RefundID == "" || first.ID() != paymentstore.EventID(p.ID, events.PaymentRefunded) {
+				t.Fatalf("PAYMENT_REFUNDED = %+v id %s", d, first.ID())
+			}
+			again, err := h.f.Handle(ctx, e)
+			if err != nil || again == nil || again.ID() != first.ID() {
+				t.Fatalf("redelivery = %v, %v; want %s", again, err, first.ID())
+			}
+			stored, err := h.db().Get(ctx, p.ID)
+			if err != nil || stored.Status != paymentstore.Refunded || stored.RefundID != d.RefundID {
+				t.Fatalf("payment = %+v, %v", stored, err)
+			}
+			if calls, refunds := h.gw.Refunds(); calls != 1 || refunds != 1 {
+				t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
+			}
 		})
-	}
+		t.Run("concurrent deliveries refund once and agree", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database))
+			p := h.paid(t, paymentstore.Succeeded)
+			e := cancelled(t, p.OrderID)
+			replies := paymentstoretest.Concurrently(t, h.f, e, 6, ErrRefundInFlight)
+			for i, r := range replies {
+				if r == nil || r.ID() != replies[0].ID() {
+					t.Fatalf("reply %d = %v, want the same as reply 0", i, r)
+				}
+			}
+			if calls, refunds := h.gw.Refunds(); calls != 1 || refunds != 1 {
+				t.Fatalf("refund calls %d, refunds %d; want 1, 1", calls, refunds)
+			}
+		})
+		t.Run("cancel before any payment leaves a tombstone", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database))
+			orderID := ids.New()
+			for range 2 {
+				if r, err := h.f.Handle(ctx, cancelled(t, orderID)); err != nil || r != nil {
+					t.Fatalf("Handle = %v, %v; want acknowledged", r, err)
+				}
+			}
+			p := paymentstore.Payment{ID: ids.Derive(orderID, "payment"), OrderID: orderID, Amount: money.New(1, "USD"), Method: "card_visa", Gateway: "sandbox"}
+			added, err := paymentstore.AddedEvent(ctx, "charge-payment", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := h.db().Create(ctx, p, added); !errors.Is(err, paymentstore.ErrOrderCancelled) {
+				t.Fatalf("a later charge's Create = %v, want ErrOrderCancelled", err)
+			}
+			if calls, _ := h.gw.Refunds(); calls != 0 {
+				t.Fatalf("%d refund calls, want 0", calls)
+			}
+		})
+		t.Run("failed payment: nothing to refund", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database))
+			p := h.paid(t, paymentstore.Failed)
+			if r, err := h.f.Handle(ctx, cancelled(t, p.OrderID)); err != nil || r != nil {
+				t.Fatalf("Handle = %v, %v; want acknowledged without reply", r, err)
+			}
+			if calls, _ := h.gw.Refunds(); calls != 0 {
+				t.Fatalf("%d refund calls, want 0", calls)
+			}
+		})
+		t.Run("pending charge: retry later", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database))
+			p := h.paid(t, paymentstore.Pending)
+			if _, err := h.f.Handle(ctx, cancelled(t, p.OrderID)); !errors.Is(err, ErrChargeInFlight) || fn.IsPermanent(err) {
+				t.Fatalf("Handle = %v, want a retryable ErrChargeInFlight", err)
+			}
+		})
+		t.Run("gateway down: retryable, refunded after recovery", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database))
+			p := h.paid(t, paymentstore.Succeeded)
+			h.gw.Fail(payment.ErrUnavailable)
+			e := cancelled(t, p.OrderID)
+			if _, err := h.f.Handle(ctx, e); !errors.Is(err, payment.ErrUnavailable) || fn.IsPermanent(err) {
+				t.Fatalf("Handle = %v, want retryable ErrUnavailable", err)
+			}
+			h.gw.Fail(nil)
+			if r, err := h.f.Handle(ctx, e); err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
+				t.Fatalf("after recovery = %v, %v", r, err)
+			}
+		})
+		t.Run("crash after the refund: redelivery records the same refund", func(t *testing.T) {
+			h := start(t, engine.Config(t, paymentstore.Database))
+			p := h.paid(t, paymentstore.Succeeded)
+			h.f.store = &flaky{store: h.f.store, fail: true}
+			e := cancelled(t, p.OrderID)
+			if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
+				t.Fatalf("Handle = %v, want the crash", err)
+			}
+			r, err := h.f.Handle(ctx, e)
+			if err != nil || r == nil || r.Type() != string(events.PaymentRefunded) {
+				t.Fatalf("redelivery = %v, %v", r, err)
+			}
+			if _, refunds := h.gw.Refunds(); refunds != 1 {
+				t.Fatalf("%d refunds, want 1", refunds)
+			}
+		})
+	})
 }
 
 func TestStatusMapping(t *testing.T) {

@@ -78,65 +78,61 @@ func refunded(t *testing.T, reply *event.Event) events.PaymentRefundedData {
 // Duplicates, concurrent or late, refund a return once and answer the same
 // PAYMENT_REFUNDED, carrying the return's id and amount.
 func TestRefundsAReturnOnce(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			h := start(t, eng)
-			p := h.paid(t, 5000)
-			e := received(t, p.OrderID, 1250)
-			replies := paymentstoretest.Concurrently(t, h.f, e, 6, ErrRefundInFlight)
-			first := refunded(t, replies[0])
-			if first.ReturnID == "" || first.Amount != money.New(1250, "USD") || first.PaymentID != p.ID {
-				t.Fatalf("PAYMENT_REFUNDED = %+v", first)
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		h := start(t, eng)
+		p := h.paid(t, 5000)
+		e := received(t, p.OrderID, 1250)
+		replies := paymentstoretest.Concurrently(t, h.f, e, 6, ErrRefundInFlight)
+		first := refunded(t, replies[0])
+		if first.ReturnID == "" || first.Amount != money.New(1250, "USD") || first.PaymentID != p.ID {
+			t.Fatalf("PAYMENT_REFUNDED = %+v", first)
+		}
+		for _, r := range replies {
+			if r.ID() != replies[0].ID() {
+				t.Fatalf("replies differ: %s, %s", r.ID(), replies[0].ID())
 			}
-			for _, r := range replies {
-				if r.ID() != replies[0].ID() {
-					t.Fatalf("replies differ: %s, %s", r.ID(), replies[0].ID())
-				}
-			}
-			late, err := h.f.Handle(context.Background(), e)
-			if err != nil || late.ID() != replies[0].ID() {
-				t.Fatalf("late duplicate = %v, %v", late, err)
-			}
-			if calls, n := h.gw.Refunds(); n != 1 || calls != 1 {
-				t.Fatalf("gateway refunds = %d (in %d calls), want 1", n, calls)
-			}
-		})
-	}
+		}
+		late, err := h.f.Handle(context.Background(), e)
+		if err != nil || late.ID() != replies[0].ID() {
+			t.Fatalf("late duplicate = %v, %v", late, err)
+		}
+		if calls, n := h.gw.Refunds(); n != 1 || calls != 1 {
+			t.Fatalf("gateway refunds = %d (in %d calls), want 1", n, calls)
+		}
+	})
 }
 
 // Two partial returns of one order refund the sum; a third that would pass
 // what was paid is refused (400: never retried) and refunds nothing.
 func TestPartialRefundsNeverExceedThePayment(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			h := start(t, eng)
-			p := h.paid(t, 5000)
-			a := refunded(t, must(t, h, received(t, p.OrderID, 1250)))
-			b := refunded(t, must(t, h, received(t, p.OrderID, 2500)))
-			if a.Amount.Amount+b.Amount.Amount != 3750 || a.RefundID == b.RefundID {
-				t.Fatalf("refunds %+v, %+v", a, b)
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		h := start(t, eng)
+		p := h.paid(t, 5000)
+		a := refunded(t, must(t, h, received(t, p.OrderID, 1250)))
+		b := refunded(t, must(t, h, received(t, p.OrderID, 2500)))
+		if a.Amount.Amount+b.Amount.Amount != 3750 || a.RefundID == b.RefundID {
+			t.Fatalf("refunds %+v, %+v", a, b)
+		}
+		_, err := h.f.Handle(context.Background(), received(t, p.OrderID, 1251))
+		if !fn.IsPermanent(err) || !errors.Is(err, paymentstore.ErrOverRefund) {
+			t.Fatalf("over-refund = %v, want a permanent ErrOverRefund", err)
+		}
+		refunded(t, must(t, h, received(t, p.OrderID, 1250))) // exactly what is left
+		if _, n := h.gw.Refunds(); n != 3 {
+			t.Fatalf("%d refunds at the gateway, want 3", n)
+		}
+		// Returns racing for the same last units of money: one wins.
+		q := h.paid(t, 1000)
+		var ok int
+		for _, r := range []event.Event{received(t, q.OrderID, 800), received(t, q.OrderID, 800)} {
+			if _, err := h.f.Handle(context.Background(), r); err == nil {
+				ok++
 			}
-			_, err := h.f.Handle(context.Background(), received(t, p.OrderID, 1251))
-			if !fn.IsPermanent(err) || !errors.Is(err, paymentstore.ErrOverRefund) {
-				t.Fatalf("over-refund = %v, want a permanent ErrOverRefund", err)
-			}
-			refunded(t, must(t, h, received(t, p.OrderID, 1250))) // exactly what is left
-			if _, n := h.gw.Refunds(); n != 3 {
-				t.Fatalf("%d refunds at the gateway, want 3", n)
-			}
-			// Returns racing for the same last units of money: one wins.
-			q := h.paid(t, 1000)
-			var ok int
-			for _, r := range []event.Event{received(t, q.OrderID, 800), received(t, q.OrderID, 800)} {
-				if _, err := h.f.Handle(context.Background(), r); err == nil {
-					ok++
-				}
-			}
-			if ok != 1 {
-				t.Fatalf("%d of two 800 refunds of a 1000 payment made", ok)
-			}
-		})
-	}
+		}
+		if ok != 1 {
+			t.Fatalf("%d of two 800 refunds of a 1000 payment made", ok)
+		}
+	})
 }
 
 func TestNothingToRefundIsPermanent(t *testing.T) {

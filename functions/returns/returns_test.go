@@ -100,123 +100,119 @@ func (e *env) completed(t *testing.T) shop {
 }
 
 func TestReturnLifecycle(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			e := setup(t, eng, nil)
-			s := e.completed(t)
-			admin := ids.New()
-			path := "/api/orders/" + s.order.ID + "/returns"
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		e := setup(t, eng, nil)
+		s := e.completed(t)
+		admin := ids.New()
+		path := "/api/orders/" + s.order.ID + "/returns"
 
-			r := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))))
-			if r.Status != orderstore.ReturnRequested || r.Amount != money.New(2500, "USD") || r.OrderID != s.order.ID ||
-				len(r.Items) != 1 || r.Items[0].UnitPrice != money.New(1250, "USD") {
-				t.Fatalf("return = %+v", r)
-			}
-			got := e.sink.WaitFor(t, 1, 5*time.Second)
-			var req events.ReturnRequestedData
-			if err := events.Decode(got[0], &req); err != nil || req.ReturnID != r.ID || req.Amount.Amount != 2500 {
-				t.Fatalf("RETURN_REQUESTED = %+v, %v", req, err)
-			}
+		r := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))))
+		if r.Status != orderstore.ReturnRequested || r.Amount != money.New(2500, "USD") || r.OrderID != s.order.ID ||
+			len(r.Items) != 1 || r.Items[0].UnitPrice != money.New(1250, "USD") {
+			t.Fatalf("return = %+v", r)
+		}
+		got := e.sink.WaitFor(t, 1, 5*time.Second)
+		var req events.ReturnRequestedData
+		if err := events.Decode(got[0], &req); err != nil || req.ReturnID != r.ID || req.Amount.Amount != 2500 {
+			t.Fatalf("RETURN_REQUESTED = %+v, %v", req, err)
+		}
 
-			// Reads: the owner and an admin; anyone else is told nothing.
-			e.must(t, 200, e.call(t, "GET", "/api/returns/"+r.ID, s.customer, auth.Customer, ""))
-			e.must(t, 200, e.call(t, "GET", "/api/returns/"+r.ID, admin, auth.Admin, ""))
-			e.must(t, 404, e.call(t, "GET", "/api/returns/"+r.ID, ids.New(), auth.Customer, ""))
-			var list struct {
-				Items []view `json:"items"`
-				Total int    `json:"total"`
-			}
-			a := e.must(t, 200, e.call(t, "GET", "/api/returns?orderId="+s.order.ID, s.customer, auth.Customer, ""))
-			if err := json.Unmarshal(a.Body, &list); err != nil || list.Total != 1 || list.Items[0].ID != r.ID {
-				t.Fatalf("list = %s", a.Body)
-			}
-			a = e.must(t, 200, e.call(t, "GET", "/api/returns?orderId="+s.order.ID, ids.New(), auth.Customer, ""))
-			if err := json.Unmarshal(a.Body, &list); err != nil || list.Total != 0 {
-				t.Fatalf("a stranger's list = %s", a.Body)
-			}
+		// Reads: the owner and an admin; anyone else is told nothing.
+		e.must(t, 200, e.call(t, "GET", "/api/returns/"+r.ID, s.customer, auth.Customer, ""))
+		e.must(t, 200, e.call(t, "GET", "/api/returns/"+r.ID, admin, auth.Admin, ""))
+		e.must(t, 404, e.call(t, "GET", "/api/returns/"+r.ID, ids.New(), auth.Customer, ""))
+		var list struct {
+			Items []view `json:"items"`
+			Total int    `json:"total"`
+		}
+		a := e.must(t, 200, e.call(t, "GET", "/api/returns?orderId="+s.order.ID, s.customer, auth.Customer, ""))
+		if err := json.Unmarshal(a.Body, &list); err != nil || list.Total != 1 || list.Items[0].ID != r.ID {
+			t.Fatalf("list = %s", a.Body)
+		}
+		a = e.must(t, 200, e.call(t, "GET", "/api/returns?orderId="+s.order.ID, ids.New(), auth.Customer, ""))
+		if err := json.Unmarshal(a.Body, &list); err != nil || list.Total != 0 {
+			t.Fatalf("a stranger's list = %s", a.Body)
+		}
 
-			// Only an admin receives; once.
-			e.must(t, 403, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", s.customer, auth.Customer, ""))
-			r = ret(t, e.must(t, 202, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", admin, auth.Admin, "")))
-			if r.Status != orderstore.ReturnReceived || len(r.History) != 2 {
-				t.Fatalf("received = %+v", r)
-			}
-			e.must(t, 409, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", admin, auth.Admin, ""))
-			e.must(t, 409, e.call(t, "POST", "/api/returns/"+r.ID+"/reject", admin, auth.Admin, `{"reason":"late"}`))
-			got = e.sink.WaitFor(t, 2, 5*time.Second)
-			var rec events.ReturnReceivedData
-			if err := events.Decode(got[1], &rec); err != nil || rec.ReturnID != r.ID || rec.Items[0].Quantity != 2 || rec.Amount.Amount != 2500 {
-				t.Fatalf("RETURN_RECEIVED = %+v, %v", rec, err)
-			}
+		// Only an admin receives; once.
+		e.must(t, 403, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", s.customer, auth.Customer, ""))
+		r = ret(t, e.must(t, 202, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", admin, auth.Admin, "")))
+		if r.Status != orderstore.ReturnReceived || len(r.History) != 2 {
+			t.Fatalf("received = %+v", r)
+		}
+		e.must(t, 409, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", admin, auth.Admin, ""))
+		e.must(t, 409, e.call(t, "POST", "/api/returns/"+r.ID+"/reject", admin, auth.Admin, `{"reason":"late"}`))
+		got = e.sink.WaitFor(t, 2, 5*time.Second)
+		var rec events.ReturnReceivedData
+		if err := events.Decode(got[1], &rec); err != nil || rec.ReturnID != r.ID || rec.Items[0].Quantity != 2 || rec.Amount.Amount != 2500 {
+			t.Fatalf("RETURN_RECEIVED = %+v, %v", rec, err)
+		}
 
-			// The refund completes it (complete-return's change).
-			adv, err := e.db.Store.AdvanceReturn(t.Context(), r.ID, orderstore.ReturnChange{To: orderstore.ReturnRefunded, RefundID: "re_1", At: time.Now()}, "complete-return")
-			if err != nil || adv.Outcome != orderstore.Applied {
-				t.Fatalf("refunded: %v %v", adv.Outcome, err)
-			}
-			a = e.must(t, 200, e.call(t, "GET", "/api/returns/"+r.ID, s.customer, auth.Customer, ""))
-			if !strings.Contains(string(a.Body), `"refund":{"id":"re_1","status":"SUCCEEDED"}`) {
-				t.Fatalf("refunded return = %s", a.Body)
-			}
-			if n := len(e.sink.Events()); n != 2 {
-				t.Fatalf("%d events, want 2 (REFUNDED announces nothing)", n)
-			}
-		})
-	}
+		// The refund completes it (complete-return's change).
+		adv, err := e.db.Store.AdvanceReturn(t.Context(), r.ID, orderstore.ReturnChange{To: orderstore.ReturnRefunded, RefundID: "re_1", At: time.Now()}, "complete-return")
+		if err != nil || adv.Outcome != orderstore.Applied {
+			t.Fatalf("refunded: %v %v", adv.Outcome, err)
+		}
+		a = e.must(t, 200, e.call(t, "GET", "/api/returns/"+r.ID, s.customer, auth.Customer, ""))
+		if !strings.Contains(string(a.Body), `"refund":{"id":"re_1","status":"SUCCEEDED"}`) {
+			t.Fatalf("refunded return = %s", a.Body)
+		}
+		if n := len(e.sink.Events()); n != 2 {
+			t.Fatalf("%d events, want 2 (REFUNDED announces nothing)", n)
+		}
+	})
 }
 
 func TestReturnRules(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			e := setup(t, eng, nil)
-			s := e.completed(t)
-			admin := ids.New()
-			path := "/api/orders/" + s.order.ID + "/returns"
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		e := setup(t, eng, nil)
+		s := e.completed(t)
+		admin := ids.New()
+		path := "/api/orders/" + s.order.ID + "/returns"
 
-			// Only a COMPLETED order, only the owner's.
-			paid := e.db.Order(t, s.customer, s.mug, orderstore.Reserved, orderstore.Paid)
-			e.must(t, 409, e.call(t, "POST", "/api/orders/"+paid.ID+"/returns", s.customer, auth.Customer, returnBody(s.mug, 1)))
-			e.must(t, 404, e.call(t, "POST", path, ids.New(), auth.Customer, returnBody(s.mug, 1)))
-			e.must(t, 404, e.call(t, "POST", "/api/orders/"+ids.New()+"/returns", s.customer, auth.Customer, returnBody(s.mug, 1)))
+		// Only a COMPLETED order, only the owner's.
+		paid := e.db.Order(t, s.customer, s.mug, orderstore.Reserved, orderstore.Paid)
+		e.must(t, 409, e.call(t, "POST", "/api/orders/"+paid.ID+"/returns", s.customer, auth.Customer, returnBody(s.mug, 1)))
+		e.must(t, 404, e.call(t, "POST", path, ids.New(), auth.Customer, returnBody(s.mug, 1)))
+		e.must(t, 404, e.call(t, "POST", "/api/orders/"+ids.New()+"/returns", s.customer, auth.Customer, returnBody(s.mug, 1)))
 
-			// Units: not more than delivered, less what other returns hold.
-			e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 4)))
-			e.must(t, 400, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(ids.New(), 1)))
-			first := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))))
-			e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2)))
-			e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 1)))
-			e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 1)))
-			// A rejected return gives its units back to what may be returned.
-			rej := ret(t, e.must(t, 202, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":"worn"}`)))
-			if rej.Status != orderstore.ReturnRejected || rej.RejectReason == nil || *rej.RejectReason != "worn" {
-				t.Fatalf("rejected = %+v", rej)
-			}
-			e.must(t, 409, e.call(t, "POST", "/api/returns/"+first.ID+"/receive", admin, auth.Admin, ""))
-			e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2)))
+		// Units: not more than delivered, less what other returns hold.
+		e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 4)))
+		e.must(t, 400, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(ids.New(), 1)))
+		first := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2))))
+		e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2)))
+		e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 1)))
+		e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 1)))
+		// A rejected return gives its units back to what may be returned.
+		rej := ret(t, e.must(t, 202, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":"worn"}`)))
+		if rej.Status != orderstore.ReturnRejected || rej.RejectReason == nil || *rej.RejectReason != "worn" {
+			t.Fatalf("rejected = %+v", rej)
+		}
+		e.must(t, 409, e.call(t, "POST", "/api/returns/"+first.ID+"/receive", admin, auth.Admin, ""))
+		e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2)))
 
-			// Bad bodies change nothing.
-			before := e.sink.Events()
-			for name, body := range map[string]string{
-				"no items":       `{"items":[],"reason":"x"}`,
-				"zero units":     fmt.Sprintf(`{"items":[{"productId":%q,"quantity":0}],"reason":"x"}`, s.teapot),
-				"no reason":      fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"reason":" "}`, s.teapot),
-				"twice":          fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1},{"productId":%q,"quantity":1}],"reason":"x"}`, s.teapot, s.teapot),
-				"unknown field":  fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"reason":"x","refund":1}`, s.teapot),
-				"operator":       `{"items":[{"productId":{"$ne":null},"quantity":1}],"reason":"x"}`,
-				"long reason":    fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"reason":%q}`, s.teapot, strings.Repeat("é", 2001)),
-				"fractional qty": fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1.5}],"reason":"x"}`, s.teapot),
-			} {
-				if a := e.call(t, "POST", path, s.customer, auth.Customer, body); a.Status != 400 {
-					t.Errorf("%s: status %d, want 400: %s", name, a.Status, a.Body)
-				}
+		// Bad bodies change nothing.
+		before := e.sink.Events()
+		for name, body := range map[string]string{
+			"no items":       `{"items":[],"reason":"x"}`,
+			"zero units":     fmt.Sprintf(`{"items":[{"productId":%q,"quantity":0}],"reason":"x"}`, s.teapot),
+			"no reason":      fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"reason":" "}`, s.teapot),
+			"twice":          fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1},{"productId":%q,"quantity":1}],"reason":"x"}`, s.teapot, s.teapot),
+			"unknown field":  fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"reason":"x","refund":1}`, s.teapot),
+			"operator":       `{"items":[{"productId":{"$ne":null},"quantity":1}],"reason":"x"}`,
+			"long reason":    fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1}],"reason":%q}`, s.teapot, strings.Repeat("é", 2001)),
+			"fractional qty": fmt.Sprintf(`{"items":[{"productId":%q,"quantity":1.5}],"reason":"x"}`, s.teapot),
+		} {
+			if a := e.call(t, "POST", path, s.customer, auth.Customer, body); a.Status != 400 {
+				t.Errorf("%s: status %d, want 400: %s", name, a.Status, a.Body)
 			}
-			e.must(t, 400, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":""}`))
-			if n := len(e.sink.Events()); n != len(before) {
-				t.Fatalf("bad requests published %d events", n-len(before))
-			}
-			e.must(t, 401, e.call(t, "POST", path, "", "", returnBody(s.teapot, 1)))
-		})
-	}
+		}
+		e.must(t, 400, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":""}`))
+		if n := len(e.sink.Events()); n != len(before) {
+			t.Fatalf("bad requests published %d events", n-len(before))
+		}
+		e.must(t, 401, e.call(t, "POST", path, "", "", returnBody(s.teapot, 1)))
+	})
 }
 
 func TestReturnWindowCloses(t *testing.T) {
@@ -232,53 +228,49 @@ func TestReturnWindowCloses(t *testing.T) {
 // Two customers' devices return the same units at once: exactly one return
 // is accepted, whatever the interleaving.
 func TestConcurrentReturnsOfTheSameUnits(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			e := setup(t, eng, nil)
-			for range 3 {
-				s := e.completed(t)
-				path := "/api/orders/" + s.order.ID + "/returns"
-				const n = 8
-				codes := make([]int, n)
-				var wg sync.WaitGroup
-				for i := range n {
-					wg.Go(func() { codes[i] = e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3)).Status })
-				}
-				wg.Wait()
-				accepted := 0
-				for _, c := range codes {
-					switch c {
-					case 202:
-						accepted++
-					case 409:
-					default:
-						t.Fatalf("codes = %v", codes)
-					}
-				}
-				if accepted != 1 {
-					t.Fatalf("%d returns of the same 3 units accepted, want 1 (codes %v)", accepted, codes)
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		e := setup(t, eng, nil)
+		for range 3 {
+			s := e.completed(t)
+			path := "/api/orders/" + s.order.ID + "/returns"
+			const n = 8
+			codes := make([]int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { codes[i] = e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3)).Status })
+			}
+			wg.Wait()
+			accepted := 0
+			for _, c := range codes {
+				switch c {
+				case 202:
+					accepted++
+				case 409:
+				default:
+					t.Fatalf("codes = %v", codes)
 				}
 			}
-		})
-	}
+			if accepted != 1 {
+				t.Fatalf("%d returns of the same 3 units accepted, want 1 (codes %v)", accepted, codes)
+			}
+		}
+	})
 }
 
 func TestReturnIdempotencyKey(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			e := setup(t, eng, nil)
-			s := e.completed(t)
-			path := "/api/orders/" + s.order.ID + "/returns"
-			a := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")))
-			b := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")))
-			if a.ID != b.ID {
-				t.Fatalf("a repeat made another return: %s, %s", a.ID, b.ID)
-			}
-			e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2), "Idempotency-Key", "k1"))
-			list, total, err := e.db.Store.ListReturns(t.Context(), orderstore.ReturnQuery{OrderID: s.order.ID, Limit: 10})
-			if err != nil || total != 1 || len(list) != 1 {
-				t.Fatalf("returns = %d (%v)", total, err)
-			}
-		})
-	}
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		e := setup(t, eng, nil)
+		s := e.completed(t)
+		path := "/api/orders/" + s.order.ID + "/returns"
+		a := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")))
+		b := ret(t, e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3), "Idempotency-Key", "k1")))
+		if a.ID != b.ID {
+			t.Fatalf("a repeat made another return: %s, %s", a.ID, b.ID)
+		}
+		e.must(t, 409, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2), "Idempotency-Key", "k1"))
+		list, total, err := e.db.Store.ListReturns(t.Context(), orderstore.ReturnQuery{OrderID: s.order.ID, Limit: 10})
+		if err != nil || total != 1 || len(list) != 1 {
+			t.Fatalf("returns = %d (%v)", total, err)
+		}
+	})
 }

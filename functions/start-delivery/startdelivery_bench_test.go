@@ -12,34 +12,32 @@ import (
 // BenchmarkHandle measures one PAYMENT_SUCCESS: a new delivery (new order
 // each time) and a redelivery answered from the stored reply.
 func BenchmarkHandle(b *testing.B) {
-	for _, engine := range storetest.MySQLEngines(b) {
-		b.Run(engine.Name, func(b *testing.B) {
-			f := New()
-			c, err := ConfigFrom(map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:1)/"})
-			if err != nil {
+	storetest.OnEachMySQL(b, func(b *testing.B, engine storetest.Engine) {
+		f := New()
+		c, err := ConfigFrom(map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:1)/"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Store = engine.Config(b, "deliveries")
+		storetest.Keep(b, func(ctx context.Context) error { return f.startWith(ctx, c) })
+		ctx := context.Background()
+		b.Run("new", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := f.Handle(ctx, deliverystoretest.Paid(b, ids.New(), &deliverystoretest.Address)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("redelivered", func(b *testing.B) {
+			e := deliverystoretest.Paid(b, ids.New(), &deliverystoretest.Address)
+			if _, err := f.Handle(ctx, e); err != nil {
 				b.Fatal(err)
 			}
-			c.Store = engine.Config(b, "deliveries")
-			storetest.Keep(b, func(ctx context.Context) error { return f.startWith(ctx, c) })
-			ctx := context.Background()
-			b.Run("new", func(b *testing.B) {
-				for b.Loop() {
-					if _, err := f.Handle(ctx, deliverystoretest.Paid(b, ids.New(), &deliverystoretest.Address)); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("redelivered", func(b *testing.B) {
-				e := deliverystoretest.Paid(b, ids.New(), &deliverystoretest.Address)
+			for b.Loop() {
 				if _, err := f.Handle(ctx, e); err != nil {
 					b.Fatal(err)
 				}
-				for b.Loop() {
-					if _, err := f.Handle(ctx, e); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			}
 		})
-	}
+	})
 }

@@ -53,14 +53,75 @@ func count(t *testing.T, db *sql.DB, orderID string) int {
 }
 
 func TestStartDelivery(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			f := started(t, engine.Config(t, "deliveries"), "courier-a,courier-b")
-			ctx := context.Background()
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		f := started(t, engine.Config(t, "deliveries"), "courier-a,courier-b")
+		ctx := context.Background()
 
-			t.Run("first delivery creates the delivery and answers DELIVERY_STARTED", func(t *testing.T) {
-				order := ids.New()
-				reply, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
+		t.Run("first delivery creates the delivery and answers DELIVERY_STARTED", func(t *testing.T) {
+			order := ids.New()
+			reply, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d events.DeliveryStartedData
+			if err := events.Decode(*reply, &d); err != nil {
+				t.Fatal(err)
+			}
+			if reply.ID() != ids.Derive(order, "DELIVERY_STARTED") || d.OrderID != order ||
+				d.DeliveryID != ids.Derive(order, "delivery") || d.Partner.ID != "sandbox" || d.Address.City != "Springfield" {
+				t.Fatalf("reply %s = %+v", reply.ID(), d)
+			}
+			if reply.Extensions()[events.ExtPartitionKey] != order {
+				t.Fatalf("partitionkey = %v, want the order id", reply.Extensions()[events.ExtPartitionKey])
+			}
+		})
+		t.Run("redelivery answers the very same reply and creates nothing", func(t *testing.T) {
+			order := ids.New()
+			first, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.ID() != first.ID() || !again.Time().Equal(first.Time()) || string(again.Data()) != string(first.Data()) {
+				t.Fatalf("second reply differs: %s %s vs %s %s", again.ID(), again.Data(), first.ID(), first.Data())
+			}
+			if n := count(t, f.store.DB(), order); n != 1 {
+				t.Fatalf("%d deliveries for the order, want 1", n)
+			}
+		})
+		t.Run("concurrent deliveries create one delivery and answer alike", func(t *testing.T) {
+			order := ids.New()
+			e := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
+			var wg sync.WaitGroup
+			replies := make([]*event.Event, 8)
+			errs := make([]error, 8)
+			for i := range replies {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					replies[i], errs[i] = f.Handle(ctx, e)
+				}()
+			}
+			wg.Wait()
+			for i := range replies {
+				if errs[i] != nil {
+					t.Fatal(errs[i])
+				}
+				if string(replies[i].Data()) != string(replies[0].Data()) {
+					t.Fatalf("reply %d differs: %s vs %s", i, replies[i].Data(), replies[0].Data())
+				}
+			}
+			if n := count(t, f.store.DB(), order); n != 1 {
+				t.Fatalf("%d deliveries for the order, want 1", n)
+			}
+		})
+		t.Run("couriers are assigned in turn", func(t *testing.T) {
+			seen := map[string]int{}
+			for range 4 {
+				reply, err := f.Handle(ctx, deliverystoretest.Paid(t, ids.New(), &deliverystoretest.Address))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -68,80 +129,17 @@ func TestStartDelivery(t *testing.T) {
 				if err := events.Decode(*reply, &d); err != nil {
 					t.Fatal(err)
 				}
-				if reply.ID() != ids.Derive(order, "DELIVERY_STARTED") || d.OrderID != order ||
-					d.DeliveryID != ids.Derive(order, "delivery") || d.Partner.ID != "sandbox" || d.Address.City != "Springfield" {
-					t.Fatalf("reply %s = %+v", reply.ID(), d)
-				}
-				if reply.Extensions()[events.ExtPartitionKey] != order {
-					t.Fatalf("partitionkey = %v, want the order id", reply.Extensions()[events.ExtPartitionKey])
-				}
-			})
-			t.Run("redelivery answers the very same reply and creates nothing", func(t *testing.T) {
-				order := ids.New()
-				first, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
+				got, err := f.store.Get(ctx, d.DeliveryID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				again, err := f.Handle(ctx, deliverystoretest.Paid(t, order, &deliverystoretest.Address))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if again.ID() != first.ID() || !again.Time().Equal(first.Time()) || string(again.Data()) != string(first.Data()) {
-					t.Fatalf("second reply differs: %s %s vs %s %s", again.ID(), again.Data(), first.ID(), first.Data())
-				}
-				if n := count(t, f.store.DB(), order); n != 1 {
-					t.Fatalf("%d deliveries for the order, want 1", n)
-				}
-			})
-			t.Run("concurrent deliveries create one delivery and answer alike", func(t *testing.T) {
-				order := ids.New()
-				e := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
-				var wg sync.WaitGroup
-				replies := make([]*event.Event, 8)
-				errs := make([]error, 8)
-				for i := range replies {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						replies[i], errs[i] = f.Handle(ctx, e)
-					}()
-				}
-				wg.Wait()
-				for i := range replies {
-					if errs[i] != nil {
-						t.Fatal(errs[i])
-					}
-					if string(replies[i].Data()) != string(replies[0].Data()) {
-						t.Fatalf("reply %d differs: %s vs %s", i, replies[i].Data(), replies[0].Data())
-					}
-				}
-				if n := count(t, f.store.DB(), order); n != 1 {
-					t.Fatalf("%d deliveries for the order, want 1", n)
-				}
-			})
-			t.Run("couriers are assigned in turn", func(t *testing.T) {
-				seen := map[string]int{}
-				for range 4 {
-					reply, err := f.Handle(ctx, deliverystoretest.Paid(t, ids.New(), &deliverystoretest.Address))
-					if err != nil {
-						t.Fatal(err)
-					}
-					var d events.DeliveryStartedData
-					if err := events.Decode(*reply, &d); err != nil {
-						t.Fatal(err)
-					}
-					got, err := f.store.Get(ctx, d.DeliveryID)
-					if err != nil {
-						t.Fatal(err)
-					}
-					seen[got.CourierID]++
-				}
-				if seen["courier-a"] != 2 || seen["courier-b"] != 2 {
-					t.Fatalf("courier assignments = %v, want 2 each", seen)
-				}
-			})
+				seen[got.CourierID]++
+			}
+			if seen["courier-a"] != 2 || seen["courier-b"] != 2 {
+				t.Fatalf("courier assignments = %v, want 2 each", seen)
+			}
 		})
-	}
+	})
 }
 
 // TestStatusMapping drives the function through the runtime's HTTP adapter
@@ -190,59 +188,57 @@ func TestStatusMapping(t *testing.T) {
 // cancelled) creates nothing and answers nothing: 204 through the runtime,
 // so the Broker publishes no DELIVERY_STARTED.
 func TestCancelledOrderGetsNoDelivery(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			f := started(t, engine.Config(t, "deliveries"), "")
-			h, err := fn.Handler(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			ctx := context.Background()
-			cases := map[string]struct {
-				startFirst bool // the delivery was started before the cancellation
-				wantRows   int
-			}{
-				"cancelled before the payment arrived": {wantRows: 0},
-				"cancelled after the delivery started": {startFirst: true, wantRows: 1},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					order := ids.New()
-					e := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
-					if tc.startFirst {
-						if reply, err := f.Handle(ctx, e); err != nil || reply == nil {
-							t.Fatalf("first delivery = %v, %v", reply, err)
-						}
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		f := started(t, engine.Config(t, "deliveries"), "")
+		h, err := fn.Handler(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		ctx := context.Background()
+		cases := map[string]struct {
+			startFirst bool // the delivery was started before the cancellation
+			wantRows   int
+		}{
+			"cancelled before the payment arrived": {wantRows: 0},
+			"cancelled after the delivery started": {startFirst: true, wantRows: 1},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				order := ids.New()
+				e := deliverystoretest.Paid(t, order, &deliverystoretest.Address)
+				if tc.startFirst {
+					if reply, err := f.Handle(ctx, e); err != nil || reply == nil {
+						t.Fatalf("first delivery = %v, %v", reply, err)
 					}
-					if _, err := f.store.CancelOrder(ctx, order, "customer_request", time.Now()); err != nil {
+				}
+				if _, err := f.store.CancelOrder(ctx, order, "customer_request", time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				for attempt := 1; attempt <= 2; attempt++ {
+					reply, err := f.Handle(ctx, e)
+					if err != nil || reply != nil {
+						t.Fatalf("attempt %d: Handle = %v, %v; want no reply, no error", attempt, reply, err)
+					}
+				}
+				resp := brokertest.Send(t, srv.URL, e)
+				if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Ce-Type") != "" {
+					t.Fatalf("status %d, reply type %q; want 204 and none", resp.StatusCode, resp.Header.Get("Ce-Type"))
+				}
+				if n := count(t, f.store.DB(), order); n != tc.wantRows {
+					t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
+				}
+				if tc.startFirst {
+					got, err := f.store.ByOrder(ctx, order)
+					if err != nil {
 						t.Fatal(err)
 					}
-					for attempt := 1; attempt <= 2; attempt++ {
-						reply, err := f.Handle(ctx, e)
-						if err != nil || reply != nil {
-							t.Fatalf("attempt %d: Handle = %v, %v; want no reply, no error", attempt, reply, err)
-						}
+					if got.Status != deliverystore.Cancelled {
+						t.Fatalf("delivery is %s, want CANCELLED", got.Status)
 					}
-					resp := brokertest.Send(t, srv.URL, e)
-					if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Ce-Type") != "" {
-						t.Fatalf("status %d, reply type %q; want 204 and none", resp.StatusCode, resp.Header.Get("Ce-Type"))
-					}
-					if n := count(t, f.store.DB(), order); n != tc.wantRows {
-						t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
-					}
-					if tc.startFirst {
-						got, err := f.store.ByOrder(ctx, order)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if got.Status != deliverystore.Cancelled {
-							t.Fatalf("delivery is %s, want CANCELLED", got.Status)
-						}
-					}
-				})
-			}
-		})
-	}
+				}
+			})
+		}
+	})
 }

@@ -25,59 +25,57 @@ func profile(user, name string, at time.Time) events.UserUpdatedData {
 }
 
 func TestSyncCustomer(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db := orderstoretest.New(t, eng)
-			f := synccustomer.New()
-			h := db.Start(t, f, nil)
-			user := ids.New()
-			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
-			open := db.Order(t, user, mug)
-			done := db.Order(t, user, mug, orderstore.Cancelled)
-			steps := []struct {
-				name     string
-				data     events.UserUpdatedData
-				wantName string
-			}{
-				{"first profile", profile(user, "ann", t0), "ann"},
-				{"newer profile", profile(user, "anna", t0.Add(2*time.Hour)), "anna"},
-				{"older profile arriving late", profile(user, "an", t0.Add(time.Hour)), "anna"},
-				{"duplicate", profile(user, "anna", t0.Add(2*time.Hour)), "anna"},
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		ctx := context.Background()
+		db := orderstoretest.New(t, eng)
+		f := synccustomer.New()
+		h := db.Start(t, f, nil)
+		user := ids.New()
+		mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
+		open := db.Order(t, user, mug)
+		done := db.Order(t, user, mug, orderstore.Cancelled)
+		steps := []struct {
+			name     string
+			data     events.UserUpdatedData
+			wantName string
+		}{
+			{"first profile", profile(user, "ann", t0), "ann"},
+			{"newer profile", profile(user, "anna", t0.Add(2*time.Hour)), "anna"},
+			{"older profile arriving late", profile(user, "an", t0.Add(time.Hour)), "anna"},
+			{"duplicate", profile(user, "anna", t0.Add(2*time.Hour)), "anna"},
+		}
+		for _, st := range steps {
+			if reply, err := f.Handle(ctx, eventstest.Build(t, st.data)); err != nil || reply != nil {
+				t.Fatalf("%s: %v %v", st.name, reply, err)
 			}
-			for _, st := range steps {
-				if reply, err := f.Handle(ctx, eventstest.Build(t, st.data)); err != nil || reply != nil {
-					t.Fatalf("%s: %v %v", st.name, reply, err)
-				}
-				c, err := db.Store.Customer(ctx, user)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if a, ok := c.Address("home"); c.Name != st.wantName || !ok || a.Line1 != st.wantName+" St" {
-					t.Fatalf("%s: customer %+v", st.name, c)
-				}
+			c, err := db.Store.Customer(ctx, user)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if o := db.Get(t, open.ID); o.CustomerName != "anna" || o.CustomerEmail != "anna@x.io" {
-				t.Fatalf("open order snapshot = %q %q", o.CustomerName, o.CustomerEmail)
+			if a, ok := c.Address("home"); c.Name != st.wantName || !ok || a.Line1 != st.wantName+" St" {
+				t.Fatalf("%s: customer %+v", st.name, c)
 			}
-			if o := db.Get(t, done.ID); o.CustomerName != "" {
-				t.Fatalf("finished order snapshot changed to %q", o.CustomerName)
-			}
+		}
+		if o := db.Get(t, open.ID); o.CustomerName != "anna" || o.CustomerEmail != "anna@x.io" {
+			t.Fatalf("open order snapshot = %q %q", o.CustomerName, o.CustomerEmail)
+		}
+		if o := db.Get(t, done.ID); o.CustomerName != "" {
+			t.Fatalf("finished order snapshot changed to %q", o.CustomerName)
+		}
 
-			cases := map[string]struct {
-				data events.Data
-				want int
-			}{
-				"profile is 204":      {profile(ids.New(), "bo", t0), http.StatusNoContent},
-				"another type is 400": {events.UserDeletedData{UserID: user, DeletedAt: t0}, http.StatusBadRequest},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					if got, _ := storetest.Deliver(t, h, eventstest.Build(t, tc.data)); got != tc.want {
-						t.Fatalf("status %d, want %d", got, tc.want)
-					}
-				})
-			}
-		})
-	}
+		cases := map[string]struct {
+			data events.Data
+			want int
+		}{
+			"profile is 204":      {profile(ids.New(), "bo", t0), http.StatusNoContent},
+			"another type is 400": {events.UserDeletedData{UserID: user, DeletedAt: t0}, http.StatusBadRequest},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				if got, _ := storetest.Deliver(t, h, eventstest.Build(t, tc.data)); got != tc.want {
+					t.Fatalf("status %d, want %d", got, tc.want)
+				}
+			})
+		}
+	})
 }

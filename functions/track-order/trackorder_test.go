@@ -27,62 +27,60 @@ func couriered(o orderstore.Order) events.Data {
 }
 
 func TestTrackOrder(t *testing.T) {
-	for _, eng := range storetest.MySQLEngines(t) {
-		t.Run(eng.Name, func(t *testing.T) {
-			db := orderstoretest.New(t, eng)
-			h := db.Start(t, trackorder.New(), nil)
-			mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
-			cust := ids.New()
-			type delivery func(orderstore.Order) events.Data
-			cases := map[string]struct {
-				path           []orderstore.Status
-				deliveries     []delivery // each delivered twice, in order
-				wantStatus     orderstore.Status
-				wantDelivery   deliverystore.Status
-				wantTracking   string
-				wantHistoryAdd int
-			}{
-				"started then couriered":         {[]orderstore.Status{orderstore.Paid}, []delivery{started, couriered}, orderstore.InTransit, deliverystore.Couriered, "TRK-1", 2},
-				"couriered overtakes started":    {[]orderstore.Status{orderstore.Paid}, []delivery{couriered, started}, orderstore.InTransit, deliverystore.Couriered, "TRK-1", 2}, // SHIPPING passed over, recorded
-				"started only":                   {[]orderstore.Status{orderstore.Paid}, []delivery{started}, orderstore.Shipping, deliverystore.Started, "", 1},
-				"started before paid is applied": {[]orderstore.Status{orderstore.Reserved}, []delivery{started}, orderstore.Shipping, deliverystore.Started, "", 2}, // PAID passed over, recorded
-				"cancelled order is left alone":  {[]orderstore.Status{orderstore.Cancelled}, []delivery{started, couriered}, orderstore.Cancelled, deliverystore.Started, "", 0},
-				"completed order is left alone":  {[]orderstore.Status{orderstore.Paid, orderstore.Completed}, []delivery{couriered}, orderstore.Completed, deliverystore.Couriered, "TRK-1", 0},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					o := db.Order(t, cust, mug, tc.path...)
-					for _, d := range tc.deliveries {
-						e := eventstest.Build(t, d(o))
-						for range 2 {
-							if code, _ := storetest.Deliver(t, h, e); code != http.StatusNoContent {
-								t.Fatalf("status %d", code)
-							}
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		db := orderstoretest.New(t, eng)
+		h := db.Start(t, trackorder.New(), nil)
+		mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
+		cust := ids.New()
+		type delivery func(orderstore.Order) events.Data
+		cases := map[string]struct {
+			path           []orderstore.Status
+			deliveries     []delivery // each delivered twice, in order
+			wantStatus     orderstore.Status
+			wantDelivery   deliverystore.Status
+			wantTracking   string
+			wantHistoryAdd int
+		}{
+			"started then couriered":         {[]orderstore.Status{orderstore.Paid}, []delivery{started, couriered}, orderstore.InTransit, deliverystore.Couriered, "TRK-1", 2},
+			"couriered overtakes started":    {[]orderstore.Status{orderstore.Paid}, []delivery{couriered, started}, orderstore.InTransit, deliverystore.Couriered, "TRK-1", 2}, // SHIPPING passed over, recorded
+			"started only":                   {[]orderstore.Status{orderstore.Paid}, []delivery{started}, orderstore.Shipping, deliverystore.Started, "", 1},
+			"started before paid is applied": {[]orderstore.Status{orderstore.Reserved}, []delivery{started}, orderstore.Shipping, deliverystore.Started, "", 2}, // PAID passed over, recorded
+			"cancelled order is left alone":  {[]orderstore.Status{orderstore.Cancelled}, []delivery{started, couriered}, orderstore.Cancelled, deliverystore.Started, "", 0},
+			"completed order is left alone":  {[]orderstore.Status{orderstore.Paid, orderstore.Completed}, []delivery{couriered}, orderstore.Completed, deliverystore.Couriered, "TRK-1", 0},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				o := db.Order(t, cust, mug, tc.path...)
+				for _, d := range tc.deliveries {
+					e := eventstest.Build(t, d(o))
+					for range 2 {
+						if code, _ := storetest.Deliver(t, h, e); code != http.StatusNoContent {
+							t.Fatalf("status %d", code)
 						}
 					}
-					got := db.Get(t, o.ID)
-					if got.Status != tc.wantStatus || len(got.History) != len(o.History)+tc.wantHistoryAdd {
-						t.Fatalf("order %s history %+v", got.Status, got.History)
-					}
-					if got.Delivery == nil || got.Delivery.Status != tc.wantDelivery || got.Delivery.TrackingNumber != tc.wantTracking ||
-						got.Delivery.ID != ids.Derive(o.ID, "delivery") {
-						t.Fatalf("delivery %+v", got.Delivery)
-					}
-				})
+				}
+				got := db.Get(t, o.ID)
+				if got.Status != tc.wantStatus || len(got.History) != len(o.History)+tc.wantHistoryAdd {
+					t.Fatalf("order %s history %+v", got.Status, got.History)
+				}
+				if got.Delivery == nil || got.Delivery.Status != tc.wantDelivery || got.Delivery.TrackingNumber != tc.wantTracking ||
+					got.Delivery.ID != ids.Derive(o.ID, "delivery") {
+					t.Fatalf("delivery %+v", got.Delivery)
+				}
+			})
+		}
+		t.Run("unknown order is 400", func(t *testing.T) {
+			o := db.Order(t, cust, mug)
+			o.ID = ids.New()
+			if code, _ := storetest.Deliver(t, h, eventstest.Build(t, started(o))); code != http.StatusBadRequest {
+				t.Fatalf("status %d", code)
 			}
-			t.Run("unknown order is 400", func(t *testing.T) {
-				o := db.Order(t, cust, mug)
-				o.ID = ids.New()
-				if code, _ := storetest.Deliver(t, h, eventstest.Build(t, started(o))); code != http.StatusBadRequest {
-					t.Fatalf("status %d", code)
-				}
-			})
-			t.Run("an event it does not take is 400", func(t *testing.T) {
-				other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
-				if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
-					t.Fatalf("status %d", code)
-				}
-			})
 		})
-	}
+		t.Run("an event it does not take is 400", func(t *testing.T) {
+			other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
+			if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
+				t.Fatalf("status %d", code)
+			}
+		})
+	})
 }

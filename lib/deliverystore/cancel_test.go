@@ -52,165 +52,159 @@ func rows(t *testing.T, db *sql.DB, orderID string) (deliveries, history int) {
 }
 
 func TestCancelOrder(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			store, db := open(t, engine)
-			ctx := context.Background()
-			cases := map[string]struct {
-				before      []deliverystore.Status // steps taken before the cancellation; nil: no delivery
-				want        deliverystore.CancelOutcome
-				wantStatus  deliverystore.Status
-				wantHistory int
-			}{
-				"no delivery yet leaves a tombstone": {want: deliverystore.NoDelivery},
-				"started delivery is cancelled": {before: []deliverystore.Status{deliverystore.Started},
-					want: deliverystore.CancelledNow, wantStatus: deliverystore.Cancelled, wantHistory: 2},
-				"couriered delivery goes on": {before: []deliverystore.Status{deliverystore.Started, deliverystore.Couriered},
-					want: deliverystore.TooLate, wantStatus: deliverystore.Couriered, wantHistory: 2},
-				"delivered delivery stays delivered": {before: []deliverystore.Status{deliverystore.Started, deliverystore.Couriered, deliverystore.Delivered},
-					want: deliverystore.TooLate, wantStatus: deliverystore.Delivered, wantHistory: 3},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					d, reply := newDelivery(t)
-					if tc.before != nil {
-						if _, created, err := store.Create(ctx, d, reply); err != nil || !created {
-							t.Fatalf("Create = %v, %v", created, err)
-						}
-						for _, st := range tc.before[1:] {
-							if _, _, err := store.Advance(ctx, d.ID, deliverystore.Step{To: st, At: time.Now()}, allowAll, stepEvent); err != nil {
-								t.Fatal(err)
-							}
-						}
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		store, db := open(t, engine)
+		ctx := context.Background()
+		cases := map[string]struct {
+			before      []deliverystore.Status // steps taken before the cancellation; nil: no delivery
+			want        deliverystore.CancelOutcome
+			wantStatus  deliverystore.Status
+			wantHistory int
+		}{
+			"no delivery yet leaves a tombstone": {want: deliverystore.NoDelivery},
+			"started delivery is cancelled": {before: []deliverystore.Status{deliverystore.Started},
+				want: deliverystore.CancelledNow, wantStatus: deliverystore.Cancelled, wantHistory: 2},
+			"couriered delivery goes on": {before: []deliverystore.Status{deliverystore.Started, deliverystore.Couriered},
+				want: deliverystore.TooLate, wantStatus: deliverystore.Couriered, wantHistory: 2},
+			"delivered delivery stays delivered": {before: []deliverystore.Status{deliverystore.Started, deliverystore.Couriered, deliverystore.Delivered},
+				want: deliverystore.TooLate, wantStatus: deliverystore.Delivered, wantHistory: 3},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				d, reply := newDelivery(t)
+				if tc.before != nil {
+					if _, created, err := store.Create(ctx, d, reply); err != nil || !created {
+						t.Fatalf("Create = %v, %v", created, err)
 					}
-					for attempt := 1; attempt <= 2; attempt++ {
-						c, err := store.CancelOrder(ctx, d.OrderID, "customer_request", time.Now())
-						if err != nil {
+					for _, st := range tc.before[1:] {
+						if _, _, err := store.Advance(ctx, d.ID, deliverystore.Step{To: st, At: time.Now()}, allowAll, stepEvent); err != nil {
 							t.Fatal(err)
 						}
-						want := tc.want
-						if attempt == 2 && want == deliverystore.CancelledNow {
-							want = deliverystore.AlreadyCancelled
-						}
-						if c.Outcome != want {
-							t.Fatalf("attempt %d: outcome = %s, want %s", attempt, c.Outcome, want)
-						}
-						if tc.before != nil && c.Delivery.Status != tc.wantStatus {
-							t.Fatalf("attempt %d: delivery status = %s, want %s", attempt, c.Delivery.Status, tc.wantStatus)
-						}
 					}
-					n, h := rows(t, db, d.OrderID)
-					if tc.before == nil {
-						if n != 0 {
-							t.Fatalf("%d deliveries, want none", n)
-						}
-					} else {
-						got, err := store.ByOrder(ctx, d.OrderID)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if got.Status != tc.wantStatus || h != tc.wantHistory || len(got.History) != tc.wantHistory {
-							t.Fatalf("stored %s with %d history rows (%v), want %s with %d", got.Status, h, got.History, tc.wantStatus, tc.wantHistory)
-						}
-						if tc.want == deliverystore.CancelledNow && got.History[len(got.History)-1].Status != deliverystore.Cancelled {
-							t.Fatalf("last history entry = %v", got.History)
-						}
+				}
+				for attempt := 1; attempt <= 2; attempt++ {
+					c, err := store.CancelOrder(ctx, d.OrderID, "customer_request", time.Now())
+					if err != nil {
+						t.Fatal(err)
 					}
-					if ok, err := store.OrderCancelled(ctx, d.OrderID); err != nil || !ok {
-						t.Fatalf("OrderCancelled = %v, %v", ok, err)
+					want := tc.want
+					if attempt == 2 && want == deliverystore.CancelledNow {
+						want = deliverystore.AlreadyCancelled
 					}
-					// Whatever happened, a later (re)delivered start creates nothing.
-					if _, _, err := store.Create(ctx, d, reply); !errors.Is(err, deliverystore.ErrOrderCancelled) {
-						t.Fatalf("Create after the cancellation = %v, want ErrOrderCancelled", err)
+					if c.Outcome != want {
+						t.Fatalf("attempt %d: outcome = %s, want %s", attempt, c.Outcome, want)
 					}
-					if n2, h2 := rows(t, db, d.OrderID); n2 != n || h2 != h {
-						t.Fatalf("Create changed rows: %d/%d -> %d/%d", n, h, n2, h2)
+					if tc.before != nil && c.Delivery.Status != tc.wantStatus {
+						t.Fatalf("attempt %d: delivery status = %s, want %s", attempt, c.Delivery.Status, tc.wantStatus)
 					}
-				})
-			}
-		})
-	}
+				}
+				n, h := rows(t, db, d.OrderID)
+				if tc.before == nil {
+					if n != 0 {
+						t.Fatalf("%d deliveries, want none", n)
+					}
+				} else {
+					got, err := store.ByOrder(ctx, d.OrderID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got.Status != tc.wantStatus || h != tc.wantHistory || len(got.History) != tc.wantHistory {
+						t.Fatalf("stored %s with %d history rows (%v), want %s with %d", got.Status, h, got.History, tc.wantStatus, tc.wantHistory)
+					}
+					if tc.want == deliverystore.CancelledNow && got.History[len(got.History)-1].Status != deliverystore.Cancelled {
+						t.Fatalf("last history entry = %v", got.History)
+					}
+				}
+				if ok, err := store.OrderCancelled(ctx, d.OrderID); err != nil || !ok {
+					t.Fatalf("OrderCancelled = %v, %v", ok, err)
+				}
+				// Whatever happened, a later (re)delivered start creates nothing.
+				if _, _, err := store.Create(ctx, d, reply); !errors.Is(err, deliverystore.ErrOrderCancelled) {
+					t.Fatalf("Create after the cancellation = %v, want ErrOrderCancelled", err)
+				}
+				if n2, h2 := rows(t, db, d.OrderID); n2 != n || h2 != h {
+					t.Fatalf("Create changed rows: %d/%d -> %d/%d", n, h, n2, h2)
+				}
+			})
+		}
+	})
 }
 
 // TestCancelledDeliveryTakesNoStep: neither COURIERED nor DELIVERED can
 // follow CANCELLED, and nothing goes to the outbox.
 func TestCancelledDeliveryTakesNoStep(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			store, db := open(t, engine)
-			ctx := context.Background()
-			d, reply := newDelivery(t)
-			if _, _, err := store.Create(ctx, d, reply); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := store.CancelOrder(ctx, d.OrderID, "user_deleted", time.Now()); err != nil {
-				t.Fatal(err)
-			}
-			for _, to := range []deliverystore.Status{deliverystore.Couriered, deliverystore.Delivered, deliverystore.Started} {
-				t.Run(string(to), func(t *testing.T) {
-					_, evs, err := store.Advance(ctx, d.ID, deliverystore.Step{To: to, At: time.Now()}, allowAll, stepEvent)
-					if !errors.Is(err, deliverystore.ErrCancelled) || len(evs) != 0 {
-						t.Fatalf("Advance to %s = %v, %d events; want ErrCancelled", to, err, len(evs))
-					}
-				})
-			}
-			var out int
-			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox").Scan(&out); err != nil {
-				t.Fatal(err)
-			}
-			if out != 0 {
-				t.Fatalf("%d events in the outbox, want none", out)
-			}
-		})
-	}
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		store, db := open(t, engine)
+		ctx := context.Background()
+		d, reply := newDelivery(t)
+		if _, _, err := store.Create(ctx, d, reply); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.CancelOrder(ctx, d.OrderID, "user_deleted", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []deliverystore.Status{deliverystore.Couriered, deliverystore.Delivered, deliverystore.Started} {
+			t.Run(string(to), func(t *testing.T) {
+				_, evs, err := store.Advance(ctx, d.ID, deliverystore.Step{To: to, At: time.Now()}, allowAll, stepEvent)
+				if !errors.Is(err, deliverystore.ErrCancelled) || len(evs) != 0 {
+					t.Fatalf("Advance to %s = %v, %d events; want ErrCancelled", to, err, len(evs))
+				}
+			})
+		}
+		var out int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox").Scan(&out); err != nil {
+			t.Fatal(err)
+		}
+		if out != 0 {
+			t.Fatalf("%d events in the outbox, want none", out)
+		}
+	})
 }
 
 // TestConcurrentCancellations: eight deliveries of the same ORDER_CANCELLED
 // at once cancel the delivery once.
 func TestConcurrentCancellations(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			store, db := open(t, engine)
-			ctx := context.Background()
-			d, reply := newDelivery(t)
-			if _, _, err := store.Create(ctx, d, reply); err != nil {
-				t.Fatal(err)
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		store, db := open(t, engine)
+		ctx := context.Background()
+		d, reply := newDelivery(t)
+		if _, _, err := store.Create(ctx, d, reply); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		outcomes := make([]deliverystore.CancelOutcome, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var c deliverystore.Cancellation
+				c, errs[i] = store.CancelOrder(ctx, d.OrderID, "customer_request", time.Now())
+				outcomes[i] = c.Outcome
+			}()
+		}
+		wg.Wait()
+		now := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
 			}
-			const n = 8
-			outcomes := make([]deliverystore.CancelOutcome, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					var c deliverystore.Cancellation
-					c, errs[i] = store.CancelOrder(ctx, d.OrderID, "customer_request", time.Now())
-					outcomes[i] = c.Outcome
-				}()
+			switch outcomes[i] {
+			case deliverystore.CancelledNow:
+				now++
+			case deliverystore.AlreadyCancelled:
+			default:
+				t.Fatalf("outcome %d = %s", i, outcomes[i])
 			}
-			wg.Wait()
-			now := 0
-			for i := range n {
-				if errs[i] != nil {
-					t.Fatal(errs[i])
-				}
-				switch outcomes[i] {
-				case deliverystore.CancelledNow:
-					now++
-				case deliverystore.AlreadyCancelled:
-				default:
-					t.Fatalf("outcome %d = %s", i, outcomes[i])
-				}
-			}
-			if now != 1 {
-				t.Fatalf("%d calls cancelled the delivery, want 1", now)
-			}
-			if _, h := rows(t, db, d.OrderID); h != 2 {
-				t.Fatalf("%d history rows, want 2 (STARTED, CANCELLED)", h)
-			}
-		})
-	}
+		}
+		if now != 1 {
+			t.Fatalf("%d calls cancelled the delivery, want 1", now)
+		}
+		if _, h := rows(t, db, d.OrderID); h != 2 {
+			t.Fatalf("%d history rows, want 2 (STARTED, CANCELLED)", h)
+		}
+	})
 }
 
 // TestCancelRacesCreate races the creation of an order's delivery against
@@ -218,62 +212,60 @@ func TestConcurrentCancellations(t *testing.T) {
 // the order ends with no delivery or a CANCELLED one. A STARTED delivery
 // left behind would be couriered for a cancelled, refunded order.
 func TestCancelRacesCreate(t *testing.T) {
-	for _, engine := range storetest.MySQLEngines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			store, db := open(t, engine)
-			ctx := context.Background()
-			const orders = 30
-			refused, cancelled := 0, 0
-			for range orders {
-				d, reply := newDelivery(t)
-				var (
-					created              bool
-					createErr, cancelErr error
-					c                    deliverystore.Cancellation
-					wg                   sync.WaitGroup
-				)
-				wg.Add(2)
-				go func() {
-					defer wg.Done()
-					_, created, createErr = store.Create(ctx, d, reply)
-				}()
-				go func() {
-					defer wg.Done()
-					c, cancelErr = store.CancelOrder(ctx, d.OrderID, "customer_request", time.Now())
-				}()
-				wg.Wait()
-				if cancelErr != nil {
-					t.Fatal(cancelErr)
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		store, db := open(t, engine)
+		ctx := context.Background()
+		const orders = 30
+		refused, cancelled := 0, 0
+		for range orders {
+			d, reply := newDelivery(t)
+			var (
+				created              bool
+				createErr, cancelErr error
+				c                    deliverystore.Cancellation
+				wg                   sync.WaitGroup
+			)
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, created, createErr = store.Create(ctx, d, reply)
+			}()
+			go func() {
+				defer wg.Done()
+				c, cancelErr = store.CancelOrder(ctx, d.OrderID, "customer_request", time.Now())
+			}()
+			wg.Wait()
+			if cancelErr != nil {
+				t.Fatal(cancelErr)
+			}
+			switch {
+			case errors.Is(createErr, deliverystore.ErrOrderCancelled):
+				refused++
+				if c.Outcome != deliverystore.NoDelivery {
+					t.Fatalf("create refused but the cancellation found %s", c.Outcome)
 				}
-				switch {
-				case errors.Is(createErr, deliverystore.ErrOrderCancelled):
-					refused++
-					if c.Outcome != deliverystore.NoDelivery {
-						t.Fatalf("create refused but the cancellation found %s", c.Outcome)
-					}
-				case createErr != nil:
-					t.Fatal(createErr)
-				case !created:
-					t.Fatal("the only Create found a delivery already")
-				default:
-					cancelled++
-					if c.Outcome != deliverystore.CancelledNow {
-						t.Fatalf("a delivery was created but the cancellation found %s", c.Outcome)
-					}
-				}
-				n, _ := rows(t, db, d.OrderID)
-				if n == 0 {
-					continue
-				}
-				got, err := store.ByOrder(ctx, d.OrderID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.Status != deliverystore.Cancelled {
-					t.Fatalf("order %s ends with a %s delivery after its cancellation", d.OrderID, got.Status)
+			case createErr != nil:
+				t.Fatal(createErr)
+			case !created:
+				t.Fatal("the only Create found a delivery already")
+			default:
+				cancelled++
+				if c.Outcome != deliverystore.CancelledNow {
+					t.Fatalf("a delivery was created but the cancellation found %s", c.Outcome)
 				}
 			}
-			t.Logf("%d creations refused, %d deliveries cancelled after creation", refused, cancelled)
-		})
-	}
+			n, _ := rows(t, db, d.OrderID)
+			if n == 0 {
+				continue
+			}
+			got, err := store.ByOrder(ctx, d.OrderID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != deliverystore.Cancelled {
+				t.Fatalf("order %s ends with a %s delivery after its cancellation", d.OrderID, got.Status)
+			}
+		}
+		t.Logf("%d creations refused, %d deliveries cancelled after creation", refused, cancelled)
+	})
 }

@@ -60,88 +60,86 @@ func marker(o orderstore.Order) ([]event.Event, error) {
 }
 
 func TestPlace(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			s, p1, p2 := open(t, e)
-			cust := ids.New()
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s, p1, p2 := open(t, e)
+		cust := ids.New()
 
-			t.Run("prices from the read model", func(t *testing.T) {
-				got, err := s.Place(ctx, request(cust, events.Item{ProductID: p1, Quantity: 2}, events.Item{ProductID: p2, Quantity: 3}), marker)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.Order.Total != usd(2750) || got.Order.Items[0].UnitPrice != usd(1000) || got.Order.Items[1].Name != "Tea" {
-					t.Fatalf("order = %+v", got.Order)
-				}
-				if len(got.Events) != 1 || got.Repeat {
-					t.Fatalf("events = %d, repeat = %t", len(got.Events), got.Repeat)
-				}
-				read, err := s.Get(ctx, got.Order.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if read.Status != orderstore.Pending || len(read.History) != 1 || read.Total != usd(2750) || len(read.Items) != 2 {
-					t.Fatalf("stored order = %+v", read)
-				}
-			})
-
-			errCases := map[string]struct {
-				setup func(t *testing.T) orderstore.PlaceRequest
-				want  error
-			}{
-				"unknown product": {func(t *testing.T) orderstore.PlaceRequest {
-					return request(cust, events.Item{ProductID: ids.New(), Quantity: 1})
-				}, orderstore.ErrUnknownProduct},
-				"deleted product": {func(t *testing.T) orderstore.PlaceRequest {
-					id := ids.New()
-					mustApply(t, s, orderstore.Product{ID: id, Name: "Gone", Price: usd(1), Stock: 3, Version: 1, UpdatedAt: t0})
-					if _, err := s.DeleteProduct(ctx, id, 2, t0); err != nil {
-						t.Fatal(err)
-					}
-					return request(cust, events.Item{ProductID: id, Quantity: 1})
-				}, orderstore.ErrUnknownProduct},
-				"empty cart": {func(t *testing.T) orderstore.PlaceRequest {
-					return request(ids.New())
-				}, orderstore.ErrEmptyCart},
-				"mixed currencies": {func(t *testing.T) orderstore.PlaceRequest {
-					id := ids.New()
-					mustApply(t, s, orderstore.Product{ID: id, Name: "Euro", Price: money.New(100, "EUR"), Stock: 3, Version: 1, UpdatedAt: t0})
-					return request(cust, events.Item{ProductID: p1, Quantity: 1}, events.Item{ProductID: id, Quantity: 1})
-				}, orderstore.ErrMixedCurrency},
+		t.Run("prices from the read model", func(t *testing.T) {
+			got, err := s.Place(ctx, request(cust, events.Item{ProductID: p1, Quantity: 2}, events.Item{ProductID: p2, Quantity: 3}), marker)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for name, tc := range errCases {
-				t.Run(name, func(t *testing.T) {
-					req := tc.setup(t)
-					_, err := s.Place(ctx, req, marker)
-					if !errors.Is(err, tc.want) {
-						t.Fatalf("Place = %v, want %v", err, tc.want)
-					}
-					if _, err := s.Get(ctx, req.OrderID); !errors.Is(err, orderstore.ErrNotFound) {
-						t.Fatalf("a refused order was stored: %v", err)
-					}
-				})
+			if got.Order.Total != usd(2750) || got.Order.Items[0].UnitPrice != usd(1000) || got.Order.Items[1].Name != "Tea" {
+				t.Fatalf("order = %+v", got.Order)
 			}
-
-			t.Run("from the cart empties it", func(t *testing.T) {
-				c := ids.New()
-				if _, err := s.SetCartItem(ctx, c, p2, 4, t0); err != nil {
-					t.Fatal(err)
-				}
-				got, err := s.Place(ctx, request(c), marker)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.Order.Total != usd(1000) || got.Order.Items[0].Quantity != 4 {
-					t.Fatalf("order = %+v", got.Order)
-				}
-				cart, err := s.Cart(ctx, c)
-				if err != nil || len(cart.Items) != 0 || cart.Total != nil {
-					t.Fatalf("cart after ordering = %+v, %v", cart, err)
-				}
-			})
+			if len(got.Events) != 1 || got.Repeat {
+				t.Fatalf("events = %d, repeat = %t", len(got.Events), got.Repeat)
+			}
+			read, err := s.Get(ctx, got.Order.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if read.Status != orderstore.Pending || len(read.History) != 1 || read.Total != usd(2750) || len(read.Items) != 2 {
+				t.Fatalf("stored order = %+v", read)
+			}
 		})
-	}
+
+		errCases := map[string]struct {
+			setup func(t *testing.T) orderstore.PlaceRequest
+			want  error
+		}{
+			"unknown product": {func(t *testing.T) orderstore.PlaceRequest {
+				return request(cust, events.Item{ProductID: ids.New(), Quantity: 1})
+			}, orderstore.ErrUnknownProduct},
+			"deleted product": {func(t *testing.T) orderstore.PlaceRequest {
+				id := ids.New()
+				mustApply(t, s, orderstore.Product{ID: id, Name: "Gone", Price: usd(1), Stock: 3, Version: 1, UpdatedAt: t0})
+				if _, err := s.DeleteProduct(ctx, id, 2, t0); err != nil {
+					t.Fatal(err)
+				}
+				return request(cust, events.Item{ProductID: id, Quantity: 1})
+			}, orderstore.ErrUnknownProduct},
+			"empty cart": {func(t *testing.T) orderstore.PlaceRequest {
+				return request(ids.New())
+			}, orderstore.ErrEmptyCart},
+			"mixed currencies": {func(t *testing.T) orderstore.PlaceRequest {
+				id := ids.New()
+				mustApply(t, s, orderstore.Product{ID: id, Name: "Euro", Price: money.New(100, "EUR"), Stock: 3, Version: 1, UpdatedAt: t0})
+				return request(cust, events.Item{ProductID: p1, Quantity: 1}, events.Item{ProductID: id, Quantity: 1})
+			}, orderstore.ErrMixedCurrency},
+		}
+		for name, tc := range errCases {
+			t.Run(name, func(t *testing.T) {
+				req := tc.setup(t)
+				_, err := s.Place(ctx, req, marker)
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("Place = %v, want %v", err, tc.want)
+				}
+				if _, err := s.Get(ctx, req.OrderID); !errors.Is(err, orderstore.ErrNotFound) {
+					t.Fatalf("a refused order was stored: %v", err)
+				}
+			})
+		}
+
+		t.Run("from the cart empties it", func(t *testing.T) {
+			c := ids.New()
+			if _, err := s.SetCartItem(ctx, c, p2, 4, t0); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Place(ctx, request(c), marker)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Order.Total != usd(1000) || got.Order.Items[0].Quantity != 4 {
+				t.Fatalf("order = %+v", got.Order)
+			}
+			cart, err := s.Cart(ctx, c)
+			if err != nil || len(cart.Items) != 0 || cart.Total != nil {
+				t.Fatalf("cart after ordering = %+v, %v", cart, err)
+			}
+		})
+	})
 }
 
 func mustApply(t *testing.T, s *orderstore.Store, p orderstore.Product) {
@@ -152,80 +150,78 @@ func mustApply(t *testing.T, s *orderstore.Store, p orderstore.Product) {
 }
 
 func TestPlaceIdempotencyKey(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			s, p1, _ := open(t, e)
-			cust := ids.New()
-			keyed := func(key, hash string) orderstore.PlaceRequest {
-				r := request(cust, events.Item{ProductID: p1, Quantity: 1})
-				r.IdempotencyKey, r.RequestHash = key, hash
-				return r
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s, p1, _ := open(t, e)
+		cust := ids.New()
+		keyed := func(key, hash string) orderstore.PlaceRequest {
+			r := request(cust, events.Item{ProductID: p1, Quantity: 1})
+			r.IdempotencyKey, r.RequestHash = key, hash
+			return r
+		}
+		first, err := s.Place(ctx, keyed("k1", "h1"), marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := map[string]struct {
+			req       orderstore.PlaceRequest
+			wantErr   error
+			wantOrder string
+		}{
+			"same key same body":    {req: keyed("k1", "h1"), wantOrder: first.Order.ID},
+			"same key other body":   {req: keyed("k1", "h2"), wantErr: orderstore.ErrIdempotencyMismatch},
+			"other customer's key":  {req: func() orderstore.PlaceRequest { r := keyed("k1", "h9"); r.CustomerID = ids.New(); return r }()},
+			"other key places anew": {req: keyed("k2", "h1")},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				got, err := s.Place(ctx, tc.req, marker)
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Place = %v, want %v", err, tc.wantErr)
+				}
+				if err != nil {
+					return
+				}
+				if tc.wantOrder != "" && (got.Order.ID != tc.wantOrder || !got.Repeat || len(got.Events) != 0) {
+					t.Fatalf("repeat gave order %s (repeat %t, %d events), want %s", got.Order.ID, got.Repeat, len(got.Events), tc.wantOrder)
+				}
+				if tc.wantOrder == "" && (got.Repeat || got.Order.ID != tc.req.OrderID) {
+					t.Fatalf("expected a new order, got %s repeat=%t", got.Order.ID, got.Repeat)
+				}
+			})
+		}
+
+		t.Run("racing identical requests place one order", func(t *testing.T) {
+			const n = 8
+			var wg sync.WaitGroup
+			got := make([]string, n)
+			errs := make([]error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p, err := s.Place(ctx, keyed("race", "same"), marker)
+					got[i], errs[i] = p.Order.ID, err
+				}()
 			}
-			first, err := s.Place(ctx, keyed("k1", "h1"), marker)
+			wg.Wait()
+			for i := range n {
+				if errs[i] != nil {
+					t.Fatalf("request %d: %v", i, errs[i])
+				}
+				if got[i] != got[0] {
+					t.Fatalf("racing requests got orders %v", got)
+				}
+			}
+			list, total, err := s.List(ctx, orderstore.ListQuery{CustomerID: cust, Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
-			cases := map[string]struct {
-				req       orderstore.PlaceRequest
-				wantErr   error
-				wantOrder string
-			}{
-				"same key same body":    {req: keyed("k1", "h1"), wantOrder: first.Order.ID},
-				"same key other body":   {req: keyed("k1", "h2"), wantErr: orderstore.ErrIdempotencyMismatch},
-				"other customer's key":  {req: func() orderstore.PlaceRequest { r := keyed("k1", "h9"); r.CustomerID = ids.New(); return r }()},
-				"other key places anew": {req: keyed("k2", "h1")},
+			if total != 3 || len(list) != 3 { // k1, k2 and race
+				t.Fatalf("customer has %d orders, want 3", total)
 			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					got, err := s.Place(ctx, tc.req, marker)
-					if !errors.Is(err, tc.wantErr) {
-						t.Fatalf("Place = %v, want %v", err, tc.wantErr)
-					}
-					if err != nil {
-						return
-					}
-					if tc.wantOrder != "" && (got.Order.ID != tc.wantOrder || !got.Repeat || len(got.Events) != 0) {
-						t.Fatalf("repeat gave order %s (repeat %t, %d events), want %s", got.Order.ID, got.Repeat, len(got.Events), tc.wantOrder)
-					}
-					if tc.wantOrder == "" && (got.Repeat || got.Order.ID != tc.req.OrderID) {
-						t.Fatalf("expected a new order, got %s repeat=%t", got.Order.ID, got.Repeat)
-					}
-				})
-			}
-
-			t.Run("racing identical requests place one order", func(t *testing.T) {
-				const n = 8
-				var wg sync.WaitGroup
-				got := make([]string, n)
-				errs := make([]error, n)
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						p, err := s.Place(ctx, keyed("race", "same"), marker)
-						got[i], errs[i] = p.Order.ID, err
-					}()
-				}
-				wg.Wait()
-				for i := range n {
-					if errs[i] != nil {
-						t.Fatalf("request %d: %v", i, errs[i])
-					}
-					if got[i] != got[0] {
-						t.Fatalf("racing requests got orders %v", got)
-					}
-				}
-				list, total, err := s.List(ctx, orderstore.ListQuery{CustomerID: cust, Limit: 100})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if total != 3 || len(list) != 3 { // k1, k2 and race
-					t.Fatalf("customer has %d orders, want 3", total)
-				}
-			})
 		})
-	}
+	})
 }
 
 func TestCanMove(t *testing.T) {
@@ -259,264 +255,258 @@ func TestCanMove(t *testing.T) {
 }
 
 func TestAdvance(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			s, p1, _ := open(t, e)
-			cust := ids.New()
-			newOrder := func(t *testing.T, path ...orderstore.Status) string {
-				t.Helper()
-				p, err := s.Place(ctx, request(cust, events.Item{ProductID: p1, Quantity: 1}), nil)
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s, p1, _ := open(t, e)
+		cust := ids.New()
+		newOrder := func(t *testing.T, path ...orderstore.Status) string {
+			t.Helper()
+			p, err := s.Place(ctx, request(cust, events.Item{ProductID: p1, Quantity: 1}), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range path {
+				if a, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: st, Reason: "customer_request", At: t0}, nil); err != nil || a.Outcome != orderstore.Applied {
+					t.Fatalf("setup move to %s: %v %v", st, a.Outcome, err)
+				}
+			}
+			return p.Order.ID
+		}
+		cases := map[string]struct {
+			path       []orderstore.Status
+			change     orderstore.Change
+			want       orderstore.Outcome
+			wantStatus orderstore.Status
+			wantEvents int
+		}{
+			"pay pending records payment": {
+				change: orderstore.Change{To: orderstore.Paid, Payment: &orderstore.Payment{ID: "pay1", Status: "SUCCEEDED"}},
+				want:   orderstore.Applied, wantStatus: orderstore.Paid, wantEvents: 1,
+			},
+			"reserve after paid is refused": {
+				path:   []orderstore.Status{orderstore.Paid},
+				change: orderstore.Change{To: orderstore.Reserved}, want: orderstore.Refused, wantStatus: orderstore.Paid,
+			},
+			"cancel twice": {
+				path:   []orderstore.Status{orderstore.Cancelled},
+				change: orderstore.Change{To: orderstore.Cancelled, Reason: "out_of_stock"}, want: orderstore.AlreadyThere, wantStatus: orderstore.Cancelled,
+			},
+			"cancel while shipping is refused": {
+				path:   []orderstore.Status{orderstore.Paid, orderstore.Shipping},
+				change: orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request"}, want: orderstore.Refused, wantStatus: orderstore.Shipping,
+			},
+			"pay a cancelled order is refused": {
+				path:   []orderstore.Status{orderstore.Cancelled},
+				change: orderstore.Change{To: orderstore.Paid}, want: orderstore.Refused, wantStatus: orderstore.Cancelled,
+			},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				id := newOrder(t, tc.path...)
+				tc.change.At = t0.Add(time.Minute)
+				a, err := s.Advance(ctx, id, tc.change, marker)
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, st := range path {
-					if a, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: st, Reason: "customer_request", At: t0}, nil); err != nil || a.Outcome != orderstore.Applied {
-						t.Fatalf("setup move to %s: %v %v", st, a.Outcome, err)
-					}
-				}
-				return p.Order.ID
-			}
-			cases := map[string]struct {
-				path       []orderstore.Status
-				change     orderstore.Change
-				want       orderstore.Outcome
-				wantStatus orderstore.Status
-				wantEvents int
-			}{
-				"pay pending records payment": {
-					change: orderstore.Change{To: orderstore.Paid, Payment: &orderstore.Payment{ID: "pay1", Status: "SUCCEEDED"}},
-					want:   orderstore.Applied, wantStatus: orderstore.Paid, wantEvents: 1,
-				},
-				"reserve after paid is refused": {
-					path:   []orderstore.Status{orderstore.Paid},
-					change: orderstore.Change{To: orderstore.Reserved}, want: orderstore.Refused, wantStatus: orderstore.Paid,
-				},
-				"cancel twice": {
-					path:   []orderstore.Status{orderstore.Cancelled},
-					change: orderstore.Change{To: orderstore.Cancelled, Reason: "out_of_stock"}, want: orderstore.AlreadyThere, wantStatus: orderstore.Cancelled,
-				},
-				"cancel while shipping is refused": {
-					path:   []orderstore.Status{orderstore.Paid, orderstore.Shipping},
-					change: orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request"}, want: orderstore.Refused, wantStatus: orderstore.Shipping,
-				},
-				"pay a cancelled order is refused": {
-					path:   []orderstore.Status{orderstore.Cancelled},
-					change: orderstore.Change{To: orderstore.Paid}, want: orderstore.Refused, wantStatus: orderstore.Cancelled,
-				},
-			}
-			for name, tc := range cases {
-				t.Run(name, func(t *testing.T) {
-					id := newOrder(t, tc.path...)
-					tc.change.At = t0.Add(time.Minute)
-					a, err := s.Advance(ctx, id, tc.change, marker)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got, err := s.Get(ctx, id)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if a.Outcome != tc.want || got.Status != tc.wantStatus || len(a.Events) != tc.wantEvents {
-						t.Fatalf("outcome %v status %s events %d, want %v %s %d", a.Outcome, got.Status, len(a.Events), tc.want, tc.wantStatus, tc.wantEvents)
-					}
-					if want := walked(tc.path, tc.change, tc.want); !slices.Equal(statuses(got.History), want) {
-						t.Fatalf("history = %v, want %v", statuses(got.History), want)
-					}
-					if tc.change.Payment != nil && (got.Payment == nil || *got.Payment != *tc.change.Payment) {
-						t.Fatalf("payment = %+v", got.Payment)
-					}
-					if got.Status == orderstore.Cancelled && (got.CancelReason == nil || *got.CancelReason != "customer_request") {
-						t.Fatalf("cancel reason changed to %v", got.CancelReason)
-					}
-				})
-			}
-
-			t.Run("unknown order", func(t *testing.T) {
-				_, err := s.Advance(ctx, ids.New(), orderstore.Change{To: orderstore.Paid, At: t0}, nil)
-				if !errors.Is(err, orderstore.ErrNotFound) {
-					t.Fatalf("Advance = %v", err)
-				}
-			})
-
-			t.Run("concurrent cancels apply once", func(t *testing.T) {
-				id := newOrder(t, orderstore.Reserved)
-				const n = 6
-				var (
-					wg      sync.WaitGroup
-					mu      sync.Mutex
-					applied int
-				)
-				for range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						a, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request", At: t0}, marker)
-						if err != nil && !orderstore.IsRetryable(err) {
-							t.Error(err)
-							return
-						}
-						mu.Lock()
-						defer mu.Unlock()
-						if err == nil && a.Outcome == orderstore.Applied {
-							applied++
-						}
-					}()
-				}
-				wg.Wait()
 				got, err := s.Get(ctx, id)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if applied != 1 || got.Status != orderstore.Cancelled || len(got.History) != 3 {
-					t.Fatalf("applied %d times; history %+v", applied, got.History)
+				if a.Outcome != tc.want || got.Status != tc.wantStatus || len(a.Events) != tc.wantEvents {
+					t.Fatalf("outcome %v status %s events %d, want %v %s %d", a.Outcome, got.Status, len(a.Events), tc.want, tc.wantStatus, tc.wantEvents)
+				}
+				if want := walked(tc.path, tc.change, tc.want); !slices.Equal(statuses(got.History), want) {
+					t.Fatalf("history = %v, want %v", statuses(got.History), want)
+				}
+				if tc.change.Payment != nil && (got.Payment == nil || *got.Payment != *tc.change.Payment) {
+					t.Fatalf("payment = %+v", got.Payment)
+				}
+				if got.Status == orderstore.Cancelled && (got.CancelReason == nil || *got.CancelReason != "customer_request") {
+					t.Fatalf("cancel reason changed to %v", got.CancelReason)
 				}
 			})
+		}
 
-			t.Run("delivery tracking is kept", func(t *testing.T) {
-				id := newOrder(t, orderstore.Paid)
-				d := &orderstore.Delivery{ID: "d1", Status: "COURIERED", TrackingNumber: "TN1"}
-				if _, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.InTransit, Delivery: d, At: t0}, nil); err != nil {
-					t.Fatal(err)
-				}
-				late := &orderstore.Delivery{ID: "d1", Status: "STARTED"}
-				a, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.Shipping, Delivery: late, At: t0}, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if a.Outcome != orderstore.Refused || a.Order.Delivery.Status != "COURIERED" || a.Order.Delivery.TrackingNumber != "TN1" {
-					t.Fatalf("late DELIVERY_STARTED changed %+v (%v)", a.Order.Delivery, a.Outcome)
-				}
-			})
-		})
-	}
-}
-
-func TestCancelOpen(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			s, p1, _ := open(t, e)
-			cust, other := ids.New(), ids.New()
-			place := func(c string, path ...orderstore.Status) string {
-				p, err := s.Place(ctx, request(c, events.Item{ProductID: p1, Quantity: 1}), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, st := range path {
-					if _, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: st, Reason: "out_of_stock", At: t0}, nil); err != nil {
-						t.Fatal(err)
-					}
-				}
-				return p.Order.ID
+		t.Run("unknown order", func(t *testing.T) {
+			_, err := s.Advance(ctx, ids.New(), orderstore.Change{To: orderstore.Paid, At: t0}, nil)
+			if !errors.Is(err, orderstore.ErrNotFound) {
+				t.Fatalf("Advance = %v", err)
 			}
-			open := []string{place(cust), place(cust, orderstore.Reserved), place(cust, orderstore.Paid)}
-			shipping := place(cust, orderstore.Paid, orderstore.Shipping)
-			cancelled := place(cust, orderstore.Cancelled)
-			theirs := place(other)
+		})
 
-			got, err := s.CancelOpen(ctx, cust, orderstore.Change{Reason: "user_deleted", At: t0}, marker)
+		t.Run("concurrent cancels apply once", func(t *testing.T) {
+			id := newOrder(t, orderstore.Reserved)
+			const n = 6
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				applied int
+			)
+			for range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					a, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request", At: t0}, marker)
+					if err != nil && !orderstore.IsRetryable(err) {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if err == nil && a.Outcome == orderstore.Applied {
+						applied++
+					}
+				}()
+			}
+			wg.Wait()
+			got, err := s.Get(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(open) {
-				t.Fatalf("cancelled %d orders, want %d", len(got), len(open))
-			}
-			again, err := s.CancelOpen(ctx, cust, orderstore.Change{Reason: "user_deleted", At: t0}, marker)
-			if err != nil || len(again) != 0 {
-				t.Fatalf("second delivery cancelled %d more (%v)", len(again), err)
-			}
-			want := map[string]orderstore.Status{shipping: orderstore.Shipping, cancelled: orderstore.Cancelled, theirs: orderstore.Pending}
-			for _, id := range open {
-				want[id] = orderstore.Cancelled
-			}
-			for id, st := range want {
-				o, err := s.Get(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o.Status != st {
-					t.Fatalf("order %s is %s, want %s", id, o.Status, st)
-				}
+			if applied != 1 || got.Status != orderstore.Cancelled || len(got.History) != 3 {
+				t.Fatalf("applied %d times; history %+v", applied, got.History)
 			}
 		})
-	}
+
+		t.Run("delivery tracking is kept", func(t *testing.T) {
+			id := newOrder(t, orderstore.Paid)
+			d := &orderstore.Delivery{ID: "d1", Status: "COURIERED", TrackingNumber: "TN1"}
+			if _, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.InTransit, Delivery: d, At: t0}, nil); err != nil {
+				t.Fatal(err)
+			}
+			late := &orderstore.Delivery{ID: "d1", Status: "STARTED"}
+			a, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.Shipping, Delivery: late, At: t0}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Outcome != orderstore.Refused || a.Order.Delivery.Status != "COURIERED" || a.Order.Delivery.TrackingNumber != "TN1" {
+				t.Fatalf("late DELIVERY_STARTED changed %+v (%v)", a.Order.Delivery, a.Outcome)
+			}
+		})
+	})
+}
+
+func TestCancelOpen(t *testing.T) {
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s, p1, _ := open(t, e)
+		cust, other := ids.New(), ids.New()
+		place := func(c string, path ...orderstore.Status) string {
+			p, err := s.Place(ctx, request(c, events.Item{ProductID: p1, Quantity: 1}), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range path {
+				if _, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: st, Reason: "out_of_stock", At: t0}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return p.Order.ID
+		}
+		open := []string{place(cust), place(cust, orderstore.Reserved), place(cust, orderstore.Paid)}
+		shipping := place(cust, orderstore.Paid, orderstore.Shipping)
+		cancelled := place(cust, orderstore.Cancelled)
+		theirs := place(other)
+
+		got, err := s.CancelOpen(ctx, cust, orderstore.Change{Reason: "user_deleted", At: t0}, marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(open) {
+			t.Fatalf("cancelled %d orders, want %d", len(got), len(open))
+		}
+		again, err := s.CancelOpen(ctx, cust, orderstore.Change{Reason: "user_deleted", At: t0}, marker)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second delivery cancelled %d more (%v)", len(again), err)
+		}
+		want := map[string]orderstore.Status{shipping: orderstore.Shipping, cancelled: orderstore.Cancelled, theirs: orderstore.Pending}
+		for _, id := range open {
+			want[id] = orderstore.Cancelled
+		}
+		for id, st := range want {
+			o, err := s.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Status != st {
+				t.Fatalf("order %s is %s, want %s", id, o.Status, st)
+			}
+		}
+	})
 }
 
 func TestReadModelVersions(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			s, p1, _ := open(t, e)
-			steps := []struct {
-				name      string
-				apply     func() (bool, error)
-				wantOK    bool
-				wantPrice int64
-				wantDel   bool
-			}{
-				{"newer version applies", func() (bool, error) {
-					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(1200), Stock: 5, Version: 3, UpdatedAt: t0})
-				}, true, 1200, false},
-				{"older version is ignored", func() (bool, error) {
-					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(900), Stock: 5, Version: 2, UpdatedAt: t0})
-				}, false, 1200, false},
-				{"same version is ignored", func() (bool, error) {
-					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(1), Stock: 5, Version: 3, UpdatedAt: t0})
-				}, false, 1200, false},
-				{"delete at the same version wins", func() (bool, error) { return s.DeleteProduct(ctx, p1, 3, t0) }, true, 1200, true},
-				{"older update does not resurrect", func() (bool, error) {
-					return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(5), Stock: 5, Version: 2, UpdatedAt: t0})
-				}, false, 1200, true},
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s, p1, _ := open(t, e)
+		steps := []struct {
+			name      string
+			apply     func() (bool, error)
+			wantOK    bool
+			wantPrice int64
+			wantDel   bool
+		}{
+			{"newer version applies", func() (bool, error) {
+				return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(1200), Stock: 5, Version: 3, UpdatedAt: t0})
+			}, true, 1200, false},
+			{"older version is ignored", func() (bool, error) {
+				return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(900), Stock: 5, Version: 2, UpdatedAt: t0})
+			}, false, 1200, false},
+			{"same version is ignored", func() (bool, error) {
+				return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(1), Stock: 5, Version: 3, UpdatedAt: t0})
+			}, false, 1200, false},
+			{"delete at the same version wins", func() (bool, error) { return s.DeleteProduct(ctx, p1, 3, t0) }, true, 1200, true},
+			{"older update does not resurrect", func() (bool, error) {
+				return s.ApplyProduct(ctx, orderstore.Product{ID: p1, Name: "Mug", Price: usd(5), Stock: 5, Version: 2, UpdatedAt: t0})
+			}, false, 1200, true},
+		}
+		for _, st := range steps {
+			ok, err := st.apply()
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
 			}
-			for _, st := range steps {
-				ok, err := st.apply()
-				if err != nil {
-					t.Fatalf("%s: %v", st.name, err)
-				}
-				p, err := s.Product(ctx, p1)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if ok != st.wantOK || p.Price.Amount != st.wantPrice || p.Deleted != st.wantDel {
-					t.Fatalf("%s: applied=%t price=%d deleted=%t", st.name, ok, p.Price.Amount, p.Deleted)
-				}
+			p, err := s.Product(ctx, p1)
+			if err != nil {
+				t.Fatal(err)
 			}
+			if ok != st.wantOK || p.Price.Amount != st.wantPrice || p.Deleted != st.wantDel {
+				t.Fatalf("%s: applied=%t price=%d deleted=%t", st.name, ok, p.Price.Amount, p.Deleted)
+			}
+		}
 
-			t.Run("tombstone for an unseen product blocks its older add", func(t *testing.T) {
-				id := ids.New()
-				if ok, err := s.DeleteProduct(ctx, id, 4, t0); err != nil || !ok {
-					t.Fatalf("delete unseen = %t, %v", ok, err)
-				}
-				ok, err := s.ApplyProduct(ctx, orderstore.Product{ID: id, Name: "Late", Price: usd(1), Stock: 1, Version: 1, UpdatedAt: t0})
-				if err != nil || ok {
-					t.Fatalf("late add applied=%t err=%v", ok, err)
-				}
-			})
-
-			t.Run("customers by version then time", func(t *testing.T) {
-				id := ids.New()
-				apply := func(name string, at time.Time) bool {
-					ok, err := s.ApplyCustomer(ctx, orderstore.Customer{ID: id, Email: name + "@x.io", Name: name, UpdatedAt: at,
-						Addresses: []events.Address{{ID: "a1", Line1: name, City: "C", PostalCode: "1", Country: "US"}}})
-					if err != nil {
-						t.Fatal(err)
-					}
-					return ok
-				}
-				if !apply("first", t0) || !apply("second", t0.Add(time.Hour)) || apply("stale", t0.Add(time.Minute)) || apply("again", t0.Add(time.Hour)) {
-					t.Fatal("customer versions applied in the wrong cases")
-				}
-				c, err := s.Customer(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if a, ok := c.Address("a1"); c.Name != "second" || !ok || a.Line1 != "second" {
-					t.Fatalf("customer = %+v", c)
-				}
-			})
+		t.Run("tombstone for an unseen product blocks its older add", func(t *testing.T) {
+			id := ids.New()
+			if ok, err := s.DeleteProduct(ctx, id, 4, t0); err != nil || !ok {
+				t.Fatalf("delete unseen = %t, %v", ok, err)
+			}
+			ok, err := s.ApplyProduct(ctx, orderstore.Product{ID: id, Name: "Late", Price: usd(1), Stock: 1, Version: 1, UpdatedAt: t0})
+			if err != nil || ok {
+				t.Fatalf("late add applied=%t err=%v", ok, err)
+			}
 		})
-	}
+
+		t.Run("customers by version then time", func(t *testing.T) {
+			id := ids.New()
+			apply := func(name string, at time.Time) bool {
+				ok, err := s.ApplyCustomer(ctx, orderstore.Customer{ID: id, Email: name + "@x.io", Name: name, UpdatedAt: at,
+					Addresses: []events.Address{{ID: "a1", Line1: name, City: "C", PostalCode: "1", Country: "US"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if !apply("first", t0) || !apply("second", t0.Add(time.Hour)) || apply("stale", t0.Add(time.Minute)) || apply("again", t0.Add(time.Hour)) {
+				t.Fatal("customer versions applied in the wrong cases")
+			}
+			c, err := s.Customer(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, ok := c.Address("a1"); c.Name != "second" || !ok || a.Line1 != "second" {
+				t.Fatalf("customer = %+v", c)
+			}
+		})
+	})
 }
 
 // walked is the history an order placed and moved along path, then asked
@@ -554,33 +544,31 @@ func statuses(h []orderstore.HistoryEntry) []orderstore.Status {
 // reaction) moves the order forward and records the states it proves, so
 // the history never lacks PAID.
 func TestForwardSkipRecordsPassedStates(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			s, p1, _ := open(t, e)
-			p, err := s.Place(ctx, request(ids.New(), events.Item{ProductID: p1, Quantity: 1}), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: orderstore.Shipping, At: t0}, nil)
-			if err != nil || a.Outcome != orderstore.Applied {
-				t.Fatalf("skip to SHIPPING: %v %v", a.Outcome, err)
-			}
-			late, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: orderstore.Paid, Payment: &orderstore.Payment{ID: "pay", Status: "SUCCEEDED"}, At: t0}, nil)
-			if err != nil || late.Outcome != orderstore.Refused {
-				t.Fatalf("late PAID: %v %v", late.Outcome, err)
-			}
-			got, err := s.Get(ctx, p.Order.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []orderstore.Status{orderstore.Pending, orderstore.Reserved, orderstore.Paid, orderstore.Shipping}
-			if !slices.Equal(statuses(got.History), want) || got.Status != orderstore.Shipping {
-				t.Fatalf("history %v status %s, want %v SHIPPING", statuses(got.History), got.Status, want)
-			}
-			if got.Payment == nil || got.Payment.ID != "pay" {
-				t.Fatalf("the late payment was not recorded: %+v", got.Payment)
-			}
-		})
-	}
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := context.Background()
+		s, p1, _ := open(t, e)
+		p, err := s.Place(ctx, request(ids.New(), events.Item{ProductID: p1, Quantity: 1}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: orderstore.Shipping, At: t0}, nil)
+		if err != nil || a.Outcome != orderstore.Applied {
+			t.Fatalf("skip to SHIPPING: %v %v", a.Outcome, err)
+		}
+		late, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: orderstore.Paid, Payment: &orderstore.Payment{ID: "pay", Status: "SUCCEEDED"}, At: t0}, nil)
+		if err != nil || late.Outcome != orderstore.Refused {
+			t.Fatalf("late PAID: %v %v", late.Outcome, err)
+		}
+		got, err := s.Get(ctx, p.Order.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []orderstore.Status{orderstore.Pending, orderstore.Reserved, orderstore.Paid, orderstore.Shipping}
+		if !slices.Equal(statuses(got.History), want) || got.Status != orderstore.Shipping {
+			t.Fatalf("history %v status %s, want %v SHIPPING", statuses(got.History), got.Status, want)
+		}
+		if got.Payment == nil || got.Payment.ID != "pay" {
+			t.Fatalf("the late payment was not recorded: %+v", got.Payment)
+		}
+	})
 }

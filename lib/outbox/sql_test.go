@@ -119,15 +119,13 @@ func (b sqlBackend) changed(t *testing.T, key string) bool {
 // TestSQLOutbox runs the conformance suite on each MySQL engine, then what
 // only the SQL outbox has: transactions, a unique event id, purge.
 func TestSQLOutbox(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			runOutboxSuite(t, func(t *testing.T, s sink.Sender) backend {
-				f := newSQLFixture(t, e)
-				f.box = outbox.NewSQL(f.db, s, quiet())
-				return sqlBackend{f}
-			})
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		runOutboxSuite(t, func(t *testing.T, s sink.Sender) backend {
+			f := newSQLFixture(t, e)
+			f.box = outbox.NewSQL(f.db, s, quiet())
+			return sqlBackend{f}
 		})
-	}
+	})
 
 	tests := map[string]struct {
 		run     func(t *testing.T, f sqlFixture)

@@ -11,42 +11,40 @@ import (
 // BenchmarkInTxIncrement measures one read-modify-write transaction, the
 // shape of most handlers, from parallel goroutines.
 func BenchmarkInTxIncrement(b *testing.B) {
-	for _, e := range storetest.MySQLEngines(b) {
-		b.Run(e.Name, func(b *testing.B) {
-			ctx := b.Context()
-			c := e.Config(b, "bench")
-			db, err := sqlstore.Open(ctx, c, []string{
-				"CREATE TABLE IF NOT EXISTS counter (id INT NOT NULL PRIMARY KEY, n INT NOT NULL)",
-				"INSERT INTO counter (id, n) VALUES (1, 0)",
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if !c.Serialize {
-				b.Cleanup(func() {
-					if err := db.Close(); err != nil {
-						b.Error(err)
-					}
-				})
-			}
-			b.SetParallelism(4)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
-						var n int
-						if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
-							return err
-						}
-						_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
-						return err
-					})
-					if err != nil {
-						b.Error(err)
-						return
-					}
+	storetest.OnEachMySQL(b, func(b *testing.B, e storetest.Engine) {
+		ctx := b.Context()
+		c := e.Config(b, "bench")
+		db, err := sqlstore.Open(ctx, c, []string{
+			"CREATE TABLE IF NOT EXISTS counter (id INT NOT NULL PRIMARY KEY, n INT NOT NULL)",
+			"INSERT INTO counter (id, n) VALUES (1, 0)",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !c.Serialize {
+			b.Cleanup(func() {
+				if err := db.Close(); err != nil {
+					b.Error(err)
 				}
 			})
+		}
+		b.SetParallelism(4)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
+					var n int
+					if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
+						return err
+					}
+					_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
 		})
-	}
+	})
 }

@@ -82,50 +82,48 @@ var counted = []string{
 }
 
 func TestOpenAppliesMigrationsOnce(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := t.Context()
-			c := e.Config(t, "migrate")
-			const opens = 4
-			var wg sync.WaitGroup
-			errs := make(chan error, opens)
-			for range opens {
-				wg.Go(func() {
-					db, err := sqlstore.Open(ctx, c, counted)
-					if err != nil {
-						errs <- err
-						return
-					}
-					if !c.Serialize {
-						errs <- db.Close()
-					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := t.Context()
+		c := e.Config(t, "migrate")
+		const opens = 4
+		var wg sync.WaitGroup
+		errs := make(chan error, opens)
+		for range opens {
+			wg.Go(func() {
+				db, err := sqlstore.Open(ctx, c, counted)
 				if err != nil {
-					t.Fatal(err)
+					errs <- err
+					return
 				}
-			}
-			db, err := sqlstore.Open(ctx, c, append(counted, "ALTER TABLE runs ADD COLUMN extra INT NULL"))
+				if !c.Serialize {
+					errs <- db.Close()
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !c.Serialize {
-				t.Cleanup(func() { closeDB(t, db) })
-			}
-			if n := count(t, db, "SELECT COUNT(*) FROM runs"); n != 1 {
-				t.Errorf("step 2 ran %d times, want 1", n)
-			}
-			if n := count(t, db, "SELECT COUNT(*) FROM schema_migrations"); n != 3 {
-				t.Errorf("schema_migrations has %d steps, want 3", n)
-			}
-			if _, err := db.ExecContext(ctx, "UPDATE runs SET extra = 1"); err != nil {
-				t.Errorf("step 3 not applied: %v", err)
-			}
-		})
-	}
+		}
+		db, err := sqlstore.Open(ctx, c, append(counted, "ALTER TABLE runs ADD COLUMN extra INT NULL"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Serialize {
+			t.Cleanup(func() { closeDB(t, db) })
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM runs"); n != 1 {
+			t.Errorf("step 2 ran %d times, want 1", n)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM schema_migrations"); n != 3 {
+			t.Errorf("schema_migrations has %d steps, want 3", n)
+		}
+		if _, err := db.ExecContext(ctx, "UPDATE runs SET extra = 1"); err != nil {
+			t.Errorf("step 3 not applied: %v", err)
+		}
+	})
 }
 
 func TestSerializeSharesOnePool(t *testing.T) {
@@ -204,42 +202,40 @@ func TestInTx(t *testing.T) {
 // for: concurrent read-modify-write transactions each count once.
 func TestNoLostUpdates(t *testing.T) {
 	const workers, rounds = 8, 5
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := t.Context()
-			db := openDB(t, e.Config(t, "lost"),
-				"CREATE TABLE IF NOT EXISTS counter (id INT NOT NULL PRIMARY KEY, n INT NOT NULL)",
-				"INSERT INTO counter (id, n) VALUES (1, 0)")
-			var wg sync.WaitGroup
-			errs := make(chan error, workers)
-			for range workers {
-				wg.Go(func() {
-					for range rounds {
-						err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
-							var n int
-							if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
-								return err
-							}
-							_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := t.Context()
+		db := openDB(t, e.Config(t, "lost"),
+			"CREATE TABLE IF NOT EXISTS counter (id INT NOT NULL PRIMARY KEY, n INT NOT NULL)",
+			"INSERT INTO counter (id, n) VALUES (1, 0)")
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for range workers {
+			wg.Go(func() {
+				for range rounds {
+					err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
+						var n int
+						if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
 							return err
-						})
-						if err != nil {
-							errs <- err
-							return
 						}
+						_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
+						return err
+					})
+					if err != nil {
+						errs <- err
+						return
 					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			if n := count(t, db, "SELECT n FROM counter WHERE id = 1"); n != workers*rounds {
-				t.Fatalf("counter = %d, want %d: updates were lost", n, workers*rounds)
-			}
-		})
-	}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if n := count(t, db, "SELECT n FROM counter WHERE id = 1"); n != workers*rounds {
+			t.Fatalf("counter = %d, want %d: updates were lost", n, workers*rounds)
+		}
+	})
 }
 
 func TestErrorClassification(t *testing.T) {
@@ -269,19 +265,17 @@ func TestErrorClassification(t *testing.T) {
 }
 
 func TestDuplicateFromServer(t *testing.T) {
-	for _, e := range storetest.MySQLEngines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			db := openDB(t, e.Config(t, "dup"), "CREATE TABLE IF NOT EXISTS u (id INT NOT NULL PRIMARY KEY, email VARCHAR(50) NOT NULL, UNIQUE KEY (email))")
-			ctx := t.Context()
-			if _, err := db.ExecContext(ctx, "INSERT INTO u VALUES (1, 'a@x')"); err != nil {
-				t.Fatal(err)
-			}
-			_, err := db.ExecContext(ctx, "INSERT INTO u VALUES (2, 'a@x')")
-			if !sqlstore.IsDuplicate(err) {
-				t.Fatalf("unique key violation: err = %v, want a 1062", err)
-			}
-		})
-	}
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		db := openDB(t, e.Config(t, "dup"), "CREATE TABLE IF NOT EXISTS u (id INT NOT NULL PRIMARY KEY, email VARCHAR(50) NOT NULL, UNIQUE KEY (email))")
+		ctx := t.Context()
+		if _, err := db.ExecContext(ctx, "INSERT INTO u VALUES (1, 'a@x')"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.ExecContext(ctx, "INSERT INTO u VALUES (2, 'a@x')")
+		if !sqlstore.IsDuplicate(err) {
+			t.Fatalf("unique key violation: err = %v, want a 1062", err)
+		}
+	})
 }
 
 func TestRetriesDeadlocks(t *testing.T) {

@@ -57,6 +57,18 @@ func MySQLEngines(t testing.TB) []Engine {
 	return engines
 }
 
+// OnEachMySQL runs test as a subtest (or sub-benchmark) of t, named for the
+// engine, on each engine of MySQLEngines.
+func OnEachMySQL[T interface {
+	testing.TB
+	Run(name string, f func(T)) bool
+}](t T, test func(t T, engine Engine)) {
+	t.Helper()
+	for _, e := range MySQLEngines(t) {
+		t.Run(e.Name, func(t T) { test(t, e) })
+	}
+}
+
 // EmbeddedMySQL returns a fresh database on the embedded go-mysql-server.
 func EmbeddedMySQL(t testing.TB, database string) sqlstore.Config {
 	t.Helper()
