@@ -24,17 +24,12 @@ import (
 // Name is the function's name, and the source of its replies.
 const Name = "cancel-order"
 
-// New returns the function, unstarted: it opens the orders database the
-// configuration names.
-func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, cancel) }
+// New returns the function, unstarted (orderstep.New).
+func New() *fn.Reaction[*orderstore.Store] { return orderstep.New(Name, change, answer) }
 
-// cancel cancels the order of a STOCK_REJECTED or PAYMENT_FAILURE.
-func cancel(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
-	a, err := orderstep.Apply(ctx, s, "cancelorder", e, change)
-	if err != nil {
-		return nil, err
-	}
-	log := fn.Logger(ctx).With("order_id", a.Order.ID)
+// answer cancels the order of a STOCK_REJECTED or PAYMENT_FAILURE.
+func answer(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error) {
+	log := fn.Logger(ctx)
 	reason := reasons[events.Type(e.Type())]
 	sameCause := a.Order.CancelReason != nil && *a.Order.CancelReason == reason
 	switch {

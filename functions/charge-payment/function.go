@@ -40,47 +40,28 @@ type store interface {
 	Settle(ctx context.Context, id string, o paymentstore.Settlement) (paymentstore.Payment, error)
 }
 
-// Function is charge-payment.
-type Function struct {
-	cfg     paymentstore.StepConfig
-	store   store // the payments database (kept with fn.Use); tests wrap it to fail
-	gateway payment.Gateway
+// New returns an unstarted charge-payment: it opens the gateway and the payments
+// database (paymentstore.OpenKit); the runtime keeps the database.
+func New() *fn.Reaction[*paymentstore.Kit[store]] {
+	return fn.On(Name, paymentstore.OpenKit[store](Name), handle)
 }
 
-// New returns an unstarted charge-payment.
-func New() *Function { return &Function{} }
-
-// Start reads the configuration once and opens the gateway and the
-// payments database (paymentstore.OpenStep); the runtime keeps the database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, db, gw, err := paymentstore.OpenStep(ctx, cfg, Name)
-	if err := fn.Use(ctx, db, err); err != nil {
-		return err
-	}
-	f.cfg, f.store, f.gateway = c, db, gw
-	return nil
-}
-
-// Handle charges the order of a STOCK_RESERVED event once.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.StockReservedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(fmt.Errorf("charge-payment: %w", err))
-	}
+// handle charges the order of a STOCK_RESERVED event once.
+func handle(ctx context.Context, k *paymentstore.Kit[store], d events.StockReservedData) (*event.Event, error) {
 	// A total the gateway cannot charge (zero, or over its maximum) is
 	// refused by the gateway as a request: PAYMENT_FAILURE, never a dead
 	// letter, so the order is cancelled and its stock released.
 	log := fn.Logger(ctx).With("order_id", d.OrderID)
 	p := paymentstore.Payment{
 		ID: ids.Derive(d.OrderID, "payment"), OrderID: d.OrderID, CustomerID: d.CustomerID,
-		Amount: d.Total, Method: payment.Describe(d.PaymentMethod), Gateway: f.gateway.Name(),
+		Amount: d.Total, Method: payment.Describe(d.PaymentMethod), Gateway: k.Gateway.Name(),
 		ShippingAddress: d.ShippingAddress, CreatedAt: time.Now().UTC(),
 	}
 	added, err := paymentstore.AddedEvent(ctx, Name, p)
 	if err != nil {
 		return nil, fmt.Errorf("charge-payment: %w", err)
 	}
-	p, created, err := f.store.Create(ctx, p, added)
+	p, created, err := k.Store.Create(ctx, p, added)
 	switch {
 	case errors.Is(err, paymentstore.ErrOrderCancelled):
 		log.InfoContext(ctx, "order was cancelled before its charge; not charging")
@@ -89,23 +70,23 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fmt.Errorf("charge-payment: order %s: %w", d.OrderID, err)
 	}
 	log = log.With("payment_id", p.ID, "status", p.Status, "created", created)
-	return f.charge(fn.WithLogger(ctx, log), p, d.PaymentMethod)
+	return charge(fn.WithLogger(ctx, log), k, p, d.PaymentMethod)
 }
 
 // charge settles p: it answers a settled payment's stored reply, or takes
 // the claim, charges and stores the outcome with its reply.
-func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token string) (*event.Event, error) {
+func charge(ctx context.Context, k *paymentstore.Kit[store], p paymentstore.Payment, token string) (*event.Event, error) {
 	log := fn.Logger(ctx)
 	if reply, done, err := answered(p); done {
 		return reply, err
 	}
-	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Pending, f.cfg.Claim)
+	ok, err := k.Store.Claim(ctx, p.ID, paymentstore.Pending, k.Config.Claim)
 	if err != nil {
 		return nil, fmt.Errorf("charge-payment: %w", err)
 	}
 	if !ok {
 		// Settled meanwhile, or another delivery holds the charge.
-		now, err := f.store.Get(ctx, p.ID)
+		now, err := k.Store.Get(ctx, p.ID)
 		if err != nil {
 			return nil, fmt.Errorf("charge-payment: %w", err)
 		}
@@ -114,9 +95,9 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 		}
 		return nil, fmt.Errorf("%w: payment %s", ErrChargeInFlight, p.ID)
 	}
-	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
+	cctx, cancel := context.WithTimeout(ctx, k.Config.Payment.Timeout)
 	defer cancel()
-	res, err := f.gateway.Charge(cctx, payment.ChargeRequest{
+	res, err := k.Gateway.Charge(cctx, payment.ChargeRequest{
 		IdempotencyKey: p.ID, OrderID: p.OrderID, PaymentID: p.ID, Amount: p.Amount, Method: token,
 	})
 	switch {
@@ -125,19 +106,19 @@ func (f *Function) charge(ctx context.Context, p paymentstore.Payment, token str
 		log.WarnContext(ctx, "the gateway refused the charge request", "error", err)
 		res = payment.ChargeResult{Outcome: payment.Declined, Code: CodePaymentRejected, Reason: "The payment gateway refused the request."}
 	case err != nil:
-		f.release(ctx, p.ID, "")
+		release(ctx, k, p.ID, "")
 		return nil, fmt.Errorf("charge-payment: payment %s: %w", p.ID, err)
 	}
 	if res.Outcome == payment.Processing {
 		log.InfoContext(ctx, "charge is processing; its webhook will settle it", "transaction_id", res.TransactionID)
-		f.release(ctx, p.ID, res.TransactionID)
+		release(ctx, k, p.ID, res.TransactionID)
 		return nil, nil
 	}
-	return f.settle(ctx, p, res)
+	return settle(ctx, k, p, res)
 }
 
 // settle stores the charge's outcome with its reply and answers it.
-func (f *Function) settle(ctx context.Context, p paymentstore.Payment, res payment.ChargeResult) (*event.Event, error) {
+func settle(ctx context.Context, k *paymentstore.Kit[store], p paymentstore.Payment, res payment.ChargeResult) (*event.Event, error) {
 	o := paymentstore.Settlement{Status: paymentstore.Succeeded, TransactionID: res.TransactionID}
 	if res.Outcome != payment.Succeeded {
 		o.Status, o.FailureCode, o.FailureReason = paymentstore.Failed, res.Code, res.Reason
@@ -148,7 +129,7 @@ func (f *Function) settle(ctx context.Context, p paymentstore.Payment, res payme
 		return nil, fmt.Errorf("charge-payment: %w", err)
 	}
 	o.Reply = reply
-	now, err := f.store.Settle(ctx, p.ID, o)
+	now, err := k.Store.Settle(ctx, p.ID, o)
 	if errors.Is(err, paymentstore.ErrStateChanged) {
 		// A webhook settled it first: its reply is the answer.
 		r, _, aerr := answered(now)
@@ -157,7 +138,7 @@ func (f *Function) settle(ctx context.Context, p paymentstore.Payment, res payme
 	if err != nil {
 		// The gateway answers the same under the same key: a redelivery
 		// settles it without charging again.
-		f.release(ctx, p.ID, res.TransactionID)
+		release(ctx, k, p.ID, res.TransactionID)
 		return nil, fmt.Errorf("charge-payment: %w", err)
 	}
 	fn.Logger(ctx).InfoContext(ctx, "charge settled", "outcome", o.Status, "code", o.FailureCode)
@@ -181,8 +162,8 @@ func answered(p paymentstore.Payment) (*event.Event, bool, error) {
 }
 
 // release drops the claim; failing that, it lapses by itself.
-func (f *Function) release(ctx context.Context, id, transactionID string) {
-	if err := f.store.Release(context.WithoutCancel(ctx), id, transactionID); err != nil {
+func release(ctx context.Context, k *paymentstore.Kit[store], id, transactionID string) {
+	if err := k.Store.Release(context.WithoutCancel(ctx), id, transactionID); err != nil {
 		fn.Logger(ctx).WarnContext(ctx, "could not release the charge claim; it lapses by itself", "error", err)
 	}
 }

@@ -58,20 +58,20 @@ func (f *flaky) Release(ctx context.Context, id, tx string) error {
 }
 
 type harness struct {
-	f    *Function
+	f    *fn.Reaction[*paymentstore.Kit[store]]
 	gw   *paymenttest.Counting
 	sink *storetest.EventRecorder
 }
 
 // db is the payments database the function opened.
-func (h harness) db() *paymentstore.Store { return h.f.store.(*paymentstore.Store) }
+func (h harness) db() *paymentstore.Store { return h.f.Opened().Store.(*paymentstore.Store) }
 
 func start(t testing.TB, sc sqlstore.Config, claim time.Duration) harness {
 	t.Helper()
 	f := New()
 	rec := paymentstoretest.Start(t, f, sc, map[string]string{"PAYMENT_CLAIM_TTL": claim.String()})
-	gw := paymenttest.NewCounting(f.gateway)
-	f.gateway = gw
+	gw := paymenttest.NewCounting(f.Opened().Gateway)
+	f.Opened().Gateway = gw
 	return harness{f: f, gw: gw, sink: rec}
 }
 
@@ -231,8 +231,8 @@ func TestOneChargePerOrder(t *testing.T) {
 		})
 		t.Run("crash after the charge: redelivery answers success without a second charge", func(t *testing.T) {
 			h := start(t, engine.Config(t, paymentstore.Database), time.Minute)
-			fl := &flaky{store: h.f.store, failSettle: 1}
-			h.f.store = fl
+			fl := &flaky{store: h.f.Opened().Store, failSettle: 1}
+			h.f.Opened().Store = fl
 			e := reserved(t, ids.New(), payment.TokenVisa)
 			if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) || fn.IsPermanent(err) {
 				t.Fatalf("Handle with the store failing = %v, want a retryable error", err)
@@ -247,8 +247,8 @@ func TestOneChargePerOrder(t *testing.T) {
 		})
 		t.Run("crash that keeps the claim: redelivery waits for it to lapse", func(t *testing.T) {
 			h := start(t, engine.Config(t, paymentstore.Database), 300*time.Millisecond)
-			fl := &flaky{store: h.f.store, failSettle: 1, failRelease: 1}
-			h.f.store = fl
+			fl := &flaky{store: h.f.Opened().Store, failSettle: 1, failRelease: 1}
+			h.f.Opened().Store = fl
 			e := reserved(t, ids.New(), payment.TokenVisa)
 			if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
 				t.Fatalf("Handle = %v, want the crash", err)
@@ -379,7 +379,7 @@ func TestStripeGatewayWiring(t *testing.T) {
 	if err != nil || reply == nil || reply.Type() != string(events.PaymentFailure) {
 		t.Fatalf("Handle = %v, %v; want stripe-mock's canned answer as PAYMENT_FAILURE", reply, err)
 	}
-	p, err := f.store.(*paymentstore.Store).Get(context.Background(), ids.Derive(orderID, "payment"))
+	p, err := f.Opened().Store.(*paymentstore.Store).Get(context.Background(), ids.Derive(orderID, "payment"))
 	if err != nil || p.Gateway != "stripe" || len(p.TransactionID) < 4 || p.TransactionID[:3] != "pi_" {
 		t.Fatalf("payment = %+v, %v; want a stripe payment with its PaymentIntent id", p, err)
 	}

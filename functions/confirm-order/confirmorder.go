@@ -28,17 +28,12 @@ import (
 // Name is the function's name, and the source of its replies.
 const Name = "confirm-order"
 
-// New returns the function, unstarted: it opens the orders database the
-// configuration names.
-func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, confirm) }
+// New returns the function, unstarted (orderstep.New).
+func New() *fn.Reaction[*orderstore.Store] { return orderstep.New(Name, change, answer) }
 
-// confirm applies a STOCK_RESERVED or PAYMENT_SUCCESS.
-func confirm(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
-	a, err := orderstep.Apply(ctx, s, "confirmorder", e, change)
-	if err != nil {
-		return nil, err
-	}
-	log := fn.Logger(ctx).With("order_id", a.Order.ID)
+// answer applies a STOCK_RESERVED or PAYMENT_SUCCESS.
+func answer(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error) {
+	log := fn.Logger(ctx)
 	switch {
 	case a.Outcome == orderstore.Applied:
 		log.InfoContext(ctx, "order moved", "status", a.Order.Status)

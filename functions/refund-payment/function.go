@@ -38,36 +38,17 @@ type store interface {
 	MarkRefunded(ctx context.Context, id, refundID string, reply event.Event) (paymentstore.Payment, error)
 }
 
-// Function is refund-payment.
-type Function struct {
-	cfg     paymentstore.StepConfig
-	store   store // the payments database (kept with fn.Use); tests wrap it to fail
-	gateway payment.Gateway
+// New returns an unstarted refund-payment: it opens the gateway and the payments
+// database (paymentstore.OpenKit); the runtime keeps the database.
+func New() *fn.Reaction[*paymentstore.Kit[store]] {
+	return fn.On(Name, paymentstore.OpenKit[store](Name), handle)
 }
 
-// New returns an unstarted refund-payment.
-func New() *Function { return &Function{} }
-
-// Start reads the configuration once and opens the gateway and the
-// payments database (paymentstore.OpenStep); the runtime keeps the database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, db, gw, err := paymentstore.OpenStep(ctx, cfg, Name)
-	if err := fn.Use(ctx, db, err); err != nil {
-		return err
-	}
-	f.cfg, f.store, f.gateway = c, db, gw
-	return nil
-}
-
-// Handle refunds the payment of a cancelled order, at most once.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.OrderCancelledData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(fmt.Errorf("refund-payment: %w", err))
-	}
+// handle refunds the payment of a cancelled order, at most once.
+func handle(ctx context.Context, k *paymentstore.Kit[store], d events.OrderCancelledData) (*event.Event, error) {
 	log := fn.Logger(ctx).With("order_id", d.OrderID, "reason", d.Reason)
 	ctx = fn.WithLogger(ctx, log)
-	p, found, err := f.store.CancelOrder(ctx, d.OrderID)
+	p, found, err := k.Store.CancelOrder(ctx, d.OrderID)
 	if err != nil {
 		return nil, fmt.Errorf("refund-payment: %w", err)
 	}
@@ -78,12 +59,12 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if reply, done, err := answered(p); done {
 		return reply, err
 	}
-	ok, err := f.store.Claim(ctx, p.ID, paymentstore.Succeeded, f.cfg.Claim)
+	ok, err := k.Store.Claim(ctx, p.ID, paymentstore.Succeeded, k.Config.Claim)
 	if err != nil {
 		return nil, fmt.Errorf("refund-payment: %w", err)
 	}
 	if !ok {
-		now, err := f.store.Get(ctx, p.ID)
+		now, err := k.Store.Get(ctx, p.ID)
 		if err != nil {
 			return nil, fmt.Errorf("refund-payment: %w", err)
 		}
@@ -92,37 +73,37 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		}
 		return nil, fmt.Errorf("%w: payment %s", ErrRefundInFlight, p.ID)
 	}
-	return f.refund(ctx, p)
+	return refund(ctx, k, p)
 }
 
 // refund calls the gateway under a key derived from the payment, then
 // records the refund with its reply.
-func (f *Function) refund(ctx context.Context, p paymentstore.Payment) (*event.Event, error) {
+func refund(ctx context.Context, k *paymentstore.Kit[store], p paymentstore.Payment) (*event.Event, error) {
 	log := fn.Logger(ctx).With("payment_id", p.ID)
-	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
+	cctx, cancel := context.WithTimeout(ctx, k.Config.Payment.Timeout)
 	defer cancel()
-	res, err := f.gateway.Refund(cctx, payment.RefundRequest{
+	res, err := k.Gateway.Refund(cctx, payment.RefundRequest{
 		IdempotencyKey: ids.Derive(p.ID, "refund"), TransactionID: p.TransactionID, Amount: p.Amount,
 	})
 	if err != nil {
-		f.release(ctx, p.ID)
+		release(ctx, k, p.ID)
 		// A refund the gateway refuses for good: a person must look at it,
 		// the dead-letter sink keeps it.
 		return nil, fn.PermanentIf(fmt.Errorf("refund-payment: payment %s: %w", p.ID, err), payment.ErrRejected, payment.ErrIdempotencyConflict)
 	}
 	reply, err := paymentstore.RefundedEvent(ctx, Name, p, res.RefundID, time.Now())
 	if err != nil {
-		f.release(ctx, p.ID)
+		release(ctx, k, p.ID)
 		return nil, fmt.Errorf("refund-payment: %w", err)
 	}
-	now, err := f.store.MarkRefunded(ctx, p.ID, res.RefundID, reply)
+	now, err := k.Store.MarkRefunded(ctx, p.ID, res.RefundID, reply)
 	if errors.Is(err, paymentstore.ErrStateChanged) {
 		r, _, aerr := answered(now)
 		return r, aerr
 	}
 	if err != nil {
 		// The same key gives the same refund: a redelivery records it.
-		f.release(ctx, p.ID)
+		release(ctx, k, p.ID)
 		return nil, fmt.Errorf("refund-payment: %w", err)
 	}
 	log.InfoContext(ctx, "payment refunded", "refund_id", res.RefundID)
@@ -148,8 +129,8 @@ func answered(p paymentstore.Payment) (*event.Event, bool, error) {
 }
 
 // release drops the claim; failing that, it lapses by itself.
-func (f *Function) release(ctx context.Context, id string) {
-	if err := f.store.Release(context.WithoutCancel(ctx), id, ""); err != nil {
+func release(ctx context.Context, k *paymentstore.Kit[store], id string) {
+	if err := k.Store.Release(context.WithoutCancel(ctx), id, ""); err != nil {
 		fn.Logger(ctx).WarnContext(ctx, "could not release the refund claim; it lapses by itself", "error", err)
 	}
 }

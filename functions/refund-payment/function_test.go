@@ -41,19 +41,19 @@ func (f *flaky) MarkRefunded(ctx context.Context, id, refundID string, reply eve
 }
 
 type harness struct {
-	f  *Function
+	f  *fn.Reaction[*paymentstore.Kit[store]]
 	gw *paymenttest.Counting
 }
 
 // db is the payments database the function opened.
-func (h harness) db() *paymentstore.Store { return h.f.store.(*paymentstore.Store) }
+func (h harness) db() *paymentstore.Store { return h.f.Opened().Store.(*paymentstore.Store) }
 
 func start(t *testing.T, sc sqlstore.Config) harness {
 	t.Helper()
 	f := New()
 	paymentstoretest.Start(t, f, sc, nil)
-	gw := paymenttest.NewCounting(f.gateway)
-	f.gateway = gw
+	gw := paymenttest.NewCounting(f.Opened().Gateway)
+	f.Opened().Gateway = gw
 	return harness{f: f, gw: gw}
 }
 
@@ -74,7 +74,7 @@ func (h harness) paid(t *testing.T, status paymentstore.Status) paymentstore.Pay
 		}
 		tx = res.TransactionID
 	}
-	return paymentstoretest.Seed(t, h.f.store.(*paymentstore.Store), p, status, tx)
+	return paymentstoretest.Seed(t, h.f.Opened().Store.(*paymentstore.Store), p, status, tx)
 }
 
 func cancelled(t *testing.T, orderID string) event.Event {
@@ -182,7 +182,7 @@ func TestRefundOnce(t *testing.T) {
 		t.Run("crash after the refund: redelivery records the same refund", func(t *testing.T) {
 			h := start(t, engine.Config(t, paymentstore.Database))
 			p := h.paid(t, paymentstore.Succeeded)
-			h.f.store = &flaky{store: h.f.store, fail: true}
+			h.f.Opened().Store = &flaky{store: h.f.Opened().Store, fail: true}
 			e := cancelled(t, p.OrderID)
 			if _, err := h.f.Handle(ctx, e); !errors.Is(err, errCrash) {
 				t.Fatalf("Handle = %v, want the crash", err)
@@ -248,7 +248,7 @@ func TestStripeGatewayWiring(t *testing.T) {
 	if err != nil || reply == nil || reply.Type() != string(events.PaymentRefunded) {
 		t.Fatalf("Handle = %v, %v; want PAYMENT_REFUNDED", reply, err)
 	}
-	stored, err := f.store.(*paymentstore.Store).Get(context.Background(), p.ID)
+	stored, err := f.Opened().Store.(*paymentstore.Store).Get(context.Background(), p.ID)
 	if err != nil || stored.Status != paymentstore.Refunded || len(stored.RefundID) < 4 || stored.RefundID[:3] != "re_" {
 		t.Fatalf("payment = %+v, %v; want REFUNDED with a Stripe refund id", stored, err)
 	}

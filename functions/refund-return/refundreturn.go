@@ -27,36 +27,17 @@ const Name = "refund-return"
 // the Broker retries.
 var ErrRefundInFlight = errors.New("refund-return: the refund is in flight")
 
-// Function is refund-return.
-type Function struct {
-	cfg     paymentstore.StepConfig
-	store   *paymentstore.Store
-	gateway payment.Gateway
+// New returns an unstarted refund-return: it opens the gateway and the payments
+// database (paymentstore.OpenKit); the runtime keeps the database.
+func New() *fn.Reaction[*paymentstore.Kit[*paymentstore.Store]] {
+	return fn.On(Name, paymentstore.OpenKit[*paymentstore.Store](Name), handle)
 }
 
-// New returns an unstarted refund-return.
-func New() *Function { return &Function{} }
-
-// Start reads the step's configuration once and opens the gateway and the
-// payments database (paymentstore.OpenStep); the runtime keeps the database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	c, db, gw, err := paymentstore.OpenStep(ctx, cfg, Name)
-	if err := fn.Use(ctx, db, err); err != nil {
-		return err
-	}
-	f.cfg, f.store, f.gateway = c, db, gw
-	return nil
-}
-
-// Handle refunds a received return, at most once.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.ReturnReceivedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, fn.Permanent(fmt.Errorf("refund-return: %w", err))
-	}
+// handle refunds a received return, at most once.
+func handle(ctx context.Context, k *paymentstore.Kit[*paymentstore.Store], d events.ReturnReceivedData) (*event.Event, error) {
 	log := fn.Logger(ctx).With("return_id", d.ReturnID, "order_id", d.OrderID)
 	ctx = fn.WithLogger(ctx, log)
-	r, err := f.store.BeginReturnRefund(ctx, d.ReturnID, d.OrderID, d.Amount)
+	r, err := k.Store.BeginReturnRefund(ctx, d.ReturnID, d.OrderID, d.Amount)
 	if err != nil {
 		// Nothing to refund from, or too much: retrying cannot change it,
 		// a person must look (dead letter).
@@ -65,12 +46,12 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if r.Status == paymentstore.Refunded {
 		return r.Reply, nil
 	}
-	ok, err := f.store.ClaimReturnRefund(ctx, r.ReturnID, f.cfg.Claim)
+	ok, err := k.Store.ClaimReturnRefund(ctx, r.ReturnID, k.Config.Claim)
 	if err != nil {
 		return nil, fmt.Errorf("refund-return: %w", err)
 	}
 	if !ok {
-		now, err := f.store.GetReturnRefund(ctx, r.ReturnID)
+		now, err := k.Store.GetReturnRefund(ctx, r.ReturnID)
 		if err != nil {
 			return nil, fmt.Errorf("refund-return: %w", err)
 		}
@@ -79,33 +60,33 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		}
 		return nil, fmt.Errorf("%w: return %s", ErrRefundInFlight, r.ReturnID)
 	}
-	return f.refund(ctx, r)
+	return refund(ctx, k, r)
 }
 
 // refund calls the gateway under a key derived from the return, then
 // records the refund with its reply.
-func (f *Function) refund(ctx context.Context, r paymentstore.ReturnRefund) (*event.Event, error) {
-	cctx, cancel := context.WithTimeout(ctx, f.cfg.Payment.Timeout)
+func refund(ctx context.Context, k *paymentstore.Kit[*paymentstore.Store], r paymentstore.ReturnRefund) (*event.Event, error) {
+	cctx, cancel := context.WithTimeout(ctx, k.Config.Payment.Timeout)
 	defer cancel()
-	res, err := f.gateway.Refund(cctx, payment.RefundRequest{
+	res, err := k.Gateway.Refund(cctx, payment.RefundRequest{
 		IdempotencyKey: ids.Derive(r.ReturnID, "return-refund"), TransactionID: r.TransactionID, Amount: r.Amount,
 	})
 	if err != nil {
-		f.release(ctx, r.ReturnID)
+		release(ctx, k, r.ReturnID)
 		return nil, fn.PermanentIf(fmt.Errorf("refund-return: return %s: %w", r.ReturnID, err), payment.ErrRejected, payment.ErrIdempotencyConflict)
 	}
 	reply, err := paymentstore.ReturnRefundedEvent(ctx, Name, r, res.RefundID, time.Now())
 	if err != nil {
-		f.release(ctx, r.ReturnID)
+		release(ctx, k, r.ReturnID)
 		return nil, fmt.Errorf("refund-return: %w", err)
 	}
-	now, err := f.store.MarkReturnRefunded(ctx, r.ReturnID, res.RefundID, reply)
+	now, err := k.Store.MarkReturnRefunded(ctx, r.ReturnID, res.RefundID, reply)
 	if errors.Is(err, paymentstore.ErrStateChanged) {
 		return now.Reply, nil
 	}
 	if err != nil {
 		// The same key gives the same refund: a redelivery records it.
-		f.release(ctx, r.ReturnID)
+		release(ctx, k, r.ReturnID)
 		return nil, fmt.Errorf("refund-return: %w", err)
 	}
 	fn.Logger(ctx).InfoContext(ctx, "return refunded", "refund_id", res.RefundID, "amount", r.Amount.String())
@@ -113,8 +94,8 @@ func (f *Function) refund(ctx context.Context, r paymentstore.ReturnRefund) (*ev
 }
 
 // release drops the claim; failing that, it lapses by itself.
-func (f *Function) release(ctx context.Context, returnID string) {
-	if err := f.store.ReleaseReturnRefund(context.WithoutCancel(ctx), returnID); err != nil {
+func release(ctx context.Context, k *paymentstore.Kit[*paymentstore.Store], returnID string) {
+	if err := k.Store.ReleaseReturnRefund(context.WithoutCancel(ctx), returnID); err != nil {
 		fn.Logger(ctx).WarnContext(ctx, "could not release the refund claim; it lapses by itself", "error", err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 )
 
 type harness struct {
-	f   *Function
+	f   *fn.Reaction[*paymentstore.Kit[*paymentstore.Store]]
 	gw  *paymenttest.Counting
 	sbx *payment.Sandbox
 }
@@ -35,7 +35,7 @@ func start(t *testing.T, eng storetest.Engine) harness {
 	paymentstoretest.Start(t, f, eng.Config(t, paymentstore.Database), nil)
 	sbx := payment.NewSandbox()
 	gw := paymenttest.NewCounting(sbx)
-	f.gateway = gw
+	f.Opened().Gateway = gw
 	return harness{f: f, gw: gw, sbx: sbx}
 }
 
@@ -51,7 +51,7 @@ func (h harness) paid(t *testing.T, amount int64) paymentstore.Payment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return paymentstoretest.Seed(t, h.f.store, p, paymentstore.Succeeded, res.TransactionID)
+	return paymentstoretest.Seed(t, h.f.Opened().Store, p, paymentstore.Succeeded, res.TransactionID)
 }
 
 func received(t *testing.T, orderID string, amount int64) event.Event {
@@ -178,10 +178,10 @@ func TestStripeRefundsAReturnInPart(t *testing.T) {
 	f := New()
 	paymentstoretest.Start(t, f, storetest.MySQL(t, paymentstore.Database), map[string]string{"PAYMENT_GATEWAY": "stripe",
 		"STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": base})
-	gw := paymenttest.NewCounting(f.gateway)
-	f.gateway = gw
+	gw := paymenttest.NewCounting(f.Opened().Gateway)
+	f.Opened().Gateway = gw
 	orderID := ids.New()
-	p := paymentstoretest.Seed(t, f.store, paymentstore.Payment{
+	p := paymentstoretest.Seed(t, f.Opened().Store, paymentstore.Payment{
 		ID: ids.Derive(orderID, "payment"), OrderID: orderID, CustomerID: "cust-1", Amount: money.New(5000, "USD"),
 		Method: "card_visa", Gateway: "stripe", ShippingAddress: events.Address{Line1: "x", City: "y", PostalCode: "1", Country: "US"},
 	}, paymentstore.Succeeded, "pi_123")

@@ -24,18 +24,13 @@ import (
 // Name is the function's name.
 const Name = "track-order"
 
-// New returns the function, unstarted: it opens the orders database the
-// configuration names.
-func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, track) }
+// New returns the function, unstarted (orderstep.New).
+func New() *fn.Reaction[*orderstore.Store] { return orderstep.New(Name, change, answer) }
 
-// track applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
+// answer applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
 // no reply.
-func track(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
-	a, err := orderstep.Apply(ctx, s, "trackorder", e, change)
-	if err != nil {
-		return nil, err
-	}
-	log := fn.Logger(ctx).With("order_id", a.Order.ID)
+func answer(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error) {
+	log := fn.Logger(ctx)
 	switch {
 	case a.Outcome == orderstore.Applied:
 		log.InfoContext(ctx, "order moved", "status", a.Order.Status)

@@ -60,24 +60,55 @@ func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) 
 	return c, nil
 }
 
-// OpenStep opens what a money-moving saga step needs, from its cfg
-// (StepConfigFrom): the gateway and the payments database, publishing its
-// outbox to K_SINK. function names the step in errors and in the log line.
-// The function keeps the store with fn.Use, which pings and closes it.
-func OpenStep(ctx context.Context, cfg map[string]string, function string) (StepConfig, *Store, payment.Gateway, error) {
-	c, err := StepConfigFrom(cfg, function)
-	if err != nil {
-		return StepConfig{}, nil, nil, err
+// Kit is what a saga step that moves money works with, opened once at
+// start (OpenKit): the configuration it read, the gateway, and the payments
+// database behind S, the part of *Store the step needs (a test puts a
+// failing S in its place). The runtime keeps a Kit (fn.Use): Ping and
+// Close are the database's.
+type Kit[S any] struct {
+	Config  StepConfig
+	Gateway payment.Gateway
+	Store   S
+	db      *Store
+}
+
+// OpenKit is the opener of the step named function (fn.On): it reads cfg
+// (StepConfigFrom), opens the gateway and the payments database, whose
+// outbox publishes to K_SINK, and logs that the step started. function
+// names the step in errors. S must be an interface *Store satisfies, or
+// *Store itself.
+func OpenKit[S any](function string) func(context.Context, map[string]string) (*Kit[S], error) {
+	return func(ctx context.Context, cfg map[string]string) (*Kit[S], error) {
+		c, err := StepConfigFrom(cfg, function)
+		if err != nil {
+			return nil, err
+		}
+		gw, err := payment.Open(c.Payment)
+		if err != nil {
+			return nil, fmt.Errorf("%s: start: %w", function, err)
+		}
+		log := fn.Logger(ctx)
+		db, err := Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
+		if err != nil {
+			return nil, fmt.Errorf("%s: start: %w", function, err)
+		}
+		s, ok := any(db).(S)
+		if !ok {
+			return nil, errors.Join(fmt.Errorf("%s: start: %T is not a %T", function, db, s), db.Close())
+		}
+		log.InfoContext(ctx, function+" started", "payment", c.Payment, "store", c.Store.String())
+		return &Kit[S]{Config: c, Gateway: gw, Store: s, db: db}, nil
 	}
-	gw, err := payment.Open(c.Payment)
-	if err != nil {
-		return StepConfig{}, nil, nil, fmt.Errorf("%s: start: %w", function, err)
+}
+
+// Ping checks the payments database answers.
+func (k *Kit[S]) Ping(ctx context.Context) error { return k.db.Ping(ctx) }
+
+// Close closes the payments database (Store.Close); a Kit never opened has
+// nothing to close.
+func (k *Kit[S]) Close() error {
+	if k == nil {
+		return nil
 	}
-	log := fn.Logger(ctx)
-	db, err := Open(ctx, c.Store, sink.NewHTTP(c.Sink), log)
-	if err != nil {
-		return StepConfig{}, nil, nil, fmt.Errorf("%s: start: %w", function, err)
-	}
-	log.InfoContext(ctx, function+" started", "payment", c.Payment, "store", c.Store.String())
-	return c, db, gw, nil
+	return k.db.Close()
 }

@@ -2,6 +2,7 @@ package paymentstore_test
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"testing"
 	"time"
@@ -61,23 +62,33 @@ func TestUnopenedStore(t *testing.T) {
 	}
 }
 
-// TestOpenStep: a bad configuration is refused before anything is opened;
-// a good one opens the gateway and the database cfg names.
-func TestOpenStep(t *testing.T) {
-	if _, _, _, err := paymentstore.OpenStep(context.Background(), map[string]string{}, "x"); err == nil {
-		t.Fatal("OpenStep without K_SINK or MYSQL_DSN succeeded")
+// TestOpenKit: a bad configuration is refused before anything is opened;
+// a good one opens the gateway and the database cfg names, behind the
+// interface the step asks for.
+func TestOpenKit(t *testing.T) {
+	ctx := context.Background()
+	if _, err := paymentstore.OpenKit[*paymentstore.Store]("x")(ctx, map[string]string{}); err == nil {
+		t.Fatal("OpenKit without K_SINK or MYSQL_DSN succeeded")
 	}
 	sc := storetest.MySQL(t, paymentstore.Database)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, paymentstore.DatabaseKey: sc.Database, "K_SINK": "http://127.0.0.1:1"}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
+	cfg := sc.Env(paymentstore.Database)
+	cfg["K_SINK"] = "http://127.0.0.1:1"
+	type getter interface {
+		Get(ctx context.Context, id string) (paymentstore.Payment, error)
 	}
-	c, db, gw, err := paymentstore.OpenStep(context.Background(), cfg, "x")
+	k, err := paymentstore.OpenKit[getter]("x")(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if err := db.Ping(context.Background()); err != nil || gw.Name() != "sandbox" || c.Store.Database != sc.Database {
-		t.Fatalf("opened %+v, gateway %s, ping %v", c, gw.Name(), err)
+	defer k.Close()
+	if _, err := k.Store.Get(ctx, "none"); !errors.Is(err, paymentstore.ErrNotFound) {
+		t.Fatalf("Get of a payment never made = %v", err)
+	}
+	if err := k.Ping(ctx); err != nil || k.Gateway.Name() != "sandbox" || k.Config.Store.Database != sc.Database {
+		t.Fatalf("opened %+v, gateway %s, ping %v", k.Config, k.Gateway.Name(), err)
+	}
+	var never *paymentstore.Kit[getter]
+	if err := never.Close(); err != nil {
+		t.Fatalf("Close of a kit never opened = %v", err)
 	}
 }

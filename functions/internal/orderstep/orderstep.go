@@ -32,3 +32,21 @@ func Apply(ctx context.Context, s *orderstore.Store, function string, e event.Ev
 	}
 	return a, nil
 }
+
+// Answer says what an order step function answers once the change an event
+// asks for was applied to the order (a.Outcome): its reply, if any. The
+// context's logger (fn.Logger) carries the order's id.
+type Answer func(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error)
+
+// New is the order step function named name: it opens the orders database
+// the configuration names, and for each event applies the change read
+// reads (Apply) and answers with answer.
+func New(name string, read Read, answer Answer) *fn.Reaction[*orderstore.Store] {
+	return fn.OnEvent(name, orderstore.OpenFrom, func(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
+		a, err := Apply(ctx, s, name, e, read)
+		if err != nil {
+			return nil, err
+		}
+		return answer(fn.WithLogger(ctx, fn.Logger(ctx).With("order_id", a.Order.ID)), e, a)
+	})
+}
