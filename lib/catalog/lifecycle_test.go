@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/knshop/knshop/lib/catalog"
-	"github.com/knshop/knshop/lib/embedded"
 	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -34,43 +34,10 @@ func TestConfigFrom(t *testing.T) {
 	}
 }
 
-// TestOpenFromAndClose: OpenFrom opens the catalog cfg names, Close
-// disconnects a client of its own but never the process's shared one, and
-// a store never opened closes cleanly.
+// TestOpenFromAndClose: the lifecycle every MongoDB store shares
+// (storetest.MongoLifecycle), and a store never opened is ErrNotOpen.
 func TestOpenFromAndClose(t *testing.T) {
-	srv, err := embedded.StartMongo(t.Context(), t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	tests := map[string]struct {
-		serialize     bool
-		wantPingAfter bool // the client still answers after Stop
-	}{
-		"own client is disconnected": {serialize: false, wantPingAfter: false},
-		"shared client stays open":   {serialize: true, wantPingAfter: true},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			cfg := map[string]string{"MONGODB_URI": srv.URI(), catalog.DatabaseKey: "hooks"}
-			if tc.serialize {
-				cfg["KNSHOP_SERIALIZE_DB"] = "true"
-			}
-			s, err := catalog.OpenFrom(t.Context(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Ping(t.Context()); err != nil {
-				t.Fatalf("ping after OpenFrom: %v", err)
-			}
-			if err := s.Close(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Ping(t.Context()); (err == nil) != tc.wantPingAfter {
-				t.Fatalf("ping after Close = %v, want answering %t", err, tc.wantPingAfter)
-			}
-		})
-	}
+	storetest.MongoLifecycle(t, catalog.Database, catalog.OpenFrom, nil)
 	t.Run("unstarted", func(t *testing.T) {
 		var s *catalog.Store
 		if err := s.Close(t.Context()); err != nil {

@@ -13,35 +13,18 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
+// TestConfigFrom: ConfigFrom is areadb.Read (tested there) on MONGODB_URI,
+// and its errors are ErrConfig.
 func TestConfigFrom(t *testing.T) {
-	tests := map[string]struct {
-		cfg     map[string]string
-		want    mongostore.Config
-		wantErr bool
-	}{
-		"uri only":         {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog"}},
-		"serialized":       {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "true"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog", Serialize: true}},
-		"engine key wins":  {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "true", "KNSHOP_SERIALIZE_MONGODB": "false"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog"}},
-		"engine key alone": {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_MONGODB": "true", "KNSHOP_SERIALIZE_MYSQL": "false"}, want: mongostore.Config{URI: "mongodb://h:1/", Database: "catalog", Serialize: true}},
-		"missing uri":      {cfg: map[string]string{"KNSHOP_SERIALIZE_DB": "true"}, wantErr: true},
-		"bad serialize":    {cfg: map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_DB": "maybe"}, wantErr: true},
+	got, err := mongostore.ConfigFrom(map[string]string{"MONGODB_URI": "mongodb://h:1/", "KNSHOP_SERIALIZE_MONGODB": "true"}, "catalog")
+	if want := (mongostore.Config{URI: "mongodb://h:1/", Database: "catalog", Serialize: true}); err != nil || got != want {
+		t.Fatalf("ConfigFrom = %+v, %v; want %+v", got, err, want)
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, err := mongostore.ConfigFrom(tc.cfg, "catalog")
-			if tc.wantErr {
-				if !errors.Is(err, mongostore.ErrConfig) {
-					t.Fatalf("err = %v, want ErrConfig", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
-			}
-		})
+	if _, err := mongostore.ConfigFrom(map[string]string{"KNSHOP_SERIALIZE_DB": "true"}, "catalog"); !errors.Is(err, mongostore.ErrConfig) {
+		t.Fatalf("ConfigFrom without MONGODB_URI = %v, want ErrConfig", err)
+	}
+	if again, err := mongostore.ConfigFrom(got.Env("catalog"), "catalog"); err != nil || again != got {
+		t.Fatalf("ConfigFrom(Env) = %+v, %v; want %+v", again, err, got)
 	}
 }
 
