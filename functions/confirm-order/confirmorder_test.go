@@ -85,18 +85,6 @@ func TestConfirmOrder(t *testing.T) {
 			})
 		}
 
-		t.Run("unknown order is 400", func(t *testing.T) {
-			o := db.Order(t, cust, mug)
-			o.ID = ids.New()
-			if code, _ := storetest.Deliver(t, h, eventstest.Build(t, paid(o))); code != http.StatusBadRequest {
-				t.Fatalf("status %d", code)
-			}
-		})
-		t.Run("an event it does not take is 400", func(t *testing.T) {
-			other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
-			if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
-				t.Fatalf("status %d", code)
-			}
-		})
+		db.RefusesForGood(t, h, paid)
 	})
 }

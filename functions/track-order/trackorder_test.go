@@ -69,18 +69,6 @@ func TestTrackOrder(t *testing.T) {
 				}
 			})
 		}
-		t.Run("unknown order is 400", func(t *testing.T) {
-			o := db.Order(t, cust, mug)
-			o.ID = ids.New()
-			if code, _ := storetest.Deliver(t, h, eventstest.Build(t, started(o))); code != http.StatusBadRequest {
-				t.Fatalf("status %d", code)
-			}
-		})
-		t.Run("an event it does not take is 400", func(t *testing.T) {
-			other := eventstest.Build(t, events.UserDeletedData{UserID: cust, DeletedAt: time.Now()})
-			if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
-				t.Fatalf("status %d", code)
-			}
-		})
+		db.RefusesForGood(t, h, started)
 	})
 }

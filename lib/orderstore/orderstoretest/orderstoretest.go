@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
@@ -118,4 +119,26 @@ func (d *DB) Get(t testing.TB, id string) orderstore.Order {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// RefusesForGood checks what an order step function h, started on d, must
+// refuse for good (400: the Broker does not retry what a retry cannot
+// change): an event about an order that does not exist (about builds the
+// event the function takes for an order), and an event type it does not
+// take.
+func (d *DB) RefusesForGood(t *testing.T, h http.Handler, about func(orderstore.Order) events.Data) {
+	t.Helper()
+	t.Run("unknown order is 400", func(t *testing.T) {
+		o := d.Order(t, ids.New(), d.Product(t, "Mug", money.New(100, "USD"), 5))
+		o.ID = ids.New()
+		if code, _ := storetest.Deliver(t, h, eventstest.Build(t, about(o))); code != http.StatusBadRequest {
+			t.Fatalf("status %d", code)
+		}
+	})
+	t.Run("an event it does not take is 400", func(t *testing.T) {
+		other := eventstest.Build(t, events.UserDeletedData{UserID: ids.New(), DeletedAt: time.Now()})
+		if code, _ := storetest.Deliver(t, h, other); code != http.StatusBadRequest {
+			t.Fatalf("status %d", code)
+		}
+	})
 }
