@@ -141,11 +141,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, fn.Logger(r.Context()), problem(err))
 		return
 	}
-	views := make([]letterView, 0, len(letters))
-	for _, l := range letters {
-		views = append(views, viewOf(l))
-	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
+	httpapi.WriteList(w, letters, viewOf, page, total)
 }
 
 // replay records when, then sends the letter's original event, same id,

@@ -48,24 +48,8 @@ func (a answer) decode(t *testing.T, v any) {
 
 func call(t *testing.T, srv string, method, path, body string, header ...string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, srv+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{resp.StatusCode, resp.Header, b}
+	a := storetest.Call(t, method, srv+path, "", body, append([]string{"Content-Type", "application/json"}, header...)...)
+	return answer{a.Status, a.Header, a.Body}
 }
 
 func creds(email, password string) string {

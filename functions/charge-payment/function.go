@@ -77,23 +77,13 @@ func handle(ctx context.Context, k *paymentstore.Kit[store], d events.StockReser
 // the claim, charges and stores the outcome with its reply.
 func charge(ctx context.Context, k *paymentstore.Kit[store], p paymentstore.Payment, token string) (*event.Event, error) {
 	log := fn.Logger(ctx)
-	if reply, done, err := answered(p); done {
+	if reply, done, err := paymentstore.Turn(ctx, Name, p, answered,
+		func(ctx context.Context) (bool, error) {
+			return k.Store.Claim(ctx, p.ID, paymentstore.Pending, k.Config.Claim)
+		},
+		func(ctx context.Context) (paymentstore.Payment, error) { return k.Store.Get(ctx, p.ID) },
+		fmt.Errorf("%w: payment %s", ErrChargeInFlight, p.ID)); done {
 		return reply, err
-	}
-	ok, err := k.Store.Claim(ctx, p.ID, paymentstore.Pending, k.Config.Claim)
-	if err != nil {
-		return nil, fmt.Errorf("charge-payment: %w", err)
-	}
-	if !ok {
-		// Settled meanwhile, or another delivery holds the charge.
-		now, err := k.Store.Get(ctx, p.ID)
-		if err != nil {
-			return nil, fmt.Errorf("charge-payment: %w", err)
-		}
-		if reply, done, err := answered(now); done {
-			return reply, err
-		}
-		return nil, fmt.Errorf("%w: payment %s", ErrChargeInFlight, p.ID)
 	}
 	cctx, cancel := context.WithTimeout(ctx, k.Config.Payment.Timeout)
 	defer cancel()

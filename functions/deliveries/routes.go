@@ -90,11 +90,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, logger(r), problem(err))
 		return
 	}
-	views := make([]view, 0, len(ds))
-	for _, d := range ds {
-		views = append(views, viewOf(d))
-	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
+	httpapi.WriteList(w, ds, viewOf, page, total)
 }
 
 func (f *Function) answerRead(w http.ResponseWriter, r *http.Request, d deliverystore.Delivery, err error) {

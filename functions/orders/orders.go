@@ -80,7 +80,7 @@ func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(viewsOf(list), page, total))
+	httpapi.WriteList(w, list, viewOf, page, total)
 }
 
 func (f *Orders) get(w http.ResponseWriter, r *http.Request) {
@@ -172,5 +172,5 @@ func (f *Orders) listStuck(w http.ResponseWriter, r *http.Request, c auth.Claims
 		f.fail(w, r, err)
 		return
 	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(viewsOf(list), page, len(list)))
+	httpapi.WriteList(w, list, viewOf, page, len(list))
 }

@@ -72,11 +72,3 @@ func viewOf(o orderstore.Order) orderView {
 	}
 	return v
 }
-
-func viewsOf(orders []orderstore.Order) []orderView {
-	out := make([]orderView, 0, len(orders))
-	for _, o := range orders {
-		out = append(out, viewOf(o))
-	}
-	return out
-}

@@ -138,11 +138,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	views := make([]view, 0, len(items))
-	for _, p := range items {
-		views = append(views, viewOf(p))
-	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
+	httpapi.WriteList(w, items, viewOf, page, total)
 }
 
 // get answers one payment to its customer or an admin; to anyone else it

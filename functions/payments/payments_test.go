@@ -3,7 +3,6 @@ package payments
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"maps"
 	"net/http"
 	"strings"
@@ -61,26 +60,12 @@ func (h harness) seed(t *testing.T, customer string, status paymentstore.Status,
 
 func (h harness) do(t *testing.T, method, path, bearer string, body []byte, header http.Header) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, h.url+path, strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
+	var pairs []string
+	for k := range header {
+		pairs = append(pairs, k, header.Get(k))
 	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	a := storetest.Call(t, method, h.url+path, bearer, string(body), pairs...)
+	return a.Status, a.Body
 }
 
 func TestReadRoutes(t *testing.T) {

@@ -129,11 +129,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	out := make([]Product, len(ps))
-	for i, p := range ps {
-		out[i] = view(p)
-	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(out, page, total))
+	httpapi.WriteList(w, ps, view, page, total)
 }
 
 func (f *Function) create(w http.ResponseWriter, r *http.Request) {

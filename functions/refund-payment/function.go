@@ -56,22 +56,13 @@ func handle(ctx context.Context, k *paymentstore.Kit[store], d events.OrderCance
 		log.InfoContext(ctx, "no payment yet; the order will not be charged")
 		return nil, nil
 	}
-	if reply, done, err := answered(p); done {
+	if reply, done, err := paymentstore.Turn(ctx, Name, p, answered,
+		func(ctx context.Context) (bool, error) {
+			return k.Store.Claim(ctx, p.ID, paymentstore.Succeeded, k.Config.Claim)
+		},
+		func(ctx context.Context) (paymentstore.Payment, error) { return k.Store.Get(ctx, p.ID) },
+		fmt.Errorf("%w: payment %s", ErrRefundInFlight, p.ID)); done {
 		return reply, err
-	}
-	ok, err := k.Store.Claim(ctx, p.ID, paymentstore.Succeeded, k.Config.Claim)
-	if err != nil {
-		return nil, fmt.Errorf("refund-payment: %w", err)
-	}
-	if !ok {
-		now, err := k.Store.Get(ctx, p.ID)
-		if err != nil {
-			return nil, fmt.Errorf("refund-payment: %w", err)
-		}
-		if reply, done, err := answered(now); done {
-			return reply, err
-		}
-		return nil, fmt.Errorf("%w: payment %s", ErrRefundInFlight, p.ID)
 	}
 	return refund(ctx, k, p)
 }

@@ -43,22 +43,15 @@ func handle(ctx context.Context, k *paymentstore.Kit[*paymentstore.Store], d eve
 		// a person must look (dead letter).
 		return nil, fn.PermanentIf(fmt.Errorf("refund-return: %w", err), paymentstore.ErrNotRefundable, paymentstore.ErrOverRefund)
 	}
-	if r.Status == paymentstore.Refunded {
-		return r.Reply, nil
-	}
-	ok, err := k.Store.ClaimReturnRefund(ctx, r.ReturnID, k.Config.Claim)
-	if err != nil {
-		return nil, fmt.Errorf("refund-return: %w", err)
-	}
-	if !ok {
-		now, err := k.Store.GetReturnRefund(ctx, r.ReturnID)
-		if err != nil {
-			return nil, fmt.Errorf("refund-return: %w", err)
-		}
-		if now.Status == paymentstore.Refunded {
-			return now.Reply, nil
-		}
-		return nil, fmt.Errorf("%w: return %s", ErrRefundInFlight, r.ReturnID)
+	if reply, done, err := paymentstore.Turn(ctx, Name, r, answered,
+		func(ctx context.Context) (bool, error) {
+			return k.Store.ClaimReturnRefund(ctx, r.ReturnID, k.Config.Claim)
+		},
+		func(ctx context.Context) (paymentstore.ReturnRefund, error) {
+			return k.Store.GetReturnRefund(ctx, r.ReturnID)
+		},
+		fmt.Errorf("%w: return %s", ErrRefundInFlight, r.ReturnID)); done {
+		return reply, err
 	}
 	return refund(ctx, k, r)
 }
@@ -91,6 +84,11 @@ func refund(ctx context.Context, k *paymentstore.Kit[*paymentstore.Store], r pay
 	}
 	fn.Logger(ctx).InfoContext(ctx, "return refunded", "refund_id", res.RefundID, "amount", r.Amount.String())
 	return &reply, nil
+}
+
+// answered answers a refunded return with its stored reply.
+func answered(r paymentstore.ReturnRefund) (*event.Event, bool, error) {
+	return r.Reply, r.Status == paymentstore.Refunded, nil
 }
 
 // release drops the claim; failing that, it lapses by itself.

@@ -169,11 +169,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	views := make([]returnView, 0, len(list))
-	for _, ret := range list {
-		views = append(views, viewOf(ret))
-	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
+	httpapi.WriteList(w, list, viewOf, page, total)
 }
 
 func (f *Function) get(w http.ResponseWriter, r *http.Request) {

@@ -188,11 +188,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	views := make([]reviewView, 0, len(list))
-	for _, rev := range list {
-		views = append(views, viewOf(rev))
-	}
-	httpapi.JSON(w, http.StatusOK, httpapi.NewList(views, page, total))
+	httpapi.WriteList(w, list, viewOf, page, total)
 }
 
 func (f *Function) edit(w http.ResponseWriter, r *http.Request) {

@@ -86,24 +86,8 @@ func (a answer) decode(t *testing.T, v any) {
 
 func (fx *fixture) call(t *testing.T, bearer, method, path, body string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, fx.srv+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{resp.StatusCode, b}
+	a := storetest.Call(t, method, fx.srv+path, bearer, body, "Content-Type", "application/json")
+	return answer{a.Status, a.Body}
 }
 
 // quietFor fails when an event arrives at the sink beyond the first n.

@@ -64,3 +64,13 @@ func ParsePage(r *http.Request) (Page, error) {
 	}
 	return p, nil
 }
+
+// WriteList answers 200 with one page of items, each as view shows it (an
+// API's own type, never a store row).
+func WriteList[T, V any](w http.ResponseWriter, items []T, view func(T) V, p Page, total int) {
+	views := make([]V, 0, len(items))
+	for _, it := range items {
+		views = append(views, view(it))
+	}
+	JSON(w, http.StatusOK, NewList(views, p, total))
+}

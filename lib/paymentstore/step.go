@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/knshop/knshop/lib/areadb"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/payment"
@@ -111,4 +112,34 @@ func (k *Kit[S]) Close() error {
 		return nil
 	}
 	return k.db.Close()
+}
+
+// Turn is how a money-moving step takes its turn to call the gateway for x
+// (a payment, a return's refund), one delivery at a time: x already
+// answered (answered says so) is answered again; else the step claims x
+// (claim); a claim another delivery holds means rereading x, answering it
+// if it settled meanwhile, or else busy (the Broker retries). done is false
+// only when the claim is the caller's: it calls the gateway, then settles
+// or releases the claim. Errors of claim and reread come back wrapped by
+// function's name.
+func Turn[X any](ctx context.Context, function string, x X, answered func(X) (reply *event.Event, done bool, err error),
+	claim func(context.Context) (bool, error), reread func(context.Context) (X, error), busy error) (*event.Event, bool, error) {
+	if reply, done, err := answered(x); done {
+		return reply, true, err
+	}
+	ok, err := claim(ctx)
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", function, err)
+	}
+	if ok {
+		return nil, false, nil
+	}
+	now, err := reread(ctx)
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", function, err)
+	}
+	if reply, done, err := answered(now); done {
+		return reply, true, err
+	}
+	return nil, true, busy
 }
