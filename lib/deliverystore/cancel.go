@@ -67,23 +67,9 @@ func (s *Store) CancelOrder(ctx context.Context, orderID, reason string, at time
 			c = Cancellation{Outcome: TooLate, Delivery: d}
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, "UPDATE deliveries SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-			string(Cancelled), at, d.ID, string(Started))
-		if err != nil {
-			return fmt.Errorf("update status: %w", err)
+		if err := move(ctx, tx, &d, Cancelled, at); err != nil {
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("update status: %w", err)
-		} else if n != 1 {
-			return fmt.Errorf("%w: status changed meanwhile", ErrOutOfOrder)
-		}
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO delivery_history (delivery_id, step, status, at) VALUES (?, ?, ?, ?)",
-			d.ID, len(d.History)+1, string(Cancelled), at); err != nil {
-			return fmt.Errorf("insert history: %w", err)
-		}
-		d.Status, d.UpdatedAt = Cancelled, at
-		d.History = append(d.History, HistoryEntry{Status: Cancelled, At: at})
 		c = Cancellation{Outcome: CancelledNow, Delivery: d}
 		return nil
 	})

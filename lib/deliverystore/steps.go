@@ -68,24 +68,9 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 		if d.TrackingNumber == "" {
 			d.TrackingNumber = step.TrackingNumber
 		}
-		res, err := tx.ExecContext(ctx,
-			"UPDATE deliveries SET status = ?, tracking_number = ?, updated_at = ? WHERE id = ? AND status = ?",
-			string(step.To), nullable(d.TrackingNumber), at, d.ID, string(d.Status))
-		if err != nil {
-			return fmt.Errorf("update status: %w", err)
+		if err := move(ctx, tx, &d, step.To, at); err != nil {
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("update status: %w", err)
-		} else if n != 1 {
-			return fmt.Errorf("%w: status changed meanwhile", ErrOutOfOrder)
-		}
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO delivery_history (delivery_id, step, status, at) VALUES (?, ?, ?, ?)",
-			d.ID, len(d.History)+1, string(step.To), at); err != nil {
-			return fmt.Errorf("insert history: %w", err)
-		}
-		d.Status, d.UpdatedAt = step.To, at
-		d.History = append(d.History, HistoryEntry{Status: step.To, At: at})
 		e, err := build(d)
 		if err != nil {
 			return fmt.Errorf("build event: %w", err)
@@ -100,4 +85,29 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 		s.pub.Publish(ctx, evs...)
 	}
 	return d, evs, nil
+}
+
+// move moves d, read in tx, on to status to at at (with the tracking number
+// d carries): a guarded update (ErrOutOfOrder if d's status changed
+// meanwhile) and the history entry that records it.
+func move(ctx context.Context, tx *sql.Tx, d *Delivery, to Status, at time.Time) error {
+	res, err := tx.ExecContext(ctx,
+		"UPDATE deliveries SET status = ?, tracking_number = ?, updated_at = ? WHERE id = ? AND status = ?",
+		string(to), nullable(d.TrackingNumber), at, d.ID, string(d.Status))
+	if err != nil {
+		return fmt.Errorf("update status: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update status: %w", err)
+	} else if n != 1 {
+		return fmt.Errorf("%w: status changed meanwhile", ErrOutOfOrder)
+	}
+	if _, err := tx.ExecContext(ctx,
+		"INSERT INTO delivery_history (delivery_id, step, status, at) VALUES (?, ?, ?, ?)",
+		d.ID, len(d.History)+1, string(to), at); err != nil {
+		return fmt.Errorf("insert history: %w", err)
+	}
+	d.Status, d.UpdatedAt = to, at
+	d.History = append(d.History, HistoryEntry{Status: to, At: at})
+	return nil
 }
