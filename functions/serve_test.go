@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/knshop/knshop/functions"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // hello is an HTTP function for the serving test.
@@ -19,23 +19,9 @@ func (hello) Handle(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "hello from "+r.URL.Path)
 }
 
-// freeAddr finds a loopback port nobody listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 func TestRunServesTheNamedFunction(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := storetest.FreeAddr(t)
 	registry := map[string]functions.Constructor{"hello": func() any { return hello{} }}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,7 +55,7 @@ func TestFuncHostBuildServesTheFunctionKServiceNames(t *testing.T) {
 
 	t.Run("K_SERVICE picks the function", func(t *testing.T) {
 		db := storetest.MySQL(t, "funcbuild")
-		addr := freeAddr(t)
+		addr := storetest.FreeAddr(t)
 		proc := start(t, bin, "K_SERVICE=reconcile-orders", "LISTEN_ADDRESS="+addr, "MYSQL_DSN="+db.DSN,
 			orderstore.DatabaseKey+"="+db.Database, fmt.Sprintf("KNSHOP_SERIALIZE_MYSQL=%t", db.Serialize),
 			"K_SINK="+storetest.NewEventRecorder(t).URL(), "LOG_LEVEL=error")
@@ -94,7 +93,7 @@ func TestFuncHostBuildServesTheFunctionKServiceNames(t *testing.T) {
 	})
 	t.Run("an unknown name is refused", func(t *testing.T) {
 		cmd := exec.CommandContext(ctx, bin)
-		cmd.Env = []string{"K_SERVICE=no-such-function", "LISTEN_ADDRESS=" + freeAddr(t)}
+		cmd.Env = []string{"K_SERVICE=no-such-function", "LISTEN_ADDRESS=" + storetest.FreeAddr(t)}
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || !strings.Contains(string(out), "no function \"no-such-function\"") {
@@ -290,17 +289,6 @@ func waitReady(t *testing.T, base string, proc *exec.Cmd) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// freeAddr finds a loopback port nobody listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // tail is the last n bytes of b.

@@ -35,14 +35,7 @@ func TestSubscriberDownEventsWaitInOrder(t *testing.T) {
 	deadLetters := storetest.NewEventRecorder(t)
 
 	// Reserve an address and leave it closed: deliveries are refused.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	addr := storetest.FreeAddr(t)
 
 	urls := map[string]string{"start-delivery": "http://" + addr, "dead-letter": deadLetters.URL()}
 	b := brokertest.Start(t, "../..", urls, "start-delivery")
@@ -84,7 +77,7 @@ func TestSubscriberDownEventsWaitInOrder(t *testing.T) {
 		mu.Unlock()
 		inst.ServeHTTP(w, r)
 	})
-	ln, err = net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen again on %s: %v", addr, err)
 	}

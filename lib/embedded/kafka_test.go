@@ -1,22 +1,15 @@
 package embedded_test
 
 import (
-	"net"
 	"testing"
 
 	"github.com/knshop/knshop/lib/embedded"
+	"github.com/knshop/knshop/lib/storetest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestKafkaListensWhereAskedAndCreatesTopics(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	addr := storetest.FreeAddr(t)
 	k, err := embedded.StartKafka(t.Context(), addr)
 	if err != nil {
 		t.Fatal(err)

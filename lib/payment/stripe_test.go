@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/payment/paymenttest"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // fakeStripe answers every request with one status and body, the way
@@ -81,14 +81,7 @@ func TestStripeMapsAnswers(t *testing.T) {
 	}
 	t.Run("no server is retryable", func(t *testing.T) {
 		t.Parallel()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		if err := ln.Close(); err != nil {
-			t.Fatal(err)
-		}
+		addr := storetest.FreeAddr(t)
 		g := payment.NewStripe("sk_test_fake", "http://"+addr, nil)
 		if _, err := g.Charge(context.Background(), charge(payment.TokenVisa, "k")); !errors.Is(err, payment.ErrUnavailable) {
 			t.Fatalf("Charge to a closed port = %v, want ErrUnavailable", err)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // StripeMock returns the URL of a stripe-mock: STRIPE_MOCK_URL when set
@@ -41,14 +43,7 @@ func StripeMock(t testing.TB) string {
 		}
 		t.Skip(msg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	addr := storetest.FreeAddr(t)
 	cmd := exec.Command(bin, "-http-addr", addr)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
