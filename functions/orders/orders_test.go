@@ -3,7 +3,6 @@ package orders_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,21 +45,13 @@ func setup(t testing.TB, e storetest.Engine) *env {
 
 func order(t *testing.T, a storetest.Answer) orderstore.Order {
 	t.Helper()
-	var o orderstore.Order
-	if err := json.Unmarshal(a.Body, &o); err != nil {
-		t.Fatalf("answer %d %s: %v", a.Status, a.Body, err)
-	}
-	return o
+	return storetest.JSONOf[orderstore.Order](t, a)
 }
 
-// call sends a request as user (role; "" sends no token).
+// call sends a request as user with role ("" sends no token).
 func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) storetest.Answer {
 	t.Helper()
-	token := ""
-	if role != "" {
-		token = e.keys.Bearer(t, user, role)
-	}
-	return storetest.Call(t, method, e.url+path, token, body, header...)
+	return e.keys.Call(t, method, e.url+path, user, role, body, header...)
 }
 
 const addr = `"shippingAddress":{"line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}`

@@ -57,21 +57,13 @@ type view struct {
 
 func ret(t *testing.T, a storetest.Answer) view {
 	t.Helper()
-	var v view
-	if err := json.Unmarshal(a.Body, &v); err != nil {
-		t.Fatalf("answer %d %s: %v", a.Status, a.Body, err)
-	}
-	return v
+	return storetest.JSONOf[view](t, a)
 }
 
 // call sends a request as user with role ("" sends no token).
 func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) storetest.Answer {
 	t.Helper()
-	token := ""
-	if role != "" {
-		token = e.keys.Bearer(t, user, role)
-	}
-	return storetest.Call(t, method, e.url+path, token, body, header...)
+	return e.keys.Call(t, method, e.url+path, user, role, body, header...)
 }
 
 func (e *env) must(t *testing.T, want int, a storetest.Answer) storetest.Answer {

@@ -41,13 +41,10 @@ func setup(t *testing.T) *env {
 		purchase: db.Start(t, recordpurchase.New(), nil)}
 }
 
+// call sends a request as user with role ("" sends no token).
 func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string) storetest.Answer {
 	t.Helper()
-	token := ""
-	if role != "" {
-		token = e.keys.Bearer(t, user, role)
-	}
-	return storetest.Call(t, method, e.url+path, token, body)
+	return e.keys.Call(t, method, e.url+path, user, role, body)
 }
 
 func (e *env) must(t *testing.T, want int, a storetest.Answer) storetest.Answer {
@@ -80,11 +77,7 @@ type review struct {
 
 func reviewOf(t *testing.T, a storetest.Answer) review {
 	t.Helper()
-	var r review
-	if err := json.Unmarshal(a.Body, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return storetest.JSONOf[review](t, a)
 }
 
 func (e *env) list(t *testing.T, product, query string) []review {

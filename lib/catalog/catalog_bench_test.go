@@ -14,11 +14,7 @@ func BenchmarkReserveOrder(b *testing.B) {
 	cases := map[string]int{"one hot product": 1, "1000 products": 1000}
 	for name, products := range cases {
 		b.Run(name, func(b *testing.B) {
-			s := newStore(b)
-			ps := make([]string, products)
-			for i := range ps {
-				ps[i] = addProduct(b, s, 1_000_000)
-			}
+			s, ps := benchProducts(b, products)
 			i := 0
 			for b.Loop() {
 				h, err := s.ReserveOrder(b.Context(), ids.New(), []catalog.Item{{ProductID: ps[i%products], Quantity: 1}})
@@ -37,11 +33,7 @@ func BenchmarkReserve(b *testing.B) {
 	cases := map[string]int{"one hot product": 1, "1000 products": 1000}
 	for name, products := range cases {
 		b.Run(name, func(b *testing.B) {
-			s := newStore(b)
-			ps := make([]string, products)
-			for i := range ps {
-				ps[i] = addProduct(b, s, 1_000_000)
-			}
+			s, ps := benchProducts(b, products)
 			i := 0
 			for b.Loop() {
 				r, _, err := s.ReserveStep(b.Context(), ids.New(), ps[i%products], 1, ids.New())
@@ -53,4 +45,14 @@ func BenchmarkReserve(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reservations/s")
 		})
 	}
+}
+
+// benchProducts is a fresh catalog with n products of a million units.
+func benchProducts(b *testing.B, n int) (*catalog.Store, []string) {
+	s := newStore(b)
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = addProduct(b, s, 1_000_000)
+	}
+	return s, ps
 }

@@ -96,17 +96,7 @@ func TestSQLNoEventLost(t *testing.T) {
 				break
 			}
 		}
-		seen := map[string]bool{}
-		for _, ev := range f.rec.Events() {
-			seen[ev.ID()] = true
-		}
-		for w := range writers {
-			for i := range perWriter {
-				if id := fmt.Sprintf("w%d-%d", w, i); !seen[id] {
-					t.Errorf("event %s was lost", id)
-				}
-			}
-		}
+		noneLost(t, f.rec.Events(), writers, perWriter)
 		if n := f.unsent(t); n != 0 {
 			t.Errorf("%d events still unsent", n)
 		}
@@ -177,8 +167,19 @@ func TestMongoNoEventLost(t *testing.T) {
 			break
 		}
 	}
+	noneLost(t, rec.Events(), writers, perWriter)
+	if n := b.unsent(t); n != 0 {
+		t.Errorf("%d events still in the outbox", n)
+	}
+	t.Logf("%d events committed, %d deliveries", writers*perWriter, len(rec.Events()))
+}
+
+// noneLost fails t for each event w<writer>-<i> of writers × perWriter
+// that got never delivered.
+func noneLost(t *testing.T, delivered []event.Event, writers, perWriter int) {
+	t.Helper()
 	seen := map[string]bool{}
-	for _, ev := range rec.Events() {
+	for _, ev := range delivered {
 		seen[ev.ID()] = true
 	}
 	for w := range writers {
@@ -188,8 +189,4 @@ func TestMongoNoEventLost(t *testing.T) {
 			}
 		}
 	}
-	if n := b.unsent(t); n != 0 {
-		t.Errorf("%d events still in the outbox", n)
-	}
-	t.Logf("%d events committed, %d deliveries", writers*perWriter, len(rec.Events()))
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -51,4 +52,14 @@ func (a Answer) Must(t testing.TB, want int) Answer {
 		t.Fatalf("status %d, want %d: %s", a.Status, want, a.Body)
 	}
 	return a
+}
+
+// JSONOf decodes a's body as a T; a body that is not one fails the test.
+func JSONOf[T any](t testing.TB, a Answer) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(a.Body, &v); err != nil {
+		t.Fatalf("answer %d %s: %v", a.Status, a.Body, err)
+	}
+	return v
 }

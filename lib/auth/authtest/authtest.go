@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // Keys is a test key pair.
@@ -47,4 +48,15 @@ func (k *Keys) Token(t testing.TB, userID string, role auth.Role) string {
 // Bearer returns the Authorization header value for userID with role.
 func (k *Keys) Bearer(t testing.TB, userID string, role auth.Role) string {
 	return "Bearer " + k.Token(t, userID, role)
+}
+
+// Call sends method url as user with role (storetest.Call), signed with
+// k; an empty role sends no token.
+func (k *Keys) Call(t testing.TB, method, url, user string, role auth.Role, body string, header ...string) storetest.Answer {
+	t.Helper()
+	token := ""
+	if role != "" {
+		token = k.Bearer(t, user, role)
+	}
+	return storetest.Call(t, method, url, token, body, header...)
 }
