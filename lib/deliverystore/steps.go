@@ -81,9 +81,7 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 	if err != nil {
 		return Delivery{}, nil, fmt.Errorf("deliverystore: advance %s: %w", id, err)
 	}
-	if s.pub != nil {
-		s.pub.Publish(ctx, evs...)
-	}
+	s.Published(ctx, evs...)
 	return d, evs, nil
 }
 

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/outbox"
 	"github.com/knshop/knshop/lib/sqlstore"
@@ -121,20 +120,10 @@ type Delivery struct {
 // Store reads and writes deliveries.
 type Store struct {
 	db *sql.DB
-	// pub publishes a step's event right after its commit; nil leaves it
-	// to relay-outbox.
-	pub Publisher
+	// publishes a step's event right after its commit; without a
+	// publisher it is left to relay-outbox.
+	outbox.AfterCommit
 }
-
-// Publisher sends events a committed transaction stored in the outbox
-// (outbox.SQL); it only logs a failure, the relay sends what is left.
-type Publisher interface {
-	Publish(ctx context.Context, evs ...event.Event)
-}
-
-// PublishWith makes s publish the events of its steps with p after each
-// commit: the one way events leave the deliveries database.
-func (s *Store) PublishWith(p Publisher) { s.pub = p }
 
 // New returns the store of db, a database migrated with Migrations.
 func New(db *sql.DB) *Store { return &Store{db: db} }

@@ -86,7 +86,7 @@ func (s *Store) Advance(ctx context.Context, orderID string, c Change, announce 
 	if err != nil {
 		return Advanced{}, fmt.Errorf("orderstore: %s order %s: %w", c.To, orderID, err)
 	}
-	s.publish(ctx, out.Events)
+	s.Published(ctx, out.Events...)
 	return out, nil
 }
 
@@ -125,7 +125,7 @@ func (s *Store) CancelOpen(ctx context.Context, customerID string, c Change, ann
 		return nil, fmt.Errorf("orderstore: cancel open orders of %s: %w", customerID, err)
 	}
 	for _, a := range out {
-		s.publish(ctx, a.Events)
+		s.Published(ctx, a.Events...)
 	}
 	return out, nil
 }

@@ -69,7 +69,7 @@ func (s *Store) Place(ctx context.Context, req PlaceRequest, announce Announce) 
 	if err != nil {
 		return Placed{}, fmt.Errorf("orderstore: place order: %w", err)
 	}
-	s.publish(ctx, out.Events)
+	s.Published(ctx, out.Events...)
 	return out, nil
 }
 

@@ -160,7 +160,7 @@ func (s *Store) RequestReturn(ctx context.Context, req ReturnRequest, function s
 	if err != nil {
 		return ReturnPlaced{}, fmt.Errorf("orderstore: request return: %w", err)
 	}
-	s.publish(ctx, evs)
+	s.Published(ctx, evs...)
 	return out, nil
 }
 
@@ -429,7 +429,7 @@ func (s *Store) AdvanceReturn(ctx context.Context, id string, c ReturnChange, fu
 	if err != nil {
 		return ReturnAdvanced{}, fmt.Errorf("orderstore: advance return %s: %w", id, err)
 	}
-	s.publish(ctx, evs)
+	s.Published(ctx, evs...)
 	return out, nil
 }
 

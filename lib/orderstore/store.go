@@ -14,6 +14,7 @@ import (
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/outbox"
 	"github.com/knshop/knshop/lib/paymentstore"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
@@ -24,26 +25,9 @@ const Database = "orders"
 // Store reads and changes the orders database.
 type Store struct {
 	db *sql.DB
-	// pub publishes, right after the commit, the events a change wrote
-	// to the outbox; nil leaves them to relay-outbox.
-	pub Publisher
-}
-
-// Publisher sends events a committed transaction stored in the outbox
-// (outbox.SQL); it only logs a failure, the relay sends what is left.
-type Publisher interface {
-	Publish(ctx context.Context, evs ...event.Event)
-}
-
-// PublishWith makes s publish the events of its changes with p after each
-// commit: the one way events leave the orders database.
-func (s *Store) PublishWith(p Publisher) { s.pub = p }
-
-// publish sends evs after their commit, when s has a publisher.
-func (s *Store) publish(ctx context.Context, evs []event.Event) {
-	if s.pub != nil && len(evs) > 0 {
-		s.pub.Publish(ctx, evs...)
-	}
+	// publishes, right after the commit, the events a change wrote to the
+	// outbox; without a publisher they are left to relay-outbox.
+	outbox.AfterCommit
 }
 
 // Open connects to the orders database named by c and migrates it.
