@@ -55,10 +55,10 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Function is the admin HTTP function.
 type Function struct {
-	store    *deadletter.Store
-	timeline *timeline.Store
-	sink     sink.Sender
-	routes   *auth.Routes
+	*auth.Routes // built by Start; its Handle serves the function
+	store        *deadletter.Store
+	timeline     *timeline.Store
+	sink         sink.Sender
 }
 
 // New returns an unstarted admin function.
@@ -84,23 +84,19 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 		return fmt.Errorf("admin: start: %w", err)
 	}
 	f.store, f.timeline, f.sink = store, tl, sink.NewHTTP(c.Sink)
-	routes := auth.NewRoutes(c.Auth)
-	routes.SignedIn("GET /api/admin/dead-letters", f.list, auth.Admin)
-	routes.SignedIn("POST /api/admin/dead-letters/{id}/replay", f.replay, auth.Admin)
-	routes.SignedIn("GET /api/admin/orders/{id}/timeline", f.orderTimeline, auth.Admin)
-	routes.Public("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+	f.Routes = auth.NewRoutes(c.Auth)
+	f.SignedIn("GET /api/admin/dead-letters", f.list, auth.Admin)
+	f.SignedIn("POST /api/admin/dead-letters/{id}/replay", f.replay, auth.Admin)
+	f.SignedIn("GET /api/admin/orders/{id}/timeline", f.orderTimeline, auth.Admin)
+	f.Public("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		if _, err := w.Write(doc); err != nil {
 			fn.Logger(r.Context()).DebugContext(r.Context(), "writing the OpenAPI document failed", "error", err)
 		}
 	})
-	f.routes = routes
 	return nil
 }
-
-// Handle serves the admin routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // letterView is a dead letter as the API shows it: the failed event as it
 // was sent (structured JSON, without the knativeerror* extensions) and the

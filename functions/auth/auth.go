@@ -109,14 +109,14 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Auth is the auth function.
 type Auth struct {
-	cfg       Config
-	routes    *jwtauth.Routes
-	signer    *jwtauth.Signer
-	creds     *identity.Credentials
-	limits    *limiter
-	sweep     bool   // delete old login windows ourselves (no TTL index)
-	dummyHash string // checked for unknown emails, so they cost what a wrong password costs
-	now       func() time.Time
+	*jwtauth.Routes // built by Start; its Handle serves the function
+	cfg             Config
+	signer          *jwtauth.Signer
+	creds           *identity.Credentials
+	limits          *limiter
+	sweep           bool   // delete old login windows ourselves (no TTL index)
+	dummyHash       string // checked for unknown emails, so they cost what a wrong password costs
+	now             func() time.Time
 }
 
 // New returns an unstarted auth function.
@@ -158,18 +158,14 @@ func (f *Auth) Start(ctx context.Context, env map[string]string) error {
 			return err
 		}
 	}
-	routes := jwtauth.NewRoutes(c.JWT)
-	routes.Public("POST /api/auth/register", f.register)
-	routes.Public("POST /api/auth/login", f.login)
-	routes.Public("POST /api/auth/refresh", f.refresh)
-	routes.Public("POST /api/auth/logout", f.logout)
-	routes.Public("GET /api/auth/jwks.json", f.jwks)
-	f.routes = routes
+	f.Routes = jwtauth.NewRoutes(c.JWT)
+	f.Public("POST /api/auth/register", f.register)
+	f.Public("POST /api/auth/login", f.login)
+	f.Public("POST /api/auth/refresh", f.refresh)
+	f.Public("POST /api/auth/logout", f.logout)
+	f.Public("GET /api/auth/jwks.json", f.jwks)
 	return nil
 }
-
-// Handle serves the /api/auth routes.
-func (f *Auth) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // fail maps the function's errors onto problems, in one place.
 func (f *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {

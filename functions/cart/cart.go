@@ -25,9 +25,9 @@ const maxQuantity = money.MaxQuantity
 
 // Cart is the cart HTTP function.
 type Cart struct {
-	store  *orderstore.Store // the orders database, kept with fn.Use
-	routes *auth.Routes
-	now    func() time.Time
+	*auth.Routes                   // built by Start; its Handle serves the function
+	store        *orderstore.Store // the orders database, kept with fn.Use
+	now          func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -43,17 +43,13 @@ func (f *Cart) Start(ctx context.Context, cfg map[string]string) error {
 	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("cart: start: %w", err)
 	}
-	routes := auth.NewRoutes(ac)
-	routes.SignedIn("GET /api/cart", f.get)
-	routes.SignedIn("DELETE /api/cart", f.clear)
-	routes.SignedIn("PUT /api/cart/items/{productId}", f.put)
-	routes.SignedIn("DELETE /api/cart/items/{productId}", f.remove)
-	f.routes = routes
+	f.Routes = auth.NewRoutes(ac)
+	f.SignedIn("GET /api/cart", f.get)
+	f.SignedIn("DELETE /api/cart", f.clear)
+	f.SignedIn("PUT /api/cart/items/{productId}", f.put)
+	f.SignedIn("DELETE /api/cart/items/{productId}", f.remove)
 	return nil
 }
-
-// Handle serves the routes.
-func (f *Cart) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func user(r *http.Request) string {
 	c, _ := auth.FromContext(r.Context())

@@ -53,9 +53,9 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Function is the deliveries HTTP function.
 type Function struct {
-	cfg    Config
-	store  *deliverystore.Store
-	routes *auth.Routes
+	*auth.Routes // built by Start; its Handle serves the function
+	cfg          Config
+	store        *deliverystore.Store
 }
 
 // New returns an unstarted deliveries function.
@@ -75,15 +75,11 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	}
 	f.cfg, f.store = c, store
 	store.PublishWith(outbox.NewSQL(store.DB(), sink.NewHTTP(c.Sink), fn.Logger(ctx).With("part", "outbox")))
-	routes := auth.NewRoutes(c.Auth)
-	routes.SignedIn("GET /api/deliveries", f.list)
-	routes.SignedIn("GET /api/deliveries/{id}", f.get)
-	routes.Public("POST /api/deliveries/{id}/events", f.step) // a token or the partner's signature: see caller
-	f.routes = routes
+	f.Routes = auth.NewRoutes(c.Auth)
+	f.SignedIn("GET /api/deliveries", f.list)
+	f.SignedIn("GET /api/deliveries/{id}", f.get)
+	f.Public("POST /api/deliveries/{id}/events", f.step) // a token or the partner's signature: see caller
 	return nil
 }
-
-// Handle serves the deliveries routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func logger(r *http.Request) *slog.Logger { return fn.Logger(r.Context()) }

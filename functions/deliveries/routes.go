@@ -179,7 +179,7 @@ func (f *Function) caller(r *http.Request, body []byte) (func(deliverystore.Deli
 		}
 		return func(deliverystore.Delivery) error { return nil }, nil
 	}
-	c, err := f.routes.Verifier().FromRequest(r)
+	c, err := f.Verifier().FromRequest(r)
 	if err != nil {
 		return nil, httpapi.Unauthorized("a valid access token or partner signature is required")
 	}

@@ -25,10 +25,10 @@ const Name = "orders"
 
 // Orders is the orders HTTP function.
 type Orders struct {
-	store     *orderstore.Store // the orders database, kept with fn.Use
-	routes    *auth.Routes
-	deadlines orderstore.Deadlines
-	now       func() time.Time
+	*auth.Routes                   // built by Start; its Handle serves the function
+	store        *orderstore.Store // the orders database, kept with fn.Use
+	deadlines    orderstore.Deadlines
+	now          func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -48,17 +48,13 @@ func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
 		return fmt.Errorf("orders: start: %w", err)
 	}
 
-	routes := auth.NewRoutes(ac)
-	routes.SignedIn("POST /api/orders", f.place, auth.Customer)
-	routes.SignedIn("GET /api/orders", f.list)
-	routes.SignedIn("GET /api/orders/{id}", f.get)
-	routes.SignedIn("POST /api/orders/{id}/cancel", f.cancel)
-	f.routes = routes
+	f.Routes = auth.NewRoutes(ac)
+	f.SignedIn("POST /api/orders", f.place, auth.Customer)
+	f.SignedIn("GET /api/orders", f.list)
+	f.SignedIn("GET /api/orders/{id}", f.get)
+	f.SignedIn("POST /api/orders/{id}/cancel", f.cancel)
 	return nil
 }
-
-// Handle serves the routes.
-func (f *Orders) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func (f *Orders) list(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.FromContext(r.Context())

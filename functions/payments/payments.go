@@ -63,10 +63,10 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Function is the payments HTTP function.
 type Function struct {
-	cfg      Config
-	store    *paymentstore.Store
-	webhooks map[string]payment.WebhookVerifier
-	routes   *auth.Routes
+	*auth.Routes // built by Start; its Handle serves the function
+	cfg          Config
+	store        *paymentstore.Store
+	webhooks     map[string]payment.WebhookVerifier
 }
 
 // New returns an unstarted payments function.
@@ -85,17 +85,13 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		return fmt.Errorf("payments: start: %w", err)
 	}
 	f.cfg, f.store, f.webhooks = c, st, payment.Webhooks(c.Payment)
-	routes := auth.NewRoutes(c.Auth)
-	routes.SignedIn("GET /api/payments", f.list, auth.Customer, auth.Admin)
-	routes.SignedIn("GET /api/payments/{id}", f.get, auth.Customer, auth.Admin)
-	routes.Public("POST /api/payments/webhooks/{gateway}", f.webhook)
-	f.routes = routes
+	f.Routes = auth.NewRoutes(c.Auth)
+	f.SignedIn("GET /api/payments", f.list, auth.Customer, auth.Admin)
+	f.SignedIn("GET /api/payments/{id}", f.get, auth.Customer, auth.Admin)
+	f.Public("POST /api/payments/webhooks/{gateway}", f.webhook)
 	log.InfoContext(ctx, "payments started", "payment", c.Payment, "store", c.Store.String())
 	return nil
 }
-
-// Handle serves the payments routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // view is a payment as the API shows it: the method only as its describing
 // words, never the token.

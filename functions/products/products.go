@@ -68,10 +68,10 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 
 // Function is the products HTTP function.
 type Function struct {
-	cfg    Config
-	store  *catalog.Store
-	outbox *outbox.Mongo
-	routes *auth.Routes
+	*auth.Routes // built by Start; its Handle serves the function
+	cfg          Config
+	store        *catalog.Store
+	outbox       *outbox.Mongo
 }
 
 // New returns the function, unstarted.
@@ -90,19 +90,15 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	f.cfg, f.store = c, store
 	f.outbox = outbox.NewMongo(store.Products(), sink.NewHTTP(c.Sink), fn.Logger(ctx))
 	staff := []auth.Role{auth.Seller, auth.Admin}
-	routes := auth.NewRoutes(c.Auth)
-	routes.Public("GET /api/products", f.list)
-	routes.Public("GET /api/products/{id}", f.get)
-	routes.SignedIn("POST /api/products", f.create, staff...)
-	routes.SignedIn("PATCH /api/products/{id}", f.update, staff...)
-	routes.SignedIn("PUT /api/products/{id}/stock", f.setStock, staff...)
-	routes.SignedIn("DELETE /api/products/{id}", f.remove, staff...)
-	f.routes = routes
+	f.Routes = auth.NewRoutes(c.Auth)
+	f.Public("GET /api/products", f.list)
+	f.Public("GET /api/products/{id}", f.get)
+	f.SignedIn("POST /api/products", f.create, staff...)
+	f.SignedIn("PATCH /api/products/{id}", f.update, staff...)
+	f.SignedIn("PUT /api/products/{id}/stock", f.setStock, staff...)
+	f.SignedIn("DELETE /api/products/{id}", f.remove, staff...)
 	return nil
 }
-
-// Handle serves the routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 func (f *Function) get(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")

@@ -37,10 +37,10 @@ const (
 
 // Function is the returns HTTP function.
 type Function struct {
-	store  *orderstore.Store
-	routes *auth.Routes
-	window time.Duration
-	now    func() time.Time
+	*auth.Routes // built by Start; its Handle serves the function
+	store        *orderstore.Store
+	window       time.Duration
+	now          func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -63,18 +63,14 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("returns: start: %w", err)
 	}
-	routes := auth.NewRoutes(ac)
-	routes.SignedIn("POST /api/orders/{id}/returns", f.request)
-	routes.SignedIn("GET /api/returns", f.list)
-	routes.SignedIn("GET /api/returns/{id}", f.get)
-	routes.SignedIn("POST /api/returns/{id}/receive", f.receive, auth.Admin)
-	routes.SignedIn("POST /api/returns/{id}/reject", f.reject, auth.Admin)
-	f.routes = routes
+	f.Routes = auth.NewRoutes(ac)
+	f.SignedIn("POST /api/orders/{id}/returns", f.request)
+	f.SignedIn("GET /api/returns", f.list)
+	f.SignedIn("GET /api/returns/{id}", f.get)
+	f.SignedIn("POST /api/returns/{id}/receive", f.receive, auth.Admin)
+	f.SignedIn("POST /api/returns/{id}/reject", f.reject, auth.Admin)
 	return nil
 }
-
-// Handle serves the routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 type itemRequest struct {
 	ProductID string `json:"productId"`

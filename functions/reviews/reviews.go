@@ -39,10 +39,10 @@ const (
 
 // Function is the reviews HTTP function.
 type Function struct {
-	store  *catalog.Store
-	outbox *outbox.Mongo
-	routes *auth.Routes
-	now    func() time.Time
+	*auth.Routes // built by Start; its Handle serves the function
+	store        *catalog.Store
+	outbox       *outbox.Mongo
+	now          func() time.Time
 }
 
 // New returns the function, unstarted.
@@ -63,18 +63,14 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		return fmt.Errorf("reviews: start: %w", err)
 	}
 	f.outbox = outbox.NewMongo(f.store.Reviews(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
-	routes := auth.NewRoutes(ac)
-	routes.Public("GET /api/products/{id}/reviews", f.list)
-	routes.SignedIn("POST /api/products/{id}/reviews", f.add, auth.Customer)
-	routes.SignedIn("PATCH /api/reviews/{id}", f.edit)
-	routes.SignedIn("DELETE /api/reviews/{id}", f.remove)
-	routes.SignedIn("POST /api/reviews/{id}/hide", f.hide, auth.Admin)
-	f.routes = routes
+	f.Routes = auth.NewRoutes(ac)
+	f.Public("GET /api/products/{id}/reviews", f.list)
+	f.SignedIn("POST /api/products/{id}/reviews", f.add, auth.Customer)
+	f.SignedIn("PATCH /api/reviews/{id}", f.edit)
+	f.SignedIn("DELETE /api/reviews/{id}", f.remove)
+	f.SignedIn("POST /api/reviews/{id}/hide", f.hide, auth.Admin)
 	return nil
 }
-
-// Handle serves the routes.
-func (f *Function) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // reviewView is a review as the API shows it (the OpenAPI schema Review).
 type reviewView struct {

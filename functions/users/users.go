@@ -41,10 +41,10 @@ var (
 
 // Users is the users function.
 type Users struct {
-	routes   *auth.Routes
-	profiles *identity.Profiles
-	creds    *identity.Credentials // only its role field is written, by setRole
-	now      func() time.Time
+	*auth.Routes // built by Start; its Handle serves the function
+	profiles     *identity.Profiles
+	creds        *identity.Credentials // only its role field is written, by setRole
+	now          func() time.Time
 }
 
 // New returns an unstarted users function.
@@ -73,21 +73,17 @@ func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 		return err
 	}
 
-	routes := auth.NewRoutes(jc)
-	routes.SignedIn("GET /api/users/me", f.getMe)
-	routes.SignedIn("PATCH /api/users/me", f.patchMe)
-	routes.SignedIn("DELETE /api/users/me", f.deleteMe)
-	routes.SignedIn("POST /api/users/me/addresses", f.addAddress)
-	routes.SignedIn("PUT /api/users/me/addresses/{addressId}", f.putAddress)
-	routes.SignedIn("DELETE /api/users/me/addresses/{addressId}", f.deleteAddress)
-	routes.SignedIn("GET /api/users/{id}", f.getUser, auth.Admin)
-	routes.SignedIn("PATCH /api/users/{id}/role", f.setRole, auth.Admin)
-	f.routes = routes
+	f.Routes = auth.NewRoutes(jc)
+	f.SignedIn("GET /api/users/me", f.getMe)
+	f.SignedIn("PATCH /api/users/me", f.patchMe)
+	f.SignedIn("DELETE /api/users/me", f.deleteMe)
+	f.SignedIn("POST /api/users/me/addresses", f.addAddress)
+	f.SignedIn("PUT /api/users/me/addresses/{addressId}", f.putAddress)
+	f.SignedIn("DELETE /api/users/me/addresses/{addressId}", f.deleteAddress)
+	f.SignedIn("GET /api/users/{id}", f.getUser, auth.Admin)
+	f.SignedIn("PATCH /api/users/{id}/role", f.setRole, auth.Admin)
 	return nil
 }
-
-// Handle serves the /api/users routes.
-func (f *Users) Handle(w http.ResponseWriter, r *http.Request) { f.routes.ServeHTTP(w, r) }
 
 // profileView is a profile as the API shows it.
 type profileView struct {

@@ -36,6 +36,10 @@ func (rs *Routes) SignedIn(pattern string, h http.HandlerFunc, roles ...Role) {
 	rs.mux.Handle(pattern, Middleware(rs.verifier, roles...)(h))
 }
 
+// Handle serves the routes: an HTTP function embeds the *Routes its Start
+// builds, and this is its Handle.
+func (rs *Routes) Handle(w http.ResponseWriter, r *http.Request) { rs.ServeHTTP(w, r) }
+
 // ServeHTTP serves the routes, or 503 while there are none (nil rs).
 func (rs *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rs == nil {
