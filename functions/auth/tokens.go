@@ -42,16 +42,11 @@ type refreshRequest struct {
 
 func (f *Auth) refresh(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	var req refreshRequest
-	if err := httpapi.Decode(w, r, &req); err != nil {
-		f.fail(w, r, err)
+	token, ok := f.refreshToken(w, r)
+	if !ok {
 		return
 	}
-	if req.RefreshToken == "" {
-		f.fail(w, r, httpapi.Invalid(httpapi.FieldError{Field: "refreshToken", Message: "is required"}))
-		return
-	}
-	t, err := f.creds.UseToken(ctx, hashToken(req.RefreshToken), f.now())
+	t, err := f.creds.UseToken(ctx, hashToken(token), f.now())
 	if errors.Is(err, identity.ErrTokenReused) {
 		fn.Logger(ctx).WarnContext(ctx, "a rotated refresh token was presented again; its family is revoked")
 	}
@@ -71,16 +66,11 @@ func (f *Auth) refresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Auth) logout(w http.ResponseWriter, r *http.Request) {
-	var req refreshRequest
-	if err := httpapi.Decode(w, r, &req); err != nil {
-		f.fail(w, r, err)
+	token, ok := f.refreshToken(w, r)
+	if !ok {
 		return
 	}
-	if req.RefreshToken == "" {
-		f.fail(w, r, httpapi.Invalid(httpapi.FieldError{Field: "refreshToken", Message: "is required"}))
-		return
-	}
-	if err := f.creds.RevokeToken(r.Context(), hashToken(req.RefreshToken), f.now()); err != nil {
+	if err := f.creds.RevokeToken(r.Context(), hashToken(token), f.now()); err != nil {
 		f.fail(w, r, err)
 		return
 	}
@@ -131,4 +121,19 @@ func newRefreshToken() (string, error) {
 func hashToken(t string) string {
 	sum := sha256.Sum256([]byte(t))
 	return hex.EncodeToString(sum[:])
+}
+
+// refreshToken reads the refresh token a request body carries; a body
+// without one has been answered with its problem.
+func (f *Auth) refreshToken(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var req refreshRequest
+	if err := httpapi.Decode(w, r, &req); err != nil {
+		f.fail(w, r, err)
+		return "", false
+	}
+	if req.RefreshToken == "" {
+		f.fail(w, r, httpapi.Invalid(httpapi.FieldError{Field: "refreshToken", Message: "is required"}))
+		return "", false
+	}
+	return req.RefreshToken, true
 }

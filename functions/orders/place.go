@@ -74,16 +74,8 @@ func (f *Orders) place(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, _ := auth.FromContext(ctx)
 	var req placeRequest
-	if err := httpapi.Decode(w, r, &req); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	key, err := httpapi.IdempotencyKey(r)
+	key, err := httpapi.DecodeKeyed(w, r, &req, func() error { return req.validate() })
 	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
 		f.fail(w, r, err)
 		return
 	}

@@ -37,20 +37,8 @@ func ev(t testing.TB, name string) event.Event {
 // status.
 func tick(t *testing.T, url string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": ids.New(), "Ce-Type": "dev.knative.sources.ping",
-		"Ce-Source": "/apis/v1/namespaces/knshop/pingsources/relay-outbox", "Content-Type": "application/json"} {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return storetest.Call(t, http.MethodPost, url, "", `{}`, "Ce-Specversion", "1.0", "Ce-Id", ids.New(), "Ce-Type", "dev.knative.sources.ping",
+		"Ce-Source", "/apis/v1/namespaces/knshop/pingsources/relay-outbox").Status
 }
 
 func customers(evs []event.Event, prefix string) []string {

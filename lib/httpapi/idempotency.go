@@ -32,3 +32,16 @@ func RequestHash(v any) (string, error) {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// DecodeKeyed reads a request sent under an Idempotency-Key: its body into
+// v (Decode), the key (IdempotencyKey), then checks v with check; the first
+// problem is the error.
+func DecodeKeyed(w http.ResponseWriter, r *http.Request, v any, check func() error) (key string, err error) {
+	if err := Decode(w, r, v); err != nil {
+		return "", err
+	}
+	if key, err = IdempotencyKey(r); err != nil {
+		return "", err
+	}
+	return key, check()
+}

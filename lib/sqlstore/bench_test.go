@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"database/sql"
 	"testing"
 
 	"github.com/knshop/knshop/lib/sqlstore"
@@ -32,14 +31,7 @@ func BenchmarkInTxIncrement(b *testing.B) {
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
-					var n int
-					if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
-						return err
-					}
-					_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
-					return err
-				})
+				err := increment(ctx, db)
 				if err != nil {
 					b.Error(err)
 					return

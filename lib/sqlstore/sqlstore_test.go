@@ -191,14 +191,7 @@ func TestNoLostUpdates(t *testing.T) {
 		for range workers {
 			wg.Go(func() {
 				for range rounds {
-					err := sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
-						var n int
-						if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
-							return err
-						}
-						_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
-						return err
-					})
+					err := increment(ctx, db)
 					if err != nil {
 						errs <- err
 						return
@@ -339,4 +332,17 @@ func TestCloseSparesTheSharedPool(t *testing.T) {
 	if err := sqlstore.Close(nil); err != nil {
 		t.Fatalf("Close(nil) = %v", err)
 	}
+}
+
+// increment adds one to the counter in a read-modify-write transaction,
+// the shape of most handlers.
+func increment(ctx context.Context, db *sql.DB) error {
+	return sqlstore.InTx(ctx, db, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1 FOR UPDATE").Scan(&n); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
+		return err
+	})
 }

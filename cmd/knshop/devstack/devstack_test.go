@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // The stack `make run` starts comes up with every part, takes a valid
@@ -38,19 +40,11 @@ func TestStackComesUpAndStops(t *testing.T) {
 
 	post := func(url string, headers map[string]string, body string) int {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
+		var pairs []string
 		for k, v := range headers {
-			req.Header.Set(k, v)
+			pairs = append(pairs, k, v)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return storetest.Call(t, http.MethodPost, url, "", body, pairs...).Status
 	}
 	ce := map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "dev-1", "Ce-Type": "dev.knshop.ping", "Ce-Source": "/test", "Content-Type": "application/json"}
 	if got := post(s.BrokerURL, ce, `{}`); got != http.StatusAccepted {
