@@ -1,13 +1,10 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -69,23 +66,8 @@ func (e *env) letter(t *testing.T, id string) deadletter.Letter {
 
 func (e *env) call(t *testing.T, method, path, authz string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("%s %s: decode: %v", method, path, err)
-	}
-	return resp.StatusCode, out
+	a := storetest.Call(t, method, e.srv.URL+path, authz, "")
+	return a.Status, storetest.JSONOf[map[string]any](t, a)
 }
 
 func TestDeadLetterRoutes(t *testing.T) {

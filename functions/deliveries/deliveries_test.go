@@ -3,7 +3,6 @@ package deliveries
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -75,30 +74,22 @@ func (e *env) delivery(t *testing.T, customer, courier string) deliverystore.Del
 // the body as the partner, or "badsign" for a wrong signature.
 func (e *env) call(t *testing.T, method, path, authz, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	header := []string{"Content-Type", "application/json"}
 	switch authz {
 	case "":
 	case "sign":
-		req.Header.Set(partner.SignatureHeader, partner.Sign([]byte(secret), []byte(body)))
+		header = append(header, partner.SignatureHeader, partner.Sign([]byte(secret), []byte(body)))
 	case "badsign":
-		req.Header.Set(partner.SignatureHeader, partner.Sign([]byte("other"), []byte(body)))
+		header = append(header, partner.SignatureHeader, partner.Sign([]byte("other"), []byte(body)))
 	default:
-		req.Header.Set("Authorization", authz)
+		header = append(header, "Authorization", authz)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	a := storetest.Call(t, method, e.srv.URL+path, "", body, header...)
 	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil && err != io.EOF {
-		t.Fatalf("%s %s: decode answer: %v", method, path, err)
+	if len(a.Body) > 0 {
+		out = storetest.JSONOf[map[string]any](t, a)
 	}
-	return resp.StatusCode, out
+	return a.Status, out
 }
 
 func TestReads(t *testing.T) {
