@@ -205,11 +205,8 @@ func (s *Store) List(ctx context.Context, offset, limit int) (letters []Letter, 
 // Get returns the letter id.
 func (s *Store) Get(ctx context.Context, id string) (Letter, error) {
 	l, err := scan(s.db.QueryRowContext(ctx, "SELECT "+columns+" FROM dead_letters WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Letter{}, ErrNotFound
-	}
 	if err != nil {
-		return Letter{}, fmt.Errorf("deadletter: get %s: %w", id, err)
+		return Letter{}, fmt.Errorf("deadletter: get %s: %w", id, sqlstore.NotFound(err, ErrNotFound))
 	}
 	return l, nil
 }

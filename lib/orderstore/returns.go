@@ -301,11 +301,8 @@ func encodeReturn(r Return) (items, history []byte, err error) {
 // GetReturn returns the return with id, or ErrNotFound.
 func (s *Store) GetReturn(ctx context.Context, id string) (Return, error) {
 	r, err := scanReturn(s.db.QueryRowContext(ctx, "SELECT "+returnColumns+" FROM returns WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Return{}, fmt.Errorf("orderstore: return %s: %w", id, ErrNotFound)
-	}
 	if err != nil {
-		return Return{}, fmt.Errorf("orderstore: return %s: %w", id, err)
+		return Return{}, fmt.Errorf("orderstore: return %s: %w", id, sqlstore.NotFound(err, ErrNotFound))
 	}
 	return r, nil
 }

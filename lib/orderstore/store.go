@@ -200,11 +200,8 @@ func getOrder(ctx context.Context, q queryer, id string, forUpdate bool) (Order,
 		query += " FOR UPDATE"
 	}
 	o, err := scanOrder(q.QueryRowContext(ctx, query, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Order{}, ErrNotFound
-	}
 	if err != nil {
-		return Order{}, err
+		return Order{}, sqlstore.NotFound(err, ErrNotFound)
 	}
 	list := []Order{o}
 	if err := fillDetails(ctx, q, list); err != nil {

@@ -235,11 +235,8 @@ func decodeEvent(b []byte) (*event.Event, error) {
 // Get returns the payment id.
 func (s *Store) Get(ctx context.Context, id string) (Payment, error) {
 	p, err := scan(s.db.QueryRowContext(ctx, "SELECT "+columns+" FROM payments WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Payment{}, fmt.Errorf("paymentstore: get %s: %w", id, ErrNotFound)
-	}
 	if err != nil {
-		return Payment{}, fmt.Errorf("paymentstore: get %s: %w", id, err)
+		return Payment{}, fmt.Errorf("paymentstore: get %s: %w", id, sqlstore.NotFound(err, ErrNotFound))
 	}
 	return p, nil
 }

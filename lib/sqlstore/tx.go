@@ -72,3 +72,12 @@ func hasNumber(err error, number uint16) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && me.Number == number
 }
+
+// NotFound is err, a row scan's error, with sql.ErrNoRows turned into
+// notFound (a store's own ErrNotFound): how a store reads one row by key.
+func NotFound(err, notFound error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound
+	}
+	return err
+}
