@@ -19,11 +19,13 @@ import (
 // from exec to its first 200 on /health/readiness, against a bare net/http
 // server doing the same, side by side, 15 starts each: for reserve-stock
 // (FerretDB) and cancel-order (MySQL, the embedded engine). It reports the
-// medians and their ratio.
+// medians and their ratio; and the median of the bare server linked with
+// every function but starting none (testdata/linked), which tells how much
+// of the ratio linking alone costs.
 func BenchmarkColdStart(b *testing.B) {
 	dir := b.TempDir()
-	fnBin, bareBin := filepath.Join(dir, "fn"), filepath.Join(dir, "bare")
-	for out, pkg := range map[string]string{fnBin: "../cmd/fn", bareBin: "./testdata/bare"} {
+	fnBin, bareBin, linkedBin := filepath.Join(dir, "fn"), filepath.Join(dir, "bare"), filepath.Join(dir, "linked")
+	for out, pkg := range map[string]string{fnBin: "../cmd/fn", bareBin: "./testdata/bare", linkedBin: "./testdata/linked"} {
 		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
 			b.Fatalf("build %s: %v\n%s", pkg, err, msg)
 		}
@@ -42,23 +44,30 @@ func BenchmarkColdStart(b *testing.B) {
 	env := []string{"MYSQL_DSN=" + mysql.DSN(), "MONGODB_URI=" + mongo.URI(), "K_SINK=http://127.0.0.1:1", "LOG_LEVEL=error"}
 	for _, function := range []string{"reserve-stock", "cancel-order"} {
 		b.Run(function, func(b *testing.B) {
-			var fnTimes, bareTimes []time.Duration
+			var fnTimes, bareTimes, linkedTimes []time.Duration
 			for b.Loop() {
-				fnTimes, bareTimes = nil, nil
+				fnTimes, bareTimes, linkedTimes = nil, nil, nil
 				startOnce(b, fnBin, append(env, "FUNCTION="+function)) // migrations happen here, not in the timing
 				for range 15 {
 					fnTimes = append(fnTimes, startOnce(b, fnBin, append(env, "FUNCTION="+function)))
 					bareTimes = append(bareTimes, startOnce(b, bareBin, nil))
+					linkedTimes = append(linkedTimes, startOnce(b, linkedBin, nil))
 				}
 			}
-			slices.Sort(fnTimes)
-			slices.Sort(bareTimes)
-			fnMed, bareMed := fnTimes[len(fnTimes)/2], bareTimes[len(bareTimes)/2]
+			fnMed, bareMed, linkedMed := median(fnTimes), median(bareTimes), median(linkedTimes)
 			b.ReportMetric(float64(fnMed)/float64(time.Millisecond), "ms-fn-median")
 			b.ReportMetric(float64(bareMed)/float64(time.Millisecond), "ms-bare-median")
+			b.ReportMetric(float64(linkedMed)/float64(time.Millisecond), "ms-linked-median")
 			b.ReportMetric(float64(fnMed)/float64(bareMed), "ratio")
+			b.ReportMetric(float64(linkedMed)/float64(bareMed), "ratio-linked")
 		})
 	}
+}
+
+// median is the middle of ts.
+func median(ts []time.Duration) time.Duration {
+	slices.Sort(ts)
+	return ts[len(ts)/2]
 }
 
 // startOnce starts bin with env on a free port, waits for readiness and
