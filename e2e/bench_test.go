@@ -14,9 +14,7 @@ import (
 // behind it as it would.
 func BenchmarkPlaceOrder(b *testing.B) {
 	s := startShop(b, map[string]string{"LOG_LEVEL": "error"})
-	seller, _ := s.register("seller@bench.test", "seller")
-	customer, _ := s.register("customer@bench.test", "customer")
-	product := s.addProduct(seller, "bulk", 100, 1_000_000)
+	_, customer, product := s.market("bench.test", "bulk", 100, 1_000_000)
 	placeEventually(b, s, customer, product, 1, "pm_card_visa")
 	var n atomic.Int64
 	b.ResetTimer()
@@ -34,9 +32,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 // confirm-order each a hop through Kafka.
 func BenchmarkOrderToPaid(b *testing.B) {
 	s := startShop(b, map[string]string{"LOG_LEVEL": "error"}, "start-delivery")
-	seller, _ := s.register("seller@bench.test", "seller")
-	customer, _ := s.register("customer@bench.test", "customer")
-	product := s.addProduct(seller, "bulk", 100, 1_000_000)
+	_, customer, product := s.market("bench.test", "bulk", 100, 1_000_000)
 	placeEventually(b, s, customer, product, 1, "pm_card_visa")
 	durations := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

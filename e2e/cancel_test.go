@@ -12,9 +12,7 @@ func TestCancelAfterPaymentAndAccountDeletion(t *testing.T) {
 
 func cancelAfterPaymentAndAccountDeletion(t *testing.T, env map[string]string) {
 	s := startShop(t, env, "start-delivery")
-	seller, _ := s.register("seller@cancel.test", "seller")
-	customer, _ := s.register("customer@cancel.test", "customer")
-	product := s.addProduct(seller, "lamp", 4500, 4)
+	_, customer, product := s.market("cancel.test", "lamp", 4500, 4)
 
 	t.Run("cancel after payment refunds and releases", func(t *testing.T) {
 		id := placeEventually(t, s, customer, product, 3, "pm_card_visa")

@@ -14,9 +14,7 @@ func TestOutboxRelayFinishesWhatThePublishMissed(t *testing.T) {
 
 func outboxRelayFinishesWhatThePublishMissed(t *testing.T, env map[string]string) {
 	s := startShop(t, env)
-	seller, _ := s.register("seller@crash.test", "seller")
-	customer, _ := s.register("customer@crash.test", "customer")
-	product := s.addProduct(seller, "kettle", 2500, 5)
+	_, customer, product := s.market("crash.test", "kettle", 2500, 5)
 	placeEventually(t, s, customer, product, 1, "pm_card_visa")
 
 	s.stack.SetIngressDown(true)

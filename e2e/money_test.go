@@ -11,9 +11,7 @@ import (
 // nothing is stored, and nothing reaches an event.
 func TestMoneyLimitsAndOverflow(t *testing.T) {
 	s := startShop(t, nil)
-	seller, _ := s.register("seller@money.test", "seller")
-	customer, _ := s.register("customer@money.test", "customer")
-	maxPriced := s.addProduct(seller, "yacht", 100_000_000, 10_000)
+	seller, customer, maxPriced := s.market("money.test", "yacht", 100_000_000, 10_000)
 	cheap := s.addProduct(seller, "pin", 1, 10_000)
 	placeEventually(t, s, customer, cheap, 1, "pm_card_visa") // the read model knows both now
 	eventually(t, "the orders side knows the yacht", func() string {

@@ -15,9 +15,7 @@ import (
 func TestOneOrderIsOneTrace(t *testing.T) {
 	recv := storetest.NewOTLPReceiver(t)
 	s := startShop(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.Endpoint(), "OTEL_BSP_SCHEDULE_DELAY": "50"})
-	seller, _ := s.register("seller@trace.test", "seller")
-	customer, _ := s.register("customer@trace.test", "customer")
-	product := s.addProduct(seller, "traced mug", 1200, 5)
+	_, customer, product := s.market("trace.test", "traced mug", 1200, 5)
 	id := placeEventually(t, s, customer, product, 1, "pm_card_visa")
 	s.waitOrder(customer, id, "COMPLETED")
 
@@ -86,9 +84,7 @@ func servicesIn(spans []storetest.Span, trace string) []string {
 // finds the counters moved by one order.
 func TestMetricsMoveWithTheSaga(t *testing.T) {
 	s := startShop(t, nil)
-	seller, _ := s.register("seller@metrics.test", "seller")
-	customer, _ := s.register("customer@metrics.test", "customer")
-	product := s.addProduct(seller, "counted mug", 900, 5)
+	_, customer, product := s.market("metrics.test", "counted mug", 900, 5)
 	reserved := map[string]string{"function": "reserve-stock", "type": "ORDER_PLACED", "outcome": "replied"}
 	placed := map[string]string{"function": "orders", "route": "POST /api/orders", "code": "202"}
 	before := storetest.MetricsAt(t, s.stack.Functions["reserve-stock"])
@@ -146,9 +142,7 @@ func (s *shop) timeline(admin, id string) []timelineEntry {
 func TestOrderTimeline(t *testing.T) {
 	s := startShop(t, nil)
 	admin := s.login(adminEmail, adminPassword)
-	seller, _ := s.register("seller@timeline.test", "seller")
-	customer, _ := s.register("customer@timeline.test", "customer")
-	product := s.addProduct(seller, "chronicled mug", 1500, 5)
+	_, customer, product := s.market("timeline.test", "chronicled mug", 1500, 5)
 	id := placeEventually(t, s, customer, product, 1, "pm_card_visa")
 	s.waitOrder(customer, id, "COMPLETED")
 

@@ -19,9 +19,7 @@ func TestDeadlineCancelsAnOrderThePaymentProviderNeverAnswers(t *testing.T) {
 		"PAYMENT_GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_unreachable", "STRIPE_API_BASE": "http://127.0.0.1:1",
 		"ORDER_PAYMENT_DEADLINE": "3s", "PAYMENT_TIMEOUT": "200ms",
 	}, timers{relay: time.Second, reconcile: 250 * time.Millisecond})
-	seller, _ := s.register("seller@deadline.test", "seller")
-	customer, _ := s.register("customer@deadline.test", "customer")
-	product := s.addProduct(seller, "lamp", 4200, 5)
+	_, customer, product := s.market("deadline.test", "lamp", 4200, 5)
 
 	id := placeEventually(t, s, customer, product, 2, "pm_card_visa")
 	o := s.must(200, "GET", "/api/orders/"+id, customer, nil)
@@ -84,9 +82,7 @@ func TestDeadlineCancelsAnOrderThePaymentProviderNeverAnswers(t *testing.T) {
 func TestAChargeThatCannotBeMadeCancelsTheOrder(t *testing.T) {
 	s := startShop(t, nil)
 	admin := s.login(adminEmail, adminPassword)
-	seller, _ := s.register("seller@uncharge.test", "seller")
-	customer, _ := s.register("customer@uncharge.test", "customer")
-	product := s.addProduct(seller, "statue", 100_000_000, 3)
+	_, customer, product := s.market("uncharge.test", "statue", 100_000_000, 3)
 	id := placeEventually(t, s, customer, product, 1, "pm_card_visa") // 100,000,000 > 99,999,999
 	o := s.waitOrder(customer, id, "CANCELLED")
 	if o["cancelReason"] != "payment_failed" {
@@ -110,9 +106,7 @@ func TestAChargeThatCannotBeMadeCancelsTheOrder(t *testing.T) {
 func TestALostEventIsDrivenAgain(t *testing.T) {
 	s := startShopTimed(t, map[string]string{"ORDER_STALL_AFTER": "1s"},
 		timers{relay: time.Hour, reconcile: 200 * time.Millisecond})
-	seller, _ := s.register("seller@lost.test", "seller")
-	customer, _ := s.register("customer@lost.test", "customer")
-	product := s.addProduct(seller, "kettle", 2500, 5)
+	_, customer, product := s.market("lost.test", "kettle", 2500, 5)
 	placeEventually(t, s, customer, product, 1, "pm_card_visa")
 
 	s.stack.SetIngressDown(true)

@@ -154,6 +154,16 @@ func (s *shop) login(email, password string) string {
 	return s.must(200, "POST", "/api/auth/login", "", map[string]any{"email": email, "password": password})["accessToken"].(string)
 }
 
+// market registers a seller and a customer at domain (seller@domain,
+// customer@domain) and has the seller add stock units of a product at price
+// cents: where most walks start.
+func (s *shop) market(domain, product string, price, stock int) (seller, customer, productID string) {
+	s.t.Helper()
+	seller, _ = s.register("seller@"+domain, "seller")
+	customer, _ = s.register("customer@"+domain, "customer")
+	return seller, customer, s.addProduct(seller, product, price, stock)
+}
+
 func (s *shop) addProduct(sellerToken, name string, price, stock int) string {
 	s.t.Helper()
 	out := s.must(201, "POST", "/api/products", sellerToken, map[string]any{

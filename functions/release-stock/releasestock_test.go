@@ -21,23 +21,23 @@ import (
 // fixture is a started release-stock behind its HTTP handler, on a fresh
 // catalog.
 type fixture struct {
-	h     http.Handler
-	store *catalog.Store
+	*catalogtest.DB
+	h http.Handler
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := catalogtest.New(t)
-	return &fixture{h: db.Start(t, New(), nil), store: db.Store}
+	return &fixture{DB: db, h: db.Start(t, New(), nil)}
 }
 
 // reserved makes a product with stock units and an order holding qty of it.
 func (fx *fixture) reserved(t *testing.T, stock, qty int64) (order, product string) {
 	t.Helper()
-	product = catalogtest.AddProduct(t, fx.store, stock)
+	product = catalogtest.AddProduct(t, fx.Store, stock)
 	order = ids.New()
 	if qty > 0 {
-		h, err := fx.store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: product, Quantity: qty}})
+		h, err := fx.Store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: product, Quantity: qty}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func (fx *fixture) reserved(t *testing.T, stock, qty int64) (order, product stri
 
 func (fx *fixture) stock(t *testing.T, id string) (stock, reserved int64) {
 	t.Helper()
-	stock, reserved, _ = catalogtest.Counters(t, fx.store, id)
+	stock, reserved, _ = catalogtest.Counters(t, fx.Store, id)
 	return stock, reserved
 }
 
@@ -99,7 +99,7 @@ func TestHandle(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			order, product := fx.reserved(t, 10, tc.qty)
 			if tc.deleted {
-				catalogtest.Delete(t, fx.store, product)
+				catalogtest.Delete(t, fx.Store, product)
 			}
 			build := cancelled
 			if tc.event != nil {
@@ -139,7 +139,7 @@ func TestCancellationBeforeReservationBarsIt(t *testing.T) {
 	if got := fx.deliver(t, cancelled(t, order)); got != http.StatusNoContent {
 		t.Fatalf("status %d", got)
 	}
-	h, err := fx.store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: product, Quantity: 2}})
+	h, err := fx.Store.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: product, Quantity: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/knshop/knshop/lib/catalog"
 	"github.com/knshop/knshop/lib/catalog/catalogtest"
 	"github.com/knshop/knshop/lib/embedded"
 	"github.com/knshop/knshop/lib/events"
@@ -25,24 +24,24 @@ import (
 // fixture is a started reserve-stock behind its HTTP handler, on a fresh
 // catalog of the embedded FerretDB (serialized, as `make run` runs it).
 type fixture struct {
-	h     http.Handler
-	store *catalog.Store
+	*catalogtest.DB
+	h http.Handler
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := catalogtest.New(t)
-	return &fixture{h: db.Start(t, New(), nil), store: db.Store}
+	return &fixture{DB: db, h: db.Start(t, New(), nil)}
 }
 
 func (fx *fixture) product(t *testing.T, stock int64) string {
 	t.Helper()
-	return catalogtest.AddProduct(t, fx.store, stock)
+	return catalogtest.AddProduct(t, fx.Store, stock)
 }
 
 func (fx *fixture) stock(t *testing.T, id string) int64 {
 	t.Helper()
-	stock, _, _ := catalogtest.Counters(t, fx.store, id)
+	stock, _, _ := catalogtest.Counters(t, fx.Store, id)
 	return stock
 }
 
@@ -230,7 +229,7 @@ func TestRedeliveryAnswersTheSameReply(t *testing.T) {
 func TestCancelledBeforeReservedGetsNoReply(t *testing.T) {
 	fx := newFixture(t)
 	p, order := fx.product(t, 4), ids.New()
-	if _, err := fx.store.CancelOrder(t.Context(), order); err != nil {
+	if _, err := fx.Store.CancelOrder(t.Context(), order); err != nil {
 		t.Fatal(err)
 	}
 	status, reply := fx.deliver(t, orderPlaced(t, order, map[string]int64{p: 1}))
