@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,31 +145,14 @@ func TestRegister(t *testing.T) {
 func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 	env := identitytest.New(t)
 	_, srv := start(t, env.Cfg)
-	const n = 8
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			email := "race@example.com"
-			if i%2 == 1 {
-				email = "RACE@example.com"
-			}
-			statuses[i] = call(t, srv, "POST", "/api/auth/register", registration(email, "password "+strconv.Itoa(i), "Racer")).status
-		}()
-	}
-	wg.Wait()
-	won := 0
-	for _, s := range statuses {
-		switch s {
-		case 201:
-			won++
-		case 409:
-		default:
-			t.Fatalf("statuses %v", statuses)
+	statuses := storetest.AtOnce(8, func(i int) int {
+		email := "race@example.com"
+		if i%2 == 1 {
+			email = "RACE@example.com"
 		}
-	}
+		return call(t, srv, "POST", "/api/auth/register", registration(email, "password "+strconv.Itoa(i), "Racer")).status
+	})
+	won := storetest.Tally(t, statuses, 201, 409)
 	if won != 1 {
 		t.Fatalf("%d registrations won, want 1: %v", won, statuses)
 	}
@@ -290,22 +272,8 @@ func TestConcurrentRefreshOfOneToken(t *testing.T) {
 	_, srv := start(t, env.Cfg)
 	call(t, srv, "POST", "/api/auth/register", registration("dan@example.com", "dans password", "Dan"))
 	tok := login(t, srv, "dan@example.com", "dans password").RefreshToken
-	const n = 6
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() { defer wg.Done(); statuses[i] = refresh(t, srv, tok).status }()
-	}
-	wg.Wait()
-	ok := 0
-	for _, s := range statuses {
-		if s == 200 {
-			ok++
-		} else if s != 401 {
-			t.Fatalf("statuses %v", statuses)
-		}
-	}
+	statuses := storetest.AtOnce(6, func(int) int { return refresh(t, srv, tok).status })
+	ok := storetest.Tally(t, statuses, 200, 401)
 	if ok != 1 {
 		t.Fatalf("%d concurrent refreshes of one token succeeded, want 1: %v", ok, statuses)
 	}

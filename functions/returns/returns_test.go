@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -225,23 +224,10 @@ func TestConcurrentReturnsOfTheSameUnits(t *testing.T) {
 		for range 3 {
 			s := e.completed(t)
 			path := "/api/orders/" + s.order.ID + "/returns"
-			const n = 8
-			codes := make([]int, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() { codes[i] = e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3)).Status })
-			}
-			wg.Wait()
-			accepted := 0
-			for _, c := range codes {
-				switch c {
-				case 202:
-					accepted++
-				case 409:
-				default:
-					t.Fatalf("codes = %v", codes)
-				}
-			}
+			codes := storetest.AtOnce(8, func(int) int {
+				return e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 3)).Status
+			})
+			accepted := storetest.Tally(t, codes, 202, 409)
 			if accepted != 1 {
 				t.Fatalf("%d returns of the same 3 units accepted, want 1 (codes %v)", accepted, codes)
 			}

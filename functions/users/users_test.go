@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -258,24 +257,10 @@ func TestConcurrentAddressAdds(t *testing.T) {
 	fx.seed(t, "u1", auth.Customer)
 	me := fx.env.Keys.Bearer(t, "u1", auth.Customer)
 	const n = 8
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			statuses[i] = fx.call(t, me, "POST", "/api/users/me/addresses", addr(strconv.Itoa(i)+" Main St", true)).status
-		}()
-	}
-	wg.Wait()
-	added := 0
-	for _, s := range statuses {
-		if s == 201 {
-			added++
-		} else if s != 409 { // ErrBusy after repeated races is allowed, never a lost write
-			t.Fatalf("statuses %v", statuses)
-		}
-	}
+	statuses := storetest.AtOnce(n, func(i int) int {
+		return fx.call(t, me, "POST", "/api/users/me/addresses", addr(strconv.Itoa(i)+" Main St", true)).status
+	})
+	added := storetest.Tally(t, statuses, 201, 409) // ErrBusy after repeated races is allowed, never a lost write
 	got := fx.addresses(t, me)
 	defaults := 0
 	for _, a := range got {
