@@ -143,11 +143,7 @@ func (f *Function) step(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req stepRequest
-	if err := httpapi.Decode(w, r, &req); err != nil {
-		httpapi.WriteError(w, r, logger(r), err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := httpapi.DecodeValid(w, r, &req, func() error { return req.validate() }); err != nil {
 		httpapi.WriteError(w, r, logger(r), err)
 		return
 	}

@@ -130,11 +130,7 @@ func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 
 func (f *Function) create(w http.ResponseWriter, r *http.Request) {
 	var req createRequest
-	if err := httpapi.Decode(w, r, &req); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	if err := req.validate(f.cfg.Currency); err != nil {
+	if err := httpapi.DecodeValid(w, r, &req, func() error { return req.validate(f.cfg.Currency) }); err != nil {
 		f.fail(w, r, err)
 		return
 	}
@@ -164,11 +160,7 @@ func (f *Function) create(w http.ResponseWriter, r *http.Request) {
 
 func (f *Function) update(w http.ResponseWriter, r *http.Request) {
 	var req patchRequest
-	if err := httpapi.Decode(w, r, &req); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	if err := req.validate(f.cfg.Currency); err != nil {
+	if err := httpapi.DecodeValid(w, r, &req, func() error { return req.validate(f.cfg.Currency) }); err != nil {
 		f.fail(w, r, err)
 		return
 	}
@@ -177,11 +169,7 @@ func (f *Function) update(w http.ResponseWriter, r *http.Request) {
 
 func (f *Function) setStock(w http.ResponseWriter, r *http.Request) {
 	var req stockRequest
-	if err := httpapi.Decode(w, r, &req); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := httpapi.DecodeValid(w, r, &req, func() error { return req.validate() }); err != nil {
 		f.fail(w, r, err)
 		return
 	}

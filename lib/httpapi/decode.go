@@ -51,6 +51,15 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// DecodeValid decodes r's body into v (Decode), then checks v with check:
+// the first problem is the error.
+func DecodeValid(w http.ResponseWriter, r *http.Request, v any, check func() error) error {
+	if err := Decode(w, r, v); err != nil {
+		return err
+	}
+	return check()
+}
+
 func decodeProblem(err error) *Problem {
 	var (
 		tooLarge *http.MaxBytesError
