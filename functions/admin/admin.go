@@ -47,10 +47,11 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("admin: config: %w", err)
 	}
-	if cfg["K_SINK"] == "" {
-		return Config{}, errors.New("admin: config: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("admin: config: %w", err)
 	}
-	return Config{Store: sc, Timeline: tc, Auth: ac, Sink: cfg["K_SINK"]}, nil
+	return Config{Store: sc, Timeline: tc, Auth: ac, Sink: url}, nil
 }
 
 // Function is the admin HTTP function.

@@ -79,11 +79,12 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	c := Config{JWT: jc, Store: sc, Sink: cfg["K_SINK"], AdminEmail: identity.NormalizeEmail(cfg["ADMIN_EMAIL"]),
-		AdminPassword: cfg["ADMIN_PASSWORD"], Argon2: DefaultArgon2}
-	if c.Sink == "" {
-		return Config{}, errors.New("auth: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("auth: %w", err)
 	}
+	c := Config{JWT: jc, Store: sc, Sink: url, AdminEmail: identity.NormalizeEmail(cfg["ADMIN_EMAIL"]),
+		AdminPassword: cfg["ADMIN_PASSWORD"], Argon2: DefaultArgon2}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		return Config{}, errors.New("auth: set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither")
 	}

@@ -45,10 +45,11 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("deliveries: config: %w", err)
 	}
-	if cfg["K_SINK"] == "" {
-		return Config{}, fmt.Errorf("deliveries: config: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("deliveries: config: %w", err)
 	}
-	return Config{Store: sc, Auth: ac, Sink: cfg["K_SINK"], PartnerSecret: []byte(cfg["PARTNER_WEBHOOK_SECRET"])}, nil
+	return Config{Store: sc, Auth: ac, Sink: url, PartnerSecret: []byte(cfg["PARTNER_WEBHOOK_SECRET"])}, nil
 }
 
 // Function is the deliveries HTTP function.

@@ -55,10 +55,11 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("payments: config: %w", err)
 	}
-	if cfg["K_SINK"] == "" {
-		return Config{}, errors.New("payments: config: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("payments: config: %w", err)
 	}
-	return Config{Store: sc, Auth: ac, Payment: pc, Sink: cfg["K_SINK"]}, nil
+	return Config{Store: sc, Auth: ac, Payment: pc, Sink: url}, nil
 }
 
 // Function is the payments HTTP function.

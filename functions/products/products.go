@@ -53,10 +53,11 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("products: config: %w", err)
 	}
-	c := Config{Store: sc, Auth: ac, Sink: cfg["K_SINK"], Currency: strings.TrimSpace(cfg["CURRENCY"])}
-	if c.Sink == "" {
-		return Config{}, errors.New("products: config: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("products: config: %w", err)
 	}
+	c := Config{Store: sc, Auth: ac, Sink: url, Currency: strings.TrimSpace(cfg["CURRENCY"])}
 	if c.Currency == "" {
 		c.Currency = "USD"
 	}

@@ -64,7 +64,11 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("reconcileorders: start: %w", err)
 	}
-	f.deadlines, f.sink = d, sink.NewHTTP(cfg["K_SINK"])
+	url, err := sink.URLFrom(cfg) // OpenPublishing has required it already
+	if err != nil {
+		return fmt.Errorf("reconcileorders: start: %w", err)
+	}
+	f.deadlines, f.sink = d, sink.NewHTTP(url)
 	return nil
 }
 

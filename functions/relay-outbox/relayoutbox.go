@@ -74,10 +74,11 @@ const DefaultRetention = 10 * time.Minute
 // MONGODB_URI / KNSHOP_SERIALIZE_DB when their list is not empty. A list
 // set to "" relays nothing of that kind.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	c := Config{Sink: cfg["K_SINK"], DeadLetterDatabase: opsdb.Database, Retention: DefaultRetention}
-	if c.Sink == "" {
-		return Config{}, errors.New("relayoutbox: config: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("relayoutbox: config: %w", err)
 	}
+	c := Config{Sink: url, DeadLetterDatabase: opsdb.Database, Retention: DefaultRetention}
 	if v := cfg["OUTBOX_RETENTION"]; v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

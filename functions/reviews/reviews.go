@@ -55,14 +55,15 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("reviews: start: %w", err)
 	}
-	if cfg["K_SINK"] == "" {
-		return errors.New("reviews: start: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("reviews: start: %w", err)
 	}
 	f.store, err = catalog.OpenFrom(ctx, cfg)
 	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("reviews: start: %w", err)
 	}
-	f.outbox = outbox.NewMongo(f.store.Reviews(), sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	f.outbox = outbox.NewMongo(f.store.Reviews(), sink.NewHTTP(url), fn.Logger(ctx))
 	f.Routes = auth.NewRoutes(ac)
 	f.Public("GET /api/products/{id}/reviews", f.list)
 	f.SignedIn("POST /api/products/{id}/reviews", f.add, auth.Customer)

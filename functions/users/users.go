@@ -61,14 +61,15 @@ func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return err
 	}
-	if cfg["K_SINK"] == "" {
-		return errors.New("users: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
 	}
 	db, err := identity.Open(ctx, sc)
 	if err := fn.Use(ctx, db, err); err != nil {
 		return err
 	}
-	f.profiles = identity.OpenProfiles(db.Database, sink.NewHTTP(cfg["K_SINK"]), fn.Logger(ctx))
+	f.profiles = identity.OpenProfiles(db.Database, sink.NewHTTP(url), fn.Logger(ctx))
 	if f.creds, err = identity.OpenCredentials(ctx, db.Database, nil, fn.Logger(ctx)); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/orderstore"
 	"github.com/knshop/knshop/lib/orderstore/orderstoretest"
+	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
 )
@@ -36,7 +37,7 @@ func TestOpenFromAndOpenPublishing(t *testing.T) {
 	}{
 		"OpenFrom without MYSQL_DSN":       {map[string]string{}, orderstore.OpenFrom, sqlstore.ErrConfig},
 		"OpenPublishing without MYSQL_DSN": {map[string]string{"K_SINK": "http://127.0.0.1:1"}, orderstore.OpenPublishing, sqlstore.ErrConfig},
-		"OpenPublishing without K_SINK":    {map[string]string{"MYSQL_DSN": closed}, orderstore.OpenPublishing, orderstore.ErrNoSink},
+		"OpenPublishing without K_SINK":    {map[string]string{"MYSQL_DSN": closed}, orderstore.OpenPublishing, sink.ErrNoURL},
 	}
 	for name, tc := range failing {
 		t.Run(name, func(t *testing.T) {

@@ -49,10 +49,11 @@ func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) 
 	if err != nil {
 		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
 	}
-	c := StepConfig{Store: sc, Payment: pc, Sink: cfg["K_SINK"], Claim: pc.Timeout + 10*time.Second}
-	if c.Sink == "" {
-		return StepConfig{}, errors.New(function + ": config: K_SINK is not set")
+	url, err := sink.URLFrom(cfg)
+	if err != nil {
+		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
 	}
+	c := StepConfig{Store: sc, Payment: pc, Sink: url, Claim: pc.Timeout + 10*time.Second}
 	if v := cfg["PAYMENT_CLAIM_TTL"]; v != "" {
 		if c.Claim, err = time.ParseDuration(v); err != nil || c.Claim <= 0 {
 			return StepConfig{}, fmt.Errorf("%s: config: PAYMENT_CLAIM_TTL=%q is not a positive duration", function, v)

@@ -104,3 +104,19 @@ func readAndClose(body io.ReadCloser) string {
 	}
 	return string(peek)
 }
+
+// URLKey is where a function finds the Broker: Knative's SinkBinding (and
+// the local stack) sets K_SINK.
+const URLKey = "K_SINK"
+
+// ErrNoURL is URLFrom's error when K_SINK is not set.
+var ErrNoURL = errors.New("sink: K_SINK is not set")
+
+// URLFrom reads the Broker's URL from a function's configuration: K_SINK,
+// required.
+func URLFrom(cfg map[string]string) (string, error) {
+	if cfg[URLKey] == "" {
+		return "", ErrNoURL
+	}
+	return cfg[URLKey], nil
+}

@@ -124,3 +124,12 @@ func TestSendToNobody(t *testing.T) {
 		t.Fatal("Send to a closed port succeeded")
 	}
 }
+
+func TestURLFrom(t *testing.T) {
+	if _, err := sink.URLFrom(map[string]string{}); !errors.Is(err, sink.ErrNoURL) {
+		t.Fatalf("URLFrom without K_SINK = %v, want ErrNoURL", err)
+	}
+	if url, err := sink.URLFrom(map[string]string{"K_SINK": "http://broker"}); err != nil || url != "http://broker" {
+		t.Fatalf("URLFrom = %q, %v", url, err)
+	}
+}
