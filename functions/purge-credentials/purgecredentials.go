@@ -5,6 +5,7 @@ package purgecredentials
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -17,40 +18,39 @@ import (
 // Name is the function's name.
 const Name = "purge-credentials"
 
-// PurgeCredentials is the purge-credentials function.
-type PurgeCredentials struct {
-	creds *identity.Credentials
+// New returns an unstarted purge-credentials function: it opens the
+// identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB, IDENTITY_DATABASE)
+// and its credential store.
+func New() *fn.Reaction[*credentials] { return fn.On(Name, open, purge) }
+
+// credentials is the identity database, which the runtime keeps, and its
+// credential store.
+type credentials struct {
+	*identity.DB
+	store *identity.Credentials
 }
 
-// New returns an unstarted purge-credentials function.
-func New() *PurgeCredentials { return &PurgeCredentials{} }
-
-// Start opens the identity database (MONGODB_URI, KNSHOP_SERIALIZE_DB,
-// IDENTITY_DATABASE).
-func (f *PurgeCredentials) Start(ctx context.Context, cfg map[string]string) error {
+func open(ctx context.Context, cfg map[string]string) (*credentials, error) {
 	db, err := identity.OpenFrom(ctx, cfg)
-	if err := fn.Use(ctx, db, err); err != nil {
-		return err
+	if err != nil {
+		return nil, err
 	}
-	f.creds, err = identity.OpenCredentials(ctx, db.Database, nil, fn.Logger(ctx))
-	return err
+	store, err := identity.OpenCredentials(ctx, db.Database, nil, fn.Logger(ctx))
+	if err != nil {
+		return nil, errors.Join(err, db.Close(ctx))
+	}
+	return &credentials{DB: db, store: store}, nil
 }
 
-// Handle deletes the user's refresh tokens and credential. Deleting what is
+// purge deletes the user's refresh tokens and credential. Deleting what is
 // already gone is a no-op, so redelivery is harmless; a failure between
 // the two deletes is retried by the Broker and finishes the job. It has no
 // reply.
-func (f *PurgeCredentials) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var d events.UserDeletedData
-	if err := events.Decode(e, &d); err != nil {
-		return nil, err
-	}
-	removed, err := f.creds.Purge(ctx, d.UserID)
+func purge(ctx context.Context, c *credentials, d events.UserDeletedData) (*event.Event, error) {
+	removed, err := c.store.Purge(ctx, d.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("purge-credentials: %w", err)
 	}
 	fn.Logger(ctx).InfoContext(ctx, "credentials purged", "user_id", d.UserID, "had_credential", removed)
 	return nil, nil
 }
-
-var _ fn.EventFunction = (*PurgeCredentials)(nil)

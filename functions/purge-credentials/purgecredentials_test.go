@@ -19,7 +19,7 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-func setup(t *testing.T) (*PurgeCredentials, *identity.Credentials) {
+func setup(t *testing.T) (*fn.Reaction[*credentials], *identity.Credentials) {
 	t.Helper()
 	env := identitytest.New(t)
 	f := New()

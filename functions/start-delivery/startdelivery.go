@@ -63,39 +63,35 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	return c, nil
 }
 
-// Function is start-delivery.
-type Function struct {
-	cfg   Config
-	store *deliverystore.Store
-	turn  atomic.Uint64 // round-robin position in cfg.Couriers
+// New returns an unstarted start-delivery: it reads its configuration and
+// opens the deliveries database.
+func New() *fn.Reaction[*starter] { return fn.On(Name, open, start) }
+
+// starter is what start-delivery works with: the deliveries database (the
+// runtime keeps it), the configuration, and the round-robin position in
+// its couriers.
+type starter struct {
+	*deliverystore.Store
+	cfg  Config
+	turn atomic.Uint64
 }
 
-// New returns an unstarted start-delivery.
-func New() *Function { return &Function{} }
-
-// Start reads the configuration and opens the deliveries database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	return fn.StartFrom(ctx, cfg, ConfigFrom, f.startWith)
-}
-
-// startWith opens the store c names.
-func (f *Function) startWith(ctx context.Context, c Config) error {
-	store, err := deliverystore.Open(ctx, c.Store)
-	if err := fn.Use(ctx, store, err); err != nil {
-		return fmt.Errorf("startdelivery: start: %w", err)
+func open(ctx context.Context, cfg map[string]string) (*starter, error) {
+	c, err := ConfigFrom(cfg)
+	if err != nil {
+		return nil, err
 	}
-	f.cfg, f.store = c, store
-	return nil
+	store, err := deliverystore.Open(ctx, c.Store)
+	if err != nil {
+		return nil, fmt.Errorf("startdelivery: start: %w", err)
+	}
+	return &starter{Store: store, cfg: c}, nil
 }
 
-// Handle creates the delivery of a paid order and answers DELIVERY_STARTED;
+// start creates the delivery of a paid order and answers DELIVERY_STARTED;
 // for an order the delivery side knows as cancelled it creates nothing and
 // answers nothing.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	var paid events.PaymentSuccessData
-	if err := events.Decode(e, &paid); err != nil {
-		return nil, fmt.Errorf("startdelivery: %w", err)
-	}
+func start(ctx context.Context, s *starter, paid events.PaymentSuccessData) (*event.Event, error) {
 	if paid.ShippingAddress == nil {
 		return nil, fn.Permanent(fmt.Errorf("%w (order %s)", ErrNoAddress, paid.OrderID))
 	}
@@ -104,8 +100,8 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		ID:         ids.Derive(paid.OrderID, "delivery"),
 		OrderID:    paid.OrderID,
 		CustomerID: paid.CustomerID,
-		Partner:    f.cfg.Partner,
-		CourierID:  f.nextCourier(),
+		Partner:    s.cfg.Partner,
+		CourierID:  s.nextCourier(),
 		Address:    *paid.ShippingAddress,
 		CreatedAt:  now,
 	}
@@ -116,7 +112,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fmt.Errorf("startdelivery: %w", err)
 	}
 	reply.SetID(ids.Derive(d.OrderID, string(events.DeliveryStarted)))
-	stored, created, err := f.store.Create(ctx, d, reply)
+	stored, created, err := s.Create(ctx, d, reply)
 	if errors.Is(err, deliverystore.ErrOrderCancelled) {
 		fn.Logger(ctx).InfoContext(ctx, "order cancelled before its delivery started; nothing to deliver",
 			"order_id", d.OrderID)
@@ -132,10 +128,10 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	return &stored, nil
 }
 
-func (f *Function) nextCourier() string {
-	if len(f.cfg.Couriers) == 0 {
+func (s *starter) nextCourier() string {
+	if len(s.cfg.Couriers) == 0 {
 		return ""
 	}
-	n := f.turn.Add(1) - 1
-	return f.cfg.Couriers[n%uint64(len(f.cfg.Couriers))]
+	n := s.turn.Add(1) - 1
+	return s.cfg.Couriers[n%uint64(len(s.cfg.Couriers))]
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/storetest"
@@ -14,12 +15,7 @@ import (
 func BenchmarkHandle(b *testing.B) {
 	storetest.OnEachMySQL(b, func(b *testing.B, engine storetest.Engine) {
 		f := New()
-		c, err := ConfigFrom(map[string]string{"MYSQL_DSN": "root@tcp(127.0.0.1:1)/"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c.Store = engine.Config(b, "deliveries")
-		storetest.Keep(b, func(ctx context.Context) error { return f.startWith(ctx, c) })
+		storetest.StartFunction(b, f, engine.Config(b, deliverystore.Database).Env(deliverystore.Database))
 		ctx := context.Background()
 		b.Run("new", func(b *testing.B) {
 			for b.Loop() {

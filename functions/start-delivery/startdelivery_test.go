@@ -23,23 +23,15 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-func started(t *testing.T, sc sqlstore.Config, couriers string) *Function {
+func started(t *testing.T, sc sqlstore.Config, couriers string) *fn.Reaction[*starter] {
 	t.Helper()
 	f := New()
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, "COURIER_IDS": couriers}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
-	ctx := context.Background()
-	if err := f.Start(ctx, map[string]string{}); err == nil {
+	if err := f.Start(context.Background(), map[string]string{}); err == nil {
 		t.Fatal("Start without MYSQL_DSN succeeded")
 	}
-	c, err := ConfigFrom(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Store.Database = sc.Database // the test's own database
-	storetest.Keep(t, func(ctx context.Context) error { return f.startWith(ctx, c) })
+	cfg := sc.Env(deliverystore.Database)
+	cfg["COURIER_IDS"] = couriers
+	storetest.StartFunction(t, f, cfg)
 	return f
 }
 
@@ -88,7 +80,7 @@ func TestStartDelivery(t *testing.T) {
 			if again.ID() != first.ID() || !again.Time().Equal(first.Time()) || string(again.Data()) != string(first.Data()) {
 				t.Fatalf("second reply differs: %s %s vs %s %s", again.ID(), again.Data(), first.ID(), first.Data())
 			}
-			if n := count(t, f.store.DB(), order); n != 1 {
+			if n := count(t, f.Opened().DB(), order); n != 1 {
 				t.Fatalf("%d deliveries for the order, want 1", n)
 			}
 		})
@@ -114,7 +106,7 @@ func TestStartDelivery(t *testing.T) {
 					t.Fatalf("reply %d differs: %s vs %s", i, replies[i].Data(), replies[0].Data())
 				}
 			}
-			if n := count(t, f.store.DB(), order); n != 1 {
+			if n := count(t, f.Opened().DB(), order); n != 1 {
 				t.Fatalf("%d deliveries for the order, want 1", n)
 			}
 		})
@@ -129,7 +121,7 @@ func TestStartDelivery(t *testing.T) {
 				if err := events.Decode(*reply, &d); err != nil {
 					t.Fatal(err)
 				}
-				got, err := f.store.Get(ctx, d.DeliveryID)
+				got, err := f.Opened().Get(ctx, d.DeliveryID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,7 +167,7 @@ func TestStatusMapping(t *testing.T) {
 			}
 			var data events.PaymentSuccessData
 			if err := events.Decode(tc.event, &data); err == nil {
-				if n := count(t, f.store.DB(), data.OrderID); n != tc.wantRows {
+				if n := count(t, f.Opened().DB(), data.OrderID); n != tc.wantRows {
 					t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
 				}
 			}
@@ -213,7 +205,7 @@ func TestCancelledOrderGetsNoDelivery(t *testing.T) {
 						t.Fatalf("first delivery = %v, %v", reply, err)
 					}
 				}
-				if _, err := f.store.CancelOrder(ctx, order, "customer_request", time.Now()); err != nil {
+				if _, err := f.Opened().CancelOrder(ctx, order, "customer_request", time.Now()); err != nil {
 					t.Fatal(err)
 				}
 				for attempt := 1; attempt <= 2; attempt++ {
@@ -226,11 +218,11 @@ func TestCancelledOrderGetsNoDelivery(t *testing.T) {
 				if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Ce-Type") != "" {
 					t.Fatalf("status %d, reply type %q; want 204 and none", resp.StatusCode, resp.Header.Get("Ce-Type"))
 				}
-				if n := count(t, f.store.DB(), order); n != tc.wantRows {
+				if n := count(t, f.Opened().DB(), order); n != tc.wantRows {
 					t.Fatalf("%d deliveries, want %d", n, tc.wantRows)
 				}
 				if tc.startFirst {
-					got, err := f.store.ByOrder(ctx, order)
+					got, err := f.Opened().ByOrder(ctx, order)
 					if err != nil {
 						t.Fatal(err)
 					}
