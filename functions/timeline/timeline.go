@@ -36,44 +36,42 @@ const (
 	purgeEvery = time.Minute
 )
 
-// Function is the timeline recorder.
-type Function struct {
-	store     *timeline.Store
+// New returns an unstarted timeline function: it reads MONGODB_URI and
+// KNSHOP_TIMELINE_RETENTION and opens the operations database.
+func New() *fn.Reaction[*recorder] { return fn.OnEvent(Name, open, record) }
+
+// recorder is the timeline store (the runtime keeps it), the retention, and
+// when entries were last purged.
+type recorder struct {
+	*timeline.Store
 	retention time.Duration
-	now       func() time.Time
 
 	mu         sync.Mutex
 	lastPurged time.Time
 }
 
-// New returns an unstarted timeline function.
-func New() *Function { return &Function{now: time.Now} }
-
-// Start reads MONGODB_URI and KNSHOP_TIMELINE_RETENTION and opens the
-// operations database.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+func open(ctx context.Context, cfg map[string]string) (*recorder, error) {
 	c, err := mongostore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
-		return fmt.Errorf("timeline: config: %w", err)
+		return nil, fmt.Errorf("timeline: config: %w", err)
 	}
-	f.retention = DefaultRetention
+	r := &recorder{retention: DefaultRetention}
 	if v := cfg[RetentionKey]; v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("timeline: config: %s=%q is not a positive duration", RetentionKey, v)
+			return nil, fmt.Errorf("timeline: config: %s=%q is not a positive duration", RetentionKey, v)
 		}
-		f.retention = d
+		r.retention = d
 	}
-	f.store, err = timeline.Open(ctx, c)
-	if err := fn.Use(ctx, f.store, err); err != nil {
-		return fmt.Errorf("timeline: start: %w", err)
+	if r.Store, err = timeline.Open(ctx, c); err != nil {
+		return nil, fmt.Errorf("timeline: start: %w", err)
 	}
-	return nil
+	return r, nil
 }
 
-// Handle records a report's entries, or the event itself. An event about
+// record records a report's entries, or the event itself. An event about
 // no order (no partition key, no subject) is taken and not recorded.
-func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+func record(ctx context.Context, r *recorder, e event.Event) (*event.Event, error) {
 	var entries []timeline.Entry
 	if e.Type() == timeline.ReportType {
 		got, err := timeline.Entries(e)
@@ -81,33 +79,33 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 			return nil, fn.Permanent(err)
 		}
 		entries = got
-	} else if en, ok := timeline.EventEntry(e, f.now()); ok {
+	} else if en, ok := timeline.EventEntry(e, time.Now()); ok {
 		entries = append(entries, en)
 	}
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	if err := f.store.Record(ctx, entries...); err != nil {
+	if err := r.Record(ctx, entries...); err != nil {
 		return nil, err
 	}
-	f.purge(ctx)
+	r.purge(ctx)
 	return nil, nil
 }
 
 // purge deletes one bounded batch of expired entries, at most once per
 // purgeEvery; a failure waits for the next turn.
-func (f *Function) purge(ctx context.Context) {
-	now := f.now()
-	f.mu.Lock()
-	due := now.Sub(f.lastPurged) >= purgeEvery
+func (r *recorder) purge(ctx context.Context) {
+	now := time.Now()
+	r.mu.Lock()
+	due := now.Sub(r.lastPurged) >= purgeEvery
 	if due {
-		f.lastPurged = now
+		r.lastPurged = now
 	}
-	f.mu.Unlock()
+	r.mu.Unlock()
 	if !due {
 		return
 	}
-	n, err := f.store.Purge(ctx, now.Add(-f.retention), purgeBatch)
+	n, err := r.Purge(ctx, now.Add(-r.retention), purgeBatch)
 	if err != nil {
 		fn.Logger(ctx).WarnContext(ctx, "timeline: purge failed", "error", err)
 		return
