@@ -43,7 +43,7 @@ func report(t *testing.T, data string) event.Event {
 // report's entries are recorded; a malformed report is a 400.
 func TestRecordsEventsAndReports(t *testing.T) {
 	mongo := storetest.Mongo(t, "operations")
-	h := storetest.StartFunction(t, timelinefn.New(), map[string]string{"MONGODB_URI": mongo.URI, opsdb.DatabaseKey: mongo.Database, "KNSHOP_SERIALIZE_DB": "true"})
+	h := storetest.StartFunction(t, timelinefn.New(), mongo.Env(opsdb.Database))
 	store, err := timeline.Open(t.Context(), mongo)
 	if err != nil {
 		t.Fatal(err)

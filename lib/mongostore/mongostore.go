@@ -57,12 +57,6 @@ func (c Config) Env(database string) map[string]string {
 	return areadb.Place{Addr: c.URI, Database: c.Database, Serialize: c.Serialize}.Env(uriKey, engine, database)
 }
 
-// From makes an opener of a function's configuration out of open, for the
-// database whose default name is database: ConfigFrom, then open.
-func From[S any](database string, open func(context.Context, Config) (S, error)) func(context.Context, map[string]string) (S, error) {
-	return areadb.Opener(ConfigFrom, database, open)
-}
-
 // String describes c without the URI's credentials, for logs.
 func (c Config) String() string {
 	host := "?"

@@ -7,7 +7,6 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"strconv"
 	"testing"
 
 	"github.com/knshop/knshop/lib/catalog"
@@ -39,11 +38,7 @@ func New(t testing.TB) *DB {
 			t.Error(err)
 		}
 	})
-	return &DB{Store: s, Env: map[string]string{
-		"MONGODB_URI":         c.URI,
-		"KNSHOP_SERIALIZE_DB": strconv.FormatBool(c.Serialize),
-		catalog.DatabaseKey:   c.Database,
-	}}
+	return &DB{Store: s, Env: c.Env(catalog.Database)}
 }
 
 // Start starts f with Env and extra, stops it when the test ends, and

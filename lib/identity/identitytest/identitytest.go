@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"strconv"
 	"sync"
 	"testing"
 
@@ -33,17 +32,11 @@ type Env struct {
 // benchmarks measure the real cost.
 func New(t testing.TB) *Env {
 	t.Helper()
-	store := storetest.Mongo(t, "identity")
+	store := storetest.Mongo(t, identity.Database)
 	keys := authtest.New(t)
 	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{
-		"MONGODB_URI":            store.URI,
-		"KNSHOP_SERIALIZE_DB":    strconv.FormatBool(store.Serialize),
-		"IDENTITY_DATABASE":      store.Database,
-		"K_SINK":                 rec.URL(),
-		"AUTH_ARGON2_MEMORY_KIB": "1024",
-		"AUTH_ARGON2_TIME":       "1",
-	}
+	cfg := store.Env(identity.Database)
+	maps.Copy(cfg, map[string]string{"K_SINK": rec.URL(), "AUTH_ARGON2_MEMORY_KIB": "1024", "AUTH_ARGON2_TIME": "1"})
 	maps.Copy(cfg, keys.Env)
 	return &Env{Cfg: cfg, Keys: keys, Sink: rec}
 }

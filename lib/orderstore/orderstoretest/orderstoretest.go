@@ -8,7 +8,6 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -36,11 +35,7 @@ func New(t testing.TB, e storetest.Engine) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &DB{Store: s, Env: map[string]string{
-		"MYSQL_DSN":            c.DSN,
-		orderstore.DatabaseKey: c.Database,
-		"KNSHOP_SERIALIZE_DB":  strconv.FormatBool(c.Serialize),
-	}}
+	return &DB{Store: s, Env: c.Env(orderstore.Database)}
 }
 
 // Start starts function f on the database (its cfg is Env with the

@@ -27,10 +27,8 @@ import (
 func Env(t testing.TB, sc sqlstore.Config, extra map[string]string) (map[string]string, *storetest.EventRecorder) {
 	t.Helper()
 	rec := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"MYSQL_DSN": sc.DSN, paymentstore.DatabaseKey: sc.Database, "K_SINK": rec.URL()}
-	if sc.Serialize {
-		cfg["KNSHOP_SERIALIZE_DB"] = "true"
-	}
+	cfg := sc.Env(paymentstore.Database)
+	cfg["K_SINK"] = rec.URL()
 	maps.Copy(cfg, extra)
 	return cfg, rec
 }
