@@ -10,7 +10,6 @@ import (
 // long ago would.
 var (
 	BeginHold  = (*Store).beginHold
-	Decide     = (*Store).decide
 	ReserveAll = (*Store).reserveAll
 )
 
@@ -36,4 +35,13 @@ func (s *Store) SettleStep(ctx context.Context, orderID, productID string) (int6
 // threshold, so tests see pruning without waiting minutes.
 func (s *Store) SetMarkerRetention(retention time.Duration, pruneAbove int64) {
 	s.retention, s.pruneAbove = retention, pruneAbove
+}
+
+// Decide records a pending hold's decision as a walk would (a decision
+// already there stands) and returns the hold as it now is.
+func Decide(s *Store, ctx context.Context, orderID string, status Status, shortages []Shortage) (Hold, error) {
+	if _, err := s.insertOnce(ctx, fact{ID: orderID + decisionSuffix, Status: status, Shortages: shortages, At: Now()}); err != nil {
+		return Hold{}, err
+	}
+	return s.Hold(ctx, orderID)
 }

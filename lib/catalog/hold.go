@@ -398,16 +398,6 @@ func (s *Store) shortages(ctx context.Context, orderID string, items []Item) ([]
 	return out, nil
 }
 
-// decide records the pending hold's decision; if another delivery decided
-// first, its decision stands, and a cancellation stands over both. It
-// returns the hold as it now is.
-func (s *Store) decide(ctx context.Context, orderID string, status Status, shortages []Shortage) (Hold, error) {
-	if _, err := s.insertOnce(ctx, fact{ID: orderID + decisionSuffix, Status: status, Shortages: shortages, At: Now()}); err != nil {
-		return Hold{}, err
-	}
-	return s.Hold(ctx, orderID)
-}
-
 // releaseAll gives back whatever the hold's order still holds: every
 // reservation its decision did not count (through the reservation itself),
 // and the committed units of those it did (finishCommitted, once).
