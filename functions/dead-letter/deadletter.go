@@ -26,7 +26,7 @@ const Name = "dead-letter"
 // New returns an unstarted dead-letter function: it opens the operations
 // database (MYSQL_DSN, KNSHOP_SERIALIZE_DB).
 func New() *fn.Reaction[*deadletter.Store] {
-	return fn.OnEvent(Name, sqlstore.From(opsdb.Database, deadletter.Open), keep)
+	return fn.OnEvent(sqlstore.From(opsdb.Database, deadletter.Open), keep)
 }
 
 // deadLetters counts the letters stored (a redelivered letter once).

@@ -21,7 +21,7 @@ import (
 const Name = "rate-product"
 
 // New returns an unstarted rate-product: it opens the catalog.
-func New() *fn.Reaction[*catalog.Store] { return fn.OnEvent(Name, catalog.OpenFrom, rate) }
+func New() *fn.Reaction[*catalog.Store] { return fn.OnEvent(catalog.OpenFrom, rate) }
 
 // rate applies one review event to its product's rating.
 func rate(ctx context.Context, s *catalog.Store, e event.Event) (*event.Event, error) {

@@ -21,7 +21,7 @@ const Name = "sync-catalog"
 
 // New returns the function, unstarted: it opens the orders database the
 // configuration names.
-func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(Name, orderstore.OpenFrom, apply) }
+func New() *fn.Reaction[*orderstore.Store] { return fn.OnEvent(orderstore.OpenFrom, apply) }
 
 // apply applies one PRODUCT_* event to the read model. It has no reply.
 func apply(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {

@@ -38,7 +38,7 @@ const (
 
 // New returns an unstarted timeline function: it reads MONGODB_URI and
 // KNSHOP_TIMELINE_RETENTION and opens the operations database.
-func New() *fn.Reaction[*recorder] { return fn.OnEvent(Name, open, record) }
+func New() *fn.Reaction[*recorder] { return fn.OnEvent(open, record) }
 
 // recorder is the timeline store (the runtime keeps it), the retention, and
 // when entries were last purged.

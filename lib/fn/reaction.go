@@ -21,30 +21,29 @@ import (
 //
 //	func record(ctx context.Context, s *catalog.Store, d events.OrderCompletedData) (*event.Event, error)
 type Reaction[S any] struct {
-	name   string
 	open   func(context.Context, map[string]string) (S, error)
 	handle func(context.Context, S, event.Event) (*event.Event, error)
 	opened S
 }
 
-// OnEvent builds the reaction named name: Start opens S with open, Handle
-// hands each event to handle as it came (for a function that takes several
-// event types and reads each itself).
-func OnEvent[S any](name string, open func(context.Context, map[string]string) (S, error),
+// OnEvent builds a reaction: Start opens S with open, Handle hands each
+// event to handle as it came (for a function that takes several event
+// types and reads each itself).
+func OnEvent[S any](open func(context.Context, map[string]string) (S, error),
 	handle func(context.Context, S, event.Event) (*event.Event, error)) *Reaction[S] {
-	return &Reaction[S]{name: name, open: open, handle: handle}
+	return &Reaction[S]{open: open, handle: handle}
 }
 
-// On builds the reaction named name to one event type: Handle decodes the
-// event's data into D (events.Decode: schema-checked) and hands it to
-// handle. An event that does not decode is permanent: retrying cannot
-// change it.
+// On builds the reaction of the function named name to one event type:
+// Handle decodes the event's data into D (events.Decode: schema-checked)
+// and hands it to handle. An event that does not decode is permanent
+// (retrying cannot change it); its error starts with name.
 func On[S, D any, PD interface {
 	*D
 	events.Data
 }](name string, open func(context.Context, map[string]string) (S, error),
 	handle func(context.Context, S, D) (*event.Event, error)) *Reaction[S] {
-	return OnEvent(name, open, func(ctx context.Context, s S, e event.Event) (*event.Event, error) {
+	return OnEvent(open, func(ctx context.Context, s S, e event.Event) (*event.Event, error) {
 		var d D
 		if err := events.Decode(e, PD(&d)); err != nil {
 			return nil, Permanent(fmt.Errorf("%s: %w", name, err))

@@ -93,7 +93,7 @@ func TestOnDecodesAndKeepsTheStore(t *testing.T) {
 // another store in place of the opened one.
 func TestOnEventHandsTheEventAsItCame(t *testing.T) {
 	boom := errors.New("boom")
-	r := fn.OnEvent("boxer", openBox, func(_ context.Context, b *box, e event.Event) (*event.Event, error) {
+	r := fn.OnEvent(openBox, func(_ context.Context, b *box, e event.Event) (*event.Event, error) {
 		b.got = append(b.got, e.Type())
 		if b.cfg == "failing" {
 			return nil, boom

@@ -42,7 +42,7 @@ type Answer func(ctx context.Context, e event.Event, a orderstore.Advanced) (*ev
 // the configuration names, and for each event applies the change read
 // reads (Apply) and answers with answer.
 func New(name string, read Read, answer Answer) *fn.Reaction[*orderstore.Store] {
-	return fn.OnEvent(name, orderstore.OpenFrom, func(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
+	return fn.OnEvent(orderstore.OpenFrom, func(ctx context.Context, s *orderstore.Store, e event.Event) (*event.Event, error) {
 		a, err := Apply(ctx, s, name, e, read)
 		if err != nil {
 			return nil, err
