@@ -381,3 +381,52 @@ func soldOrder(t *testing.T, s *catalog.Store) (product, order string) {
 	}
 	return product, order
 }
+
+// A finish that finds a prune of its product running in the process leaves
+// the pruning to it (under load every finish past the threshold started its
+// own, each reading a fact per marker); once none runs, the next finish
+// prunes.
+func TestOnePruneAtATime(t *testing.T) {
+	s := newStore(t)
+	s.SetMarkerRetention(catalog.MarkerRetention, 2)
+	p := addProduct(t, s, 100)
+	sellOne := func() {
+		t.Helper()
+		order := ids.New()
+		if h, err := s.ReserveOrder(t.Context(), order, []catalog.Item{{ProductID: p, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
+			t.Fatalf("reserve: %+v, %v", h, err)
+		}
+		if n := endOrder(t, s, order, true); n != 1 {
+			t.Fatalf("settle sold %d units, want 1", n)
+		}
+	}
+	markers := func() int64 {
+		t.Helper()
+		var doc struct {
+			Markers int64 `bson:"markers"`
+			Fin     bson.M `bson:"fin"`
+		}
+		if err := s.Products().FindOne(t.Context(), bson.D{{Key: "_id", Value: p}}).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(doc.Fin)) != doc.Markers {
+			t.Fatalf("the product counts %d markers and holds %d", doc.Markers, len(doc.Fin))
+		}
+		return doc.Markers
+	}
+	release := s.HoldPruning(p)
+	for range 5 {
+		sellOne()
+	}
+	if n := markers(); n != 5 {
+		t.Fatalf("%d markers while a prune ran elsewhere, want all 5 kept for it", n)
+	}
+	release()
+	sellOne()
+	if n := markers(); n > 2 {
+		t.Fatalf("%d markers after a finish with no prune running, want them pruned to at most 2", n)
+	}
+	if stock, reserved, sold := counters(t, s, p); stock != 94 || reserved != 0 || sold != 6 {
+		t.Fatalf("stock %d reserved %d sold %d; want 94, 0, 6", stock, reserved, sold)
+	}
+}

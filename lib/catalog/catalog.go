@@ -42,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -109,6 +110,11 @@ type Store struct {
 	// shorten them).
 	retention  time.Duration
 	pruneAbove int64
+	// pruning holds the products this process is pruning now: a prune
+	// reads one fact per marker, and under load every finish past
+	// pruneAbove would start its own (docs/benchmarks.md), so a finish
+	// that finds one running leaves the pruning to it.
+	pruning sync.Map
 }
 
 // Open connects to the catalog database described by c and makes sure its

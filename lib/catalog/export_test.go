@@ -45,3 +45,10 @@ func Decide(s *Store, ctx context.Context, orderID string, status Status, shorta
 	}
 	return s.Hold(ctx, orderID)
 }
+
+// HoldPruning marks productID as being pruned by this process, as a prune
+// still running would; the returned func ends the mark.
+func (s *Store) HoldPruning(productID string) func() {
+	s.pruning.Store(productID, struct{}{})
+	return func() { s.pruning.Delete(productID) }
+}

@@ -288,11 +288,17 @@ func (s *Store) finishCommitted(ctx context.Context, orderID, productID string, 
 
 // pruneIfMany prunes the product's markers once it holds more than
 // pruneAbove; markers is the count the caller last read (with its own
-// marker added). A failure only delays the pruning to a later call.
+// marker added). It leaves the pruning to a prune of the product already
+// running in this process. A failure only delays the pruning to a later
+// call.
 func (s *Store) pruneIfMany(ctx context.Context, productID string, markers int64) {
 	if markers <= s.pruneAbove {
 		return
 	}
+	if _, running := s.pruning.LoadOrStore(productID, struct{}{}); running {
+		return
+	}
+	defer s.pruning.Delete(productID)
 	if _, err := s.prune(ctx, productID); err != nil {
 		slog.Default().WarnContext(ctx, "catalog: pruning markers failed; a later call tries again",
 			"product_id", productID, "error", err)
