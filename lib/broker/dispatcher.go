@@ -79,6 +79,10 @@ func (d *dispatcher) run(ctx context.Context) {
 		})
 		for _, rec := range fetches.Records() {
 			tr.start(rec)
+			if !d.filter.mayPass(rec) {
+				tr.done(rec) // another type: nothing to deliver
+				continue
+			}
 			var ok bool
 			if d.ordered {
 				ok = d.toLane(ctx, lanes, &workers, tr, rec)

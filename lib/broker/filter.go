@@ -2,8 +2,10 @@ package broker
 
 import (
 	"context"
+	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/eventing/pkg/eventfilter"
@@ -18,6 +20,9 @@ import (
 // concurrent Filter calls, and a Trigger here filters concurrently.
 type triggerFilter struct {
 	f eventfilter.Filter
+	// typ is the one event type f can pass, when f says so by an exact
+	// match on type; "" when it may pass more than one.
+	typ string
 }
 
 // newTriggerFilter builds the filter of t: spec.filters when set (it takes
@@ -25,9 +30,15 @@ type triggerFilter struct {
 func newTriggerFilter(t *eventingv1.Trigger) triggerFilter {
 	switch {
 	case len(t.Spec.Filters) > 0:
-		return triggerFilter{f: allOf(materializeList(t.Spec.Filters))}
+		tf := triggerFilter{f: allOf(materializeList(t.Spec.Filters))}
+		for _, f := range t.Spec.Filters { // all must pass: one exact type decides
+			if typ := f.Exact["type"]; typ != "" {
+				tf.typ = typ
+			}
+		}
+		return tf
 	case t.Spec.Filter != nil && len(t.Spec.Filter.Attributes) > 0:
-		return triggerFilter{f: attributes.NewAttributesFilter(t.Spec.Filter.Attributes)}
+		return triggerFilter{f: attributes.NewAttributesFilter(t.Spec.Filter.Attributes), typ: t.Spec.Filter.Attributes["type"]}
 	default:
 		return triggerFilter{}
 	}
@@ -39,6 +50,22 @@ func (tf triggerFilter) Pass(ctx context.Context, e event.Event) bool {
 		return true
 	}
 	return tf.f.Filter(ctx, e) != eventfilter.FailFilter
+}
+
+// mayPass reports, from the record's type header alone, whether the filter
+// may pass it: false only when the filter takes one exact type and the
+// record names another. Every Trigger reads every record of the Broker's
+// topic, so this spares decoding the records that are not its own.
+func (tf triggerFilter) mayPass(rec *kgo.Record) bool {
+	if tf.typ == "" {
+		return true
+	}
+	for _, h := range rec.Headers {
+		if strings.EqualFold(h.Key, typeHeader) {
+			return string(h.Value) == tf.typ
+		}
+	}
+	return true // not a CloudEvent: handle says so
 }
 
 // Close releases what the filter holds.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 )
 
@@ -93,6 +94,57 @@ func TestTriggerFilter(t *testing.T) {
 			if got := f.Pass(t.Context(), e); got != tc.want {
 				t.Fatalf("Pass = %v, want %v", got, tc.want)
 			}
+			rec, err := encodeRecord("t", e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want && !f.mayPass(rec) {
+				t.Fatal("the record was skipped by its type header, but the filter passes it")
+			}
 		})
 	}
 }
+
+// A Trigger that takes one exact type skips, by the record's type header
+// alone, the records of other types; what it cannot tell that way it
+// decodes and filters.
+func TestTriggerSkipsOtherTypes(t *testing.T) {
+	e := newEvent(t, "f-1", "ORDER_PLACED", "/knshop/orders", map[string]string{"subject": "o-1"})
+	rec, err := encodeRecord("t", e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact := func(k, v string) eventingv1.SubscriptionsAPIFilter {
+		return eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{k: v}}
+	}
+	tests := map[string]struct {
+		spec eventingv1.TriggerSpec
+		skip bool
+	}{
+		"attributes, another type":          {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"type": "STOCK_RESERVED"}}}, true},
+		"attributes, its type":              {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"type": "ORDER_PLACED", "subject": "o-2"}}}, false},
+		"attributes without a type":         {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"subject": "o-2"}}}, false},
+		"filters, an exact other type":      {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{exact("subject", "o-1"), exact("type", "STOCK_RESERVED")}}, true},
+		"filters, any of two types":         {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{{Any: []eventingv1.SubscriptionsAPIFilter{exact("type", "X"), exact("type", "Y")}}}}, false},
+		"filters, not this type":            {eventingv1.TriggerSpec{Filters: []eventingv1.SubscriptionsAPIFilter{{Not: ptr(exact("type", "ORDER_PLACED"))}}}, false},
+		"filters win over attributes' type": {eventingv1.TriggerSpec{Filter: &eventingv1.TriggerFilter{Attributes: map[string]string{"type": "X"}}, Filters: []eventingv1.SubscriptionsAPIFilter{exact("subject", "o-1")}}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newTriggerFilter(&eventingv1.Trigger{Spec: tc.spec})
+			defer f.Close()
+			if got := !f.mayPass(rec); got != tc.skip {
+				t.Fatalf("skipped by the header: %v, want %v", got, tc.skip)
+			}
+			if tc.skip && f.Pass(t.Context(), e) {
+				t.Fatal("skipped a record the filter passes")
+			}
+		})
+	}
+	noType := &kgo.Record{Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("1")}}}
+	if !newTriggerFilter(&eventingv1.Trigger{Spec: tests["attributes, another type"].spec}).mayPass(noType) {
+		t.Fatal("a record with no type header was skipped; it must reach decoding (which logs it)")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

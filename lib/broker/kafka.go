@@ -19,6 +19,7 @@ import (
 // the record value and the partitionkey extension is the record key.
 const (
 	headerPrefix      = "ce_"
+	typeHeader        = headerPrefix + "type"
 	contentTypeHeader = "content-type"
 	partitionKeyExt   = "partitionkey"
 )
