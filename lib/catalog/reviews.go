@@ -82,7 +82,7 @@ var (
 // productIDs. It is idempotent: a record already there is kept as it is.
 func (s *Store) RecordPurchase(ctx context.Context, customerID, name string, productIDs []string, at time.Time) error {
 	for _, p := range productIDs {
-		_, err := s.db.Collection(PurchasesCollection).InsertOne(ctx, Purchase{
+		_, err := s.purchaseInserts.InsertOne(ctx, Purchase{
 			ID: PurchaseID(customerID, p), CustomerID: customerID, ProductID: p, CustomerName: name, At: at.UTC(),
 		})
 		if err != nil && !mongostore.IsDuplicateKey(err) {
