@@ -168,7 +168,7 @@ func (cs *clients) has(client *mongo.Client) bool {
 }
 
 func connect(ctx context.Context, c Config, opts *options.ClientOptions) (*mongo.Client, error) {
-	client, err := mongo.Connect(opts)
+	client, err := mongo.Connect(monitored(opts))
 	if err != nil {
 		return nil, fmt.Errorf("mongostore: open %s: %w", c.Database, err)
 	}
