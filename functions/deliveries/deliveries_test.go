@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -170,6 +171,8 @@ func TestSteps(t *testing.T) {
 			{"an unknown status is 400", "sign", `{"status":"LOST"}`, 400, "STARTED", 0},
 			{"an unknown field is 400", "sign", `{"status":"COURIERED","x":1}`, 400, "STARTED", 0},
 			{"a bad tracking number is 400", "sign", `{"status":"COURIERED","trackingNumber":"a b"}`, 400, "STARTED", 0},
+			{"a tracking number of 3 characters is 400", "sign", `{"status":"COURIERED","trackingNumber":"abc"}`, 400, "STARTED", 0},
+			{"a tracking number of 65 characters is 400", "sign", `{"status":"COURIERED","trackingNumber":"` + strings.Repeat("a", 65) + `"}`, 400, "STARTED", 0},
 			{"DELIVERED before COURIERED is 409", "sign", `{"status":"DELIVERED"}`, 409, "STARTED", 0},
 			{"the signed partner couriers it", "sign", `{"status":"COURIERED"}`, 202, "COURIERED", 1},
 			{"repeating COURIERED is 202 and sends the same event again", "sign", `{"status":"COURIERED"}`, 202, "COURIERED", 1},

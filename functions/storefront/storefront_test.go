@@ -98,7 +98,7 @@ func TestServesTheApplicationSafely(t *testing.T) {
 	if r, b := get(t, base+"/orders"); r.StatusCode != 200 || !bytes.Equal(b, index) {
 		t.Fatalf("/orders = %d", r.StatusCode)
 	}
-	for _, path := range []string{"/missing.js", "/api/orders"} {
+	for _, path := range []string{"/missing.js", "/api/orders", "/app.js.gz"} { // a compressed copy is not a file of its own
 		if r, _ := get(t, base+path); r.StatusCode != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s = %d %s", path, r.StatusCode, r.Header.Get("Content-Type"))
 		}

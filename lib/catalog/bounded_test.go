@@ -403,7 +403,7 @@ func TestOnePruneAtATime(t *testing.T) {
 	markers := func() int64 {
 		t.Helper()
 		var doc struct {
-			Markers int64 `bson:"markers"`
+			Markers int64  `bson:"markers"`
 			Fin     bson.M `bson:"fin"`
 		}
 		if err := s.Products().FindOne(t.Context(), bson.D{{Key: "_id", Value: p}}).Decode(&doc); err != nil {

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,5 +138,23 @@ func TestRestockMarkersArePrunedOnceDone(t *testing.T) {
 	}
 	if _, ok := doc.Restocked[pending]; !ok {
 		t.Errorf("the unfinished return's marker was pruned")
+	}
+}
+
+// An order id is 1 to 64 letters, digits, '-' or '_': anything else could
+// turn a dotted path into an operator or a sub-path.
+func TestOrderIDs(t *testing.T) {
+	s := newStore(t)
+	for id, ok := range map[string]bool{
+		strings.Repeat("a", 64): true, "A-b_9": true,
+		"": false, strings.Repeat("a", 65): false, "a.b": false, "$set": false, "a b": false,
+	} {
+		_, err := s.CancelOrder(t.Context(), id)
+		if ok && err != nil {
+			t.Errorf("CancelOrder(%q): %v", id, err)
+		}
+		if !ok && !errors.Is(err, catalog.ErrInvalidID) {
+			t.Errorf("CancelOrder(%q) = %v, want ErrInvalidID", id, err)
+		}
 	}
 }

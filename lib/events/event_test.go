@@ -188,3 +188,24 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestValidTraceparent(t *testing.T) {
+	const good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	tests := map[string]bool{
+		good:                               true,
+		strings.ToUpper(good):              false, // upper-case hex
+		good[:54]:                          false, // short
+		good + "0":                         false, // long
+		strings.Replace(good, "-", "_", 1): false,
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g": false, // not hex
+		"00-4bf92f3577b34da6a3ce929d0e0e47360-0f067aa0ba902b7-01": false, // a dash moved
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01": false, // zero trace id
+		"":        false,
+		"garbage": false,
+	}
+	for tp, want := range tests {
+		if got := ValidTraceparent(tp); got != want {
+			t.Errorf("ValidTraceparent(%q) = %v, want %v", tp, got, want)
+		}
+	}
+}
