@@ -153,13 +153,51 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) { return newSt
 func newStore(ctx context.Context, db, concurrent *mongo.Database) (*Store, error) {
 	s := &Store{db: db, products: db.Collection(ProductsCollection), reads: concurrent.Collection(ProductsCollection),
 		holds: concurrent.Collection(HoldsCollection), purchaseInserts: concurrent.Collection(PurchasesCollection), retention: MarkerRetention, pruneAbove: PruneAbove}
-	if err := s.ensureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.migrateCancellations(ctx); err != nil {
+	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// schemaVersion names what prepare puts in place: the collections' indexes
+// and the migrations. Raise it when productIndexes, reviewIndexes,
+// ratingIndexes or a migration change.
+const schemaVersion = 1
+
+// prepare makes sure the indexes and the migrations are in place, unless
+// the migrations record says an earlier Open put this schema version in
+// place for this kind of server: a function's start then costs two round
+// trips (the server's kind, the record) rather than one per collection and
+// migration (docs/benchmarks.md, cold start).
+func (s *Store) prepare(ctx context.Context) error {
+	useful, err := mongostore.QueriesUseIndexes(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	mark := fmt.Sprintf("%d/indexes:%t", schemaVersion, useful)
+	var rec struct {
+		Ran    []string `bson:"ran"`
+		Schema string   `bson:"schema"`
+	}
+	err = s.holds.FindOne(ctx, bson.D{{Key: "_id", Value: migrationsID}}).Decode(&rec)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("catalog: migrations: %w", err)
+	}
+	if rec.Schema == mark {
+		return nil
+	}
+	if err := s.ensureIndexes(ctx, useful); err != nil {
+		return err
+	}
+	if err := s.migrateCancellations(ctx, rec.Ran); err != nil {
+		return err
+	}
+	_, err = s.holds.UpdateOne(ctx, bson.D{{Key: "_id", Value: migrationsID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "schema", Value: mark}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("catalog: migrations: %w", err)
+	}
+	return nil
 }
 
 // index is one index a collection must have.
@@ -183,11 +221,7 @@ var productIndexes = []index{
 // (the embedded FerretDB v1) it drops them instead, since there they only
 // slow every stock step down (each index re-reads the product on write:
 // BenchmarkHotProductInFlight went from 22 to 36 orders/s without them).
-func (s *Store) ensureIndexes(ctx context.Context) error {
-	useful, err := mongostore.QueriesUseIndexes(ctx, s.db)
-	if err != nil {
-		return fmt.Errorf("catalog: %w", err)
-	}
+func (s *Store) ensureIndexes(ctx context.Context, useful bool) error {
 	for coll, specs := range map[*mongo.Collection][]index{
 		s.products: productIndexes, s.db.Collection(ReviewsCollection): reviewIndexes,
 		s.db.Collection(RatingsCollection): ratingIndexes,

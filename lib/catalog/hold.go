@@ -235,17 +235,11 @@ const migrationsID = "#migrations"
 
 // migrateCancellations turns the cancellation facts of versions before the
 // end fact (order id + cancelSuffix) into end facts, once per database: the
-// scan it needs runs only while the migrations record lacks it.
-func (s *Store) migrateCancellations(ctx context.Context) error {
+// scan it needs runs only while the migrations record (ran: the names of
+// those that ran) lacks it.
+func (s *Store) migrateCancellations(ctx context.Context, ran []string) error {
 	const name = "cancellations-to-end"
-	var done struct {
-		Ran []string `bson:"ran"`
-	}
-	err := s.holds.FindOne(ctx, bson.D{{Key: "_id", Value: migrationsID}}).Decode(&done)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return fmt.Errorf("catalog: migrations: %w", err)
-	}
-	if slices.Contains(done.Ran, name) {
+	if slices.Contains(ran, name) {
 		return nil
 	}
 	cur, err := s.holds.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: cancelSuffix + "$"}}}})
@@ -263,7 +257,7 @@ func (s *Store) migrateCancellations(ctx context.Context) error {
 		}
 	}
 	_, err = s.holds.UpdateOne(ctx, bson.D{{Key: "_id", Value: migrationsID}},
-		bson.D{{Key: "$push", Value: bson.D{{Key: "ran", Value: name}}}}, options.UpdateOne().SetUpsert(true))
+		bson.D{{Key: "$addToSet", Value: bson.D{{Key: "ran", Value: name}}}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("catalog: migrations: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/knshop/knshop/lib/catalog"
 	"github.com/knshop/knshop/lib/ids"
+	"github.com/knshop/knshop/lib/metrics"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // sell reserves and settles qty units of product for a new order.
@@ -156,5 +158,50 @@ func TestOrderIDs(t *testing.T) {
 		if !ok && !errors.Is(err, catalog.ErrInvalidID) {
 			t.Errorf("CancelOrder(%q) = %v, want ErrInvalidID", id, err)
 		}
+	}
+}
+
+// A start that finds the schema of this version in place (the migrations
+// record says so) does not look at every collection's indexes again; a
+// record of another version makes it put the schema in place again.
+func TestOpenChecksTheSchemaOnce(t *testing.T) {
+	s := newStore(t)
+	db := s.Products().Database()
+	lists := func() int {
+		t.Helper()
+		// Any outcome: on a collection not made yet the server answers an error.
+		return int(storetest.MetricValue(storetest.Metrics(t, metrics.Handler()), "knshop_mongodb_command_duration_seconds",
+			map[string]string{"database": db.Name(), "command": "listIndexes"}))
+	}
+	first := lists()
+	if first == 0 {
+		t.Fatal("the first Open did not look at the indexes")
+	}
+	if _, err := catalog.New(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	if again := lists(); again != first {
+		t.Fatalf("a second Open listed indexes %d times; the schema was in place", again-first)
+	}
+	holds := db.Collection(catalog.HoldsCollection)
+	if _, err := holds.UpdateOne(t.Context(), bson.D{{Key: "_id", Value: "#migrations"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "schema", Value: "0/indexes:false"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := catalog.New(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	if after := lists(); after == first {
+		t.Fatal("an Open that found another schema version did not look at the indexes")
+	}
+	var rec struct {
+		Schema string   `bson:"schema"`
+		Ran    []string `bson:"ran"`
+	}
+	if err := holds.FindOne(t.Context(), bson.D{{Key: "_id", Value: "#migrations"}}).Decode(&rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Schema == "0/indexes:false" || len(rec.Ran) != 1 {
+		t.Fatalf("migrations record %+v: want the current schema, and each migration named once", rec)
 	}
 }

@@ -1,10 +1,6 @@
 package mongostore_test
 
 import (
-	"io"
-	"net/http/httptest"
-	"regexp"
-	"strconv"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,7 +21,7 @@ func TestCommandsAreMeasured(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = mongostore.Close(t.Context(), db) })
 	coll := db.Collection("things")
-	before := commandCount(t, c.Database, "things", "insert", "ok")
+	before := commands(t, c.Database, "things", "insert", "ok")
 	for i := range 3 {
 		if _, err := coll.InsertOne(t.Context(), bson.D{{Key: "_id", Value: i}}); err != nil {
 			t.Fatal(err)
@@ -36,16 +32,16 @@ func TestCommandsAreMeasured(t *testing.T) {
 	}
 	// The duplicate is a round trip too: its write error comes back in an
 	// ok reply (writeErrors), so the driver reports the command done.
-	if got := commandCount(t, c.Database, "things", "insert", "ok") - before; got != 4 {
+	if got := commands(t, c.Database, "things", "insert", "ok") - before; got != 4 {
 		t.Errorf("%d inserts counted, want 4", got)
 	}
-	if got := commandCount(t, c.Database, "things", "find", "ok"); got != 0 {
+	if got := commands(t, c.Database, "things", "find", "ok"); got != 0 {
 		t.Errorf("%d finds counted before any find", got)
 	}
 	if err := coll.FindOne(t.Context(), bson.D{{Key: "_id", Value: 1}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got := commandCount(t, c.Database, "things", "find", "ok"); got != 1 {
+	if got := commands(t, c.Database, "things", "find", "ok"); got != 1 {
 		t.Errorf("%d finds counted, want 1", got)
 	}
 	// A command the server refuses is an error; a command that names no
@@ -53,26 +49,15 @@ func TestCommandsAreMeasured(t *testing.T) {
 	if err := db.RunCommand(t.Context(), bson.D{{Key: "noSuchCommand", Value: 1}}).Err(); err == nil {
 		t.Fatal("an unknown command succeeded")
 	}
-	if got := commandCount(t, c.Database, "", "noSuchCommand", "error"); got != 1 {
+	if got := commands(t, c.Database, "", "noSuchCommand", "error"); got != 1 {
 		t.Errorf("%d refused commands counted, want 1", got)
 	}
 }
 
-// commandCount reads the histogram's count for one series from /metrics.
-func commandCount(t *testing.T, database, collection, command, outcome string) int {
+// commands is how many commands /metrics counts for database, collection,
+// command and outcome.
+func commands(t *testing.T, database, collection, command, outcome string) int {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	body, _ := io.ReadAll(rec.Body)
-	re := regexp.MustCompile(`(?m)^knshop_mongodb_command_duration_seconds_count\{database="` + regexp.QuoteMeta(database) +
-		`",collection="` + regexp.QuoteMeta(collection) + `",command="` + regexp.QuoteMeta(command) + `",outcome="` + outcome + `"\} (\d+)$`)
-	m := re.FindSubmatch(body)
-	if m == nil {
-		return 0
-	}
-	n, err := strconv.Atoi(string(m[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return int(storetest.MetricValue(storetest.Metrics(t, metrics.Handler()), "knshop_mongodb_command_duration_seconds",
+		map[string]string{"database": database, "collection": collection, "command": command, "outcome": outcome}))
 }
