@@ -192,12 +192,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	if err := s.migrateCancellations(ctx, rec.Ran); err != nil {
 		return err
 	}
-	_, err = s.holds.UpdateOne(ctx, bson.D{{Key: "_id", Value: migrationsID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "schema", Value: mark}}}}, options.UpdateOne().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("catalog: migrations: %w", err)
-	}
-	return nil
+	return s.noteMigrations(ctx, bson.D{{Key: "$set", Value: bson.D{{Key: "schema", Value: mark}}}})
 }
 
 // index is one index a collection must have.

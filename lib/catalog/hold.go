@@ -256,8 +256,13 @@ func (s *Store) migrateCancellations(ctx context.Context, ran []string) error {
 			return err
 		}
 	}
-	_, err = s.holds.UpdateOne(ctx, bson.D{{Key: "_id", Value: migrationsID}},
-		bson.D{{Key: "$addToSet", Value: bson.D{{Key: "ran", Value: name}}}}, options.UpdateOne().SetUpsert(true))
+	return s.noteMigrations(ctx, bson.D{{Key: "$addToSet", Value: bson.D{{Key: "ran", Value: name}}}})
+}
+
+// noteMigrations applies update to the migrations record, making the
+// record if it is not there yet.
+func (s *Store) noteMigrations(ctx context.Context, update bson.D) error {
+	_, err := s.holds.UpdateOne(ctx, bson.D{{Key: "_id", Value: migrationsID}}, update, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("catalog: migrations: %w", err)
 	}
