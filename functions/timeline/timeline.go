@@ -40,10 +40,12 @@ const (
 // KNSHOP_TIMELINE_RETENTION and opens the operations database.
 func New() *fn.Reaction[*recorder] { return fn.OnEvent(open, record) }
 
-// recorder is the timeline store (the runtime keeps it), the retention, and
-// when entries were last purged.
+// recorder is the timeline store (the runtime keeps it), the batcher that
+// writes concurrent deliveries' entries together, the retention, and when
+// entries were last purged.
 type recorder struct {
 	*timeline.Store
+	batch     *timeline.Batcher
 	retention time.Duration
 
 	mu         sync.Mutex
@@ -66,6 +68,7 @@ func open(ctx context.Context, cfg map[string]string) (*recorder, error) {
 	if r.Store, err = timeline.Open(ctx, c); err != nil {
 		return nil, fmt.Errorf("timeline: start: %w", err)
 	}
+	r.batch = timeline.NewBatcher(r.Store.Record)
 	return r, nil
 }
 
@@ -85,7 +88,7 @@ func record(ctx context.Context, r *recorder, e event.Event) (*event.Event, erro
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	if err := r.Record(ctx, entries...); err != nil {
+	if err := r.batch.Record(ctx, entries...); err != nil {
 		return nil, err
 	}
 	r.purge(ctx)
