@@ -262,9 +262,6 @@ type RatingFact struct {
 	Revision  int64  `bson:"revision"`
 }
 
-// counts reports whether f counts in its product's rating.
-func (f RatingFact) counts() bool { return f.Visible && !f.Deleted }
-
 // ApplyRating records f unless the review's record is as new or newer (a
 // deletion is newer than anything), then recounts the product's rating
 // from the records and returns it. Events may come in any order and any

@@ -41,7 +41,9 @@ func TestBatcherWritesWhatQueuedMeanwhileTogether(t *testing.T) {
 	<-first
 	errs := make(chan error, 3)
 	for _, order := range []string{"o1", "o1", "o2"} {
-		wg.Go(func() { errs <- b.Record(t.Context(), delivery(order, "e2", "STOCK_RESERVED", "confirm-order", 204, at)) })
+		wg.Go(func() {
+			errs <- b.Record(t.Context(), delivery(order, "e2", "STOCK_RESERVED", "confirm-order", 204, at))
+		})
 	}
 	// Wait until the three are queued, then let the first write end.
 	for deadline := time.Now().Add(5 * time.Second); ; {
