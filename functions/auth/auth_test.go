@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,8 +19,6 @@ import (
 	"github.com/knshop/knshop/lib/identity/identitytest"
 	"github.com/knshop/knshop/lib/storetest"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // start serves a started auth function on a loopback server and returns
 // the function and the server's URL.

@@ -148,7 +148,7 @@ func otlpValueOf(v attribute.Value) otlpValue {
 	case attribute.STRINGSLICE:
 		return array(mapSlice(v.AsStringSlice(), str))
 	}
-	return str(v.Emit())
+	return str(v.String())
 }
 
 func mapSlice[T any](in []T, f func(T) otlpValue) []otlpValue {

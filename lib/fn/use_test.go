@@ -8,10 +8,9 @@ import (
 )
 
 type fakeStore struct {
-	name    string
-	down    bool
-	closed  *[]string
-	withCtx bool
+	name   string
+	down   bool
+	closed *[]string
 }
 
 func (s *fakeStore) Ping(context.Context) error {

@@ -175,12 +175,10 @@ func TestSQLOutbox(t *testing.T) {
 		},
 		"purge deletes at most its limit, oldest first": {
 			run: func(t *testing.T, f sqlFixture) {
-				var evs []event.Event
 				for _, id := range []string{"e1", "e2", "e3"} {
 					e := newEvent(t, id)
 					f.place(t, "o-"+id, e)
 					f.box.Publish(t.Context(), e)
-					evs = append(evs, e)
 				}
 				if n, err := f.box.Purge(t.Context(), time.Now().Add(time.Minute), 2); err != nil || n != 2 {
 					t.Fatalf("purge = %d, %v; want 2", n, err)

@@ -130,10 +130,10 @@ func TestSandboxReportsBothStepsInOrderThroughFailures(t *testing.T) {
 	if got := brokertest.Send(t, partnerSrv.URL, started(t, "d-1")).StatusCode; got != http.StatusAccepted {
 		t.Fatalf("redelivered DELIVERY_STARTED answered %d, want 202", got)
 	}
-	steps := waitSteps(t, stub, 2)
+	waitSteps(t, stub, 2)
 	time.Sleep(100 * time.Millisecond) // a duplicate sequence would show up by now
 	want := []string{`/api/deliveries/d-1/events {"status":"COURIERED"}`, `/api/deliveries/d-1/events {"status":"DELIVERED"}`}
-	if steps = stub.got(); len(steps) != 2 || steps[0] != want[0] || steps[1] != want[1] {
+	if steps := stub.got(); len(steps) != 2 || steps[0] != want[0] || steps[1] != want[1] {
 		t.Fatalf("steps = %q, want %q", steps, want)
 	}
 	if stub.badSigs != 0 {
