@@ -37,6 +37,16 @@ func stepEvent(deliverystore.Delivery) (event.Event, error) {
 
 func allowAll(deliverystore.Delivery) error { return nil }
 
+// created is a delivery of a new order, stored (STARTED).
+func created(t *testing.T, store *deliverystore.Store) deliverystore.Delivery {
+	t.Helper()
+	d, reply := newDelivery(t)
+	if _, _, err := store.Create(context.Background(), d, reply); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // rows counts the deliveries and the history entries of an order.
 func rows(t *testing.T, db *sql.DB, orderID string) (deliveries, history int) {
 	t.Helper()
@@ -136,10 +146,7 @@ func TestCancelledDeliveryTakesNoStep(t *testing.T) {
 	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
 		store, db := open(t, engine)
 		ctx := context.Background()
-		d, reply := newDelivery(t)
-		if _, _, err := store.Create(ctx, d, reply); err != nil {
-			t.Fatal(err)
-		}
+		d := created(t, store)
 		if _, err := store.CancelOrder(ctx, d.OrderID, "user_deleted", time.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -167,10 +174,7 @@ func TestConcurrentCancellations(t *testing.T) {
 	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
 		store, db := open(t, engine)
 		ctx := context.Background()
-		d, reply := newDelivery(t)
-		if _, _, err := store.Create(ctx, d, reply); err != nil {
-			t.Fatal(err)
-		}
+		d := created(t, store)
 		const n = 8
 		outcomes := make([]deliverystore.CancelOutcome, n)
 		errs := make([]error, n)
