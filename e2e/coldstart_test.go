@@ -2,17 +2,17 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/knshop/knshop/lib/embedded"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // BenchmarkColdStart measures how long the image's binary (cmd/fn) takes
@@ -74,15 +74,10 @@ func median(ts []time.Duration) time.Duration {
 // stops it; it returns the time from exec to the first 200.
 func startOnce(b *testing.B, bin string, env []string) time.Duration {
 	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	addr := storetest.FreeAddr(b)
 	cmd := exec.Command(bin)
-	cmd.Env = append(append(os.Environ(), env...), fmt.Sprintf("PORT=%d", port))
-	url := fmt.Sprintf("http://127.0.0.1:%d/health/readiness", port)
+	cmd.Env = append(append(os.Environ(), env...), "PORT="+addr[strings.LastIndex(addr, ":")+1:])
+	url := "http://" + addr + "/health/readiness"
 	client := &http.Client{Timeout: time.Second}
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
