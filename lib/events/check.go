@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +32,6 @@ func check(t reflect.Type, raw []byte) error {
 }
 
 var (
-	currencyPattern   = regexp.MustCompile(`^[A-Z]{3}$`)
 	moneyAmountBounds = map[string]string{"min": "0", "max": strconv.FormatInt(money.MaxTotal, 10)}
 )
 
@@ -62,7 +60,7 @@ func checkValue(t reflect.Type, tag string, v any, at string) error {
 			return err
 		}
 		c, ok := m["currency"].(string)
-		if !ok || !currencyPattern.MatchString(c) {
+		if !ok || !money.ValidCurrency(c) {
 			return fmt.Errorf("%s.currency: want an ISO 4217 code", where(at))
 		}
 		return nil

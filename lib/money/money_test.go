@@ -18,6 +18,12 @@ func TestValidate(t *testing.T) {
 		"lowercase code":   {New(1, "usd"), true},
 		"missing code":     {New(1, ""), true},
 		"four letter code": {New(1, "USDX"), true},
+		"two letter code":  {New(1, "US"), true},
+		"digit in code":    {New(1, "US1"), true},
+		"mixed case code":  {New(1, "UsD"), true},
+		"letter past Z":    {New(1, "US["), true},
+		"letter before A":  {New(1, "@SD"), true},
+		"non-ASCII code":   {New(1, "USÐ"), true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
