@@ -1,6 +1,7 @@
 // Package embedded runs in-process stand-ins for the servers knshop talks to:
 // a Kafka protocol server (kfake), a MongoDB protocol server (FerretDB v1 on
-// SQLite) and a MySQL protocol server (go-mysql-server, memory engine).
+// SQLite) and a MySQL protocol server (go-mysql-server over knshop's own
+// B-tree storage, mysql_store.go).
 //
 // Only cmd/knshop and tests link this package; the image that runs on
 // Knative talks to real servers and never pulls these dependencies in.

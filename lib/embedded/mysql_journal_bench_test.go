@@ -47,9 +47,12 @@ func BenchmarkMySQLCommit(b *testing.B) {
 // customer), filled with rows first, then transactions of a saga step's
 // kind (an INSERT, an UPDATE by key, a SELECT by the index) on one
 // connection, as the local run serializes them. On MySQL or MariaDB each
-// would cost about the same at every size; go-mysql-server's memory engine
-// re-sorts the table and its indexes at every commit and scans for every
-// lookup.
+// would cost about the same at every size. go-mysql-server's memory engine,
+// which knshop used before its own storage (mysql_store.go), re-sorted the
+// table and its indexes at every commit and scanned for every lookup:
+// 114.6 commits/s at 1,000 rows, 14.05 at 10,000 and 2.54 at 50,000. The
+// B-trees: 801.7, 639.5 and 345.0 (the statement's SELECT reads the
+// customer's rows through the index, 1 in 100 of the table).
 func BenchmarkMySQLCommitAtSize(b *testing.B) {
 	for _, rows := range []int{1_000, 10_000, 50_000} {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {

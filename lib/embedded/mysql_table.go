@@ -1,0 +1,680 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/google/btree"
+)
+
+// btreeDegree is the B-trees' branching: wide nodes suit rows held by
+// reference.
+const btreeDegree = 32
+
+// item is a row as the B-trees hold it. seq orders the rows of a table
+// without a primary key (which may hold equal rows); it is 0 otherwise.
+type item struct {
+	row sql.Row
+	seq uint64
+}
+
+// tableData is one version of a table's rows: the rows by primary key,
+// each secondary index's entries (the same rows, ordered by the index's
+// columns, then the primary key), and the next AUTO_INCREMENT value. A
+// version that is committed is never changed again; a writer changes a
+// clone.
+type tableData struct {
+	rows    *btree.BTreeG[item]
+	indexes map[string]*btree.BTreeG[item] // by lower-case index name
+	autoInc uint64
+	seq     uint64
+}
+
+// clone is a copy that shares the trees' nodes until either changes them.
+func (td *tableData) clone() *tableData {
+	out := &tableData{rows: td.rows.Clone(), indexes: make(map[string]*btree.BTreeG[item], len(td.indexes)), autoInc: td.autoInc, seq: td.seq}
+	for name, tree := range td.indexes {
+		out.indexes[name] = tree.Clone()
+	}
+	return out
+}
+
+// table is one table: its definition (changed by DDL, which is not
+// transactional) and its committed rows.
+type table struct {
+	db *database
+
+	mu        sync.RWMutex
+	name      string
+	schema    sql.PrimaryKeySchema
+	collation sql.CollationID
+	comment   string
+	autoCol   int // the AUTO_INCREMENT column, or -1
+	indexes   []*index
+	data      *tableData
+}
+
+var (
+	_ sql.Table                 = (*table)(nil)
+	_ sql.InsertableTable       = (*table)(nil)
+	_ sql.UpdatableTable        = (*table)(nil)
+	_ sql.DeletableTable        = (*table)(nil)
+	_ sql.ReplaceableTable      = (*table)(nil)
+	_ sql.AutoIncrementTable    = (*table)(nil)
+	_ sql.IndexAddressableTable = (*table)(nil)
+	_ sql.IndexAlterableTable   = (*table)(nil)
+	_ sql.AlterableTable        = (*table)(nil)
+	_ sql.PrimaryKeyTable       = (*table)(nil)
+	_ sql.CommentedTable        = (*table)(nil)
+	_ sql.Databaseable          = (*table)(nil)
+)
+
+func newTable(_ *sql.Context, db *database, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) (*table, error) {
+	cols := make(sql.Schema, len(schema.Schema))
+	for i, c := range schema.Schema {
+		cc := *c
+		cc.Source = name
+		cc.DatabaseSource = db.name
+		cols[i] = &cc
+	}
+	t := &table{db: db, name: name, schema: sql.NewPrimaryKeySchema(cols, schema.PkOrdinals...), collation: collation, comment: comment}
+	t.autoCol = autoColumn(cols)
+	t.data = &tableData{rows: btree.NewG(btreeDegree, t.pkLess()), indexes: map[string]*btree.BTreeG[item]{}}
+	if t.autoCol >= 0 {
+		t.data.autoInc = 1
+	}
+	return t, nil
+}
+
+func autoColumn(cols sql.Schema) int {
+	for i, c := range cols {
+		if c.AutoIncrement {
+			return i
+		}
+	}
+	return -1
+}
+
+// committed is the table's committed version.
+func (t *table) committed() *tableData {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.data
+}
+
+// publish makes td the committed version.
+func (t *table) publish(td *tableData) {
+	t.mu.Lock()
+	t.data = td
+	t.mu.Unlock()
+}
+
+// view is the version ctx reads: its transaction's copy if it wrote to t,
+// else the committed one.
+func (t *table) view(ctx *sql.Context) *tableData {
+	if td, ok := sessionOf(ctx).inTx(t); ok {
+		return td
+	}
+	return t.committed()
+}
+
+// compare orders two values of type typ, NULL first.
+func compare(typ sql.Type, a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	c, err := typ.Compare(context.Background(), a, b)
+	if err != nil {
+		// Values of a column are of its type; a comparison that fails
+		// cannot order them, and the tree must not be left half-ordered.
+		panic(fmt.Sprintf("embedded: compare %v and %v as %s: %v", a, b, typ, err))
+	}
+	return c
+}
+
+// compareCols orders two rows by the columns cols.
+func (t *table) compareCols(cols []int, a, b sql.Row) int {
+	for _, c := range cols {
+		if r := compare(t.schema.Schema[c].Type, a[c], b[c]); r != 0 {
+			return r
+		}
+	}
+	return 0
+}
+
+// comparePK orders two items by primary key (by seq without one).
+func (t *table) comparePK(a, b item) int {
+	if len(t.schema.PkOrdinals) == 0 {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	}
+	return t.compareCols(t.schema.PkOrdinals, a.row, b.row)
+}
+
+func (t *table) pkLess() btree.LessFunc[item] {
+	return func(a, b item) bool { return t.comparePK(a, b) < 0 }
+}
+
+func (t *table) indexLess(ix *index) btree.LessFunc[item] {
+	return func(a, b item) bool {
+		if c := t.compareCols(ix.cols, a.row, b.row); c != 0 {
+			return c < 0
+		}
+		return t.comparePK(a, b) < 0
+	}
+}
+
+// Name implements sql.Nameable.
+func (t *table) Name() string { return t.name }
+
+// String implements fmt.Stringer.
+func (t *table) String() string { return t.name }
+
+// Database implements sql.Databaseable.
+func (t *table) Database() string { return t.db.name }
+
+// Schema implements sql.Table.
+func (t *table) Schema() sql.Schema {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.schema.Schema
+}
+
+// PrimaryKeySchema implements sql.PrimaryKeyTable.
+func (t *table) PrimaryKeySchema() sql.PrimaryKeySchema {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.schema
+}
+
+// Collation implements sql.Table.
+func (t *table) Collation() sql.CollationID { return t.collation }
+
+// Comment implements sql.CommentedTable.
+func (t *table) Comment() string { return t.comment }
+
+// onePartition is the single partition of every table.
+type onePartition struct{}
+
+func (onePartition) Key() []byte { return []byte{0} }
+
+// Partitions implements sql.Table.
+func (t *table) Partitions(*sql.Context) (sql.PartitionIter, error) {
+	return sql.PartitionsToPartitionIter(onePartition{}), nil
+}
+
+// PartitionRows implements sql.Table: every row, in primary key order.
+func (t *table) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
+	td := t.readable(ctx)
+	rows := make([]sql.Row, 0, td.rows.Len())
+	td.rows.Ascend(func(it item) bool {
+		rows = append(rows, it.row.Copy())
+		return true
+	})
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// readable is the version to read from: the committed one as it is (never
+// changed again), or a clone of the transaction's own copy, which the
+// statement reading it may change meanwhile.
+func (t *table) readable(ctx *sql.Context) *tableData {
+	if td, ok := sessionOf(ctx).inTx(t); ok {
+		return td.clone()
+	}
+	return t.committed()
+}
+
+// Inserter implements sql.InsertableTable.
+func (t *table) Inserter(*sql.Context) sql.RowInserter { return &editor{t: t} }
+
+// Updater implements sql.UpdatableTable.
+func (t *table) Updater(*sql.Context) sql.RowUpdater { return &editor{t: t} }
+
+// Deleter implements sql.DeletableTable.
+func (t *table) Deleter(*sql.Context) sql.RowDeleter { return &editor{t: t} }
+
+// Replacer implements sql.ReplaceableTable.
+func (t *table) Replacer(*sql.Context) sql.RowReplacer { return &editor{t: t} }
+
+// editor changes a table for one statement. Its first change takes the
+// transaction's copy (and the database's write turn) and a snapshot that
+// undoes the statement if it fails.
+type editor struct{ t *table }
+
+func (e *editor) data(ctx *sql.Context) (*tableData, error) {
+	s := sessionOf(ctx)
+	td, err := s.forWrite(ctx, e.t)
+	if err != nil {
+		return nil, err
+	}
+	s.snapshotStatement(ctx.Pid(), e.t, td)
+	return td, nil
+}
+
+// StatementBegin implements sql.EditOpenerCloser.
+func (e *editor) StatementBegin(*sql.Context) {}
+
+// DiscardChanges implements sql.EditOpenerCloser: the statement's changes
+// to the table are undone.
+func (e *editor) DiscardChanges(ctx *sql.Context, _ error) error {
+	sessionOf(ctx).undoStatement(ctx.Pid(), e.t)
+	return nil
+}
+
+// StatementComplete implements sql.EditOpenerCloser.
+func (e *editor) StatementComplete(*sql.Context) error { return nil }
+
+// Close implements sql.Closer.
+func (e *editor) Close(*sql.Context) error { return nil }
+
+// Insert implements sql.RowInserter.
+func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
+	td, err := e.data(ctx)
+	if err != nil {
+		return err
+	}
+	return e.t.insert(td, row.Copy())
+}
+
+// Update implements sql.RowUpdater.
+func (e *editor) Update(ctx *sql.Context, old, new sql.Row) error {
+	td, err := e.data(ctx)
+	if err != nil {
+		return err
+	}
+	return e.t.update(td, old, new.Copy())
+}
+
+// Delete implements sql.RowDeleter.
+func (e *editor) Delete(ctx *sql.Context, row sql.Row) error {
+	td, err := e.data(ctx)
+	if err != nil {
+		return err
+	}
+	return e.t.delete(td, row)
+}
+
+// insert adds row to td, refusing a duplicate key.
+func (t *table) insert(td *tableData, row sql.Row) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	it := item{row: row}
+	if len(t.schema.PkOrdinals) == 0 {
+		td.seq++
+		it.seq = td.seq
+	} else if old, ok := td.rows.Get(it); ok {
+		return sql.NewUniqueKeyErr(formatKey(row, t.schema.PkOrdinals), true, old.row)
+	}
+	for _, ix := range t.indexes {
+		if old, ok := t.clash(td, ix, it, nil); ok {
+			return sql.NewUniqueKeyErr(formatKey(row, ix.cols), false, old.row)
+		}
+	}
+	t.put(td, it)
+	return nil
+}
+
+// update replaces the stored row old by row.
+func (t *table) update(td *tableData, old, row sql.Row) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	stored, ok := t.find(td, old)
+	if !ok {
+		return fmt.Errorf("embedded: update %s: the row to update is gone", t.name)
+	}
+	it := item{row: row, seq: stored.seq}
+	if t.comparePK(stored, it) != 0 {
+		if dup, ok := td.rows.Get(it); ok {
+			return sql.NewUniqueKeyErr(formatKey(row, t.schema.PkOrdinals), true, dup.row)
+		}
+	}
+	for _, ix := range t.indexes {
+		if t.compareCols(ix.cols, stored.row, row) == 0 {
+			continue
+		}
+		if dup, ok := t.clash(td, ix, it, &stored); ok {
+			return sql.NewUniqueKeyErr(formatKey(row, ix.cols), false, dup.row)
+		}
+	}
+	t.remove(td, stored)
+	t.put(td, it)
+	return nil
+}
+
+// delete removes the stored row equal to row.
+func (t *table) delete(td *tableData, row sql.Row) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if stored, ok := t.find(td, row); ok {
+		t.remove(td, stored)
+	}
+	return nil
+}
+
+// find is the stored item of row: by primary key, or, in a table without
+// one, the first equal row.
+func (t *table) find(td *tableData, row sql.Row) (item, bool) {
+	if len(t.schema.PkOrdinals) > 0 {
+		return td.rows.Get(item{row: row})
+	}
+	var found item
+	var ok bool
+	all := make([]int, len(t.schema.Schema))
+	for i := range all {
+		all[i] = i
+	}
+	td.rows.Ascend(func(it item) bool {
+		if t.compareCols(all, it.row, row) == 0 {
+			found, ok = it, true
+			return false
+		}
+		return true
+	})
+	return found, ok
+}
+
+// clash is a row other than self with the values of it in unique index
+// ix. NULLs never clash.
+func (t *table) clash(td *tableData, ix *index, it item, self *item) (item, bool) {
+	if !ix.unique {
+		return item{}, false
+	}
+	for _, c := range ix.cols {
+		if it.row[c] == nil {
+			return item{}, false
+		}
+	}
+	probe := item{row: make(sql.Row, len(it.row))}
+	for _, c := range ix.cols {
+		probe.row[c] = it.row[c]
+	}
+	var found item
+	var ok bool
+	td.indexes[ix.key()].AscendGreaterOrEqual(probe, func(e item) bool {
+		if t.compareCols(ix.cols, e.row, it.row) != 0 {
+			return false
+		}
+		if self != nil && t.comparePK(e, *self) == 0 {
+			return true
+		}
+		found, ok = e, true
+		return false
+	})
+	return found, ok
+}
+
+func (t *table) put(td *tableData, it item) {
+	td.rows.ReplaceOrInsert(it)
+	for _, ix := range t.indexes {
+		td.indexes[ix.key()].ReplaceOrInsert(it)
+	}
+	if t.autoCol >= 0 && it.row[t.autoCol] != nil {
+		if v, _, err := types.Uint64.Convert(context.Background(), it.row[t.autoCol]); err == nil {
+			if n := v.(uint64); n >= td.autoInc {
+				td.autoInc = n + 1
+			}
+		}
+	}
+}
+
+func (t *table) remove(td *tableData, it item) {
+	td.rows.Delete(it)
+	for _, ix := range t.indexes {
+		td.indexes[ix.key()].Delete(it)
+	}
+}
+
+func formatKey(row sql.Row, cols []int) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprint(row[c])
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// PeekNextAutoIncrementValue implements sql.AutoIncrementGetter.
+func (t *table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
+	return t.view(ctx).autoInc, nil
+}
+
+// GetNextAutoIncrementValue implements sql.AutoIncrementTable: the value
+// for a row that gives insertVal (nil, or 0, for none).
+func (t *table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal any) (uint64, error) {
+	td, err := (&editor{t: t}).data(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if insertVal != nil {
+		v, _, err := types.Uint64.Convert(ctx, insertVal)
+		if err != nil {
+			return 0, err
+		}
+		if n := v.(uint64); n > td.autoInc {
+			td.autoInc = n
+		}
+	}
+	return td.autoInc, nil
+}
+
+// AutoIncrementSetter implements sql.AutoIncrementTable.
+func (t *table) AutoIncrementSetter(*sql.Context) sql.AutoIncrementSetter {
+	return autoIncSetter{t: t}
+}
+
+type autoIncSetter struct{ t *table }
+
+func (a autoIncSetter) SetAutoIncrementValue(ctx *sql.Context, v uint64) error {
+	td, err := (&editor{t: a.t}).data(ctx)
+	if err != nil {
+		return err
+	}
+	td.autoInc = v
+	return nil
+}
+
+func (a autoIncSetter) AcquireAutoIncrementLock(*sql.Context) (func(), error) {
+	return func() {}, nil // writers to a database already take turns
+}
+
+func (a autoIncSetter) Close(*sql.Context) error { return nil }
+
+// ddl runs change, a definition change, as its own committed step (as in
+// MySQL, it commits an open transaction first): change gets a copy of the
+// committed rows, holding the database's write turn, and its result is
+// committed with the new definition.
+func (t *table) ddl(ctx *sql.Context, change func(td *tableData) (*tableData, error)) error {
+	s := sessionOf(ctx)
+	s.end(true)
+	td, err := s.forWrite(ctx, t)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	next, err := change(td)
+	t.mu.Unlock()
+	if err != nil {
+		s.end(false)
+		return err
+	}
+	s.setTx(t, next)
+	s.end(true)
+	return nil
+}
+
+// rebuild is td with every row passed through f and every tree rebuilt for
+// the table's current definition (t.mu held).
+func (t *table) rebuild(ctx *sql.Context, td *tableData, f func(sql.Row) (sql.Row, error)) (*tableData, error) {
+	out := &tableData{rows: btree.NewG(btreeDegree, t.pkLess()), indexes: map[string]*btree.BTreeG[item]{}, autoInc: td.autoInc, seq: td.seq}
+	for _, ix := range t.indexes {
+		out.indexes[ix.key()] = btree.NewG(btreeDegree, t.indexLess(ix))
+	}
+	var err error
+	td.rows.Ascend(func(it item) bool {
+		var row sql.Row
+		if row, err = f(it.row); err != nil {
+			return false
+		}
+		nit := item{row: row, seq: it.seq}
+		if len(t.schema.PkOrdinals) > 0 {
+			if _, dup := out.rows.Get(nit); dup {
+				err = sql.NewUniqueKeyErr(formatKey(row, t.schema.PkOrdinals), true, row)
+				return false
+			}
+		}
+		for _, ix := range t.indexes {
+			if old, dup := t.clash(out, ix, nit, nil); dup {
+				err = sql.NewUniqueKeyErr(formatKey(row, ix.cols), false, old.row)
+				return false
+			}
+		}
+		t.put(out, nit)
+		return true
+	})
+	_ = ctx
+	return out, err
+}
+
+// AddColumn implements sql.AlterableTable.
+func (t *table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.ColumnOrder) error {
+	return t.ddl(ctx, func(td *tableData) (*tableData, error) {
+		col := *column
+		col.Source, col.DatabaseSource = t.name, t.db.name
+		if col.PrimaryKey {
+			return nil, errors.New("embedded: adding a primary key column is not supported")
+		}
+		at := len(t.schema.Schema)
+		switch {
+		case order != nil && order.First:
+			at = 0
+		case order != nil && order.AfterColumn != "":
+			i := t.schema.Schema.IndexOfColName(order.AfterColumn)
+			if i < 0 {
+				return nil, sql.ErrTableColumnNotFound.New(t.name, order.AfterColumn)
+			}
+			at = i + 1
+		}
+		old := t.schema
+		cols := slices.Insert(slices.Clone(old.Schema), at, &col)
+		pks := make([]int, len(old.PkOrdinals))
+		for i, p := range old.PkOrdinals {
+			pks[i] = p
+			if p >= at {
+				pks[i]++
+			}
+		}
+		return t.redefine(ctx, td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
+			out := slices.Insert(slices.Clone(row), at, nil)
+			switch {
+			case col.Default != nil:
+				v, err := col.Default.Eval(ctx, out)
+				if err != nil {
+					return nil, err
+				}
+				out[at] = v
+			case !col.Nullable:
+				out[at] = col.Type.Zero()
+			}
+			return out, nil
+		})
+	})
+}
+
+// DropColumn implements sql.AlterableTable.
+func (t *table) DropColumn(ctx *sql.Context, name string) error {
+	return t.ddl(ctx, func(td *tableData) (*tableData, error) {
+		at := t.schema.Schema.IndexOfColName(name)
+		if at < 0 {
+			return nil, sql.ErrTableColumnNotFound.New(t.name, name)
+		}
+		for _, ix := range t.indexes {
+			if slices.Contains(ix.cols, at) {
+				return nil, fmt.Errorf("embedded: drop index %s before column %s", ix.name, name)
+			}
+		}
+		if slices.Contains(t.schema.PkOrdinals, at) {
+			return nil, errors.New("embedded: dropping a primary key column is not supported")
+		}
+		old := t.schema
+		cols := slices.Delete(slices.Clone(old.Schema), at, at+1)
+		pks := make([]int, len(old.PkOrdinals))
+		for i, p := range old.PkOrdinals {
+			pks[i] = p
+			if p > at {
+				pks[i]--
+			}
+		}
+		return t.redefine(ctx, td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
+			return slices.Delete(slices.Clone(row), at, at+1), nil
+		})
+	})
+}
+
+// ModifyColumn implements sql.AlterableTable: a new definition for a
+// column in its place (a move is not supported); the values are converted.
+func (t *table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, order *sql.ColumnOrder) error {
+	if order != nil {
+		return errors.New("embedded: moving a column is not supported")
+	}
+	return t.ddl(ctx, func(td *tableData) (*tableData, error) {
+		at := t.schema.Schema.IndexOfColName(name)
+		if at < 0 {
+			return nil, sql.ErrTableColumnNotFound.New(t.name, name)
+		}
+		col := *column
+		col.Source, col.DatabaseSource = t.name, t.db.name
+		col.PrimaryKey = t.schema.Schema[at].PrimaryKey
+		cols := slices.Clone(t.schema.Schema)
+		cols[at] = &col
+		return t.redefine(ctx, td, sql.NewPrimaryKeySchema(cols, t.schema.PkOrdinals...), func(row sql.Row) (sql.Row, error) {
+			out := slices.Clone(row)
+			if out[at] != nil {
+				v, _, err := col.Type.Convert(ctx, out[at])
+				if err != nil {
+					return nil, err
+				}
+				out[at] = v
+			}
+			return out, nil
+		})
+	})
+}
+
+// redefine gives the table schema and rebuilds td's rows through f (t.mu
+// held); on failure the old definition stays.
+func (t *table) redefine(ctx *sql.Context, td *tableData, schema sql.PrimaryKeySchema, f func(sql.Row) (sql.Row, error)) (*tableData, error) {
+	old := t.schema
+	t.schema = schema
+	t.refresh()
+	next, err := t.rebuild(ctx, td, f)
+	if err != nil {
+		t.schema = old
+		t.refresh()
+		return nil, err
+	}
+	return next, nil
+}
+
+// refresh recomputes what follows from the definition (t.mu held): the
+// AUTO_INCREMENT column and each index's column positions.
+func (t *table) refresh() {
+	t.autoCol = autoColumn(t.schema.Schema)
+	for _, ix := range t.indexes {
+		ix.resolve(t.schema.Schema)
+	}
+}
