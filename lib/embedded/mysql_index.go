@@ -148,7 +148,7 @@ func (t *table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 		}
 		ix.resolve(t.schema.Schema)
 		t.indexes = append(t.indexes, ix)
-		next, err := t.rebuild(ctx, td, func(r sql.Row) (sql.Row, error) { return r, nil })
+		next, err := t.rebuild(td, func(r sql.Row) (sql.Row, error) { return r, nil })
 		if err != nil {
 			t.indexes = t.indexes[:len(t.indexes)-1]
 		}

@@ -519,7 +519,7 @@ func (t *table) ddl(ctx *sql.Context, change func(td *tableData) (*tableData, er
 
 // rebuild is td with every row passed through f and every tree rebuilt for
 // the table's current definition (t.mu held).
-func (t *table) rebuild(ctx *sql.Context, td *tableData, f func(sql.Row) (sql.Row, error)) (*tableData, error) {
+func (t *table) rebuild(td *tableData, f func(sql.Row) (sql.Row, error)) (*tableData, error) {
 	out := &tableData{rows: btree.NewG(btreeDegree, t.pkLess()), indexes: map[string]*btree.BTreeG[item]{}, autoInc: td.autoInc, seq: td.seq}
 	for _, ix := range t.indexes {
 		out.indexes[ix.key()] = btree.NewG(btreeDegree, t.indexLess(ix))
@@ -546,7 +546,6 @@ func (t *table) rebuild(ctx *sql.Context, td *tableData, f func(sql.Row) (sql.Ro
 		t.put(out, nit)
 		return true
 	})
-	_ = ctx
 	return out, err
 }
 
@@ -578,7 +577,7 @@ func (t *table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.Colum
 				pks[i]++
 			}
 		}
-		return t.redefine(ctx, td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
+		return t.redefine(td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
 			out := slices.Insert(slices.Clone(row), at, nil)
 			switch {
 			case col.Default != nil:
@@ -619,7 +618,7 @@ func (t *table) DropColumn(ctx *sql.Context, name string) error {
 				pks[i]--
 			}
 		}
-		return t.redefine(ctx, td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
+		return t.redefine(td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
 			return slices.Delete(slices.Clone(row), at, at+1), nil
 		})
 	})
@@ -641,7 +640,7 @@ func (t *table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, 
 		col.PrimaryKey = t.schema.Schema[at].PrimaryKey
 		cols := slices.Clone(t.schema.Schema)
 		cols[at] = &col
-		return t.redefine(ctx, td, sql.NewPrimaryKeySchema(cols, t.schema.PkOrdinals...), func(row sql.Row) (sql.Row, error) {
+		return t.redefine(td, sql.NewPrimaryKeySchema(cols, t.schema.PkOrdinals...), func(row sql.Row) (sql.Row, error) {
 			out := slices.Clone(row)
 			if out[at] != nil {
 				v, _, err := col.Type.Convert(ctx, out[at])
@@ -657,11 +656,11 @@ func (t *table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, 
 
 // redefine gives the table schema and rebuilds td's rows through f (t.mu
 // held); on failure the old definition stays.
-func (t *table) redefine(ctx *sql.Context, td *tableData, schema sql.PrimaryKeySchema, f func(sql.Row) (sql.Row, error)) (*tableData, error) {
+func (t *table) redefine(td *tableData, schema sql.PrimaryKeySchema, f func(sql.Row) (sql.Row, error)) (*tableData, error) {
 	old := t.schema
 	t.schema = schema
 	t.refresh()
-	next, err := t.rebuild(ctx, td, f)
+	next, err := t.rebuild(td, f)
 	if err != nil {
 		t.schema = old
 		t.refresh()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -430,5 +431,35 @@ func TestMySQLDataSurvivesCleanRestart(t *testing.T) {
 		if !errors.As(err, &me) || me.Number != 1062 {
 			t.Errorf("%s: unique key not restored: %v", name, err)
 		}
+	}
+}
+
+// A client that goes away in a transaction (its connection closed, no
+// ROLLBACK) must not keep its database's write turn: the server rolls the
+// transaction back and the next writer goes ahead at once.
+func TestMySQLLostConnectionRollsBack(t *testing.T) {
+	m := startMySQL(t, "")
+	db := connect(t, m, "lost")
+	exec(t, db, "CREATE TABLE kv (k INT NOT NULL PRIMARY KEY, v VARCHAR(20) NOT NULL)")
+	exec(t, db, "INSERT INTO kv VALUES (1, 'a')")
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, conn, "BEGIN")
+	exec(t, conn, "UPDATE kv SET v = 'lost' WHERE k = 1")
+	// Close the network connection under database/sql, as a crashed
+	// client's would close.
+	if err := conn.Raw(func(dc any) error { return dc.(io.Closer).Close() }); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close() // the driver already reports the connection bad
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "INSERT INTO kv VALUES (2, 'next')"); err != nil {
+		t.Fatalf("the next writer: %v", err)
+	}
+	if v := scalar[string](t, db, "SELECT v FROM kv WHERE k = 1"); v != "a" {
+		t.Fatalf("k=1 is %q: the lost transaction's write stayed", v)
 	}
 }
