@@ -38,21 +38,77 @@ const lockWait = 50 * time.Second
 // errLockWait is returned when a write waited lockWait for its turn.
 var errLockWait = errors.New("embedded: lock wait timeout exceeded; try restarting transaction")
 
-// storage is the sql.MutableDatabaseProvider of the embedded MySQL.
-type storage struct {
-	mu  sync.RWMutex
-	dbs map[string]*database // by lower-case name
+// named holds values by case-insensitive name: a storage's databases, a
+// database's tables.
+type named[T any] struct {
+	mu sync.RWMutex
+	m  map[string]T // by lower-case name
 }
 
-func newStorage() *storage { return &storage{dbs: map[string]*database{}} }
+func (n *named[T]) get(name string) (T, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	v, ok := n.m[strings.ToLower(name)]
+	return v, ok
+}
+
+// all is every value, ordered by name.
+func (n *named[T]) all() []T {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	keys := make([]string, 0, len(n.m))
+	for k := range n.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]T, len(keys))
+	for i, k := range keys {
+		out[i] = n.m[k]
+	}
+	return out
+}
+
+// add adds the value create returns, or returns taken if name is in use.
+func (n *named[T]) add(name string, taken error, create func() (T, error)) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := strings.ToLower(name)
+	if _, ok := n.m[key]; ok {
+		return taken
+	}
+	v, err := create()
+	if err != nil {
+		return err
+	}
+	if n.m == nil {
+		n.m = map[string]T{}
+	}
+	n.m[key] = v
+	return nil
+}
+
+// drop removes name, or returns missing if it is not there.
+func (n *named[T]) drop(name string, missing error) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := strings.ToLower(name)
+	if _, ok := n.m[key]; !ok {
+		return missing
+	}
+	delete(n.m, key)
+	return nil
+}
+
+// storage is the sql.MutableDatabaseProvider of the embedded MySQL.
+type storage struct{ dbs named[*database] }
+
+func newStorage() *storage { return &storage{} }
 
 var _ sql.MutableDatabaseProvider = (*storage)(nil)
 
 // Database implements sql.DatabaseProvider.
 func (s *storage) Database(_ *sql.Context, name string) (sql.Database, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if db, ok := s.dbs[strings.ToLower(name)]; ok {
+	if db, ok := s.dbs.get(name); ok {
 		return db, nil
 	}
 	return nil, sql.ErrDatabaseNotFound.New(name)
@@ -60,55 +116,37 @@ func (s *storage) Database(_ *sql.Context, name string) (sql.Database, error) {
 
 // HasDatabase implements sql.DatabaseProvider.
 func (s *storage) HasDatabase(_ *sql.Context, name string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	_, ok := s.dbs[strings.ToLower(name)]
+	_, ok := s.dbs.get(name)
 	return ok
 }
 
 // AllDatabases implements sql.DatabaseProvider.
 func (s *storage) AllDatabases(*sql.Context) []sql.Database {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]sql.Database, 0, len(s.dbs))
-	for _, db := range s.dbs {
-		out = append(out, db)
+	dbs := s.dbs.all()
+	out := make([]sql.Database, len(dbs))
+	for i, db := range dbs {
+		out[i] = db
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
 }
 
 // CreateDatabase implements sql.MutableDatabaseProvider.
 func (s *storage) CreateDatabase(_ *sql.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := strings.ToLower(name)
-	if _, ok := s.dbs[key]; ok {
-		return sql.ErrDatabaseExists.New(name)
-	}
-	s.dbs[key] = &database{name: name, tables: map[string]*table{}, turn: make(chan struct{}, 1)}
-	return nil
+	return s.dbs.add(name, sql.ErrDatabaseExists.New(name), func() (*database, error) {
+		return &database{name: name, turn: make(chan struct{}, 1)}, nil
+	})
 }
 
 // DropDatabase implements sql.MutableDatabaseProvider.
 func (s *storage) DropDatabase(_ *sql.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := strings.ToLower(name)
-	if _, ok := s.dbs[key]; !ok {
-		return sql.ErrDatabaseNotFound.New(name)
-	}
-	delete(s.dbs, key)
-	return nil
+	return s.dbs.drop(name, sql.ErrDatabaseNotFound.New(name))
 }
 
 // database is one database: its tables, and the write turn its
 // transactions take.
 type database struct {
-	name string
-	mu   sync.RWMutex
-	// tables by lower-case name.
-	tables map[string]*table
+	name   string
+	tables named[*table]
 	// turn holds a token while a transaction that wrote here is open.
 	turn chan struct{}
 }
@@ -124,53 +162,32 @@ func (d *database) Name() string { return d.name }
 
 // GetTableInsensitive implements sql.Database.
 func (d *database) GetTableInsensitive(_ *sql.Context, name string) (sql.Table, bool, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	t, ok := d.tables[strings.ToLower(name)]
-	if !ok {
-		return nil, false, nil
+	if t, ok := d.tables.get(name); ok {
+		return t, true, nil
 	}
-	return t, true, nil
+	return nil, false, nil
 }
 
 // GetTableNames implements sql.Database.
 func (d *database) GetTableNames(*sql.Context) ([]string, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	out := make([]string, 0, len(d.tables))
-	for _, t := range d.tables {
-		out = append(out, t.name)
+	tables := d.tables.all()
+	out := make([]string, len(tables))
+	for i, t := range tables {
+		out[i] = t.name
 	}
-	sort.Strings(out)
 	return out, nil
 }
 
 // CreateTable implements sql.TableCreator.
-func (d *database) CreateTable(ctx *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	key := strings.ToLower(name)
-	if _, ok := d.tables[key]; ok {
-		return sql.ErrTableAlreadyExists.New(name)
-	}
-	t, err := newTable(ctx, d, name, schema, collation, comment)
-	if err != nil {
-		return err
-	}
-	d.tables[key] = t
-	return nil
+func (d *database) CreateTable(_ *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
+	return d.tables.add(name, sql.ErrTableAlreadyExists.New(name), func() (*table, error) {
+		return newTable(d, name, schema, collation, comment), nil
+	})
 }
 
 // DropTable implements sql.TableDropper.
 func (d *database) DropTable(_ *sql.Context, name string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	key := strings.ToLower(name)
-	if _, ok := d.tables[key]; !ok {
-		return sql.ErrTableNotFound.New(name)
-	}
-	delete(d.tables, key)
-	return nil
+	return d.tables.drop(name, sql.ErrTableNotFound.New(name))
 }
 
 // session is a connection's session: go-mysql-server's base session and

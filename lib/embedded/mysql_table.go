@@ -75,7 +75,7 @@ var (
 	_ sql.Databaseable          = (*table)(nil)
 )
 
-func newTable(_ *sql.Context, db *database, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) (*table, error) {
+func newTable(db *database, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) *table {
 	cols := make(sql.Schema, len(schema.Schema))
 	for i, c := range schema.Schema {
 		cc := *c
@@ -89,7 +89,7 @@ func newTable(_ *sql.Context, db *database, name string, schema sql.PrimaryKeySc
 	if t.autoCol >= 0 {
 		t.data.autoInc = 1
 	}
-	return t, nil
+	return t
 }
 
 func autoColumn(cols sql.Schema) int {
