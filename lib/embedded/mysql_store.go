@@ -23,10 +23,11 @@ import (
 // indexes, in a copy-on-write B-tree (github.com/google/btree): a lookup,
 // an insert, an update and a commit cost O(log n).
 //
-// Transactions. Writers to a database take turns: the first write of a
-// transaction waits for the database's write turn and holds it until the
-// transaction ends, and writes to private copies of the tables it changes
-// (a B-tree clone costs O(1)); COMMIT publishes them, ROLLBACK drops them.
+// Transactions. Writers to a database take turns: the first writing
+// statement of a transaction waits for the database's write turn (before
+// it reads the rows it changes) and holds it until the transaction ends,
+// and writes to private copies of the tables it changes (a B-tree clone
+// costs O(1)); COMMIT publishes them, ROLLBACK drops them.
 // Readers never wait: they read what was last committed, or, in a
 // transaction that wrote, its own copies. A statement that fails is undone
 // alone (a snapshot per statement). DDL is not transactional, as in MySQL.

@@ -241,23 +241,38 @@ func (t *table) readable(ctx *sql.Context) *tableData {
 }
 
 // Inserter implements sql.InsertableTable.
-func (t *table) Inserter(*sql.Context) sql.RowInserter { return &editor{t: t} }
+func (t *table) Inserter(ctx *sql.Context) sql.RowInserter { return t.editor(ctx) }
 
 // Updater implements sql.UpdatableTable.
-func (t *table) Updater(*sql.Context) sql.RowUpdater { return &editor{t: t} }
+func (t *table) Updater(ctx *sql.Context) sql.RowUpdater { return t.editor(ctx) }
 
 // Deleter implements sql.DeletableTable.
-func (t *table) Deleter(*sql.Context) sql.RowDeleter { return &editor{t: t} }
+func (t *table) Deleter(ctx *sql.Context) sql.RowDeleter { return t.editor(ctx) }
 
 // Replacer implements sql.ReplaceableTable.
-func (t *table) Replacer(*sql.Context) sql.RowReplacer { return &editor{t: t} }
+func (t *table) Replacer(ctx *sql.Context) sql.RowReplacer { return t.editor(ctx) }
 
-// editor changes a table for one statement. Its first change takes the
-// transaction's copy (and the database's write turn) and a snapshot that
-// undoes the statement if it fails.
-type editor struct{ t *table }
+// editor returns an editor for one statement, having taken the database's
+// write turn: the engine asks for the editor before the statement reads
+// the rows it changes, so an UPDATE ... SET n = n + 1 reads them after any
+// other writer's commit, never before (a lost update).
+func (t *table) editor(ctx *sql.Context) *editor {
+	e := &editor{t: t}
+	_, e.err = sessionOf(ctx).forWrite(ctx, t)
+	return e
+}
+
+// editor changes a table for one statement. Its first change takes a
+// snapshot of the transaction's copy that undoes the statement if it fails.
+type editor struct {
+	t   *table
+	err error // taking the write turn failed
+}
 
 func (e *editor) data(ctx *sql.Context) (*tableData, error) {
+	if e.err != nil {
+		return nil, e.err
+	}
 	s := sessionOf(ctx)
 	td, err := s.forWrite(ctx, e.t)
 	if err != nil {
