@@ -247,6 +247,24 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 				t.Errorf("after the update, due > 99 = %q", g)
 			}
 		},
+		"lookups with values of another type": func(t *testing.T, db *sql.DB) {
+			exec(t, db, "INSERT INTO kv VALUES (1, 'a'), (2, 'b')")
+			for _, q := range []string{
+				"SELECT COUNT(*) FROM kv WHERE k = 'abc'",
+				"SELECT COUNT(*) FROM kv WHERE k > 'x' OR k < '-'",
+				"SELECT COUNT(*) FROM kv WHERE k IN ('1', 'b', 2.0)",
+				"SELECT COUNT(*) FROM kv WHERE v = 1",
+				"SELECT COUNT(*) FROM kv WHERE v BETWEEN 0 AND 9.5",
+			} {
+				var n int
+				if err := db.QueryRowContext(t.Context(), q).Scan(&n); err != nil {
+					t.Logf("%s: %v", q, err) // refused is fine; the server must live on
+				}
+			}
+			if n := scalar[int](t, db, "SELECT COUNT(*) FROM kv WHERE k IN ('1', 2.0)"); n != 2 {
+				t.Fatalf("k IN ('1', 2.0) found %d rows, want 2", n)
+			}
+		},
 		"a failed statement is undone alone": func(t *testing.T, db *sql.DB) {
 			exec(t, db, "INSERT INTO kv VALUES (1, 'a')")
 			tx, err := db.BeginTx(t.Context(), nil)
