@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/orderstore"
 )
 
@@ -134,7 +135,7 @@ type loadResult struct {
 }
 
 func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
-	cl := client{api: strings.TrimSuffix(c.api, "/"), http: &http.Client{Timeout: 10 * time.Second}}
+	cl := client{api: strings.TrimSuffix(c.api, "/"), http: &http.Client{Transport: httpapi.NewTransport(), Timeout: 10 * time.Second}}
 	run := fmt.Sprintf("%x", rand.Uint64())
 	seller, err := cl.expect(ctx, 201, "POST", "/api/auth/register", "", map[string]any{
 		"email": "seller-" + run + "@load.test", "password": "load-password", "name": "Load seller", "role": "seller"})

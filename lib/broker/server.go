@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/twmb/franz-go/pkg/kgo"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 )
@@ -92,7 +93,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		return nil, ErrNoBootstrapServers
 	}
 	if o.httpClient == nil {
-		o.httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+		o.httpClient = &http.Client{Transport: httpapi.NewTransport()}
 	}
 	if o.maxInFlight < 1 {
 		o.maxInFlight = 1

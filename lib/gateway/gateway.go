@@ -62,11 +62,16 @@ func New(r Routes, log *slog.Logger) (*Gateway, error) {
 	return g, nil
 }
 
+// transport carries every route's requests, keeping idle connections to
+// each function for the requests in flight (httpapi.NewTransport).
+var transport = httpapi.NewTransport()
+
 func proxy(route string, target *url.URL, log *slog.Logger) (*httputil.ReverseProxy, error) {
 	if target == nil || target.Host == "" {
 		return nil, fmt.Errorf("gateway: %q has no target", route)
 	}
 	p := httputil.NewSingleHostReverseProxy(target)
+	p.Transport = transport
 	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		log.WarnContext(r.Context(), "gateway: function unreachable", "route", route, "error", err)
 		httpapi.WriteProblem(w, r, httpapi.NewProblem(http.StatusBadGateway, "bad-gateway", "the "+route+" service is unavailable; try again"))

@@ -12,7 +12,9 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
+
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/knshop/knshop/lib/httpapi"
 )
 
 // Sender delivers one event.
@@ -55,12 +57,16 @@ type Option func(*HTTP)
 // WithTimeout bounds each Send (DefaultTimeout otherwise).
 func WithTimeout(d time.Duration) Option { return func(h *HTTP) { h.timeout = d } }
 
-// WithClient sends with c instead of http.DefaultClient.
+// WithClient sends with c instead of the package's client.
 func WithClient(c *http.Client) Option { return func(h *HTTP) { h.client = c } }
+
+// client is what every sender uses unless WithClient says otherwise: it
+// keeps idle connections for the sends in flight (httpapi.NewTransport).
+var client = &http.Client{Transport: httpapi.NewTransport()}
 
 // NewHTTP returns a sender posting to url.
 func NewHTTP(url string, opts ...Option) *HTTP {
-	h := &HTTP{url: url, client: http.DefaultClient, timeout: DefaultTimeout}
+	h := &HTTP{url: url, client: client, timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(h)
 	}

@@ -3,8 +3,12 @@ package sink_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,5 +135,46 @@ func TestURLFrom(t *testing.T) {
 	}
 	if url, err := sink.URLFrom(map[string]string{"K_SINK": "http://broker"}); err != nil || url != "http://broker" {
 		t.Fatalf("URLFrom = %q, %v", url, err)
+	}
+}
+
+// Sends that overlap reuse their connections afterwards: rounds of 16 at
+// once open 16 connections in all, not 16 a round (net/http's default
+// client keeps 2 idle per host and dials the rest anew every time).
+func TestConcurrentSendsReuseConnections(t *testing.T) {
+	var dialed atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(5 * time.Millisecond) // the sends overlap
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dialed.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	s := sink.NewHTTP(srv.URL)
+	const inFlight, rounds = 16, 4
+	for range rounds {
+		var wg sync.WaitGroup
+		errs := make(chan error, inFlight)
+		for i := range inFlight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.Send(t.Context(), newEvent(t, fmt.Sprint("e", i)))
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := dialed.Load(); n > inFlight {
+		t.Fatalf("%d connections for %d rounds of %d sends at once, want at most %d", n, rounds, inFlight, inFlight)
 	}
 }
