@@ -28,8 +28,9 @@ import (
 // it reads the rows it changes) and holds it until the transaction ends,
 // and writes to private copies of the tables it changes (a B-tree clone
 // costs O(1)); COMMIT publishes them, ROLLBACK drops them.
-// Readers never wait: they read what was last committed, or, in a
-// transaction that wrote, its own copies. A statement that fails is undone
+// Readers never wait: a statement reads the tables as the last commit
+// before its first read left them (whole commits, never half of one), or,
+// in a transaction that wrote, its own copies. A statement that fails is undone
 // alone (a snapshot per statement). DDL is not transactional, as in MySQL.
 
 // lockWait is how long a write waits for another transaction's turn on
@@ -150,6 +151,22 @@ type database struct {
 	tables named[*table]
 	// turn holds a token while a transaction that wrote here is open.
 	turn chan struct{}
+	// commits is held to publish a commit's tables, and, shared, to take a
+	// statement's view of them all: a statement reads whole commits.
+	commits sync.RWMutex
+}
+
+// committedTables is every table's committed version, as one commit left
+// them.
+func (d *database) committedTables() map[*table]*tableData {
+	d.commits.RLock()
+	defer d.commits.RUnlock()
+	tables := d.tables.all()
+	out := make(map[*table]*tableData, len(tables))
+	for _, t := range tables {
+		out[t] = t.committed()
+	}
+	return out
 }
 
 var (
@@ -200,6 +217,39 @@ type session struct {
 	// statement holds, per table, the copy before the current statement
 	// changed it.
 	statement map[*table]statementSnapshot
+	// reads holds, per database, the committed tables the current
+	// statement reads.
+	reads map[*database]readView
+}
+
+// readView is what statement pid reads of a database: its tables as the
+// last commit before the statement's first read left them.
+type readView struct {
+	pid    uint64
+	tables map[*table]*tableData
+}
+
+// committed is t as statement pid reads it: from the view of t's database
+// the statement took at its first read (pid 0, outside a statement: as
+// last committed).
+func (s *session) committed(pid uint64, t *table) *tableData {
+	if pid == 0 {
+		return t.committed()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.reads[t.db]
+	if !ok || v.pid != pid {
+		v = readView{pid: pid, tables: t.db.committedTables()}
+		if s.reads == nil {
+			s.reads = map[*database]readView{}
+		}
+		s.reads[t.db] = v
+	}
+	if td, ok := v.tables[t]; ok {
+		return td
+	}
+	return t.committed() // created after the view was taken
 }
 
 // txWrites is what an open transaction changed in one database: its
@@ -297,9 +347,11 @@ func (s *session) end(commit bool) {
 	s.mu.Unlock()
 	for db, w := range writes {
 		if commit {
+			db.commits.Lock()
 			for t, td := range w.tables {
 				t.publish(td)
 			}
+			db.commits.Unlock()
 		}
 		<-db.turn
 	}

@@ -118,10 +118,11 @@ func (t *table) publish(td *tableData) {
 // view is the version ctx reads: its transaction's copy if it wrote to t,
 // else the committed one.
 func (t *table) view(ctx *sql.Context) *tableData {
-	if td, ok := sessionOf(ctx).inTx(t); ok {
+	s := sessionOf(ctx)
+	if td, ok := s.inTx(t); ok {
 		return td
 	}
-	return t.committed()
+	return s.committed(ctx.Pid(), t)
 }
 
 // compare orders two values of type typ, NULL first.
@@ -235,10 +236,11 @@ func (t *table) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, e
 // changed again), or a clone of the transaction's own copy, which the
 // statement reading it may change meanwhile.
 func (t *table) readable(ctx *sql.Context) *tableData {
-	if td, ok := sessionOf(ctx).inTx(t); ok {
+	s := sessionOf(ctx)
+	if td, ok := s.inTx(t); ok {
 		return td.clone()
 	}
-	return t.committed()
+	return s.committed(ctx.Pid(), t)
 }
 
 // Inserter implements sql.InsertableTable.

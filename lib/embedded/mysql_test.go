@@ -572,3 +572,55 @@ func TestMySQLConcurrentWritersLoseNothing(t *testing.T) {
 		t.Fatalf("writer 3 has %d entries by the index, want %d", n, each*4/5)
 	}
 }
+
+// A statement reads one commit: while transactions change two tables
+// together, a statement that reads both never sees one changed and the
+// other not yet.
+func TestMySQLStatementSeesWholeCommits(t *testing.T) {
+	m := startMySQL(t, "")
+	db := connect(t, m, "whole")
+	db.SetMaxOpenConns(4)
+	exec(t, db, "CREATE TABLE a (id INT NOT NULL PRIMARY KEY, n BIGINT NOT NULL)")
+	exec(t, db, "CREATE TABLE b (id INT NOT NULL PRIMARY KEY, n BIGINT NOT NULL)")
+	exec(t, db, "INSERT INTO a VALUES (1, 0)")
+	exec(t, db, "INSERT INTO b VALUES (1, 0)")
+	const commits = 400
+	done := make(chan error, 1)
+	go func() {
+		for range commits {
+			tx, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				done <- err
+				return
+			}
+			for _, q := range []string{"UPDATE a SET n = n + 1 WHERE id = 1", "UPDATE b SET n = n + 1 WHERE id = 1"} {
+				if _, err := tx.ExecContext(t.Context(), q); err != nil {
+					done <- errors.Join(err, tx.Rollback())
+					return
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+		var na, nb int
+		if err := db.QueryRowContext(t.Context(), "SELECT a.n, b.n FROM a JOIN b ON a.id = b.id").Scan(&na, &nb); err != nil {
+			t.Fatal(err)
+		}
+		if na != nb {
+			t.Fatalf("one statement read a.n = %d and b.n = %d: half a commit", na, nb)
+		}
+	}
+}
