@@ -13,7 +13,8 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 )
 
-// The embedded MySQL's storage (mysql_store.go, mysql_table.go).
+// The embedded MySQL's storage (mysql_store.go, mysql_table.go,
+// mysql_index.go).
 //
 // go-mysql-server parses, plans and runs the SQL; its memory engine, which
 // knshop used before, keeps a table as a slice that every commit copies and
@@ -30,8 +31,9 @@ import (
 // costs O(1)); COMMIT publishes them, ROLLBACK drops them.
 // Readers never wait: a statement reads the tables as the last commit
 // before its first read left them (whole commits, never half of one), or,
-// in a transaction that wrote, its own copies. A statement that fails is undone
-// alone (a snapshot per statement). DDL is not transactional, as in MySQL.
+// in a transaction that wrote, its own copies. A statement that fails is
+// undone alone (a snapshot per statement). DDL is not transactional, as in
+// MySQL.
 
 // lockWait is how long a write waits for another transaction's turn on
 // the same database before it fails, as innodb_lock_wait_timeout would.
