@@ -99,7 +99,7 @@ func newEngine() (*sqle.Engine, error) {
 	if replaceAgg.String() != "replaceAgg" {
 		return nil, fmt.Errorf("embedded: analyzer rule %d is %s, not replaceAgg: go-mysql-server changed", int(replaceAgg), replaceAgg)
 	}
-	return sqle.New(analyzer.NewBuilder(newStorage()).RemoveOnceAfterRule(replaceAgg).Build(), nil), nil
+	return sqle.New(analyzer.NewBuilder(&storage{}).RemoveOnceAfterRule(replaceAgg).Build(), nil), nil
 }
 
 // Addr returns the host:port the server listens on.

@@ -117,6 +117,12 @@ func (t *table) GetIndexes(*sql.Context) ([]sql.Index, error) {
 	return out, nil
 }
 
+// indexNamed is the position of the secondary index named name (in any
+// case) in t.indexes, or -1 (t.mu held).
+func (t *table) indexNamed(name string) int {
+	return slices.IndexFunc(t.indexes, func(ix *index) bool { return strings.EqualFold(ix.name, name) })
+}
+
 // PreciseMatch implements sql.IndexAddressable: the engine keeps its
 // filter over an index scan.
 func (t *table) PreciseMatch() bool { return false }
@@ -136,7 +142,7 @@ func (t *table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 		if name == "" {
 			name = def.Columns[0].Name
 		}
-		if strings.EqualFold(name, primaryName) || slices.ContainsFunc(t.indexes, func(ix *index) bool { return strings.EqualFold(ix.name, name) }) {
+		if strings.EqualFold(name, primaryName) || t.indexNamed(name) >= 0 {
 			return nil, sql.ErrDuplicateKey.New(name)
 		}
 		ix := &index{t: t, name: name, unique: def.IsUnique(), comment: def.Comment}
@@ -159,7 +165,7 @@ func (t *table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 // DropIndex implements sql.IndexAlterableTable.
 func (t *table) DropIndex(ctx *sql.Context, name string) error {
 	return t.ddl(ctx, func(td *tableData) (*tableData, error) {
-		i := slices.IndexFunc(t.indexes, func(ix *index) bool { return strings.EqualFold(ix.name, name) })
+		i := t.indexNamed(name)
 		if i < 0 {
 			return nil, sql.ErrIndexNotFound.New(name)
 		}
@@ -174,7 +180,7 @@ func (t *table) DropIndex(ctx *sql.Context, name string) error {
 // RenameIndex implements sql.IndexAlterableTable.
 func (t *table) RenameIndex(ctx *sql.Context, from, to string) error {
 	return t.ddl(ctx, func(td *tableData) (*tableData, error) {
-		i := slices.IndexFunc(t.indexes, func(ix *index) bool { return strings.EqualFold(ix.name, from) })
+		i := t.indexNamed(from)
 		if i < 0 {
 			return nil, sql.ErrIndexNotFound.New(from)
 		}
@@ -244,7 +250,7 @@ func (t *table) scan(ctx *sql.Context, lookup sql.IndexLookup) ([]sql.Row, error
 	if lookup.Index.ID() == primaryName {
 		tree, cols = td.rows, t.schema.PkOrdinals
 	} else {
-		i := slices.IndexFunc(t.indexes, func(ix *index) bool { return strings.EqualFold(ix.name, lookup.Index.ID()) })
+		i := t.indexNamed(lookup.Index.ID())
 		if i < 0 {
 			return nil, sql.ErrIndexNotFound.New(lookup.Index.ID())
 		}

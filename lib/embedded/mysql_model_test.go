@@ -134,26 +134,7 @@ func TestMySQLStorageMatchesAModel(t *testing.T) {
 			}
 		}
 	}
-	got := func(query string, args ...any) string {
-		t.Helper()
-		rows, err := db.QueryContext(ctx, query, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		defer rows.Close()
-		var ids []string
-		for rows.Next() {
-			var id int
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, fmt.Sprint(id))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(ids, " ")
-	}
+	got := func(query string) string { return column(t, db, query) }
 	check := func(round int) {
 		t.Helper()
 		x := rng.IntN(20)

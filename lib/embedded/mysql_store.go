@@ -56,6 +56,15 @@ func (n *named[T]) get(name string) (T, bool) {
 	return v, ok
 }
 
+// each calls f with every value, in no order.
+func (n *named[T]) each(f func(T)) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for _, v := range n.m {
+		f(v)
+	}
+}
+
 // all is every value, ordered by name.
 func (n *named[T]) all() []T {
 	n.mu.RLock()
@@ -73,21 +82,17 @@ func (n *named[T]) all() []T {
 }
 
 // add adds the value create returns, or returns taken if name is in use.
-func (n *named[T]) add(name string, taken error, create func() (T, error)) error {
+func (n *named[T]) add(name string, taken error, create func() T) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	key := strings.ToLower(name)
 	if _, ok := n.m[key]; ok {
 		return taken
 	}
-	v, err := create()
-	if err != nil {
-		return err
-	}
 	if n.m == nil {
 		n.m = map[string]T{}
 	}
-	n.m[key] = v
+	n.m[key] = create()
 	return nil
 }
 
@@ -105,8 +110,6 @@ func (n *named[T]) drop(name string, missing error) error {
 
 // storage is the sql.MutableDatabaseProvider of the embedded MySQL.
 type storage struct{ dbs named[*database] }
-
-func newStorage() *storage { return &storage{} }
 
 var _ sql.MutableDatabaseProvider = (*storage)(nil)
 
@@ -136,8 +139,8 @@ func (s *storage) AllDatabases(*sql.Context) []sql.Database {
 
 // CreateDatabase implements sql.MutableDatabaseProvider.
 func (s *storage) CreateDatabase(_ *sql.Context, name string) error {
-	return s.dbs.add(name, sql.ErrDatabaseExists.New(name), func() (*database, error) {
-		return &database{name: name, turn: make(chan struct{}, 1)}, nil
+	return s.dbs.add(name, sql.ErrDatabaseExists.New(name), func() *database {
+		return &database{name: name, turn: make(chan struct{}, 1)}
 	})
 }
 
@@ -163,11 +166,8 @@ type database struct {
 func (d *database) committedTables() map[*table]*tableData {
 	d.commits.RLock()
 	defer d.commits.RUnlock()
-	tables := d.tables.all()
-	out := make(map[*table]*tableData, len(tables))
-	for _, t := range tables {
-		out[t] = t.committed()
-	}
+	out := map[*table]*tableData{}
+	d.tables.each(func(t *table) { out[t] = t.committed() })
 	return out
 }
 
@@ -200,8 +200,8 @@ func (d *database) GetTableNames(*sql.Context) ([]string, error) {
 
 // CreateTable implements sql.TableCreator.
 func (d *database) CreateTable(_ *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
-	return d.tables.add(name, sql.ErrTableAlreadyExists.New(name), func() (*table, error) {
-		return newTable(d, name, schema, collation, comment), nil
+	return d.tables.add(name, sql.ErrTableAlreadyExists.New(name), func() *table {
+		return newTable(d, name, schema, collation, comment)
 	})
 }
 
@@ -214,8 +214,10 @@ func (d *database) DropTable(_ *sql.Context, name string) error {
 // the transaction's private state in each database it wrote to.
 type session struct {
 	*sql.BaseSession
-	mu     sync.Mutex
-	writes map[*database]*txWrites
+	mu sync.Mutex
+	// writes holds, per database the open transaction wrote to, its
+	// private copy of each table it changed.
+	writes map[*database]map[*table]*tableData
 	// statement holds, per table, the copy before the current statement
 	// changed it.
 	statement map[*table]statementSnapshot
@@ -254,12 +256,6 @@ func (s *session) committed(pid uint64, t *table) *tableData {
 	return t.committed() // created after the view was taken
 }
 
-// txWrites is what an open transaction changed in one database: its
-// private copy of each table it wrote to.
-type txWrites struct {
-	tables map[*table]*tableData
-}
-
 var (
 	_ sql.TransactionSession    = (*session)(nil)
 	_ sql.LifecycleAwareSession = (*session)(nil)
@@ -293,7 +289,7 @@ func (s *session) inTx(t *table) (*tableData, bool) {
 	if !ok {
 		return nil, false
 	}
-	td, ok := w.tables[t]
+	td, ok := w[t]
 	return td, ok
 }
 
@@ -313,20 +309,20 @@ func (s *session) forWrite(ctx context.Context, t *table) (*tableData, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		w = &txWrites{tables: map[*table]*tableData{}}
+		w = map[*table]*tableData{}
 		s.mu.Lock()
 		if s.writes == nil {
-			s.writes = map[*database]*txWrites{}
+			s.writes = map[*database]map[*table]*tableData{}
 		}
 		s.writes[t.db] = w
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	td, ok := w.tables[t]
+	td, ok := w[t]
 	if !ok {
 		td = t.committed().clone()
-		w.tables[t] = td
+		w[t] = td
 	}
 	return td, nil
 }
@@ -336,7 +332,7 @@ func (s *session) setTx(t *table, td *tableData) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if w, ok := s.writes[t.db]; ok {
-		w.tables[t] = td
+		w[t] = td
 	}
 }
 
@@ -350,7 +346,7 @@ func (s *session) end(commit bool) {
 	for db, w := range writes {
 		if commit {
 			db.commits.Lock()
-			for t, td := range w.tables {
+			for t, td := range w {
 				t.publish(td)
 			}
 			db.commits.Unlock()

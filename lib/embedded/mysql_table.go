@@ -115,16 +115,6 @@ func (t *table) publish(td *tableData) {
 	t.mu.Unlock()
 }
 
-// view is the version ctx reads: its transaction's copy if it wrote to t,
-// else the committed one.
-func (t *table) view(ctx *sql.Context) *tableData {
-	s := sessionOf(ctx)
-	if td, ok := s.inTx(t); ok {
-		return td
-	}
-	return s.committed(ctx.Pid(), t)
-}
-
 // compare orders two values of type typ, NULL first.
 func compare(typ sql.Type, a, b any) int {
 	switch {
@@ -468,7 +458,7 @@ func formatKey(row sql.Row, cols []int) string {
 
 // PeekNextAutoIncrementValue implements sql.AutoIncrementGetter.
 func (t *table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
-	return t.view(ctx).autoInc, nil
+	return t.readable(ctx).autoInc, nil
 }
 
 // GetNextAutoIncrementValue implements sql.AutoIncrementTable: the value

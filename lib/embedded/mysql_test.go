@@ -64,6 +64,28 @@ func exec(t testing.TB, db interface {
 	}
 }
 
+// column is the first column of query's rows, as text, joined by spaces.
+func column(t *testing.T, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var vals []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vals = append(vals, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(vals, " ")
+}
+
 func scalar[T any](t *testing.T, db *sql.DB, query string, args ...any) T {
 	t.Helper()
 	var v T
@@ -204,25 +226,7 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 				}
 				exec(t, db, "INSERT INTO ord VALUES (?, ?, ?, ?)", fmt.Sprintf("o%02d", i), fmt.Sprintf("c%d", i%3), []string{"PENDING", "PAID"}[i%2], due)
 			}
-			got := func(q string, args ...any) string {
-				rows, err := db.QueryContext(t.Context(), q, args...)
-				if err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-				defer rows.Close()
-				var ids []string
-				for rows.Next() {
-					var id string
-					if err := rows.Scan(&id); err != nil {
-						t.Fatal(err)
-					}
-					ids = append(ids, id)
-				}
-				if err := rows.Err(); err != nil {
-					t.Fatal(err)
-				}
-				return strings.Join(ids, " ")
-			}
+			got := func(q string) string { return column(t, db, q) }
 			for q, want := range map[string]string{
 				"SELECT id FROM ord WHERE id = 'o07'":                                                        "o07",
 				"SELECT id FROM ord WHERE id IN ('o03', 'o44', 'zz') ORDER BY id":                            "o03 o44",
