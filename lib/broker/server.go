@@ -9,9 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/twmb/franz-go/pkg/kgo"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+
+	"github.com/knshop/knshop/lib/httpapi"
 )
 
 // DefaultMaxInFlight is how many events an unordered Trigger delivers at once.

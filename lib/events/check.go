@@ -31,9 +31,7 @@ func check(t reflect.Type, raw []byte) error {
 	return checkValue(t, "", v, "")
 }
 
-var (
-	moneyAmountBounds = map[string]string{"min": "0", "max": strconv.FormatInt(money.MaxTotal, 10)}
-)
+var moneyAmountBounds = map[string]string{"min": "0", "max": strconv.FormatInt(money.MaxTotal, 10)}
 
 func checkValue(t reflect.Type, tag string, v any, at string) error {
 	opts := parseTag(tag)

@@ -12,8 +12,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
 	"github.com/knshop/knshop/lib/httpapi"
 )
 
