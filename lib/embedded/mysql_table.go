@@ -275,18 +275,24 @@ func (e *editor) data(ctx *sql.Context) (*tableData, error) {
 	return td, nil
 }
 
-// StatementBegin implements sql.EditOpenerCloser.
-func (e *editor) StatementBegin(*sql.Context) {}
+// StatementBegin implements sql.EditOpenerCloser. go-mysql-server calls
+// it at a statement's start, and before each row of a statement whose rows
+// may fail alone (INSERT IGNORE).
+func (e *editor) StatementBegin(ctx *sql.Context) { sessionOf(ctx).beginRow(ctx.Pid(), e.t) }
 
-// DiscardChanges implements sql.EditOpenerCloser: the statement's changes
-// to the table are undone.
+// DiscardChanges implements sql.EditOpenerCloser: the failed row's changes
+// to the table are undone (StatementBegin), or else the statement's.
 func (e *editor) DiscardChanges(ctx *sql.Context, _ error) error {
 	sessionOf(ctx).undoStatement(ctx.Pid(), e.t)
 	return nil
 }
 
-// StatementComplete implements sql.EditOpenerCloser.
-func (e *editor) StatementComplete(*sql.Context) error { return nil }
+// StatementComplete implements sql.EditOpenerCloser: a row (or the
+// statement) went through.
+func (e *editor) StatementComplete(ctx *sql.Context) error {
+	sessionOf(ctx).endRow(e.t)
+	return nil
+}
 
 // Close implements sql.Closer.
 func (e *editor) Close(*sql.Context) error { return nil }

@@ -136,6 +136,27 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 				t.Fatalf("v = %q", v)
 			}
 		},
+		"insert ignore skips only the duplicate rows": func(t *testing.T, db *sql.DB) {
+			exec(t, db, "INSERT INTO kv VALUES (2, 'old')")
+			tx, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec(t, tx, "INSERT INTO kv VALUES (9, 'before')")
+			res, err := tx.Exec("INSERT IGNORE INTO kv VALUES (1, 'a'), (2, 'dup of a committed row'), (3, 'c'), (3, 'dup in the statement'), (4, 'd')")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 3 {
+				t.Fatalf("%d rows affected, %v; want 3", n, err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := scalar[string](t, db, "SELECT GROUP_CONCAT(CONCAT(k, '=', v) ORDER BY k) FROM kv"); got != "1=a,2=old,3=c,4=d,9=before" {
+				t.Fatalf("rows %s", got)
+			}
+		},
 		"unique violation is 1062": func(t *testing.T, db *sql.DB) {
 			exec(t, db, "INSERT INTO kv VALUES (1, 'a')")
 			_, err := db.ExecContext(t.Context(), "INSERT INTO kv VALUES (2, 'a')")
