@@ -16,7 +16,6 @@ import (
 	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/openapi"
 	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/sink"
@@ -26,20 +25,15 @@ import (
 
 // Config is what admin reads at start.
 type Config struct {
-	Store    sqlstore.Config
-	Timeline mongostore.Config
-	Auth     auth.Config
-	Sink     string // K_SINK: where replayed events go
+	Store sqlstore.Config // the dead letters and the order timeline
+	Auth  auth.Config
+	Sink  string // K_SINK: where replayed events go
 }
 
-// ConfigFrom reads MYSQL_DSN (the dead letters), MONGODB_URI (the order
-// timeline), KNSHOP_SERIALIZE_DB, the JWT_* keys and K_SINK.
+// ConfigFrom reads MYSQL_DSN (the dead letters and the order timeline),
+// KNSHOP_SERIALIZE_DB, the JWT_* keys and K_SINK.
 func ConfigFrom(cfg map[string]string) (Config, error) {
 	sc, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
-	if err != nil {
-		return Config{}, fmt.Errorf("admin: config: %w", err)
-	}
-	tc, err := mongostore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return Config{}, fmt.Errorf("admin: config: %w", err)
 	}
@@ -51,7 +45,7 @@ func ConfigFrom(cfg map[string]string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("admin: config: %w", err)
 	}
-	return Config{Store: sc, Timeline: tc, Auth: ac, Sink: url}, nil
+	return Config{Store: sc, Auth: ac, Sink: url}, nil
 }
 
 // Function is the admin HTTP function.
@@ -80,7 +74,7 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	if err := fn.Use(ctx, store, err); err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	tl, err := timeline.Open(ctx, c.Timeline)
+	tl, err := timeline.Open(ctx, c.Store)
 	if err := fn.Use(ctx, tl, err); err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}

@@ -32,7 +32,7 @@ func start(t *testing.T) *env {
 	sc := storetest.MySQL(t, "operations")
 	f := New()
 	storetest.Keep(t, func(ctx context.Context) error {
-		return f.startWith(ctx, Config{Store: sc, Timeline: storetest.Mongo(t, "operations"), Auth: keys.Config, Sink: rec.URL()})
+		return f.startWith(ctx, Config{Store: sc, Auth: keys.Config, Sink: rec.URL()})
 	})
 	inst, err := fn.NewInstance("admin", f, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

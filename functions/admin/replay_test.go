@@ -66,7 +66,7 @@ func TestFailingSubscriberIsDeadLetteredAndReplayCompletes(t *testing.T) {
 	keys := authtest.New(t)
 	brokerLn := httptest.NewUnstartedServer(nil)
 	brokerURL := "http://" + brokerLn.Listener.Addr().String() + "/knshop/default"
-	cfg := map[string]string{"MYSQL_DSN": mysqlCfg.DSN, "MONGODB_URI": storetest.Mongo(t, "unused").URI, "KNSHOP_SERIALIZE_DB": "true", "K_SINK": brokerURL}
+	cfg := map[string]string{"MYSQL_DSN": mysqlCfg.DSN, "KNSHOP_SERIALIZE_DB": "true", "K_SINK": brokerURL}
 	for k, v := range keys.Env {
 		cfg[k] = v
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/knshop/knshop/lib/fn"
-	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/opsdb"
+	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/timeline"
 )
 
@@ -36,7 +36,7 @@ const (
 	purgeEvery = time.Minute
 )
 
-// New returns an unstarted timeline function: it reads MONGODB_URI and
+// New returns an unstarted timeline function: it reads MYSQL_DSN and
 // KNSHOP_TIMELINE_RETENTION and opens the operations database.
 func New() *fn.Reaction[*recorder] { return fn.OnEvent(open, record) }
 
@@ -53,7 +53,7 @@ type recorder struct {
 }
 
 func open(ctx context.Context, cfg map[string]string) (*recorder, error) {
-	c, err := mongostore.ConfigFrom(cfg, opsdb.Database)
+	c, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: config: %w", err)
 	}

@@ -42,9 +42,9 @@ func report(t *testing.T, data string) event.Event {
 // once stored; a redelivered event is kept once; a
 // report's entries are recorded; a malformed report is a 400.
 func TestRecordsEventsAndReports(t *testing.T) {
-	mongo := storetest.Mongo(t, "operations")
-	h := storetest.StartFunction(t, timelinefn.New(), mongo.Env(opsdb.Database))
-	store, err := timeline.Open(t.Context(), mongo)
+	db := storetest.MySQL(t, "operations")
+	h := storetest.StartFunction(t, timelinefn.New(), db.Env(opsdb.Database))
+	store, err := timeline.Open(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,20 @@
-// Package opsdb names the operations area's databases: the MySQL database
-// of the dead letters (lib/deadletter) and the MongoDB database of the
-// order timeline (lib/timeline) share the name, and the MySQL one's
-// migrations are here.
+// Package opsdb names the operations area's MySQL database, which holds the
+// dead letters (lib/deadletter) and the order timeline (lib/timeline), and
+// holds its migrations.
 package opsdb
 
 import "github.com/knshop/knshop/lib/areadb"
 
-// Database is the name of the operations area's databases.
+// Database is the name of the operations area's database.
 const Database = "operations"
 
 // DatabaseKey names another database than Database in a function's
 // configuration (areadb's rule; tests give each run its own).
 var DatabaseKey = areadb.Key(Database)
 
-// Migrations create the operations MySQL database: the dead letters. Each
-// step is idempotent DDL; append new steps, never edit old ones.
+// Migrations create the operations MySQL database: the dead letters, then
+// the timeline's entries. Each step is idempotent DDL; append new steps,
+// never edit old ones.
 var Migrations = []string{
 	`CREATE TABLE IF NOT EXISTS dead_letters (
 		id VARCHAR(64) NOT NULL PRIMARY KEY,
@@ -29,5 +29,19 @@ var Migrations = []string{
 		received_at DATETIME(6) NOT NULL,
 		replayed_at DATETIME(6) NULL,
 		KEY dead_letters_received (received_at)
+	)`,
+	`CREATE TABLE IF NOT EXISTS timeline_entries (
+		seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+		order_id VARCHAR(255) NOT NULL,
+		id VARCHAR(64) NOT NULL,
+		at DATETIME(6) NOT NULL,
+		kind VARCHAR(16) NOT NULL,
+		type VARCHAR(1000) NOT NULL,
+		event_id VARCHAR(1000) NOT NULL,
+		source VARCHAR(1000) NOT NULL,
+		detail TEXT NOT NULL,
+		recorded_at DATETIME(6) NOT NULL,
+		UNIQUE KEY timeline_entry (order_id, id),
+		KEY timeline_recorded (recorded_at)
 	)`,
 }

@@ -45,7 +45,7 @@ func NewBatcher(write func(context.Context, ...Entry) error) *Batcher {
 // caller whose ctx ends stops waiting; its entries are written anyway.
 func (b *Batcher) Record(ctx context.Context, entries ...Entry) error {
 	for _, e := range entries {
-		if _, err := docOf(e); err != nil {
+		if _, err := rowOf(e); err != nil {
 			return err
 		}
 	}

@@ -80,7 +80,7 @@ func lens(w [][]timeline.Entry) []int {
 // caller that stops waiting still has its entries written. On the real
 // store, everything the concurrent calls recorded is there, once.
 func TestBatcherOnTheStore(t *testing.T) {
-	store, err := timeline.Open(t.Context(), storetest.Mongo(t, "timeline"))
+	store, err := timeline.Open(t.Context(), storetest.MySQL(t, "timeline"))
 	if err != nil {
 		t.Fatal(err)
 	}

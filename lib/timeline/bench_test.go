@@ -22,7 +22,7 @@ func BenchmarkTimelineForOrder(b *testing.B) {
 	}
 	const perOrder = 8
 	ctx := context.Background()
-	store, err := timeline.Open(ctx, storetest.Mongo(b, "timelinebench"))
+	store, err := timeline.Open(ctx, storetest.MySQL(b, "timelinebench"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func BenchmarkTimelineForOrder(b *testing.B) {
 func BenchmarkTimelineRecordOne(b *testing.B) {
 	const orders, perOrder = 100, 23
 	ctx := context.Background()
-	store, err := timeline.Open(ctx, storetest.Mongo(b, "timelinerecord"))
+	store, err := timeline.Open(ctx, storetest.MySQL(b, "timelinerecord"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,20 +15,21 @@ package timeline
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/knshop/knshop/lib/events"
-	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/opsdb"
+	"github.com/knshop/knshop/lib/sqlstore"
 )
 
 // Kind is what an entry records.
@@ -65,8 +66,8 @@ type Entry struct {
 
 // Limits of what is recorded.
 const (
-	maxKey    = 255
-	maxSource = 1000
+	maxKey  = 255  // an order id
+	maxText = 1000 // source, type and event id are cut to this
 )
 
 // EventEntry is the entry of an event that passed the Broker: about the
@@ -100,103 +101,106 @@ func OrderKey(e event.Event) string {
 	return e.Subject()
 }
 
-// Store is the timeline: one document per order in the operations
-// MongoDB database's timeline collection, {_id: order id, entries: [...],
-// updatedAt}. Reading an order is one lookup by _id; writing adds entries
-// with $addToSet, so an entry recorded twice (a redelivered event) is kept
-// once. The document is the order's own, bounded by the order's life: no
-// document is shared between orders.
+// Store is the timeline: one row per entry in the operations MySQL
+// database's timeline_entries table (lib/opsdb), unique by order and entry
+// id, so an entry recorded twice (a redelivered event, a repeated report)
+// is kept once. A write of any number of entries, for any number of
+// orders, is one INSERT; reading an order is one lookup through its
+// unique key; the purge goes through the index on when entries were
+// written. Nothing is shared between orders.
 type Store struct {
-	db   *mongo.Database
-	coll *mongo.Collection
+	db *sql.DB
 }
-
-// Collection is the timeline's collection in the operations database.
-const Collection = "timeline"
 
 // ErrNotFound: the timeline has no entry for the order.
 var ErrNotFound = errors.New("timeline: no entry for the order")
 
-// Open opens the operations database c names and indexes updatedAt for
-// the purge (where the server uses indexes).
-func Open(ctx context.Context, c mongostore.Config) (*Store, error) {
-	db, err := mongostore.Open(ctx, c)
+// Open opens the operations database c names and applies its migrations
+// (lib/opsdb).
+func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
+	db, err := sqlstore.Open(ctx, c, opsdb.Migrations)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
-	coll := db.Collection(Collection)
-	useful, err := mongostore.QueriesUseIndexes(ctx, db)
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("timeline: %w", err), mongostore.Close(ctx, db))
-	}
-	// The embedded FerretDB v1 would only pay for the index on each of the
-	// many upserts, never use it (mongostore.QueriesUseIndexes).
-	if useful {
-		if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "updatedAt", Value: 1}}}); err != nil {
-			return nil, errors.Join(fmt.Errorf("timeline: index: %w", err), mongostore.Close(ctx, db))
-		}
-	}
-	return &Store{db: db, coll: coll}, nil
+	return &Store{db: db}, nil
 }
 
-// Close releases the database.
-func (s *Store) Close() error { return mongostore.Close(context.Background(), s.db) }
-
-// doc is an entry as stored. Detail is kept as a bson.D with sorted keys,
-// so the same entry always encodes the same and $addToSet can find it.
-type doc struct {
-	ID      string    `bson:"id"`
-	At      time.Time `bson:"at"`
-	Kind    string    `bson:"kind"`
-	Type    string    `bson:"type"`
-	EventID string    `bson:"eventId"`
-	Source  string    `bson:"source"`
-	Detail  bson.D    `bson:"detail"`
+// Close releases the database (sqlstore.Close). A nil Store (a function
+// never started) has nothing to close.
+func (s *Store) Close() error {
+	if s == nil {
+		return nil
+	}
+	return sqlstore.Close(s.db)
 }
 
-func docOf(e Entry) (doc, error) {
+// row is an entry as stored: its detail as JSON with sorted keys.
+type row struct {
+	Entry
+	detail []byte
+}
+
+// maxDetail bounds an entry's detail, encoded.
+const maxDetail = 16 << 10
+
+// rowOf checks e and encodes it for the table; over-long source, type and
+// event id are cut to what the columns hold.
+func rowOf(e Entry) (row, error) {
 	if !e.Kind.Valid() || e.ID == "" || e.OrderID == "" || len(e.OrderID) > maxKey || len(e.ID) > 64 {
-		return doc{}, fmt.Errorf("timeline: invalid entry %q (%s) of %q", e.ID, e.Kind, e.OrderID)
+		return row{}, fmt.Errorf("timeline: invalid entry %q (%s) of %q", e.ID, e.Kind, e.OrderID)
 	}
-	if len(e.Source) > maxSource {
-		e.Source = e.Source[:maxSource]
+	e.Source, e.Type, e.EventID = cut(e.Source), cut(e.Type), cut(e.EventID)
+	if e.Detail == nil {
+		e.Detail = map[string]any{}
 	}
-	detail := bson.D{}
-	for _, k := range slices.Sorted(maps.Keys(e.Detail)) {
-		detail = append(detail, bson.E{Key: k, Value: e.Detail[k]})
+	detail, err := json.Marshal(e.Detail) // maps encode with sorted keys
+	if err != nil || len(detail) > maxDetail {
+		return row{}, fmt.Errorf("timeline: entry %q of %q: detail not JSON or over %d bytes", e.ID, e.OrderID, maxDetail)
 	}
-	// Millisecond precision, as MongoDB stores dates: the same entry
-	// written again must encode identically.
-	return doc{ID: e.ID, At: e.At.UTC().Truncate(time.Millisecond), Kind: string(e.Kind), Type: e.Type,
-		EventID: e.EventID, Source: e.Source, Detail: detail}, nil
+	e.At = e.At.UTC().Truncate(time.Microsecond)
+	return row{Entry: e, detail: detail}, nil
 }
 
-// Record adds entries to their orders' documents: one update per order.
+// cut shortens s to maxText bytes, on a rune boundary.
+func cut(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	s = s[:maxText]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// insertChunk bounds the rows of one INSERT (8 placeholders each).
+const insertChunk = 500
+
+// Record adds entries: one INSERT for every insertChunk of them. An entry
+// already recorded (same order and id) is left as it is.
 func (s *Store) Record(ctx context.Context, entries ...Entry) error {
-	byOrder := map[string][]doc{}
-	latest := map[string]time.Time{}
-	var orders []string
+	rows := make([]row, 0, len(entries))
 	for _, e := range entries {
-		d, err := docOf(e)
+		r, err := rowOf(e)
 		if err != nil {
 			return err
 		}
-		if _, ok := byOrder[e.OrderID]; !ok {
-			orders = append(orders, e.OrderID)
-		}
-		byOrder[e.OrderID] = append(byOrder[e.OrderID], d)
-		if d.At.After(latest[e.OrderID]) {
-			latest[e.OrderID] = d.At
-		}
+		rows = append(rows, r)
 	}
 	now := time.Now().UTC()
-	for _, order := range orders {
-		_, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: order}}, bson.D{
-			{Key: "$addToSet", Value: bson.D{{Key: "entries", Value: bson.D{{Key: "$each", Value: byOrder[order]}}}}},
-			{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: now}}},
-		}, options.UpdateOne().SetUpsert(true))
-		if err != nil {
-			return fmt.Errorf("timeline: record %d entries of %s: %w", len(byOrder[order]), order, err)
+	for chunk := range slices.Chunk(rows, insertChunk) {
+		var q strings.Builder
+		q.WriteString("INSERT IGNORE INTO timeline_entries (order_id, id, at, kind, type, event_id, source, detail, recorded_at) VALUES ")
+		args := make([]any, 0, 9*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, r.OrderID, r.ID, r.At, string(r.Kind), r.Type, r.EventID, r.Source, r.detail, now)
+		}
+		if _, err := s.db.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("timeline: record %d entries: %w", len(chunk), err)
 		}
 	}
 	return nil
@@ -209,26 +213,24 @@ const MaxEntries = 1000
 // each delivery numbered with its attempt: the how-manieth delivery of the
 // same event to the same function.
 func (s *Store) ForOrder(ctx context.Context, orderID string) ([]Entry, error) {
-	var got struct {
-		Entries []doc `bson:"entries"`
-	}
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: orderID}}).Decode(&got)
-	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && len(got.Entries) == 0) {
-		return nil, ErrNotFound
-	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, kind, type, event_id, source, detail FROM timeline_entries
+		WHERE order_id = ? ORDER BY at, seq LIMIT ?`, orderID, MaxEntries)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: read %s: %w", orderID, err)
 	}
-	slices.SortStableFunc(got.Entries, func(a, b doc) int { return a.At.Compare(b.At) })
-	if len(got.Entries) > MaxEntries {
-		got.Entries = got.Entries[:MaxEntries]
-	}
-	out := make([]Entry, 0, len(got.Entries))
+	defer rows.Close()
+	var out []Entry
 	attempts := map[string]int{}
-	for _, d := range got.Entries {
-		e := Entry{ID: d.ID, OrderID: orderID, At: d.At.UTC(), Kind: Kind(d.Kind), Type: d.Type, EventID: d.EventID, Source: d.Source, Detail: map[string]any{}}
-		for _, kv := range d.Detail {
-			e.Detail[kv.Key] = kv.Value
+	for rows.Next() {
+		e := Entry{OrderID: orderID}
+		var kind string
+		var detail []byte
+		if err := rows.Scan(&e.ID, &e.At, &kind, &e.Type, &e.EventID, &e.Source, &detail); err != nil {
+			return nil, fmt.Errorf("timeline: read %s: %w", orderID, err)
+		}
+		e.Kind, e.At = Kind(kind), e.At.UTC()
+		if err := json.Unmarshal(detail, &e.Detail); err != nil || e.Detail == nil {
+			return nil, fmt.Errorf("timeline: read %s: entry %s: detail %q is not a JSON object", orderID, e.ID, detail)
 		}
 		if e.Kind == KindDelivery {
 			key := e.EventID + "\x00" + fmt.Sprint(e.Detail["function"])
@@ -237,36 +239,27 @@ func (s *Store) ForOrder(ctx context.Context, orderID string) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("timeline: read %s: %w", orderID, err)
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
 	return out, nil
 }
 
-// Purge deletes up to limit orders' timelines not written since before,
-// and returns how many: bounded work for one tick.
+// Purge deletes up to limit entries written before before, oldest first,
+// and returns how many: bounded work for one tick, through the index on
+// recorded_at.
 func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (int64, error) {
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$lt", Value: before.UTC()}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM timeline_entries WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?`,
+		before.UTC(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("timeline: purge: %w", err)
 	}
-	var ids []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &ids); err != nil {
-		return 0, fmt.Errorf("timeline: purge: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	keys := make([]string, len(ids))
-	for i, d := range ids {
-		keys[i] = d.ID
-	}
-	res, err := s.coll.DeleteMany(ctx, bson.D{
-		{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}},
-		{Key: "updatedAt", Value: bson.D{{Key: "$lt", Value: before.UTC()}}},
-	})
+	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, fmt.Errorf("timeline: purge: %w", err)
 	}
-	return res.DeletedCount, nil
+	return n, nil
 }
