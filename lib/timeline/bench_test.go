@@ -14,7 +14,7 @@ import (
 
 // BenchmarkTimelineForOrder reads one order's timeline from a collection
 // holding KNSHOP_TIMELINE_ORDERS orders (default 100,000) of 8 entries
-// each, on MONGODB_URI's server when set, else the embedded FerretDB.
+// each, on MYSQL_DSN's server when set, else the embedded engine.
 func BenchmarkTimelineForOrder(b *testing.B) {
 	orders := 100_000
 	if v, err := strconv.Atoi(os.Getenv("KNSHOP_TIMELINE_ORDERS")); err == nil && v > 0 {
@@ -61,7 +61,8 @@ func BenchmarkTimelineForOrder(b *testing.B) {
 
 // BenchmarkTimelineRecordOne is the timeline's write as the saga makes it:
 // one report at a time, each adding one entry to an order that already has
-// 23 (a whole order's events and deliveries), on the embedded FerretDB.
+// 23 (a whole order's events and deliveries), on MYSQL_DSN's server when
+// set, else the embedded engine.
 func BenchmarkTimelineRecordOne(b *testing.B) {
 	const orders, perOrder = 100, 23
 	ctx := context.Background()
