@@ -169,8 +169,11 @@ func Entries(e event.Event) ([]Entry, error) {
 		return nil, fmt.Errorf("timeline: report %s has %d entries, at most %d", e.ID(), len(out), MaxReport)
 	}
 	for _, en := range out {
-		if !en.Kind.Valid() || en.Kind == KindEvent || en.ID == "" || en.OrderID == "" {
+		if en.Kind == KindEvent {
 			return nil, fmt.Errorf("timeline: report %s: invalid entry %q (%s)", e.ID(), en.ID, en.Kind)
+		}
+		if _, err := rowOf(en); err != nil {
+			return nil, fmt.Errorf("timeline: report %s: %w", e.ID(), err)
 		}
 	}
 	return out, nil

@@ -149,6 +149,10 @@ func rowOf(e Entry) (row, error) {
 	if !e.Kind.Valid() || e.ID == "" || e.OrderID == "" || len(e.OrderID) > maxKey || len(e.ID) > 64 {
 		return row{}, fmt.Errorf("timeline: invalid entry %q (%s) of %q", e.ID, e.Kind, e.OrderID)
 	}
+	// DATETIME's range; a missing time would fail the whole write.
+	if y := e.At.UTC().Year(); y < 1000 || y > 9999 {
+		return row{}, fmt.Errorf("timeline: entry %q of %q: time %s out of range", e.ID, e.OrderID, e.At.Format(time.RFC3339))
+	}
 	e.Source, e.Type, e.EventID = cut(e.Source), cut(e.Type), cut(e.EventID)
 	if e.Detail == nil {
 		e.Detail = map[string]any{}
@@ -173,7 +177,7 @@ func cut(s string) string {
 	return s
 }
 
-// insertChunk bounds the rows of one INSERT (8 placeholders each).
+// insertChunk bounds the rows of one INSERT (9 placeholders each).
 const insertChunk = 500
 
 // Record adds entries: one INSERT for every insertChunk of them. An entry

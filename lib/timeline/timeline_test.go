@@ -106,9 +106,10 @@ func TestReportsAreChecked(t *testing.T) {
 	for name, data := range map[string]string{
 		"not an array": `{"id":"x"}`,
 		"unknown kind": `[{"id":"x","orderId":"o","kind":"gossip"}]`,
-		"event kind":   `[{"id":"x","orderId":"o","kind":"event"}]`,
-		"no order":     `[{"id":"x","kind":"delivery"}]`,
-		"no id":        `[{"orderId":"o","kind":"delivery"}]`,
+		"event kind":   `[{"id":"x","orderId":"o","kind":"event","at":"2026-12-06T10:00:00Z"}]`,
+		"no order":     `[{"id":"x","kind":"delivery","at":"2026-12-06T10:00:00Z"}]`,
+		"no id":        `[{"orderId":"o","kind":"delivery","at":"2026-12-06T10:00:00Z"}]`,
+		"no time":      `[{"id":"x","orderId":"o","kind":"delivery"}]`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := event.New()
