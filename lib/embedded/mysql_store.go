@@ -461,13 +461,13 @@ func (s *session) endRow(t *table) {
 	delete(s.checkpoint, t)
 }
 
-// undoStatement puts t back as it was before the current row of statement
-// pid, when a row is marked (beginRow), else before the statement.
-func (s *session) undoStatement(pid uint64, t *table) {
+// undoStatement puts t back as it was before statement pid or, with
+// rowOnly and a row marked (beginRow), before the current row.
+func (s *session) undoStatement(pid uint64, t *table, rowOnly bool) {
 	s.mu.Lock()
 	snap, ok := s.checkpoint[t]
 	delete(s.checkpoint, t)
-	if !ok || snap.pid != pid {
+	if !rowOnly || !ok || snap.pid != pid {
 		snap, ok = s.statement[t]
 	}
 	s.mu.Unlock()

@@ -280,10 +280,13 @@ func (e *editor) data(ctx *sql.Context) (*tableData, error) {
 // may fail alone (INSERT IGNORE).
 func (e *editor) StatementBegin(ctx *sql.Context) { sessionOf(ctx).beginRow(ctx.Pid(), e.t) }
 
-// DiscardChanges implements sql.EditOpenerCloser: the failed row's changes
-// to the table are undone (StatementBegin), or else the statement's.
-func (e *editor) DiscardChanges(ctx *sql.Context, _ error) error {
-	sessionOf(ctx).undoStatement(ctx.Pid(), e.t)
+// DiscardChanges implements sql.EditOpenerCloser. A row that INSERT
+// IGNORE skips (an sql.IgnorableError) has its changes to the table undone
+// back to StatementBegin; any other error undoes the whole statement, as
+// MySQL does.
+func (e *editor) DiscardChanges(ctx *sql.Context, err error) error {
+	_, rowOnly := err.(sql.IgnorableError)
+	sessionOf(ctx).undoStatement(ctx.Pid(), e.t, rowOnly)
 	return nil
 }
 

@@ -157,6 +157,26 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 				t.Fatalf("rows %s", got)
 			}
 		},
+		"insert ignore that fails on a row keeps none of its rows": func(t *testing.T, db *sql.DB) {
+			tx, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec(t, tx, "INSERT INTO kv VALUES (9, 'before')")
+			// The third row's JSON_EXTRACT fails: not a duplicate, so not
+			// ignored, and the statement is undone whole.
+			_, err = tx.Exec(`INSERT IGNORE INTO kv SELECT 1, JSON_EXTRACT('{"a":"x"}', '$.a')
+				UNION ALL SELECT 2, 'b' UNION ALL SELECT 3, JSON_EXTRACT('not json', '$.a')`)
+			if err == nil {
+				t.Fatal("a failing row went through")
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := scalar[string](t, db, "SELECT GROUP_CONCAT(CONCAT(k, '=', v) ORDER BY k) FROM kv"); got != "9=before" {
+				t.Fatalf("rows %s", got)
+			}
+		},
 		"unique violation is 1062": func(t *testing.T, db *sql.DB) {
 			exec(t, db, "INSERT INTO kv VALUES (1, 'a')")
 			_, err := db.ExecContext(t.Context(), "INSERT INTO kv VALUES (2, 'a')")
