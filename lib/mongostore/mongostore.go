@@ -80,8 +80,8 @@ type clients struct {
 // runs every function in one process, each calling Open on its own, and
 // FerretDB v1 is only correct when all writers of a document share one
 // connection. Each database gets its own (FerretDB keeps each in a file of
-// its own), so the catalog's stock steps do not queue behind the timeline's
-// reports.
+// its own), so the catalog's stock steps do not queue behind the identity
+// area's writes.
 var shared = &clients{byKey: map[string]*mongo.Client{}, poolSize: 1}
 
 // concurrent holds the clients OpenConcurrent hands out with
