@@ -20,7 +20,6 @@ type index struct {
 	names   []string // the columns, by name
 	cols    []int    // their positions in the table's schema
 	unique  bool
-	primary bool
 	comment string
 }
 
@@ -104,7 +103,7 @@ func (t *table) GetIndexes(*sql.Context) ([]sql.Index, error) {
 	defer t.mu.RUnlock()
 	var out []sql.Index
 	if len(t.schema.PkOrdinals) > 0 {
-		pk := &index{t: t, name: primaryName, unique: true, primary: true}
+		pk := &index{t: t, name: primaryName, unique: true}
 		for _, p := range t.schema.PkOrdinals {
 			pk.names = append(pk.names, t.schema.Schema[p].Name)
 		}

@@ -335,12 +335,21 @@ func (t *table) insert(td *tableData, row sql.Row) error {
 	if len(t.schema.PkOrdinals) == 0 {
 		td.seq++
 		it.seq = td.seq
-	} else if old, ok := td.rows.Get(it); ok {
-		return sql.NewUniqueKeyErr(formatKey(row, t.schema.PkOrdinals), true, old.row)
+	}
+	return t.add(td, it)
+}
+
+// add puts it into td unless its primary key or a unique index's values
+// are taken (t.mu held).
+func (t *table) add(td *tableData, it item) error {
+	if len(t.schema.PkOrdinals) > 0 {
+		if old, ok := td.rows.Get(it); ok {
+			return sql.NewUniqueKeyErr(formatKey(it.row, t.schema.PkOrdinals), true, old.row)
+		}
 	}
 	for _, ix := range t.indexes {
 		if old, ok := t.clash(td, ix, it, nil); ok {
-			return sql.NewUniqueKeyErr(formatKey(row, ix.cols), false, old.row)
+			return sql.NewUniqueKeyErr(formatKey(it.row, ix.cols), false, old.row)
 		}
 	}
 	t.put(td, it)
@@ -547,21 +556,8 @@ func (t *table) rebuild(td *tableData, f func(sql.Row) (sql.Row, error)) (*table
 		if row, err = f(it.row); err != nil {
 			return false
 		}
-		nit := item{row: row, seq: it.seq}
-		if len(t.schema.PkOrdinals) > 0 {
-			if _, dup := out.rows.Get(nit); dup {
-				err = sql.NewUniqueKeyErr(formatKey(row, t.schema.PkOrdinals), true, row)
-				return false
-			}
-		}
-		for _, ix := range t.indexes {
-			if old, dup := t.clash(out, ix, nit, nil); dup {
-				err = sql.NewUniqueKeyErr(formatKey(row, ix.cols), false, old.row)
-				return false
-			}
-		}
-		t.put(out, nit)
-		return true
+		err = t.add(out, item{row: row, seq: it.seq})
+		return err == nil
 	})
 	return out, err
 }
@@ -585,16 +581,8 @@ func (t *table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.Colum
 			}
 			at = i + 1
 		}
-		old := t.schema
-		cols := slices.Insert(slices.Clone(old.Schema), at, &col)
-		pks := make([]int, len(old.PkOrdinals))
-		for i, p := range old.PkOrdinals {
-			pks[i] = p
-			if p >= at {
-				pks[i]++
-			}
-		}
-		return t.redefine(td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
+		cols := slices.Insert(slices.Clone(t.schema.Schema), at, &col)
+		return t.redefine(td, sql.NewPrimaryKeySchema(cols, shifted(t.schema.PkOrdinals, at, 1)...), func(row sql.Row) (sql.Row, error) {
 			out := slices.Insert(slices.Clone(row), at, nil)
 			switch {
 			case col.Default != nil:
@@ -626,19 +614,24 @@ func (t *table) DropColumn(ctx *sql.Context, name string) error {
 		if slices.Contains(t.schema.PkOrdinals, at) {
 			return nil, errors.New("embedded: dropping a primary key column is not supported")
 		}
-		old := t.schema
-		cols := slices.Delete(slices.Clone(old.Schema), at, at+1)
-		pks := make([]int, len(old.PkOrdinals))
-		for i, p := range old.PkOrdinals {
-			pks[i] = p
-			if p > at {
-				pks[i]--
-			}
-		}
-		return t.redefine(td, sql.NewPrimaryKeySchema(cols, pks...), func(row sql.Row) (sql.Row, error) {
+		cols := slices.Delete(slices.Clone(t.schema.Schema), at, at+1)
+		return t.redefine(td, sql.NewPrimaryKeySchema(cols, shifted(t.schema.PkOrdinals, at+1, -1)...), func(row sql.Row) (sql.Row, error) {
 			return slices.Delete(slices.Clone(row), at, at+1), nil
 		})
 	})
+}
+
+// shifted is the column positions pks with those from from on moved by d
+// (a column added or dropped before them).
+func shifted(pks []int, from, d int) []int {
+	out := make([]int, len(pks))
+	for i, p := range pks {
+		out[i] = p
+		if p >= from {
+			out[i] += d
+		}
+	}
+	return out
 }
 
 // ModifyColumn implements sql.AlterableTable: a new definition for a
