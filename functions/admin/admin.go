@@ -70,15 +70,17 @@ func (f *Function) startWith(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	store, err := deadletter.Open(ctx, c.Store)
-	if err := fn.Use(ctx, store, err); err != nil {
+	// One pool for the operations database's two stores: the dead letters'
+	// store owns it (and closes it), the timeline reads through it.
+	db, err := sqlstore.Open(ctx, c.Store, opsdb.Migrations)
+	if err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	tl, err := timeline.Open(ctx, c.Store)
-	if err := fn.Use(ctx, tl, err); err != nil {
+	store := deadletter.New(db)
+	if err := fn.Use(ctx, store, nil); err != nil {
 		return fmt.Errorf("admin: start: %w", err)
 	}
-	f.store, f.timeline, f.sink = store, tl, sink.NewHTTP(c.Sink)
+	f.store, f.timeline, f.sink = store, timeline.New(db), sink.NewHTTP(c.Sink)
 	f.Routes = auth.NewRoutes(c.Auth)
 	f.SignedIn("GET /api/admin/dead-letters", f.list, auth.Admin)
 	f.SignedIn("POST /api/admin/dead-letters/{id}/replay", f.replay, auth.Admin)

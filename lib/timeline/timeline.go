@@ -115,6 +115,10 @@ type Store struct {
 // ErrNotFound: the timeline has no entry for the order.
 var ErrNotFound = errors.New("timeline: no entry for the order")
 
+// New returns the timeline of db, a database migrated with
+// opsdb.Migrations.
+func New(db *sql.DB) *Store { return &Store{db: db} }
+
 // Open opens the operations database c names and applies its migrations
 // (lib/opsdb).
 func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
@@ -122,7 +126,7 @@ func Open(ctx context.Context, c sqlstore.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
-	return &Store{db: db}, nil
+	return New(db), nil
 }
 
 // Close releases the database (sqlstore.Close). A nil Store (a function
