@@ -29,21 +29,25 @@ const (
 	replyRetryWait = time.Second
 )
 
-// consumer is the part of a consumer-group client a dispatcher uses.
-type consumer interface {
-	PollRecords(ctx context.Context, maxPollRecords int) kgo.Fetches
-	CommitOffsetsSync(ctx context.Context, uncommitted map[string]map[int32]kgo.EpochOffset,
-		onDone func(*kgo.Client, *kmsg.OffsetCommitRequest, *kmsg.OffsetCommitResponse, error))
+// source is where a dispatcher takes its Trigger's records and commits its
+// group's offsets: a subscription to its Broker's shared fetch.
+type source interface {
+	// poll returns the next records, in offset order within a partition; ok
+	// is false once ctx ends or the source is closed.
+	poll(ctx context.Context) (recs []*kgo.Record, ok bool)
+	// commit stores, per partition, the offset to resume from.
+	commit(ctx context.Context, marks map[int32]kgo.EpochOffset) error
 }
 
 // dispatcher feeds one Trigger from its consumer group.
 type dispatcher struct {
 	topic     string
+	group     string
 	filter    triggerFilter
 	target    target
 	ordered   bool
 	inFlight  chan struct{}
-	consumer  consumer
+	source    source
 	replies   producer
 	deliverer *deliverer
 	logger    *slog.Logger
@@ -69,15 +73,11 @@ func (d *dispatcher) run(ctx context.Context) {
 		d.commit(ctx, tr)
 	}()
 	for {
-		fetches := d.consumer.PollRecords(ctx, pollBatch)
-		if fetches.IsClientClosed() || ctx.Err() != nil {
+		recs, ok := d.source.poll(ctx)
+		if !ok {
 			return
 		}
-		fetches.EachError(func(topic string, partition int32, err error) {
-			d.logger.LogAttrs(ctx, slog.LevelWarn, "fetch failed",
-				slog.String("topic", topic), slog.Int("partition", int(partition)), slog.Any("error", err))
-		})
-		for _, rec := range fetches.Records() {
+		for _, rec := range recs {
 			tr.start(rec)
 			if !d.filter.mayPass(rec) {
 				tr.done(rec) // another type: nothing to deliver
@@ -164,17 +164,11 @@ func (d *dispatcher) commit(ctx context.Context, tr *tracker) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
-	d.consumer.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{d.topic: marks},
-		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-			if err == nil {
-				err = commitError(resp)
-			}
-			if err != nil {
-				d.logger.LogAttrs(ctx, slog.LevelError, "offset commit failed", slog.Any("error", err))
-				return
-			}
-			tr.committed(marks)
-		})
+	if err := d.source.commit(cctx, marks); err != nil {
+		d.logger.LogAttrs(ctx, slog.LevelError, "offset commit failed", slog.Any("error", err))
+		return
+	}
+	tr.committed(marks)
 }
 
 func commitError(resp *kmsg.OffsetCommitResponse) error {

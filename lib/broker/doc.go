@@ -4,5 +4,6 @@
 // and serves them against a Kafka cluster: an HTTP ingress that writes
 // CloudEvents to one topic per Broker, and one consumer group per Trigger that
 // filters, delivers with retries and dead-lettering, publishes reply events and
-// commits an offset only once its record has been handled.
+// commits an offset only once its record has been handled. A Broker's topic is
+// fetched once for all its Triggers (see feed).
 package broker

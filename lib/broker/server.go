@@ -36,6 +36,7 @@ type options struct {
 	httpClient  *http.Client
 	maxInFlight int
 	fetchWait   time.Duration
+	maxBacklog  int
 }
 
 // WithBootstrapServers sets the Kafka cluster (host:port each). Required.
@@ -68,6 +69,12 @@ func WithFetchMaxWait(d time.Duration) Option {
 	return func(o *options) { o.fetchWait = d }
 }
 
+// WithMaxBacklog sets how many fetched records a Trigger may leave untaken
+// before it stops sharing its Broker's fetch (default DefaultMaxBacklog).
+func WithMaxBacklog(n int) Option {
+	return func(o *options) { o.maxBacklog = n }
+}
+
 // Server runs the data plane of the configured Brokers and Triggers.
 type Server struct {
 	cfg      Config
@@ -79,14 +86,14 @@ type Server struct {
 	started   bool
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
-	consumers []*kgo.Client
+	feeds     []*feed
 	filters   []triggerFilter
 	closeOnce sync.Once
 }
 
 // New builds a Server; nothing is contacted until Start.
 func New(cfg Config, opts ...Option) (*Server, error) {
-	o := options{logger: slog.Default(), maxInFlight: DefaultMaxInFlight, fetchWait: 250 * time.Millisecond}
+	o := options{logger: slog.Default(), maxInFlight: DefaultMaxInFlight, fetchWait: 250 * time.Millisecond, maxBacklog: DefaultMaxBacklog}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -118,8 +125,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 // Handler is the ingress: POST /<namespace>/<broker>. Serve it after Start.
 func (s *Server) Handler() http.Handler { return s.ingress }
 
-// Start creates the Broker topics that are missing and starts one consumer
-// group per Trigger. The Triggers run until Close or until ctx ends.
+// Start creates the Broker topics that are missing and starts, per Broker,
+// one fetch of its topic shared by its Triggers, each Trigger with a consumer
+// group of its own. The Triggers run until Close or until ctx ends.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,14 +142,17 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	var ds []*dispatcher
-	for _, t := range s.cfg.Triggers {
-		d, err := s.newDispatcher(t)
-		if err != nil {
-			s.stopLocked()
-			return fmt.Errorf("broker: start trigger %s/%s: %w", t.Namespace, t.Name, err)
-		}
-		ds = append(ds, d)
+	ds, err := s.newDispatchers(ctx)
+	if err != nil {
+		s.stopLocked()
+		return fmt.Errorf("broker: start: %w", err)
+	}
+	for _, f := range s.feeds {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			f.run(runCtx)
+		}()
 	}
 	for _, d := range ds {
 		s.wg.Add(1)
@@ -160,6 +171,42 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// newDispatchers builds a dispatcher per Trigger, then opens each Broker's
+// feed and subscribes the Broker's Triggers to it.
+func (s *Server) newDispatchers(ctx context.Context) ([]*dispatcher, error) {
+	byTopic := map[string][]*dispatcher{}
+	var topics []string
+	var ds []*dispatcher
+	for _, t := range s.cfg.Triggers {
+		d, err := s.newDispatcher(t)
+		if err != nil {
+			return nil, fmt.Errorf("trigger %s/%s: %w", t.Namespace, t.Name, err)
+		}
+		if _, seen := byTopic[d.topic]; !seen {
+			topics = append(topics, d.topic)
+		}
+		byTopic[d.topic] = append(byTopic[d.topic], d)
+		ds = append(ds, d)
+	}
+	for _, topic := range topics {
+		subscribers := byTopic[topic]
+		groups := make([]string, len(subscribers))
+		for i, d := range subscribers {
+			groups[i] = d.group
+		}
+		f, err := newFeed(ctx, s.opts, topic, groups)
+		if err != nil {
+			return nil, err
+		}
+		s.feeds = append(s.feeds, f)
+		for i, d := range subscribers {
+			d.source = f.subs[i]
+		}
+	}
+	return ds, nil
+}
+
+// newDispatcher is t's dispatcher, without its source yet.
 func (s *Server) newDispatcher(t *eventingv1.Trigger) (*dispatcher, error) {
 	b, ok := s.brokerOf(t)
 	if !ok {
@@ -169,27 +216,15 @@ func (s *Server) newDispatcher(t *eventingv1.Trigger) (*dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(s.opts.seeds...),
-		kgo.ConsumerGroup(GroupName(t.Namespace, t.Name)),
-		kgo.ConsumeTopics(b.Topic()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.DisableAutoCommit(),
-		kgo.FetchMaxWait(s.opts.fetchWait),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("new consumer: %w", err)
-	}
-	s.consumers = append(s.consumers, cl)
 	f := newTriggerFilter(t)
 	s.filters = append(s.filters, f)
 	return &dispatcher{
 		topic:     b.Topic(),
+		group:     GroupName(t.Namespace, t.Name),
 		filter:    f,
 		target:    tgt,
 		ordered:   t.Annotations[DeliveryOrderAnnotation] == "ordered",
 		inFlight:  make(chan struct{}, s.opts.maxInFlight),
-		consumer:  cl,
 		replies:   s.producer,
 		deliverer: &deliverer{client: s.opts.httpClient, logger: s.opts.logger.With("trigger", t.Namespace+"/"+t.Name)},
 		logger:    s.opts.logger.With("trigger", t.Namespace+"/"+t.Name),
@@ -246,10 +281,10 @@ func (s *Server) stopLocked() {
 		s.cancel()
 	}
 	s.wg.Wait()
-	for _, cl := range s.consumers {
-		cl.Close()
+	for _, f := range s.feeds {
+		f.close()
 	}
-	s.consumers = nil
+	s.feeds = nil
 	for _, f := range s.filters {
 		f.Close()
 	}
