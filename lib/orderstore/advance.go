@@ -155,14 +155,25 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 	// A forward skip also records the states it passes over: the later
 	// event proves they happened (see CanMove), and the history then always
 	// reads PENDING, RESERVED, PAID, ... in order. Each entry takes a version.
+	// The row keeps the whole history; an order stored before it did gets
+	// its items and history into the row here.
 	steps := append(passedOver(o.Status, c.To), c.To)
+	prev := o
+	for _, st := range steps {
+		o.History = append(o.History, HistoryEntry{Status: st, At: at})
+	}
+	itemsJSON, historyJSON, err := encodeDetails(o)
+	if err != nil {
+		return Advanced{}, err
+	}
 	// Once paid or ended the deadline is dropped (CASE keeps it otherwise),
 	// and checked_at restarts the stall clock of reconcile-orders.
 	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, cancel_reason = ?, payment_id = ?, payment_status = ?,
 		delivery_id = ?, delivery_status = ?, tracking_number = ?, version = version + ?, updated_at = ?,
-		deadline = CASE WHEN ? THEN deadline ELSE NULL END, checked_at = ?, redrives = 0
+		deadline = CASE WHEN ? THEN deadline ELSE NULL END, checked_at = ?, redrives = 0, items = ?, history = ?
 		WHERE id = ? AND status = ? AND version = ?`,
-		c.To, reason, payID, payStatus, delID, delStatus, tracking, len(steps), at, c.To.Unpaid(), at, o.ID, o.Status, o.Version)
+		c.To, reason, payID, payStatus, delID, delStatus, tracking, len(steps), at, c.To.Unpaid(), at, itemsJSON, historyJSON,
+		prev.ID, prev.Status, prev.Version)
 	if err != nil {
 		return Advanced{}, fmt.Errorf("update: %w", err)
 	}
@@ -171,13 +182,7 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 	} else if n != 1 {
 		return Advanced{}, ErrConcurrentChange
 	}
-	for _, st := range steps {
-		o.Version++
-		if err := addHistory(ctx, tx, o.ID, o.Version, st, at); err != nil {
-			return Advanced{}, err
-		}
-		o.History = append(o.History, HistoryEntry{Status: st, At: at})
-	}
+	o.Version += int64(len(steps))
 	o.Status, o.UpdatedAt, o.Redrives = c.To, at, 0
 	if !c.To.Unpaid() {
 		o.Deadline = nil

@@ -23,7 +23,7 @@ func usd(a int64) money.Money { return money.New(a, "USD") }
 
 // open returns a migrated store on engine e with two products in the read
 // model: p1 at 10.00 USD and p2 at 2.50 USD.
-func open(t *testing.T, e storetest.Engine) (*orderstore.Store, string, string) {
+func open(t testing.TB, e storetest.Engine) (*orderstore.Store, string, string) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := orderstore.Open(ctx, e.Config(t, "orders"))

@@ -124,21 +124,17 @@ func place(ctx context.Context, tx *sql.Tx, req PlaceRequest, announce Announce)
 		CreatedAt: at, UpdatedAt: at, PaymentMethod: req.PaymentMethod, Deadline: &deadline,
 		CustomerEmail: snapshot.Email, CustomerName: snapshot.Name, Version: 1,
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, customer_email, customer_name, status,
-		total_amount, currency, shipping_address, payment_method, version, created_at, updated_at, deadline, checked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.CustomerID, o.CustomerEmail, o.CustomerName, o.Status, o.Total.Amount, o.Total.Currency,
-		string(addr), o.PaymentMethod, o.Version, at, at, deadline, at); err != nil {
-		return Order{}, nil, fmt.Errorf("insert order: %w", err)
-	}
-	for i, it := range items {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, line, product_id, name, quantity, unit_amount, currency)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ID, i+1, it.ProductID, it.Name, it.Quantity, it.UnitPrice.Amount, it.UnitPrice.Currency); err != nil {
-			return Order{}, nil, fmt.Errorf("insert item: %w", err)
-		}
-	}
-	if err := addHistory(ctx, tx, o.ID, o.Version, Pending, at); err != nil {
+	itemsJSON, historyJSON, err := encodeDetails(o)
+	if err != nil {
 		return Order{}, nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, customer_email, customer_name, status,
+		total_amount, currency, shipping_address, payment_method, version, created_at, updated_at, deadline, checked_at,
+		items, history)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.CustomerID, o.CustomerEmail, o.CustomerName, o.Status, o.Total.Amount, o.Total.Currency,
+		string(addr), o.PaymentMethod, o.Version, at, at, deadline, at, itemsJSON, historyJSON); err != nil {
+		return Order{}, nil, fmt.Errorf("insert order: %w", err)
 	}
 	if fromCart {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM cart_items WHERE customer_id = ?`, req.CustomerID); err != nil {
@@ -147,14 +143,6 @@ func place(ctx context.Context, tx *sql.Tx, req PlaceRequest, announce Announce)
 	}
 	evs, err := addEvents(ctx, tx, o, announce)
 	return o, evs, err
-}
-
-func addHistory(ctx context.Context, tx *sql.Tx, orderID string, version int64, s Status, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (order_id, version, status, at) VALUES (?, ?, ?, ?)`,
-		orderID, version, s, at); err != nil {
-		return fmt.Errorf("insert history: %w", err)
-	}
-	return nil
 }
 
 // addEvents builds announce's events for o and writes them to the outbox.

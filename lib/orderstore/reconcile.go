@@ -121,5 +121,5 @@ func (s *Store) ordersWhere(ctx context.Context, cond string, args ...any) ([]Or
 	if err != nil {
 		return nil, err
 	}
-	return list, fillDetails(ctx, s.db, list)
+	return list, fillFromTables(ctx, s.db, list)
 }

@@ -146,7 +146,69 @@ type queryer interface {
 
 const orderColumns = `id, customer_id, customer_email, customer_name, status, total_amount, currency,
 	shipping_address, payment_method, payment_id, payment_status, delivery_id, delivery_status,
-	tracking_number, cancel_reason, version, created_at, updated_at, deadline, redrives`
+	tracking_number, cancel_reason, version, created_at, updated_at, deadline, redrives, items, history`
+
+// storedItem and storedEntry are how an order's row keeps its items and
+// history (the columns items and history, JSON arrays), apart from the
+// API's shapes so that neither can change the other.
+type storedItem struct {
+	ProductID  string `json:"productId"`
+	Name       string `json:"name"`
+	Quantity   int64  `json:"quantity"`
+	UnitAmount int64  `json:"unitAmount"`
+	Currency   string `json:"currency"`
+}
+
+type storedEntry struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+// encodeDetails is o's items and history as their columns hold them.
+func encodeDetails(o Order) (items, history string, err error) {
+	si := make([]storedItem, len(o.Items))
+	for i, it := range o.Items {
+		si[i] = storedItem{ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity, UnitAmount: it.UnitPrice.Amount, Currency: it.UnitPrice.Currency}
+	}
+	sh := make([]storedEntry, len(o.History))
+	for i, h := range o.History {
+		sh[i] = storedEntry(h)
+	}
+	bi, err := json.Marshal(si)
+	if err != nil {
+		return "", "", fmt.Errorf("items of %s: %w", o.ID, err)
+	}
+	bh, err := json.Marshal(sh)
+	if err != nil {
+		return "", "", fmt.Errorf("history of %s: %w", o.ID, err)
+	}
+	return string(bi), string(bh), nil
+}
+
+// decodeDetails fills o's items and history from their columns; both NULL
+// (an order stored before they existed) leaves them nil for fillFromTables.
+func decodeDetails(o *Order, items, history []byte) error {
+	if items == nil || history == nil {
+		return nil
+	}
+	var si []storedItem
+	if err := json.Unmarshal(items, &si); err != nil {
+		return fmt.Errorf("items of %s: %w", o.ID, err)
+	}
+	var sh []storedEntry
+	if err := json.Unmarshal(history, &sh); err != nil {
+		return fmt.Errorf("history of %s: %w", o.ID, err)
+	}
+	o.Items = make([]Item, len(si))
+	for i, it := range si {
+		o.Items[i] = Item{ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity, UnitPrice: money.New(it.UnitAmount, it.Currency)}
+	}
+	o.History = make([]HistoryEntry, len(sh))
+	for i, h := range sh {
+		o.History[i] = HistoryEntry{Status: h.Status, At: h.At.UTC()}
+	}
+	return nil
+}
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -157,15 +219,19 @@ func scanOrder(r rowScanner) (Order, error) {
 		payID, payStatus, delID, delStatus sql.NullString
 		tracking, reason                   sql.NullString
 		deadline                           sql.NullTime
+		items, history                     []byte
 	)
 	err := r.Scan(&o.ID, &o.CustomerID, &o.CustomerEmail, &o.CustomerName, &o.Status, &o.Total.Amount, &o.Total.Currency,
 		&addr, &o.PaymentMethod, &payID, &payStatus, &delID, &delStatus,
-		&tracking, &reason, &o.Version, &o.CreatedAt, &o.UpdatedAt, &deadline, &o.Redrives)
+		&tracking, &reason, &o.Version, &o.CreatedAt, &o.UpdatedAt, &deadline, &o.Redrives, &items, &history)
 	if err != nil {
 		return Order{}, err
 	}
 	if err := json.Unmarshal(addr, &o.ShippingAddress); err != nil {
 		return Order{}, fmt.Errorf("shipping address of %s: %w", o.ID, err)
+	}
+	if err := decodeDetails(&o, items, history); err != nil {
+		return Order{}, err
 	}
 	if payID.Valid {
 		o.Payment = &Payment{ID: payID.String, Status: paymentstore.Status(payStatus.String)}
@@ -204,7 +270,7 @@ func getOrder(ctx context.Context, q queryer, id string, forUpdate bool) (Order,
 		return Order{}, sqlstore.NotFound(err, ErrNotFound)
 	}
 	list := []Order{o}
-	if err := fillDetails(ctx, q, list); err != nil {
+	if err := fillFromTables(ctx, q, list); err != nil {
 		return Order{}, err
 	}
 	return list[0], nil
@@ -235,24 +301,29 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]Order, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("orderstore: list orders: %w", err)
 	}
-	if err := fillDetails(ctx, s.db, list); err != nil {
+	if err := fillFromTables(ctx, s.db, list); err != nil {
 		return nil, 0, fmt.Errorf("orderstore: list orders: %w", err)
 	}
 	return list, total, nil
 }
 
-// fillDetails loads the items and history of orders in two queries.
-func fillDetails(ctx context.Context, q queryer, orders []Order) error {
-	if len(orders) == 0 {
-		return nil
-	}
-	index := make(map[string]int, len(orders))
-	args := make([]any, len(orders))
+// fillFromTables loads, in two queries, the items and history of the
+// orders stored before their row held them (Items nil after scanOrder).
+func fillFromTables(ctx context.Context, q queryer, orders []Order) error {
+	index := map[string]int{}
+	var args []any
 	for i, o := range orders {
-		index[o.ID], args[i] = i, o.ID
+		if o.Items != nil {
+			continue
+		}
+		index[o.ID] = i
+		args = append(args, o.ID)
 		orders[i].Items, orders[i].History = []Item{}, []HistoryEntry{}
 	}
-	in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(orders)), ",") + ")"
+	if len(args) == 0 {
+		return nil
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(args)), ",") + ")"
 
 	rows, err := q.QueryContext(ctx, "SELECT order_id, product_id, name, quantity, unit_amount, currency FROM order_items WHERE order_id IN "+in+" ORDER BY order_id, line", args...)
 	if err != nil {
