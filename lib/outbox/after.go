@@ -2,8 +2,10 @@ package outbox
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/knshop/knshop/lib/sink"
 )
 
 // Publisher sends events a committed transaction stored in an outbox
@@ -26,5 +28,25 @@ func (a *AfterCommit) PublishWith(p Publisher) { a.pub = p }
 func (a *AfterCommit) Published(ctx context.Context, evs ...event.Event) {
 	if a.pub != nil && len(evs) > 0 {
 		a.pub.Publish(ctx, evs...)
+	}
+}
+
+// publishFast sends evs in order on the fast path, calling markSent after
+// each. It stops at the first failure and only logs it: the change is
+// committed, and the relay sends what is left. A caller going away does
+// not stop it; the sink's own timeout bounds each send.
+func publishFast(ctx context.Context, s sink.Sender, log *slog.Logger, evs []event.Event, markSent func(ctx context.Context, id string) error) {
+	for _, e := range evs {
+		if err := s.Send(ctx, e); err != nil {
+			sendFailures.WithLabelValues(pathFast).Inc()
+			log.WarnContext(ctx, "outbox: publish failed; left for the relay",
+				"event_id", e.ID(), "type", e.Type(), "err", err)
+			return
+		}
+		sentTotal.WithLabelValues(pathFast).Inc()
+		if err := markSent(ctx, e.ID()); err != nil {
+			log.WarnContext(ctx, "outbox: event sent but not marked; the relay may send it again",
+				"event_id", e.ID(), "err", err)
+		}
 	}
 }

@@ -97,19 +97,7 @@ func NewMongo(coll *mongo.Collection, s sink.Sender, log *slog.Logger) *Mongo {
 // only logs it: the change is written, Relay sends what is left.
 func (o *Mongo) Publish(ctx context.Context, docID any, evs ...event.Event) {
 	ctx = context.WithoutCancel(ctx)
-	for _, e := range evs {
-		if err := o.sink.Send(ctx, e); err != nil {
-			sendFailures.WithLabelValues(pathFast).Inc()
-			o.log.WarnContext(ctx, "outbox: publish failed; left for the relay",
-				"event_id", e.ID(), "type", e.Type(), "err", err)
-			return
-		}
-		sentTotal.WithLabelValues(pathFast).Inc()
-		if err := o.markSent(ctx, docID, e.ID()); err != nil {
-			o.log.WarnContext(ctx, "outbox: event sent but not marked; the relay may send it again",
-				"event_id", e.ID(), "err", err)
-		}
-	}
+	publishFast(ctx, o.sink, o.log, evs, func(ctx context.Context, id string) error { return o.markSent(ctx, docID, id) })
 	if err := o.tidy(ctx, docID); err != nil {
 		o.log.WarnContext(ctx, "outbox: tidy", "err", err)
 	}

@@ -63,23 +63,9 @@ func NewSQL(db *sql.DB, s sink.Sender, log *slog.Logger) *SQL {
 // Publish sends evs, which a committed transaction stored with AddSQL, and
 // marks each sent. It stops at the first failure so the rest keep their
 // order, and only logs it: the change is committed and Relay sends what is
-// left, so a request must not fail now. A caller going away does not stop
-// it; the sink's own timeout bounds each send.
+// left, so a request must not fail now.
 func (o *SQL) Publish(ctx context.Context, evs ...event.Event) {
-	ctx = context.WithoutCancel(ctx)
-	for _, e := range evs {
-		if err := o.sink.Send(ctx, e); err != nil {
-			sendFailures.WithLabelValues(pathFast).Inc()
-			o.log.WarnContext(ctx, "outbox: publish failed; left for the relay",
-				"event_id", e.ID(), "type", e.Type(), "err", err)
-			return
-		}
-		sentTotal.WithLabelValues(pathFast).Inc()
-		if err := o.markSent(ctx, e.ID()); err != nil {
-			o.log.WarnContext(ctx, "outbox: event sent but not marked; the relay may send it again",
-				"event_id", e.ID(), "err", err)
-		}
-	}
+	publishFast(context.WithoutCancel(ctx), o.sink, o.log, evs, o.markSent)
 }
 
 // Relay sends up to limit unsent events, oldest first, marking each sent.
