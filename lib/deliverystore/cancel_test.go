@@ -3,6 +3,7 @@ package deliverystore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -54,11 +55,20 @@ func rows(t *testing.T, db *sql.DB, orderID string) (deliveries, history int) {
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM deliveries WHERE order_id = ?", orderID).Scan(&deliveries); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM delivery_history h
-		JOIN deliveries d ON d.id = h.delivery_id WHERE d.order_id = ?`, orderID).Scan(&history); err != nil {
+	// The history entries the delivery's row holds (its history column).
+	var raw []byte
+	err := db.QueryRowContext(ctx, "SELECT history FROM deliveries WHERE order_id = ?", orderID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return deliveries, 0
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	return deliveries, history
+	var entries []json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		t.Fatal(err)
+	}
+	return deliveries, len(entries)
 }
 
 func TestCancelOrder(t *testing.T) {
@@ -271,5 +281,50 @@ func TestCancelRacesCreate(t *testing.T) {
 			}
 		}
 		t.Logf("%d creations refused, %d deliveries cancelled after creation", refused, cancelled)
+	})
+}
+
+// TestDeliveryStoredBeforeItsRowHeldHistory stores a delivery as the schema
+// before the history column did (its entries in delivery_history): it reads
+// the same, and its next step carries the whole history into the row, after
+// which the old rows no longer matter.
+func TestDeliveryStoredBeforeItsRowHeldHistory(t *testing.T) {
+	storetest.OnEachMySQL(t, func(t *testing.T, engine storetest.Engine) {
+		store, db := open(t, engine)
+		ctx := context.Background()
+		d := created(t, store)
+		t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"UPDATE deliveries SET history = NULL, status = 'STARTED' WHERE id = ?", []any{d.ID}},
+			{"INSERT INTO delivery_history (delivery_id, step, status, at) VALUES (?, 1, 'STARTED', ?)", []any{d.ID, t0}},
+		} {
+			if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
+				t.Fatalf("%s: %v", q.sql, err)
+			}
+		}
+		got, err := store.Get(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.History) != 1 || got.History[0].Status != deliverystore.Started || !got.History[0].At.Equal(t0) {
+			t.Fatalf("history = %+v, want STARTED at %s", got.History, t0)
+		}
+		t1 := t0.Add(time.Hour)
+		if _, _, err := store.Advance(ctx, d.ID, deliverystore.Step{To: deliverystore.Couriered, At: t1}, allowAll, stepEvent); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "DELETE FROM delivery_history WHERE delivery_id = ?", d.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err = store.Get(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.History) != 2 || !got.History[0].At.Equal(t0) || got.History[1].Status != deliverystore.Couriered || !got.History[1].At.Equal(t1) {
+			t.Fatalf("history after the step = %+v", got.History)
+		}
 	})
 }

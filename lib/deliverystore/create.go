@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -33,7 +34,11 @@ func (s *Store) Create(ctx context.Context, d Delivery, reply event.Event) (stor
 	if err != nil {
 		return event.Event{}, false, fmt.Errorf("deliverystore: create: encode address: %w", err)
 	}
-	now := d.CreatedAt.UTC()
+	now := d.CreatedAt.UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it
+	history, err := encodeHistory([]HistoryEntry{{Status: Started, At: now}})
+	if err != nil {
+		return event.Event{}, false, fmt.Errorf("deliverystore: create: %w", err)
+	}
 	var existing []byte
 	err = sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		existing = nil
@@ -52,16 +57,11 @@ func (s *Store) Create(ctx context.Context, d Delivery, reply event.Event) (stor
 			return fmt.Errorf("find order's delivery: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries
-			(id, order_id, customer_id, status, partner_id, partner_name, courier_id, address, reply_event, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(id, order_id, customer_id, status, partner_id, partner_name, courier_id, address, reply_event, created_at, updated_at, history)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.ID, d.OrderID, d.CustomerID, string(Started), d.Partner.ID, d.Partner.Name,
-			nullable(d.CourierID), string(addr), raw, now, now); err != nil {
+			nullable(d.CourierID), string(addr), raw, now, now, history); err != nil {
 			return fmt.Errorf("insert delivery: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO delivery_history (delivery_id, step, status, at) VALUES (?, 1, ?, ?)",
-			d.ID, string(Started), now); err != nil {
-			return fmt.Errorf("insert history: %w", err)
 		}
 		return nil
 	})

@@ -88,7 +88,7 @@ func listIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) (ids []
 	return ids, rows.Err()
 }
 
-const columns = `id, order_id, customer_id, status, partner_id, partner_name, courier_id, tracking_number, address, created_at, updated_at`
+const columns = `id, order_id, customer_id, status, partner_id, partner_name, courier_id, tracking_number, address, created_at, updated_at, history`
 
 func (s *Store) one(ctx context.Context, column, value string) (Delivery, error) {
 	var d Delivery
@@ -109,10 +109,10 @@ func get(ctx context.Context, tx *sql.Tx, query string, args ...any) (Delivery, 
 		d                 Delivery
 		status            string
 		courier, tracking sql.NullString
-		addr              []byte
+		addr, history     []byte
 	)
 	err := tx.QueryRowContext(ctx, query, args...).Scan(&d.ID, &d.OrderID, &d.CustomerID, &status,
-		&d.Partner.ID, &d.Partner.Name, &courier, &tracking, &addr, &d.CreatedAt, &d.UpdatedAt)
+		&d.Partner.ID, &d.Partner.Name, &courier, &tracking, &addr, &d.CreatedAt, &d.UpdatedAt, &history)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Delivery{}, ErrNotFound
 	}
@@ -123,6 +123,18 @@ func get(ctx context.Context, tx *sql.Tx, query string, args ...any) (Delivery, 
 	if err := json.Unmarshal(addr, &d.Address); err != nil {
 		return Delivery{}, fmt.Errorf("decode address: %w", err)
 	}
+	if history != nil {
+		if err := json.Unmarshal(history, &d.History); err != nil {
+			return Delivery{}, fmt.Errorf("decode history: %w", err)
+		}
+		return d, nil
+	}
+	return historyFromTable(ctx, tx, d)
+}
+
+// historyFromTable reads the history of a delivery stored before its row
+// held it.
+func historyFromTable(ctx context.Context, tx *sql.Tx, d Delivery) (Delivery, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT status, at FROM delivery_history WHERE delivery_id = ? ORDER BY step", d.ID)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("read history: %w", err)

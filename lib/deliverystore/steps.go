@@ -3,6 +3,7 @@ package deliverystore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -64,7 +65,7 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 		if d.Status.Next() != step.To {
 			return fmt.Errorf("%w: %s after %s", ErrOutOfOrder, step.To, d.Status)
 		}
-		at := step.At.UTC()
+		at := step.At.UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it
 		if d.TrackingNumber == "" {
 			d.TrackingNumber = step.TrackingNumber
 		}
@@ -86,12 +87,16 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 }
 
 // move moves d, read in tx, on to status to at at (with the tracking number
-// d carries): a guarded update (ErrOutOfOrder if d's status changed
-// meanwhile) and the history entry that records it.
+// d carries): one guarded update (ErrOutOfOrder if d's status changed
+// meanwhile) that also writes the history with the new entry.
 func move(ctx context.Context, tx *sql.Tx, d *Delivery, to Status, at time.Time) error {
+	history, err := encodeHistory(append(d.History, HistoryEntry{Status: to, At: at}))
+	if err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx,
-		"UPDATE deliveries SET status = ?, tracking_number = ?, updated_at = ? WHERE id = ? AND status = ?",
-		string(to), nullable(d.TrackingNumber), at, d.ID, string(d.Status))
+		"UPDATE deliveries SET status = ?, tracking_number = ?, updated_at = ?, history = ? WHERE id = ? AND status = ?",
+		string(to), nullable(d.TrackingNumber), at, history, d.ID, string(d.Status))
 	if err != nil {
 		return fmt.Errorf("update status: %w", err)
 	}
@@ -100,12 +105,17 @@ func move(ctx context.Context, tx *sql.Tx, d *Delivery, to Status, at time.Time)
 	} else if n != 1 {
 		return fmt.Errorf("%w: status changed meanwhile", ErrOutOfOrder)
 	}
-	if _, err := tx.ExecContext(ctx,
-		"INSERT INTO delivery_history (delivery_id, step, status, at) VALUES (?, ?, ?, ?)",
-		d.ID, len(d.History)+1, string(to), at); err != nil {
-		return fmt.Errorf("insert history: %w", err)
-	}
 	d.Status, d.UpdatedAt = to, at
 	d.History = append(d.History, HistoryEntry{Status: to, At: at})
 	return nil
+}
+
+// encodeHistory is a delivery's history as its row's history column holds
+// it: a JSON array of {status, at}.
+func encodeHistory(h []HistoryEntry) (string, error) {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("encode history: %w", err)
+	}
+	return string(b), nil
 }

@@ -54,6 +54,12 @@ var Migrations = []string{
 		reason VARCHAR(32) NOT NULL,
 		cancelled_at DATETIME(6) NOT NULL
 	)`,
+	// Each delivery's history inside its row (a JSON array, at most one
+	// entry a state, so four): a read is one statement and a step one
+	// UPDATE. Deliveries stored before have it NULL and their entries in
+	// delivery_history, read from there until their next step writes the
+	// whole history into the row.
+	`ALTER TABLE deliveries ADD COLUMN history JSON NULL`,
 }
 
 // Status is where a delivery stands.
