@@ -106,6 +106,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if o.maxInFlight < 1 {
 		o.maxInFlight = 1
 	}
+	if o.maxBacklog < 1 {
+		o.maxBacklog = 1
+	}
 	producer, err := kgo.NewClient(kgo.SeedBrokers(o.seeds...), kgo.ProducerLinger(time.Millisecond))
 	if err != nil {
 		return nil, fmt.Errorf("broker: new producer: %w", err)

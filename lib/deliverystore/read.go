@@ -124,8 +124,8 @@ func get(ctx context.Context, tx *sql.Tx, query string, args ...any) (Delivery, 
 		return Delivery{}, fmt.Errorf("decode address: %w", err)
 	}
 	if history != nil {
-		if err := json.Unmarshal(history, &d.History); err != nil {
-			return Delivery{}, fmt.Errorf("decode history: %w", err)
+		if d.History, err = decodeHistory(history); err != nil {
+			return Delivery{}, err
 		}
 		return d, nil
 	}

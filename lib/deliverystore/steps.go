@@ -110,12 +110,35 @@ func move(ctx context.Context, tx *sql.Tx, d *Delivery, to Status, at time.Time)
 	return nil
 }
 
-// encodeHistory is a delivery's history as its row's history column holds
-// it: a JSON array of {status, at}.
+// storedStep is one entry of a row's history column (a JSON array), apart
+// from HistoryEntry so that the API's shape cannot change what is stored.
+type storedStep struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+// encodeHistory is a delivery's history as its row's history column holds it.
 func encodeHistory(h []HistoryEntry) (string, error) {
-	b, err := json.Marshal(h)
+	steps := make([]storedStep, len(h))
+	for i, e := range h {
+		steps[i] = storedStep(e)
+	}
+	b, err := json.Marshal(steps)
 	if err != nil {
 		return "", fmt.Errorf("encode history: %w", err)
 	}
 	return string(b), nil
+}
+
+// decodeHistory reads a row's history column.
+func decodeHistory(raw []byte) ([]HistoryEntry, error) {
+	var steps []storedStep
+	if err := json.Unmarshal(raw, &steps); err != nil {
+		return nil, fmt.Errorf("decode history: %w", err)
+	}
+	h := make([]HistoryEntry, len(steps))
+	for i, s := range steps {
+		h[i] = HistoryEntry{Status: s.Status, At: s.At.UTC()}
+	}
+	return h, nil
 }

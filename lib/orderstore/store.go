@@ -185,8 +185,8 @@ func encodeDetails(o Order) (items, history string, err error) {
 	return string(bi), string(bh), nil
 }
 
-// decodeDetails fills o's items and history from their columns; both NULL
-// (an order stored before they existed) leaves them nil for fillFromTables.
+// decodeDetails fills o's items and history from their columns; NULL (an
+// order stored before they existed) leaves them nil for fillFromTables.
 func decodeDetails(o *Order, items, history []byte) error {
 	if items == nil || history == nil {
 		return nil
