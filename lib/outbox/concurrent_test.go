@@ -64,21 +64,7 @@ func TestSQLNoEventLost(t *testing.T) {
 		}
 		var relayWG sync.WaitGroup
 		relayFailures := 0
-		relayWG.Go(func() {
-			tick := time.NewTicker(2 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-tick.C:
-				}
-				// Failures are expected while the sink flaps.
-				if _, err := f.box.Relay(ctx, 5); err != nil {
-					relayFailures++
-				}
-			}
-		})
+		relayWG.Go(func() { relayFailures = relayUntil(done, func() error { _, err := f.box.Relay(ctx, 5); return err }) })
 		wg.Wait()
 		close(done)
 		relayWG.Wait()
@@ -136,20 +122,7 @@ func TestMongoNoEventLost(t *testing.T) {
 		})
 	}
 	var relayWG sync.WaitGroup
-	relayWG.Go(func() {
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			if _, err := box.Relay(ctx, 5); err != nil {
-				continue // the sink flaps on purpose
-			}
-		}
-	})
+	relayWG.Go(func() { relayUntil(done, func() error { _, err := box.Relay(ctx, 5); return err }) })
 	wg.Wait()
 	close(done)
 	relayWG.Wait()
@@ -187,6 +160,23 @@ func noneLost(t *testing.T, delivered []event.Event, writers, perWriter int) {
 			if id := fmt.Sprintf("w%d-%d", w, i); !seen[id] {
 				t.Errorf("event %s was lost", id)
 			}
+		}
+	}
+}
+
+// relayUntil calls relay every 2 ms until done closes, as relay-outbox's
+// timer would, and counts its failures, expected while the sink flaps.
+func relayUntil(done <-chan struct{}, relay func() error) (failures int) {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return failures
+		case <-tick.C:
+		}
+		if relay() != nil {
+			failures++
 		}
 	}
 }
