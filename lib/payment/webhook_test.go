@@ -40,16 +40,7 @@ func TestSandboxWebhook(t *testing.T) {
 			if tc.sig != "" {
 				h.Set(payment.SandboxSignatureHeader, tc.sig)
 			}
-			got, err := v.Verify(tc.body, h)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("Verify error = %v, want %v", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("Verify = %+v, %v; want %+v", got, err, tc.want)
-			}
+			checkVerify(t, v, tc.body, h, tc.want, tc.wantErr)
 		})
 	}
 }
@@ -103,16 +94,23 @@ func TestStripeWebhook(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			body, h := tc.body()
-			got, err := v.Verify(body, h)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("Verify error = %v, want %v", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("Verify = %+v, %v; want %+v", got, err, tc.want)
-			}
+			checkVerify(t, v, body, h, tc.want, tc.wantErr)
 		})
+	}
+}
+
+// checkVerify asserts that v verifies body and h as want, or fails with
+// wantErr when it is set.
+func checkVerify(t *testing.T, v payment.WebhookVerifier, body []byte, h http.Header, want payment.Notification, wantErr error) {
+	t.Helper()
+	got, err := v.Verify(body, h)
+	if wantErr != nil {
+		if !errors.Is(err, wantErr) {
+			t.Fatalf("Verify error = %v, want %v", err, wantErr)
+		}
+		return
+	}
+	if err != nil || got != want {
+		t.Fatalf("Verify = %+v, %v; want %+v", got, err, want)
 	}
 }
