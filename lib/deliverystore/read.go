@@ -90,28 +90,32 @@ func listIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) (ids []
 
 const columns = `id, order_id, customer_id, status, partner_id, partner_name, courier_id, tracking_number, address, created_at, updated_at, history`
 
+// one reads a delivery outside a transaction: its row is one statement, and
+// for a delivery stored before the row held its history, the old table's
+// entries, which nothing changes any more, agree with whatever the row said.
 func (s *Store) one(ctx context.Context, column, value string) (Delivery, error) {
-	var d Delivery
-	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		var err error
-		d, err = get(ctx, tx, "SELECT "+columns+" FROM deliveries WHERE "+column+" = ?", value)
-		return err
-	})
+	d, err := get(ctx, s.db, "SELECT "+columns+" FROM deliveries WHERE "+column+" = ?", value)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("deliverystore: get by %s: %w", column, err)
 	}
 	return d, nil
 }
 
-// get reads one delivery and its history in tx.
-func get(ctx context.Context, tx *sql.Tx, query string, args ...any) (Delivery, error) {
+// queryer is what get reads through: the pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// get reads one delivery and its history through q.
+func get(ctx context.Context, q queryer, query string, args ...any) (Delivery, error) {
 	var (
 		d                 Delivery
 		status            string
 		courier, tracking sql.NullString
 		addr, history     []byte
 	)
-	err := tx.QueryRowContext(ctx, query, args...).Scan(&d.ID, &d.OrderID, &d.CustomerID, &status,
+	err := q.QueryRowContext(ctx, query, args...).Scan(&d.ID, &d.OrderID, &d.CustomerID, &status,
 		&d.Partner.ID, &d.Partner.Name, &courier, &tracking, &addr, &d.CreatedAt, &d.UpdatedAt, &history)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Delivery{}, ErrNotFound
@@ -129,13 +133,13 @@ func get(ctx context.Context, tx *sql.Tx, query string, args ...any) (Delivery, 
 		}
 		return d, nil
 	}
-	return historyFromTable(ctx, tx, d)
+	return historyFromTable(ctx, q, d)
 }
 
 // historyFromTable reads the history of a delivery stored before its row
 // held it.
-func historyFromTable(ctx context.Context, tx *sql.Tx, d Delivery) (Delivery, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT status, at FROM delivery_history WHERE delivery_id = ? ORDER BY step", d.ID)
+func historyFromTable(ctx context.Context, q queryer, d Delivery) (Delivery, error) {
+	rows, err := q.QueryContext(ctx, "SELECT status, at FROM delivery_history WHERE delivery_id = ? ORDER BY step", d.ID)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("read history: %w", err)
 	}
