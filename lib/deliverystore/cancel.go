@@ -42,7 +42,7 @@ type Cancellation struct {
 // the order Create takes them in, so on MySQL a concurrent Create either
 // sees the tombstone or has committed the delivery this call then cancels.
 func (s *Store) CancelOrder(ctx context.Context, orderID, reason string, at time.Time) (Cancellation, error) {
-	at = at.UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it
+	at = sqlstore.Time(at)
 	var c Cancellation
 	err := sqlstore.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		c = Cancellation{}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -34,7 +33,7 @@ func (s *Store) Create(ctx context.Context, d Delivery, reply event.Event) (stor
 	if err != nil {
 		return event.Event{}, false, fmt.Errorf("deliverystore: create: encode address: %w", err)
 	}
-	now := d.CreatedAt.UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it
+	now := sqlstore.Time(d.CreatedAt)
 	history, err := encodeHistory([]HistoryEntry{{Status: Started, At: now}})
 	if err != nil {
 		return event.Event{}, false, fmt.Errorf("deliverystore: create: %w", err)

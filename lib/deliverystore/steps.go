@@ -65,7 +65,7 @@ func (s *Store) Advance(ctx context.Context, id string, step Step, allow func(De
 		if d.Status.Next() != step.To {
 			return fmt.Errorf("%w: %s after %s", ErrOutOfOrder, step.To, d.Status)
 		}
-		at := step.At.UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it
+		at := sqlstore.Time(step.At)
 		if d.TrackingNumber == "" {
 			d.TrackingNumber = step.TrackingNumber
 		}

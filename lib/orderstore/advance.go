@@ -143,7 +143,7 @@ func advance(ctx context.Context, tx *sql.Tx, orderID string, c Change, announce
 		o, err = fillIn(ctx, tx, o, c)
 		return Advanced{Outcome: outcome, Order: o}, err
 	}
-	at := c.At.UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it, so the row's times and its history agree
+	at := sqlstore.Time(c.At)
 	payID, payStatus := nullable(o.Payment, c.Payment)
 	delID, delStatus, tracking := nullableDelivery(o.Delivery, c.Delivery)
 	var reason sql.NullString

@@ -112,7 +112,7 @@ func place(ctx context.Context, tx *sql.Tx, req PlaceRequest, announce Announce)
 	if err != nil {
 		return Order{}, nil, fmt.Errorf("address: %w", err)
 	}
-	at := req.At.UTC().Truncate(time.Microsecond) // as DATETIME(6) keeps it, so the row's times and its history agree
+	at := sqlstore.Time(req.At)
 	wait := req.PaymentDeadline
 	if wait <= 0 {
 		wait = DefaultPaymentDeadline

@@ -180,7 +180,7 @@ func (s *Store) Close() error {
 	return sqlstore.Close(s.db)
 }
 
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func now() time.Time { return sqlstore.Time(time.Now()) }
 
 const columns = `id, order_id, customer_id, amount, currency, method, gateway, status,
 	transaction_id, failure_code, failure_reason, refund_id, shipping_address,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/knshop/knshop/lib/sqlstore"
@@ -344,5 +345,29 @@ func increment(ctx context.Context, db *sql.DB) error {
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
 		return err
+	})
+}
+
+// TestTimeIsWhatAReadGivesBack stores sqlstore.Time of a time with
+// nanoseconds in another zone in a DATETIME(6) column and reads it back:
+// the same instant, in UTC, on every engine.
+func TestTimeIsWhatAReadGivesBack(t *testing.T) {
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		db := openDB(t, e.Config(t, "times"), "CREATE TABLE IF NOT EXISTS t (id INT NOT NULL PRIMARY KEY, at DATETIME(6) NOT NULL)")
+		ctx := t.Context()
+		at := sqlstore.Time(time.Date(2026, 12, 6, 21, 0, 0, 123456789, time.FixedZone("CET", 3600)))
+		if at.Location() != time.UTC || at.Nanosecond() != 123456000 {
+			t.Fatalf("Time = %v, want UTC to the microsecond", at)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO t (id, at) VALUES (1, ?)", at); err != nil {
+			t.Fatal(err)
+		}
+		var back time.Time
+		if err := db.QueryRowContext(ctx, "SELECT at FROM t WHERE id = 1").Scan(&back); err != nil {
+			t.Fatal(err)
+		}
+		if !back.Equal(at) || back.Location() != time.UTC {
+			t.Fatalf("read back %v, stored %v", back, at)
+		}
 	})
 }

@@ -165,7 +165,7 @@ func rowOf(e Entry) (row, error) {
 	if err != nil || len(detail) > maxDetail {
 		return row{}, fmt.Errorf("timeline: entry %q of %q: detail not JSON or over %d bytes", e.ID, e.OrderID, maxDetail)
 	}
-	e.At = e.At.UTC().Truncate(time.Microsecond)
+	e.At = sqlstore.Time(e.At)
 	return row{Entry: e, detail: detail}, nil
 }
 
