@@ -27,10 +27,16 @@ func migrate(ctx context.Context, db *sql.DB, migrations []string) (err error) {
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
 
-	if _, err := conn.ExecContext(ctx, migrationsTable); err != nil {
-		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	// The table is created only when it is missing: a start against a
+	// migrated database reads one row and is done.
+	done, err := applied(ctx, conn)
+	if hasNumber(err, errNoSuchTable) {
+		if _, err := conn.ExecContext(ctx, migrationsTable); err != nil {
+			return fmt.Errorf("migrate: create schema_migrations: %w", err)
+		}
+		done, err = applied(ctx, conn)
 	}
-	if done, err := applied(ctx, conn); err != nil {
+	if err != nil {
 		return err
 	} else if done >= len(migrations) {
 		// Steps are recorded in order: nothing is left.

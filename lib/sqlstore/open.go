@@ -65,9 +65,6 @@ func Open(ctx context.Context, c Config, migrations []string) (*sql.DB, error) {
 }
 
 func open(ctx context.Context, c Config, dsn string, migrations []string) (*sql.DB, error) {
-	if err := createDatabase(ctx, c); err != nil {
-		return nil, err
-	}
 	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", c.Database, err)
@@ -80,10 +77,17 @@ func open(ctx context.Context, c Config, dsn string, migrations []string) (*sql.
 		db.SetMaxIdleConns(5)
 	}
 	db.SetConnMaxLifetime(30 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("sqlstore: open %s: %w", c.Database, err), db.Close())
+	// The first connection names the database; only when the server does
+	// not know it is it created, on a connection of its own, so a start
+	// against a database that exists (every start but the first) makes one
+	// connection, not two. migrate's first query is the connection's check.
+	err = migrate(ctx, db, migrations)
+	if hasNumber(err, errUnknownDatabase) {
+		if err = createDatabase(ctx, c); err == nil {
+			err = migrate(ctx, db, migrations)
+		}
 	}
-	if err := migrate(ctx, db, migrations); err != nil {
+	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlstore: open %s: %w", c.Database, err), db.Close())
 	}
 	return db, nil

@@ -15,6 +15,8 @@ const (
 	errLockWaitTimeout = 1205
 	errDeadlock        = 1213
 	errDuplicateEntry  = 1062
+	errUnknownDatabase = 1049
+	errNoSuchTable     = 1146
 )
 
 // txAttempts is how many times InTx runs fn when MySQL aborts it for a
