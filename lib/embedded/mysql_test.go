@@ -97,14 +97,21 @@ func scalar[T any](t *testing.T, db *sql.DB, query string, args ...any) T {
 
 // TestGoMySQLServerFeatures measures what the embedded engine does with
 // the SQL the stores use; docs/local-run.md lists the results.
+// begin opens a transaction on db or fails the test.
+func begin(t *testing.T, db *sql.DB) *sql.Tx {
+	t.Helper()
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 func TestGoMySQLServerFeatures(t *testing.T) {
 	m := startMySQL(t, t.TempDir())
 	tests := map[string]func(t *testing.T, db *sql.DB){
 		"rollback undoes": func(t *testing.T, db *sql.DB) {
-			tx, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := begin(t, db)
 			exec(t, tx, "INSERT INTO kv VALUES (1, 'a')")
 			if err := tx.Rollback(); err != nil {
 				t.Fatal(err)
@@ -114,10 +121,7 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 			}
 		},
 		"uncommitted rows are invisible to other connections": func(t *testing.T, db *sql.DB) {
-			tx, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := begin(t, db)
 			exec(t, tx, "INSERT INTO kv VALUES (1, 'a')")
 			if n := scalar[int](t, db, "SELECT COUNT(*) FROM kv"); n != 0 {
 				t.Fatalf("another connection sees %d uncommitted rows", n)
@@ -138,10 +142,7 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 		},
 		"insert ignore skips only the duplicate rows": func(t *testing.T, db *sql.DB) {
 			exec(t, db, "INSERT INTO kv VALUES (2, 'old')")
-			tx, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := begin(t, db)
 			exec(t, tx, "INSERT INTO kv VALUES (9, 'before')")
 			res, err := tx.Exec("INSERT IGNORE INTO kv VALUES (1, 'a'), (2, 'dup of a committed row'), (3, 'c'), (3, 'dup in the statement'), (4, 'd')")
 			if err != nil {
@@ -158,14 +159,11 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 			}
 		},
 		"insert ignore that fails on a row keeps none of its rows": func(t *testing.T, db *sql.DB) {
-			tx, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := begin(t, db)
 			exec(t, tx, "INSERT INTO kv VALUES (9, 'before')")
 			// The third row's JSON_EXTRACT fails: not a duplicate, so not
 			// ignored, and the statement is undone whole.
-			_, err = tx.Exec(`INSERT IGNORE INTO kv SELECT 1, JSON_EXTRACT('{"a":"x"}', '$.a')
+			_, err := tx.Exec(`INSERT IGNORE INTO kv SELECT 1, JSON_EXTRACT('{"a":"x"}', '$.a')
 				UNION ALL SELECT 2, 'b' UNION ALL SELECT 3, JSON_EXTRACT('not json', '$.a')`)
 			if err == nil {
 				t.Fatal("a failing row went through")
@@ -230,10 +228,7 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 		},
 		"for update does not block another writer": func(t *testing.T, db *sql.DB) {
 			exec(t, db, "INSERT INTO kv VALUES (1, 'a')")
-			tx, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := begin(t, db)
 			defer func() {
 				if err := tx.Rollback(); err != nil {
 					t.Error(err)
@@ -312,10 +307,7 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 		},
 		"a failed statement is undone alone": func(t *testing.T, db *sql.DB) {
 			exec(t, db, "INSERT INTO kv VALUES (1, 'a')")
-			tx, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := begin(t, db)
 			exec(t, tx, "INSERT INTO kv VALUES (2, 'b')")
 			// The first row goes in, the second breaks the unique key: the
 			// statement leaves nothing behind, the transaction goes on.
@@ -373,14 +365,8 @@ func TestGoMySQLServerFeatures(t *testing.T) {
 		},
 		"overlapping write transactions take turns": func(t *testing.T, db *sql.DB) {
 			exec(t, db, "INSERT INTO kv VALUES (1, 'a'), (2, 'b')")
-			a, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := db.BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := begin(t, db)
+			b := begin(t, db)
 			exec(t, a, "UPDATE kv SET v = 'a2' WHERE k = 1")
 			// b's first write waits for a's transaction to end.
 			bWrote := make(chan error, 1)
