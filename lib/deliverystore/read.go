@@ -101,14 +101,8 @@ func (s *Store) one(ctx context.Context, column, value string) (Delivery, error)
 	return d, nil
 }
 
-// queryer is what get reads through: the pool or a transaction.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // get reads one delivery and its history through q.
-func get(ctx context.Context, q queryer, query string, args ...any) (Delivery, error) {
+func get(ctx context.Context, q sqlstore.Queryer, query string, args ...any) (Delivery, error) {
 	var (
 		d                 Delivery
 		status            string
@@ -138,7 +132,7 @@ func get(ctx context.Context, q queryer, query string, args ...any) (Delivery, e
 
 // historyFromTable reads the history of a delivery stored before its row
 // held it.
-func historyFromTable(ctx context.Context, q queryer, d Delivery) (Delivery, error) {
+func historyFromTable(ctx context.Context, q sqlstore.Queryer, d Delivery) (Delivery, error) {
 	rows, err := q.QueryContext(ctx, "SELECT status, at FROM delivery_history WHERE delivery_id = ? ORDER BY step", d.ID)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("read history: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/sqlstore"
 )
 
 // CartLine is an item in a cart, priced from the read model now.
@@ -35,7 +36,7 @@ func (s *Store) Cart(ctx context.Context, customerID string) (Cart, error) {
 	return c, nil
 }
 
-func cart(ctx context.Context, q queryer, customerID string) (Cart, error) {
+func cart(ctx context.Context, q sqlstore.Queryer, customerID string) (Cart, error) {
 	lines, err := cartLines(ctx, q, customerID)
 	if err != nil {
 		return Cart{}, err
@@ -48,7 +49,7 @@ func cart(ctx context.Context, q queryer, customerID string) (Cart, error) {
 }
 
 // cartLines reads the cart's lines priced from the read model.
-func cartLines(ctx context.Context, q queryer, customerID string) ([]CartLine, error) {
+func cartLines(ctx context.Context, q sqlstore.Queryer, customerID string) ([]CartLine, error) {
 	rows, err := q.QueryContext(ctx, `SELECT c.product_id, COALESCE(p.name, ''), c.quantity,
 		COALESCE(p.price_amount, 0), COALESCE(p.price_currency, '')
 		FROM cart_items c LEFT JOIN products p ON p.id = c.product_id

@@ -10,6 +10,7 @@ import (
 
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/money"
+	"github.com/knshop/knshop/lib/sqlstore"
 )
 
 // Product is the orders side's copy of a product: what it is sold as.
@@ -88,7 +89,7 @@ func (s *Store) Product(ctx context.Context, id string) (Product, error) {
 	return p, nil
 }
 
-func product(ctx context.Context, q queryer, id string) (Product, error) {
+func product(ctx context.Context, q sqlstore.Queryer, id string) (Product, error) {
 	var p Product
 	err := q.QueryRowContext(ctx, `SELECT id, name, price_amount, price_currency, stock, deleted, version, updated_at
 		FROM products WHERE id = ?`, id).Scan(&p.ID, &p.Name, &p.Price.Amount, &p.Price.Currency, &p.Stock, &p.Deleted, &p.Version, &p.UpdatedAt)
@@ -101,7 +102,7 @@ func product(ctx context.Context, q queryer, id string) (Product, error) {
 
 // price looks every item up in the read model and prices it; an unknown,
 // deleted or out-of-stock product is a *ProductError.
-func price(ctx context.Context, q queryer, items []events.Item) ([]Item, money.Money, error) {
+func price(ctx context.Context, q sqlstore.Queryer, items []events.Item) ([]Item, money.Money, error) {
 	out := make([]Item, 0, len(items))
 	var total money.Money
 	for i, it := range items {
@@ -202,7 +203,7 @@ func (s *Store) Customer(ctx context.Context, id string) (Customer, error) {
 	return c, nil
 }
 
-func customer(ctx context.Context, q queryer, id string) (Customer, error) {
+func customer(ctx context.Context, q sqlstore.Queryer, id string) (Customer, error) {
 	var (
 		c     Customer
 		addrs []byte

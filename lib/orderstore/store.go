@@ -138,12 +138,6 @@ func (o Order) At(s Status) (time.Time, bool) {
 // the order as the change leaves it. It runs inside the transaction.
 type Announce func(o Order) ([]event.Event, error)
 
-// queryer is what reads need: a *sql.DB or a *sql.Tx.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 const orderColumns = `id, customer_id, customer_email, customer_name, status, total_amount, currency,
 	shipping_address, payment_method, payment_id, payment_status, delivery_id, delivery_status,
 	tracking_number, cancel_reason, version, created_at, updated_at, deadline, redrives, items, history`
@@ -260,7 +254,7 @@ func (s *Store) Get(ctx context.Context, id string) (Order, error) {
 }
 
 // getOrder reads one order; forUpdate locks its row in q's transaction.
-func getOrder(ctx context.Context, q queryer, id string, forUpdate bool) (Order, error) {
+func getOrder(ctx context.Context, q sqlstore.Queryer, id string, forUpdate bool) (Order, error) {
 	query := "SELECT " + orderColumns + " FROM orders WHERE id = ?"
 	if forUpdate {
 		query += " FOR UPDATE"
@@ -309,7 +303,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]Order, int, error) {
 
 // fillFromTables loads, in two queries, the items and history of the
 // orders stored before their row held them (Items nil after scanOrder).
-func fillFromTables(ctx context.Context, q queryer, orders []Order) error {
+func fillFromTables(ctx context.Context, q sqlstore.Queryer, orders []Order) error {
 	index := map[string]int{}
 	var args []any
 	for i, o := range orders {

@@ -83,3 +83,10 @@ func NotFound(err, notFound error) error {
 	}
 	return err
 }
+
+// Queryer is what a read needs: a *sql.DB or a *sql.Tx, so one read
+// function serves both inside and outside a transaction.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
