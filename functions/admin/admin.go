@@ -18,6 +18,7 @@ import (
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/openapi"
 	"github.com/knshop/knshop/lib/opsdb"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/timeline"
@@ -33,19 +34,9 @@ type Config struct {
 // ConfigFrom reads MYSQL_DSN (the dead letters and the order timeline),
 // KNSHOP_SERIALIZE_DB, the JWT_* keys and K_SINK.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
-	if err != nil {
-		return Config{}, fmt.Errorf("admin: config: %w", err)
-	}
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("admin: config: %w", err)
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("admin: config: %w", err)
-	}
-	return Config{Store: sc, Auth: ac, Sink: url}, nil
+	s := settings.Of(cfg)
+	c := Config{Store: settings.Read(s, opsdb.ConfigFrom), Auth: settings.Read(s, auth.ConfigFrom), Sink: settings.Read(s, sink.URLFrom)}
+	return c, s.Err("admin: config")
 }
 
 // Function is the admin HTTP function.

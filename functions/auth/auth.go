@@ -18,6 +18,7 @@ import (
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/identity"
 	"github.com/knshop/knshop/lib/mongostore"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 )
 
@@ -68,44 +69,34 @@ type Config struct {
 // ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY and, to tune the hashing cost,
 // AUTH_ARGON2_MEMORY_KIB and AUTH_ARGON2_TIME.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	jc, err := jwtauth.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, err
-	}
-	if jc.PrivateKey == nil {
-		return Config{}, errors.New("auth: JWT_PRIVATE_KEY is required to sign access tokens")
-	}
-	sc, err := identity.StoreConfig(cfg)
-	if err != nil {
-		return Config{}, err
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("auth: %w", err)
-	}
-	c := Config{JWT: jc, Store: sc, Sink: url, AdminEmail: identity.NormalizeEmail(cfg["ADMIN_EMAIL"]),
+	s := settings.Of(cfg)
+	c := Config{JWT: settings.Read(s, jwtauth.ConfigFrom), Store: settings.Read(s, identity.ConfigFrom),
+		Sink: settings.Read(s, sink.URLFrom), AdminEmail: identity.NormalizeEmail(cfg["ADMIN_EMAIL"]),
 		AdminPassword: cfg["ADMIN_PASSWORD"], Argon2: DefaultArgon2}
-	if (c.AdminEmail == "") != (c.AdminPassword == "") {
-		return Config{}, errors.New("auth: set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither")
+	if c.JWT.PrivateKey == nil && cfg["JWT_PRIVATE_KEY"] == "" {
+		s.Check(errors.New("JWT_PRIVATE_KEY is required to sign access tokens"))
 	}
-	if c.AdminEmail != "" && (!identity.ValidEmail(c.AdminEmail) || utf8.RuneCountInString(c.AdminPassword) < MinPasswordLength) {
-		return Config{}, errors.New("auth: ADMIN_EMAIL must be an email and ADMIN_PASSWORD at least 8 characters")
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		s.Check(errors.New("set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither"))
+	} else if c.AdminEmail != "" && (!identity.ValidEmail(c.AdminEmail) || utf8.RuneCountInString(c.AdminPassword) < MinPasswordLength) {
+		s.Check(errors.New("ADMIN_EMAIL must be an email and ADMIN_PASSWORD at least 8 characters"))
 	}
 	if v := cfg["TRUST_PROXY"]; v != "" {
+		var err error
 		if c.TrustProxy, err = strconv.ParseBool(v); err != nil {
-			return Config{}, fmt.Errorf("auth: TRUST_PROXY=%q is not a boolean", v)
+			s.Check(fmt.Errorf("TRUST_PROXY=%q is not a boolean", v))
 		}
 	}
 	for key, dst := range map[string]*uint32{"AUTH_ARGON2_MEMORY_KIB": &c.Argon2.MemoryKiB, "AUTH_ARGON2_TIME": &c.Argon2.Time} {
 		if v := cfg[key]; v != "" {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil || n == 0 {
-				return Config{}, fmt.Errorf("auth: %s=%q is not a positive integer", key, v)
+				s.Check(fmt.Errorf("%s=%q is not a positive integer", key, v))
 			}
 			*dst = uint32(n)
 		}
 	}
-	return c, nil
+	return c, s.Err("auth: config")
 }
 
 // Auth is the auth function.

@@ -15,6 +15,7 @@ import (
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/settings"
 )
 
 // Name is the function's name.
@@ -34,10 +35,11 @@ type Cart struct {
 func New() *Cart { return &Cart{now: time.Now} }
 
 // Start opens the orders database.
-func (f *Cart) Start(ctx context.Context, cfg map[string]string) error {
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("cart: start: %w", err)
+func (f *Cart) Start(ctx context.Context, cfg map[string]string) (err error) {
+	s := settings.Of(cfg)
+	ac := settings.Read(s, auth.ConfigFrom)
+	if err := s.Err("cart: config"); err != nil {
+		return err
 	}
 	f.store, err = orderstore.OpenFrom(ctx, cfg)
 	if err := fn.Use(ctx, f.store, err); err != nil {

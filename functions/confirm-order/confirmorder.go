@@ -29,20 +29,14 @@ import (
 const Name = "confirm-order"
 
 // New returns the function, unstarted (orderstep.New).
-func New() *fn.Reaction[*orderstore.Store] { return orderstep.New(Name, change, answer) }
+func New() *fn.Reaction[*orderstore.Store] {
+	return orderstep.New(Name, change, orderstep.Forward(announceAgain))
+}
 
-// answer applies a STOCK_RESERVED or PAYMENT_SUCCESS.
-func answer(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error) {
-	log := fn.Logger(ctx)
-	switch {
-	case a.Outcome == orderstore.Applied:
-		log.InfoContext(ctx, "order moved", "status", a.Order.Status)
-		return nil, nil
-	case a.Order.Status != orderstore.Cancelled:
-		log.InfoContext(ctx, "event ignored: the order is past it", "status", a.Order.Status, "outcome", a.Outcome.String())
-		return nil, nil
-	}
-	log.WarnContext(ctx, "good news for a cancelled order; announcing the cancellation again", "event_type", e.Type())
+// announceAgain answers a STOCK_RESERVED or PAYMENT_SUCCESS for an order
+// that is cancelled with its ORDER_CANCELLED again.
+func announceAgain(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error) {
+	fn.Logger(ctx).WarnContext(ctx, "good news for a cancelled order; announcing the cancellation again", "event_type", e.Type())
 	reply, err := orderstore.CancelledEvent(ctx, Name, a.Order, e.Type())
 	if err != nil {
 		return nil, fmt.Errorf("confirmorder: reply: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
@@ -37,19 +38,10 @@ type Config struct {
 // ConfigFrom reads MYSQL_DSN, KNSHOP_SERIALIZE_DB, the JWT_* keys, K_SINK
 // (required) and PARTNER_WEBHOOK_SECRET.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := sqlstore.ConfigFrom(cfg, deliverystore.Database)
-	if err != nil {
-		return Config{}, fmt.Errorf("deliveries: config: %w", err)
-	}
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("deliveries: config: %w", err)
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("deliveries: config: %w", err)
-	}
-	return Config{Store: sc, Auth: ac, Sink: url, PartnerSecret: []byte(cfg["PARTNER_WEBHOOK_SECRET"])}, nil
+	s := settings.Of(cfg)
+	c := Config{Store: settings.Read(s, deliverystore.ConfigFrom), Auth: settings.Read(s, auth.ConfigFrom),
+		Sink: settings.Read(s, sink.URLFrom), PartnerSecret: []byte(cfg["PARTNER_WEBHOOK_SECRET"])}
+	return c, s.Err("deliveries: config")
 }
 
 // Function is the deliveries HTTP function.

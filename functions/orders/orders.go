@@ -18,6 +18,7 @@ import (
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/settings"
 )
 
 // Name is the function's name, and the source of its events.
@@ -35,13 +36,12 @@ type Orders struct {
 func New() *Orders { return &Orders{now: time.Now} }
 
 // Start opens the orders database and the outbox towards K_SINK.
-func (f *Orders) Start(ctx context.Context, cfg map[string]string) error {
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("orders: start: %w", err)
-	}
-	if f.deadlines, err = orderstore.DeadlinesFrom(cfg); err != nil {
-		return fmt.Errorf("orders: start: %w", err)
+func (f *Orders) Start(ctx context.Context, cfg map[string]string) (err error) {
+	s := settings.Of(cfg)
+	ac := settings.Read(s, auth.ConfigFrom)
+	f.deadlines = settings.Read(s, orderstore.DeadlinesFrom)
+	if err := s.Err("orders: config"); err != nil {
+		return err
 	}
 	f.store, err = orderstore.OpenPublishing(ctx, cfg)
 	if err := fn.Use(ctx, f.store, err); err != nil {

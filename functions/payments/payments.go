@@ -21,6 +21,7 @@ import (
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/payment"
 	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
@@ -43,23 +44,10 @@ type Config struct {
 // (paymentstore.ConfigFrom), the JWT_* keys, the gateway keys
 // (PAYMENT_GATEWAY, STRIPE_*, SANDBOX_WEBHOOK_SECRET) and K_SINK (required).
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := paymentstore.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("payments: config: %w", err)
-	}
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("payments: config: %w", err)
-	}
-	pc, err := payment.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("payments: config: %w", err)
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("payments: config: %w", err)
-	}
-	return Config{Store: sc, Auth: ac, Payment: pc, Sink: url}, nil
+	s := settings.Of(cfg)
+	c := Config{Store: settings.Read(s, paymentstore.ConfigFrom), Auth: settings.Read(s, auth.ConfigFrom),
+		Payment: settings.Read(s, payment.ConfigFrom), Sink: settings.Read(s, sink.URLFrom)}
+	return c, s.Err("payments: config")
 }
 
 // Function is the payments HTTP function.

@@ -22,6 +22,7 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 )
 
@@ -45,26 +46,16 @@ type Config struct {
 // ConfigFrom reads where the catalog lives (catalog.ConfigFrom), JWT_*,
 // K_SINK and CURRENCY.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := catalog.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("products: config: %w", err)
-	}
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("products: config: %w", err)
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("products: config: %w", err)
-	}
-	c := Config{Store: sc, Auth: ac, Sink: url, Currency: strings.TrimSpace(cfg["CURRENCY"])}
+	s := settings.Of(cfg)
+	c := Config{Store: settings.Read(s, catalog.ConfigFrom), Auth: settings.Read(s, auth.ConfigFrom),
+		Sink: settings.Read(s, sink.URLFrom), Currency: strings.TrimSpace(cfg["CURRENCY"])}
 	if c.Currency == "" {
 		c.Currency = "USD"
 	}
 	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency {
-		return Config{}, fmt.Errorf("products: config: CURRENCY %q is not an ISO 4217 code", c.Currency)
+		s.Check(fmt.Errorf("CURRENCY %q is not an ISO 4217 code", c.Currency))
 	}
-	return c, nil
+	return c, s.Err("products: config")
 }
 
 // Function is the products HTTP function.

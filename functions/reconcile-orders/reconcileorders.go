@@ -28,6 +28,7 @@ import (
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/metrics"
 	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/timeline"
 )
@@ -55,20 +56,17 @@ func New() *Function { return &Function{now: time.Now} }
 
 // Start reads the deadlines and opens the orders database, its outbox and
 // the sink towards the Broker (K_SINK).
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	d, err := orderstore.DeadlinesFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("reconcileorders: start: %w", err)
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	s := settings.Of(cfg)
+	f.deadlines = settings.Read(s, orderstore.DeadlinesFrom)
+	f.sink = sink.NewHTTP(settings.Read(s, sink.URLFrom))
+	if err := s.Err("reconcileorders: config"); err != nil {
+		return err
 	}
 	f.store, err = orderstore.OpenPublishing(ctx, cfg)
 	if err := fn.Use(ctx, f.store, err); err != nil {
 		return fmt.Errorf("reconcileorders: start: %w", err)
 	}
-	url, err := sink.URLFrom(cfg) // OpenPublishing has required it already
-	if err != nil {
-		return fmt.Errorf("reconcileorders: start: %w", err)
-	}
-	f.deadlines, f.sink = d, sink.NewHTTP(url)
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/knshop/knshop/lib/mongostore"
 	"github.com/knshop/knshop/lib/opsdb"
 	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
@@ -74,39 +75,30 @@ const DefaultRetention = 10 * time.Minute
 // MONGODB_URI / KNSHOP_SERIALIZE_DB when their list is not empty. A list
 // set to "" relays nothing of that kind.
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return Config{}, fmt.Errorf("relayoutbox: config: %w", err)
-	}
-	c := Config{Sink: url, DeadLetterDatabase: opsdb.Database, Retention: DefaultRetention}
-	if v := cfg["OUTBOX_RETENTION"]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("relayoutbox: config: OUTBOX_RETENTION %q is not a positive duration", v)
-		}
-		c.Retention = d
-	}
+	s := settings.Of(cfg)
+	c := Config{Sink: settings.Read(s, sink.URLFrom), DeadLetterDatabase: opsdb.Database,
+		Retention: s.Duration("OUTBOX_RETENTION", DefaultRetention)}
 	c.MySQLDatabases = list(cfg, "RELAY_MYSQL_DATABASES", DefaultMySQLDatabases)
 	if len(c.MySQLDatabases) > 0 {
-		sc, err := sqlstore.ConfigFrom(cfg, c.MySQLDatabases[0])
-		if err != nil {
-			return Config{}, fmt.Errorf("relayoutbox: config: %w", err)
-		}
-		c.MySQL = sc
+		c.MySQL = settings.Read(s, func(cfg map[string]string) (sqlstore.Config, error) {
+			return sqlstore.ConfigFrom(cfg, c.MySQLDatabases[0])
+		})
 	}
 	for _, name := range list(cfg, "RELAY_MONGO_COLLECTIONS", DefaultMongoCollections) {
 		db, coll, ok := strings.Cut(name, ".")
 		if !ok || db == "" || coll == "" {
-			return Config{}, fmt.Errorf("relayoutbox: config: RELAY_MONGO_COLLECTIONS entry %q is not db.collection", name)
+			s.Check(fmt.Errorf("RELAY_MONGO_COLLECTIONS entry %q is not db.collection", name))
+			continue
 		}
 		c.MongoCollections = append(c.MongoCollections, MongoCollection{db, coll})
 	}
 	if len(c.MongoCollections) > 0 {
-		mc, err := mongostore.ConfigFrom(cfg, c.MongoCollections[0].Database)
-		if err != nil {
-			return Config{}, fmt.Errorf("relayoutbox: config: %w", err)
-		}
-		c.Mongo = mc
+		c.Mongo = settings.Read(s, func(cfg map[string]string) (mongostore.Config, error) {
+			return mongostore.ConfigFrom(cfg, c.MongoCollections[0].Database)
+		})
+	}
+	if err := s.Err("relayoutbox: config"); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

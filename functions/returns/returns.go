@@ -24,6 +24,7 @@ import (
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
 	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/settings"
 )
 
 // Name is the function's name, and the source of its events.
@@ -48,16 +49,12 @@ func New() *Function { return &Function{now: time.Now} }
 
 // Start reads the configuration (auth keys, RETURN_WINDOW) and opens the
 // orders database with its outbox towards K_SINK.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("returns: start: %w", err)
-	}
-	f.window = orderstore.DefaultReturnWindow
-	if v := cfg["RETURN_WINDOW"]; v != "" {
-		if f.window, err = time.ParseDuration(v); err != nil || f.window <= 0 {
-			return fmt.Errorf("returns: start: RETURN_WINDOW=%q is not a positive duration", v)
-		}
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	s := settings.Of(cfg)
+	ac := settings.Read(s, auth.ConfigFrom)
+	f.window = s.Duration("RETURN_WINDOW", orderstore.DefaultReturnWindow)
+	if err := s.Err("returns: config"); err != nil {
+		return err
 	}
 	f.store, err = orderstore.OpenPublishing(ctx, cfg)
 	if err := fn.Use(ctx, f.store, err); err != nil {

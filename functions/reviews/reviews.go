@@ -25,6 +25,7 @@ import (
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/outbox"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 )
 
@@ -50,14 +51,11 @@ func New() *Function { return &Function{now: catalog.Now} }
 
 // Start reads the configuration (auth keys, K_SINK) and opens the catalog,
 // where reviews live, with the reviews' outbox.
-func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	ac, err := auth.ConfigFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("reviews: start: %w", err)
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("reviews: start: %w", err)
+func (f *Function) Start(ctx context.Context, cfg map[string]string) (err error) {
+	s := settings.Of(cfg)
+	ac, url := settings.Read(s, auth.ConfigFrom), settings.Read(s, sink.URLFrom)
+	if err := s.Err("reviews: config"); err != nil {
+		return err
 	}
 	f.store, err = catalog.OpenFrom(ctx, cfg)
 	if err := fn.Use(ctx, f.store, err); err != nil {

@@ -43,7 +43,7 @@ var partnerNames = map[string]string{"sandbox": "knshop sandbox couriers"}
 // ConfigFrom reads MYSQL_DSN, KNSHOP_SERIALIZE_DB, DELIVERY_PARTNER (default
 // sandbox) and COURIER_IDS (comma-separated, optional).
 func ConfigFrom(cfg map[string]string) (Config, error) {
-	sc, err := sqlstore.ConfigFrom(cfg, deliverystore.Database)
+	sc, err := deliverystore.ConfigFrom(cfg)
 	if err != nil {
 		return Config{}, fmt.Errorf("startdelivery: config: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/opsdb"
-	"github.com/knshop/knshop/lib/sqlstore"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/timeline"
 )
 
@@ -53,18 +53,13 @@ type recorder struct {
 }
 
 func open(ctx context.Context, cfg map[string]string) (*recorder, error) {
-	c, err := sqlstore.ConfigFrom(cfg, opsdb.Database)
-	if err != nil {
-		return nil, fmt.Errorf("timeline: config: %w", err)
+	s := settings.Of(cfg)
+	c := settings.Read(s, opsdb.ConfigFrom)
+	r := &recorder{retention: s.Duration(RetentionKey, DefaultRetention)}
+	if err := s.Err("timeline: config"); err != nil {
+		return nil, err
 	}
-	r := &recorder{retention: DefaultRetention}
-	if v := cfg[RetentionKey]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("timeline: config: %s=%q is not a positive duration", RetentionKey, v)
-		}
-		r.retention = d
-	}
+	var err error
 	if r.Store, err = timeline.Open(ctx, c); err != nil {
 		return nil, fmt.Errorf("timeline: start: %w", err)
 	}

@@ -25,20 +25,15 @@ import (
 const Name = "track-order"
 
 // New returns the function, unstarted (orderstep.New).
-func New() *fn.Reaction[*orderstore.Store] { return orderstep.New(Name, change, answer) }
+func New() *fn.Reaction[*orderstore.Store] {
+	return orderstep.New(Name, change, orderstep.Forward(ignore))
+}
 
-// answer applies a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER. It has
-// no reply.
-func answer(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error) {
-	log := fn.Logger(ctx)
-	switch {
-	case a.Outcome == orderstore.Applied:
-		log.InfoContext(ctx, "order moved", "status", a.Order.Status)
-	case a.Order.Status == orderstore.Cancelled:
-		log.WarnContext(ctx, "delivery news for a cancelled order; ignored", "event_type", e.Type())
-	default:
-		log.InfoContext(ctx, "event ignored: the order is past it", "status", a.Order.Status, "outcome", a.Outcome.String())
-	}
+// ignore answers a DELIVERY_STARTED or DELIVERY_COURIERED_PARTNER for an
+// order that is cancelled: with nothing (cancel-delivery stops the
+// delivery). track-order never replies.
+func ignore(ctx context.Context, e event.Event, _ orderstore.Advanced) (*event.Event, error) {
+	fn.Logger(ctx).WarnContext(ctx, "delivery news for a cancelled order; ignored", "event_type", e.Type())
 	return nil, nil
 }
 

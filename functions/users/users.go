@@ -20,6 +20,7 @@ import (
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/httpapi"
 	"github.com/knshop/knshop/lib/identity"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 )
 
@@ -53,17 +54,10 @@ func New() *Users { return &Users{now: time.Now} }
 // Start reads JWT_PUBLIC_KEY (and the other JWT_* keys), MONGODB_URI,
 // KNSHOP_SERIALIZE_DB, IDENTITY_DATABASE and K_SINK, and opens the database.
 func (f *Users) Start(ctx context.Context, cfg map[string]string) error {
-	jc, err := auth.ConfigFrom(cfg)
-	if err != nil {
+	s := settings.Of(cfg)
+	jc, sc, url := settings.Read(s, auth.ConfigFrom), settings.Read(s, identity.ConfigFrom), settings.Read(s, sink.URLFrom)
+	if err := s.Err("users: config"); err != nil {
 		return err
-	}
-	sc, err := identity.StoreConfig(cfg)
-	if err != nil {
-		return err
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return fmt.Errorf("users: %w", err)
 	}
 	db, err := identity.Open(ctx, sc)
 	if err := fn.Use(ctx, db, err); err != nil {

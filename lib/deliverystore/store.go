@@ -21,6 +21,12 @@ import (
 // Database is the MySQL database the deliveries area owns.
 const Database = "deliveries"
 
+// ConfigFrom reads where the deliveries database lives from a function's
+// cfg: MYSQL_DSN, KNSHOP_SERIALIZE_DB and, optionally, DELIVERIES_DATABASE.
+func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
+	return sqlstore.ConfigFrom(cfg, Database)
+}
+
 // Migrations create the deliveries database. Each step is idempotent DDL;
 // append new steps, never edit old ones.
 var Migrations = []string{

@@ -26,9 +26,9 @@ func Open(ctx context.Context, sc mongostore.Config) (*DB, error) {
 }
 
 // OpenFrom connects to the identity database a function's cfg names
-// (StoreConfig).
+// (ConfigFrom).
 func OpenFrom(ctx context.Context, cfg map[string]string) (*DB, error) {
-	sc, err := StoreConfig(cfg)
+	sc, err := ConfigFrom(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,10 @@ import (
 // Database is the MongoDB database of the identity functions.
 const Database = "identity"
 
-// StoreConfig reads where the identity database lives: MONGODB_URI and
+// ConfigFrom reads where the identity database lives: MONGODB_URI and
 // KNSHOP_SERIALIZE_DB, and IDENTITY_DATABASE to name another database than
 // "identity" (areadb's rule; tests give each run its own).
-func StoreConfig(cfg map[string]string) (mongostore.Config, error) {
+func ConfigFrom(cfg map[string]string) (mongostore.Config, error) {
 	return mongostore.ConfigFrom(cfg, Database)
 }
 

@@ -3,7 +3,10 @@
 // holds its migrations.
 package opsdb
 
-import "github.com/knshop/knshop/lib/areadb"
+import (
+	"github.com/knshop/knshop/lib/areadb"
+	"github.com/knshop/knshop/lib/sqlstore"
+)
 
 // Database is the name of the operations area's database.
 const Database = "operations"
@@ -11,6 +14,12 @@ const Database = "operations"
 // DatabaseKey names another database than Database in a function's
 // configuration (areadb's rule; tests give each run its own).
 var DatabaseKey = areadb.Key(Database)
+
+// ConfigFrom reads where the operations database lives from a function's
+// cfg: MYSQL_DSN, KNSHOP_SERIALIZE_DB and, optionally, OPERATIONS_DATABASE.
+func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
+	return sqlstore.ConfigFrom(cfg, Database)
+}
 
 // Migrations create the operations MySQL database: the dead letters, then
 // the timeline's entries. Each step is idempotent DDL; append new steps,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/knshop/knshop/lib/settings"
 )
 
 // The deadlines of an order, and their defaults (docs/operations.md).
@@ -30,19 +32,10 @@ type Deadlines struct {
 // DeadlinesFrom reads ORDER_PAYMENT_DEADLINE and ORDER_STALL_AFTER (Go
 // durations) from cfg, with their defaults.
 func DeadlinesFrom(cfg map[string]string) (Deadlines, error) {
-	d := Deadlines{Payment: DefaultPaymentDeadline, StallAfter: DefaultStallAfter}
-	for key, into := range map[string]*time.Duration{"ORDER_PAYMENT_DEADLINE": &d.Payment, "ORDER_STALL_AFTER": &d.StallAfter} {
-		v := cfg[key]
-		if v == "" {
-			continue
-		}
-		parsed, err := time.ParseDuration(v)
-		if err != nil || parsed <= 0 {
-			return Deadlines{}, fmt.Errorf("orderstore: %s=%q is not a positive duration", key, v)
-		}
-		*into = parsed
-	}
-	return d, nil
+	s := settings.Of(cfg)
+	d := Deadlines{Payment: s.Duration("ORDER_PAYMENT_DEADLINE", DefaultPaymentDeadline),
+		StallAfter: s.Duration("ORDER_STALL_AFTER", DefaultStallAfter)}
+	return d, s.Err("orderstore")
 }
 
 // Expired lists up to limit unpaid orders whose deadline is before now,

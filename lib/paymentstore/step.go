@@ -10,6 +10,7 @@ import (
 	"github.com/knshop/knshop/lib/areadb"
 	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/payment"
+	"github.com/knshop/knshop/lib/settings"
 	"github.com/knshop/knshop/lib/sink"
 	"github.com/knshop/knshop/lib/sqlstore"
 )
@@ -41,25 +42,10 @@ func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
 // database lives (ConfigFrom), K_SINK (required) and PAYMENT_CLAIM_TTL. Its
 // errors start with function, the step's name.
 func StepConfigFrom(cfg map[string]string, function string) (StepConfig, error) {
-	pc, err := payment.ConfigFrom(cfg)
-	if err != nil {
-		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
-	}
-	sc, err := ConfigFrom(cfg)
-	if err != nil {
-		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
-	}
-	url, err := sink.URLFrom(cfg)
-	if err != nil {
-		return StepConfig{}, fmt.Errorf("%s: config: %w", function, err)
-	}
-	c := StepConfig{Store: sc, Payment: pc, Sink: url, Claim: pc.Timeout + 10*time.Second}
-	if v := cfg["PAYMENT_CLAIM_TTL"]; v != "" {
-		if c.Claim, err = time.ParseDuration(v); err != nil || c.Claim <= 0 {
-			return StepConfig{}, fmt.Errorf("%s: config: PAYMENT_CLAIM_TTL=%q is not a positive duration", function, v)
-		}
-	}
-	return c, nil
+	s := settings.Of(cfg)
+	c := StepConfig{Store: settings.Read(s, ConfigFrom), Payment: settings.Read(s, payment.ConfigFrom), Sink: settings.Read(s, sink.URLFrom)}
+	c.Claim = s.Duration("PAYMENT_CLAIM_TTL", c.Payment.Timeout+10*time.Second)
+	return c, s.Err(function + ": config")
 }
 
 // Kit is what a saga step that moves money works with, opened once at

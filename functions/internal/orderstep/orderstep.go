@@ -38,6 +38,26 @@ func Apply(ctx context.Context, s *orderstore.Store, function string, e event.Ev
 // context's logger (fn.Logger) carries the order's id.
 type Answer func(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error)
 
+// Forward is the answer of a step that moves an order forward
+// (confirm-order, track-order): the order moved, or it is past the event
+// already, is logged and answered with nothing; an order that is
+// cancelled is answered by cancelled, since each step treats good news
+// for a cancelled order its own way.
+func Forward(cancelled Answer) Answer {
+	return func(ctx context.Context, e event.Event, a orderstore.Advanced) (*event.Event, error) {
+		log := fn.Logger(ctx)
+		switch {
+		case a.Outcome == orderstore.Applied:
+			log.InfoContext(ctx, "order moved", "status", a.Order.Status)
+		case a.Order.Status == orderstore.Cancelled:
+			return cancelled(ctx, e, a)
+		default:
+			log.InfoContext(ctx, "event ignored: the order is past it", "status", a.Order.Status, "outcome", a.Outcome.String())
+		}
+		return nil, nil
+	}
+}
+
 // New is the order step function named name: it opens the orders database
 // the configuration names, and for each event applies the change read
 // reads (Apply) and answers with answer.
