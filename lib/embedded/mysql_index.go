@@ -241,7 +241,10 @@ func (t *table) scan(ctx *sql.Context, lookup sql.IndexLookup) ([]sql.Row, error
 	if !ok {
 		return nil, fmt.Errorf("embedded: index %s: unsupported lookup %T", lookup.Index.ID(), lookup.Ranges)
 	}
-	td := t.readable(ctx)
+	td, err := t.readable(ctx)
+	if err != nil {
+		return nil, err
+	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var tree *btree.BTreeG[item]
@@ -258,7 +261,7 @@ func (t *table) scan(ctx *sql.Context, lookup sql.IndexLookup) ([]sql.Row, error
 	// The engine may rely on the rows coming in the index's order (it
 	// drops an ORDER BY that the index gives), but hands the ranges over
 	// in any order.
-	ranges, err := sortRanges(ranges)
+	ranges, err = sortRanges(ranges)
 	if err != nil {
 		return nil, err
 	}

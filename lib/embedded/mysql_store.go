@@ -28,8 +28,10 @@ import (
 // statement of a transaction waits for the database's write turn (before
 // it reads the rows it changes) and holds it until the transaction ends,
 // and writes to private copies of the tables it changes (a B-tree clone
-// costs O(1)); COMMIT publishes them, ROLLBACK drops them.
-// Readers never wait: a statement reads the tables as the last commit
+// costs O(1)); COMMIT publishes them, ROLLBACK drops them. A locking read
+// (SELECT ... FOR UPDATE) takes the turn too, before it reads, and reads
+// the transaction's copy (table.readable).
+// Other readers never wait: a statement reads the tables as the last commit
 // before its first read left them (whole commits, never half of one), or,
 // in a transaction that wrote, its own copies. A statement that fails is
 // undone alone (a snapshot per statement). DDL is not transactional, as in

@@ -213,7 +213,10 @@ func (t *table) Partitions(*sql.Context) (sql.PartitionIter, error) {
 
 // PartitionRows implements sql.Table: every row, in primary key order.
 func (t *table) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
-	td := t.readable(ctx)
+	td, err := t.readable(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows := make([]sql.Row, 0, td.rows.Len())
 	td.rows.Ascend(func(it item) bool {
 		rows = append(rows, it.row.Copy())
@@ -224,13 +227,41 @@ func (t *table) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, e
 
 // readable is the version to read from: the committed one as it is (never
 // changed again), or a clone of the transaction's own copy, which the
-// statement reading it may change meanwhile.
-func (t *table) readable(ctx *sql.Context) *tableData {
+// statement reading it may change meanwhile. A locking read (SELECT ...
+// FOR UPDATE or FOR SHARE) first takes the database's write turn, as a
+// write does, and reads the transaction's copy: no other transaction can
+// commit to the database until this one ends, so what it read stays true
+// (coarser than InnoDB's row locks, never weaker).
+func (t *table) readable(ctx *sql.Context) (*tableData, error) {
 	s := sessionOf(ctx)
 	if td, ok := s.inTx(t); ok {
-		return td.clone()
+		return td.clone(), nil
 	}
-	return s.committed(ctx.Pid(), t)
+	if lockingRead(ctx.Query()) {
+		td, err := s.forWrite(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		return td.clone(), nil
+	}
+	return s.committed(ctx.Pid(), t), nil
+}
+
+// lockingClauses end a locking read; MySQL takes them only at the end of a
+// SELECT.
+var lockingClauses = []string{"FOR UPDATE", "FOR SHARE", "LOCK IN SHARE MODE", "NOWAIT", "SKIP LOCKED"}
+
+// lockingRead reports whether query, a statement's text, ends with a
+// locking clause. A statement that merely mentions one in a string ends
+// with the string's quote, not with the clause.
+func lockingRead(query string) bool {
+	q := strings.TrimRight(query, " \t\r\n;")
+	for _, c := range lockingClauses {
+		if len(q) >= len(c) && strings.EqualFold(q[len(q)-len(c):], c) {
+			return true
+		}
+	}
+	return false
 }
 
 // Inserter implements sql.InsertableTable.
@@ -476,7 +507,11 @@ func formatKey(row sql.Row, cols []int) string {
 
 // PeekNextAutoIncrementValue implements sql.AutoIncrementGetter.
 func (t *table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
-	return t.readable(ctx).autoInc, nil
+	td, err := t.readable(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return td.autoInc, nil
 }
 
 // GetNextAutoIncrementValue implements sql.AutoIncrementTable: the value

@@ -14,9 +14,10 @@ import (
 
 // shared holds the one *sql.DB per DSN and database that Open hands out when
 // Config.Serialize is set. It is process-wide on purpose: `knshop dev` runs
-// every function in one process, each calling Open on its own, and the
-// embedded engine loses concurrent writes unless all of them go through one
-// connection. Callers of Open cannot see this.
+// every function in one process, each calling Open on its own, and keeps
+// one connection per database there (docs/local-run.md says why: the
+// embedded engine is correct with more, but was not faster). Callers of
+// Open cannot see this.
 var shared = struct {
 	sync.Mutex
 	dbs map[string]*sql.DB

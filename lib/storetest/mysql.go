@@ -15,7 +15,8 @@ import (
 
 // Engine is a MySQL server a test can run against.
 type Engine struct {
-	// Name names the engine in subtest names: "embedded" or "mariadb".
+	// Name names the engine in subtest names: "embedded", "embedded-pooled"
+	// or "mariadb".
 	Name string
 	// Config returns a fresh database on the engine, dropped when t ends.
 	Config func(t testing.TB, database string) sqlstore.Config
@@ -41,10 +42,13 @@ func MySQL(t testing.TB, database string) sqlstore.Config {
 }
 
 // MySQLEngines lists the engines invariant tests must hold on: always the
-// embedded one, plus "mariadb" when MYSQL_DSN is set.
+// embedded one as `make run` uses it (one connection per database,
+// Serialize) and as a store with a pool of its own uses it
+// ("embedded-pooled": concurrent transactions, where SELECT ... FOR UPDATE
+// must hold), plus "mariadb" when MYSQL_DSN is set.
 func MySQLEngines(t testing.TB) []Engine {
 	t.Helper()
-	engines := []Engine{{Name: "embedded", Config: EmbeddedMySQL}}
+	engines := []Engine{{Name: "embedded", Config: EmbeddedMySQL}, {Name: "embedded-pooled", Config: pooledMySQL}}
 	if dsn := os.Getenv("MYSQL_DSN"); dsn != "" {
 		engines = append(engines, Engine{
 			Name: "mariadb",
@@ -85,6 +89,15 @@ func EmbeddedMySQL(t testing.TB, database string) sqlstore.Config {
 	}
 	c := sqlstore.Config{DSN: embeddedMySQL.srv.DSN(), Database: uniqueName(t, database), Serialize: true}
 	t.Cleanup(func() { dropMySQL(t, c) })
+	return c
+}
+
+// pooledMySQL is a fresh database on the embedded engine, opened with a
+// pool of its own (no Serialize).
+func pooledMySQL(t testing.TB, database string) sqlstore.Config {
+	t.Helper()
+	c := EmbeddedMySQL(t, database)
+	c.Serialize = false
 	return c
 }
 

@@ -57,7 +57,9 @@ func (s *Stack) startStores(ctx context.Context, o Options) (map[string]string, 
 		}
 		s.closers = append(s.closers, func() error { m.Close(); return nil })
 		cfg["MYSQL_DSN"] = m.DSN()
-		cfg["KNSHOP_SERIALIZE_MYSQL"] = "true"
+		if cfg["KNSHOP_SERIALIZE_MYSQL"] == "" {
+			cfg["KNSHOP_SERIALIZE_MYSQL"] = "true"
+		}
 		s.Parts = append(s.Parts, Part{"mysql", m.Addr(), "embedded (go-mysql-server)"})
 	} else {
 		s.Parts = append(s.Parts, Part{"mysql", redact(cfg["MYSQL_DSN"]), "MYSQL_DSN"})
