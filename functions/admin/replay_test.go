@@ -1,9 +1,6 @@
 package admin_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,7 +17,6 @@ import (
 	"github.com/knshop/knshop/lib/deadletter"
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/deliverystore/deliverystoretest"
-	"github.com/knshop/knshop/lib/fn"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/sqlstore"
 	"github.com/knshop/knshop/lib/storetest"
@@ -29,24 +25,12 @@ import (
 // serve starts f with cfg behind a test server.
 func serve(t *testing.T, name string, f any, cfg map[string]string, wrap func(http.Handler) http.Handler) *httptest.Server {
 	t.Helper()
-	inst, err := fn.NewInstance(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Start(t.Context(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler = inst
+	var h http.Handler = storetest.Instance(t, name, f, cfg, storetest.Discard)
 	if wrap != nil {
-		h = wrap(inst)
+		h = wrap(h)
 	}
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := inst.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(srv.Close)
 	return srv
 }
 

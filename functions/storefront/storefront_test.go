@@ -13,34 +13,19 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
-func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+// get reads url as the server sent it: no transparent decompression.
+func get(t *testing.T, url string, header ...string) (storetest.Answer, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	// No transparent decompression: the test reads what was sent.
-	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	a := storetest.CallWith(t, (&http.Transport{DisableCompression: true}).RoundTrip, http.MethodGet, url, "", "", header...)
+	return a, a.Body
 }
 
 func TestServesTheApplicationSafely(t *testing.T) {
 	base := storetest.ServeFunction(t, storefront.Name, storefront.New(), nil)
 
 	resp, index := get(t, base+"/")
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("/ = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	if resp.Status != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("/ = %d %s", resp.Status, resp.Header.Get("Content-Type"))
 	}
 	csp := resp.Header.Get("Content-Security-Policy")
 	for _, want := range []string{"script-src 'self'", "default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
@@ -89,18 +74,18 @@ func TestServesTheApplicationSafely(t *testing.T) {
 	}
 	if etag := plain.Header.Get("ETag"); etag == "" {
 		t.Fatal("no ETag")
-	} else if again, _ := get(t, base+"/app.js", "If-None-Match", etag); again.StatusCode != http.StatusNotModified {
-		t.Fatalf("If-None-Match = %d, want 304", again.StatusCode)
+	} else if again, _ := get(t, base+"/app.js", "If-None-Match", etag); again.Status != http.StatusNotModified {
+		t.Fatalf("If-None-Match = %d, want 304", again.Status)
 	}
 
 	// A bookmarked view gets the application; a missing file, /api and
 	// other methods get problems.
-	if r, b := get(t, base+"/orders"); r.StatusCode != 200 || !bytes.Equal(b, index) {
-		t.Fatalf("/orders = %d", r.StatusCode)
+	if r, b := get(t, base+"/orders"); r.Status != 200 || !bytes.Equal(b, index) {
+		t.Fatalf("/orders = %d", r.Status)
 	}
 	for _, path := range []string{"/missing.js", "/api/orders", "/app.js.gz"} { // a compressed copy is not a file of its own
-		if r, _ := get(t, base+path); r.StatusCode != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s = %d %s", path, r.StatusCode, r.Header.Get("Content-Type"))
+		if r, _ := get(t, base+path); r.Status != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s = %d %s", path, r.Status, r.Header.Get("Content-Type"))
 		}
 	}
 	post, err := http.Post(base+"/", "text/plain", strings.NewReader("x"))

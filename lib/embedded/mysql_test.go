@@ -107,6 +107,29 @@ func begin(t *testing.T, db *sql.DB) *sql.Tx {
 	return tx
 }
 
+// concurrently runs step(w, i) for i in [0, each) in each of workers
+// goroutines at once, and fails t with the first error.
+func concurrently(t *testing.T, workers, each int, step func(w, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if err := step(w, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
 func TestGoMySQLServerFeatures(t *testing.T) {
 	m := startMySQL(t, t.TempDir())
 	tests := map[string]func(t *testing.T, db *sql.DB){
@@ -507,38 +530,7 @@ func TestMySQLConcurrentWritersLoseNothing(t *testing.T) {
 	exec(t, db, "CREATE TABLE entries (id VARCHAR(40) NOT NULL PRIMARY KEY, writer INT NOT NULL, KEY entries_writer (writer))")
 	exec(t, db, "INSERT INTO counter VALUES (1, 0)")
 	const writers, each = 8, 40
-	var wg sync.WaitGroup
-	errs := make(chan error, writers+1)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				err := func() error {
-					tx, err := db.BeginTx(t.Context(), nil)
-					if err != nil {
-						return err
-					}
-					defer func() { _ = tx.Rollback() }()
-					if _, err := tx.ExecContext(t.Context(), "UPDATE counter SET n = n + 1 WHERE id = 1"); err != nil {
-						return err
-					}
-					if _, err := tx.ExecContext(t.Context(), "INSERT INTO entries VALUES (?, ?)", fmt.Sprintf("%d-%d", w, i), w); err != nil {
-						return err
-					}
-					if i%5 == 4 {
-						return nil // rolled back: neither change may stay
-					}
-					return tx.Commit()
-				}()
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	done := make(chan struct{})
+	done, read := make(chan struct{}), make(chan error, 1)
 	go func() {
 		// A reader: the committed counter never runs ahead of what any
 		// commit could have made it, and a writer's entries are a multiple
@@ -546,33 +538,41 @@ func TestMySQLConcurrentWritersLoseNothing(t *testing.T) {
 		for {
 			select {
 			case <-done:
-				errs <- nil
+				read <- nil
 				return
 			default:
 			}
 			var n int
 			if err := db.QueryRowContext(t.Context(), "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil {
-				errs <- err
+				read <- err
 				return
 			}
 			if n > writers*each*4/5 {
-				errs <- fmt.Errorf("the counter reads %d, more than could commit", n)
+				read <- fmt.Errorf("the counter reads %d, more than could commit", n)
 				return
 			}
 		}
 	}()
-	wg.Wait()
-	close(done)
-	for range 1 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	close(errs)
-	for err := range errs {
+	concurrently(t, writers, each, func(w, i int) error {
+		tx, err := db.BeginTx(t.Context(), nil)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
+		defer func() { _ = tx.Rollback() }()
+		if _, err := tx.ExecContext(t.Context(), "UPDATE counter SET n = n + 1 WHERE id = 1"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(t.Context(), "INSERT INTO entries VALUES (?, ?)", fmt.Sprintf("%d-%d", w, i), w); err != nil {
+			return err
+		}
+		if i%5 == 4 {
+			return nil // rolled back: neither change may stay
+		}
+		return tx.Commit()
+	})
+	close(done)
+	if err := <-read; err != nil {
+		t.Fatal(err)
 	}
 	want := writers * each * 4 / 5
 	if n := scalar[int](t, db, "SELECT n FROM counter WHERE id = 1"); n != want {
@@ -651,46 +651,27 @@ func TestMySQLLockingReadsHoldWhatTheyRead(t *testing.T) {
 	exec(t, db, "CREATE TABLE counter (id INT NOT NULL PRIMARY KEY, n BIGINT NOT NULL)")
 	exec(t, db, "INSERT INTO counter VALUES (1, 0), (2, 0)")
 	const writers, each = 8, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Half the writers lock through the primary key's index, half
-			// through a scan of the table.
-			query := "SELECT n FROM counter WHERE id = 1 FOR UPDATE"
-			if w%2 == 1 {
-				query = "SELECT MAX(n) FROM counter\n  for update ;"
-			}
-			for range each {
-				err := func() error {
-					tx, err := db.BeginTx(t.Context(), nil)
-					if err != nil {
-						return err
-					}
-					defer func() { _ = tx.Rollback() }()
-					var n int
-					if err := tx.QueryRowContext(t.Context(), query).Scan(&n); err != nil {
-						return err
-					}
-					if _, err := tx.ExecContext(t.Context(), "UPDATE counter SET n = ? WHERE id = 1", n+1); err != nil {
-						return err
-					}
-					return tx.Commit()
-				}()
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	concurrently(t, writers, each, func(w, _ int) error {
+		// Half the writers lock through the primary key's index, half
+		// through a scan of the table.
+		query := "SELECT n FROM counter WHERE id = 1 FOR UPDATE"
+		if w%2 == 1 {
+			query = "SELECT MAX(n) FROM counter\n  for update ;"
+		}
+		tx, err := db.BeginTx(t.Context(), nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		var n int
+		if err := tx.QueryRowContext(t.Context(), query).Scan(&n); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(t.Context(), "UPDATE counter SET n = ? WHERE id = 1", n+1); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
 	if n := scalar[int](t, db, "SELECT n FROM counter WHERE id = 1"); n != writers*each {
 		t.Fatalf("counter = %d after %d locked increments: increments were lost", n, writers*each)
 	}

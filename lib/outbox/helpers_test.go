@@ -14,17 +14,11 @@ import (
 	"github.com/knshop/knshop/lib/storetest"
 )
 
+// newEvent is an event whose data holds an integer a float64 cannot
+// hold, so a store that turned the data into a number would show.
 func newEvent(t *testing.T, id string) event.Event {
 	t.Helper()
-	e := event.New()
-	e.SetID(id)
-	e.SetType("ORDER_PLACED")
-	e.SetSource("/knshop/orders")
-	e.SetSubject("o1")
-	if err := e.SetData(event.ApplicationJSON, map[string]any{"orderId": "o1", "amount": int64(9007199254740993)}); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return storetest.OrderEvent(t, id, map[string]any{"orderId": "o1", "amount": int64(9007199254740993)})
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

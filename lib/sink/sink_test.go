@@ -19,15 +19,8 @@ import (
 
 func newEvent(t *testing.T, id string) event.Event {
 	t.Helper()
-	e := event.New()
-	e.SetID(id)
-	e.SetType("ORDER_PLACED")
-	e.SetSource("/knshop/orders")
-	e.SetSubject("o1")
+	e := storetest.OrderEvent(t, id, map[string]string{"orderId": "o1"})
 	e.SetExtension("partitionkey", "o1")
-	if err := e.SetData(event.ApplicationJSON, map[string]string{"orderId": "o1"}); err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

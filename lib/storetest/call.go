@@ -20,6 +20,14 @@ type Answer struct {
 // answer. A transport error fails the test.
 func Call(t testing.TB, method, url, token, body string, header ...string) Answer {
 	t.Helper()
+	return CallWith(t, http.DefaultClient.Do, method, url, token, body, header...)
+}
+
+// CallWith is Call sending the request with do: a client's Do, or a
+// transport's RoundTrip to see the answer as the server sent it (no
+// redirect followed, no transparent decompression).
+func CallWith(t testing.TB, do func(*http.Request) (*http.Response, error), method, url, token, body string, header ...string) Answer {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +41,7 @@ func Call(t testing.TB, method, url, token, body string, header ...string) Answe
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

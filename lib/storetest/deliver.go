@@ -31,3 +31,19 @@ func Deliver(t testing.TB, h http.Handler, e event.Event) (int, *event.Event) {
 	}
 	return w.Code, reply
 }
+
+// OrderEvent is an ORDER_PLACED from /knshop/orders about order o1, with
+// id and data as given (any JSON: a test of what carries events, not of
+// the event's schema).
+func OrderEvent(t testing.TB, id string, data any) event.Event {
+	t.Helper()
+	e := event.New()
+	e.SetID(id)
+	e.SetType("ORDER_PLACED")
+	e.SetSource("/knshop/orders")
+	e.SetSubject("o1")
+	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}

@@ -18,7 +18,29 @@ import (
 // handler the Broker delivers events to, with the health routes.
 func StartFunction(t testing.TB, f fn.Starter, cfg map[string]string) http.Handler {
 	t.Helper()
-	inst, err := fn.NewInstance(fmt.Sprintf("%T", f), f, nil)
+	return Instance(t, fmt.Sprintf("%T", f), f, cfg, nil)
+}
+
+// ServeFunction runs HTTP function f as name with cfg behind a loopback
+// server, as the gateway reaches it, and returns the server's URL. The
+// runtime's logs are discarded. The server closes and f stops when the
+// test ends.
+func ServeFunction(t testing.TB, name string, f fn.HTTPFunction, cfg map[string]string) string {
+	t.Helper()
+	srv := httptest.NewServer(Instance(t, name, f, cfg, Discard))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Discard is a logger that writes nothing.
+var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Instance starts f as the function name with cfg in an fn.Instance that
+// logs to log (nil: slog's default), and stops it when the test ends
+// (after the cleanups registered later, such as a server's Close).
+func Instance(t testing.TB, name string, f any, cfg map[string]string, log *slog.Logger) *fn.Instance {
+	t.Helper()
+	inst, err := fn.NewInstance(name, f, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,29 +53,6 @@ func StartFunction(t testing.TB, f fn.Starter, cfg map[string]string) http.Handl
 		}
 	})
 	return inst
-}
-
-// ServeFunction runs HTTP function f as name with cfg behind a loopback
-// server, as the gateway reaches it, and returns the server's URL. The
-// runtime's logs are discarded. The server closes and f stops when the
-// test ends.
-func ServeFunction(t testing.TB, name string, f fn.HTTPFunction, cfg map[string]string) string {
-	t.Helper()
-	inst, err := fn.NewInstance(name, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(inst)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := inst.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv.URL
 }
 
 // Keep runs start (a function's own start with a typed configuration) the
