@@ -19,17 +19,10 @@ import (
 )
 
 // fixture is a started release-stock behind its HTTP handler, on a fresh
-// catalog.
-type fixture struct {
-	*catalogtest.DB
-	h http.Handler
-}
+// catalog of the embedded FerretDB (serialized, as `make run` runs it).
+type fixture struct{ *catalogtest.Started }
 
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	db := catalogtest.New(t)
-	return &fixture{DB: db, h: db.Start(t, New(), nil)}
-}
+func newFixture(t *testing.T) *fixture { return &fixture{catalogtest.StartNew(t, New())} }
 
 // reserved makes a product with stock units and an order holding qty of it.
 func (fx *fixture) reserved(t *testing.T, stock, qty int64) (order, product string) {
@@ -64,7 +57,7 @@ func cancelled(t *testing.T, order string) event.Event {
 
 func (fx *fixture) deliver(t *testing.T, e event.Event) int {
 	t.Helper()
-	status, _ := storetest.Deliver(t, fx.h, e)
+	status, _ := storetest.Deliver(t, fx.H, e)
 	return status
 }
 

@@ -23,16 +23,9 @@ import (
 
 // fixture is a started reserve-stock behind its HTTP handler, on a fresh
 // catalog of the embedded FerretDB (serialized, as `make run` runs it).
-type fixture struct {
-	*catalogtest.DB
-	h http.Handler
-}
+type fixture struct{ *catalogtest.Started }
 
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	db := catalogtest.New(t)
-	return &fixture{DB: db, h: db.Start(t, New(), nil)}
-}
+func newFixture(t *testing.T) *fixture { return &fixture{catalogtest.StartNew(t, New())} }
 
 func (fx *fixture) product(t *testing.T, stock int64) string {
 	t.Helper()
@@ -62,7 +55,7 @@ func orderPlaced(t *testing.T, order string, qty map[string]int64) event.Event {
 // deliver posts e the way the Broker does and returns the status and reply.
 func (fx *fixture) deliver(t *testing.T, e event.Event) (int, *event.Event) {
 	t.Helper()
-	return storetest.Deliver(t, fx.h, e)
+	return storetest.Deliver(t, fx.H, e)
 }
 
 func TestHandle(t *testing.T) {
@@ -298,7 +291,7 @@ func TestStoreDownIsRetried(t *testing.T) {
 		}
 	})
 	srv.Close()
-	broken := &fixture{h: down}
+	broken := &fixture{&catalogtest.Started{H: down}}
 	if status, _ := broken.deliver(t, e); status != http.StatusInternalServerError {
 		t.Fatalf("status %d with the store down, want 500", status)
 	}

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/knshop/knshop/lib/embedded"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 func startMySQL(t *testing.T, dir string) *embedded.MySQL {
@@ -105,29 +105,6 @@ func begin(t *testing.T, db *sql.DB) *sql.Tx {
 		t.Fatal(err)
 	}
 	return tx
-}
-
-// concurrently runs step(w, i) for i in [0, each) in each of workers
-// goroutines at once, and fails t with the first error.
-func concurrently(t *testing.T, workers, each int, step func(w, i int) error) {
-	t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range each {
-				if err := step(w, i); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
 }
 
 func TestGoMySQLServerFeatures(t *testing.T) {
@@ -553,7 +530,7 @@ func TestMySQLConcurrentWritersLoseNothing(t *testing.T) {
 			}
 		}
 	}()
-	concurrently(t, writers, each, func(w, i int) error {
+	storetest.Concurrently(t, writers, each, func(w, i int) error {
 		tx, err := db.BeginTx(t.Context(), nil)
 		if err != nil {
 			return err
@@ -651,7 +628,7 @@ func TestMySQLLockingReadsHoldWhatTheyRead(t *testing.T) {
 	exec(t, db, "CREATE TABLE counter (id INT NOT NULL PRIMARY KEY, n BIGINT NOT NULL)")
 	exec(t, db, "INSERT INTO counter VALUES (1, 0), (2, 0)")
 	const writers, each = 8, 25
-	concurrently(t, writers, each, func(w, _ int) error {
+	storetest.Concurrently(t, writers, each, func(w, _ int) error {
 		// Half the writers lock through the primary key's index, half
 		// through a scan of the table.
 		query := "SELECT n FROM counter WHERE id = 1 FOR UPDATE"

@@ -110,29 +110,20 @@ func TestConcurrentConditionalUpdates(t *testing.T) {
 	if _, err := coll.InsertOne(ctx, bson.M{"_id": "p1", "stock": stock, "sold": 0}); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won := 0
-	errs := make(chan error, buyers)
-	for range buyers {
-		wg.Go(func() {
-			res, err := coll.UpdateOne(ctx,
-				bson.M{"_id": "p1", "stock": bson.M{"$gte": 1}},
-				bson.M{"$inc": bson.M{"stock": -1, "sold": 1}})
-			if err != nil {
-				errs <- err
-				return
-			}
-			mu.Lock()
-			won += int(res.ModifiedCount)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	storetest.Concurrently(t, buyers, 1, func(int, int) error {
+		res, err := coll.UpdateOne(ctx,
+			bson.M{"_id": "p1", "stock": bson.M{"$gte": 1}},
+			bson.M{"$inc": bson.M{"stock": -1, "sold": 1}})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		won += int(res.ModifiedCount)
+		mu.Unlock()
+		return nil
+	})
 	var got struct{ Stock, Sold int }
 	if err := coll.FindOne(ctx, bson.M{"_id": "p1"}).Decode(&got); err != nil {
 		t.Fatal(err)

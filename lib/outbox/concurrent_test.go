@@ -34,44 +34,23 @@ func TestSQLNoEventLost(t *testing.T) {
 	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
 		f := newSQLFixture(t, e)
 		ctx := t.Context()
-		var wg sync.WaitGroup
-		errs := make(chan error, writers+1)
-		done := make(chan struct{})
 		evs := events(t, writers, perWriter)
-		for w := range writers {
-			wg.Go(func() {
-				for i := range perWriter {
-					ev := evs[w][i]
-					id := ev.ID()
-					err := sqlstore.InTx(ctx, f.db, func(tx *sql.Tx) error {
-						if _, err := tx.ExecContext(ctx, "INSERT INTO orders (id) VALUES (?)", id); err != nil {
-							return err
-						}
-						return outbox.AddSQL(ctx, tx, ev)
-					})
-					if err != nil {
-						errs <- err
-						return
-					}
-					if i%3 == 0 {
-						f.rec.FailWith(http.StatusServiceUnavailable)
-					} else {
-						f.rec.FailWith(0)
-					}
-					f.box.Publish(ctx, ev)
+		relayFailures := whileRelaying(t, func() error { _, err := f.box.Relay(ctx, 5); return err }, writers, perWriter, func(w, i int) error {
+			ev := evs[w][i]
+			id := ev.ID()
+			err := sqlstore.InTx(ctx, f.db, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, "INSERT INTO orders (id) VALUES (?)", id); err != nil {
+					return err
 				}
+				return outbox.AddSQL(ctx, tx, ev)
 			})
-		}
-		var relayWG sync.WaitGroup
-		relayFailures := 0
-		relayWG.Go(func() { relayFailures = relayUntil(done, func() error { _, err := f.box.Relay(ctx, 5); return err }) })
-		wg.Wait()
-		close(done)
-		relayWG.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
+			if err != nil {
+				return err
+			}
+			f.rec.FailWith(flaky(i))
+			f.box.Publish(ctx, ev)
+			return nil
+		})
 		f.rec.FailWith(0)
 		for {
 			n, err := f.box.Relay(ctx, 100)
@@ -99,37 +78,17 @@ func TestMongoNoEventLost(t *testing.T) {
 	b := newMongoBackend(t, sink.NewHTTP(rec.URL())).(mongoBackend)
 	box := outbox.NewMongo(b.coll, sink.NewHTTP(rec.URL()), quiet())
 	ctx := t.Context()
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	errs := make(chan error, writers)
 	evs := events(t, writers, perWriter)
-	for w := range writers {
-		wg.Go(func() {
-			for i := range perWriter {
-				doc := []string{"p1", "p2"}[(w+i)%2]
-				ev := evs[w][i]
-				if err := b.tryWrite(ctx, doc, ev); err != nil {
-					errs <- err
-					return
-				}
-				if i%3 == 0 {
-					rec.FailWith(http.StatusServiceUnavailable)
-				} else {
-					rec.FailWith(0)
-				}
-				box.Publish(ctx, doc, ev)
-			}
-		})
-	}
-	var relayWG sync.WaitGroup
-	relayWG.Go(func() { relayUntil(done, func() error { _, err := box.Relay(ctx, 5); return err }) })
-	wg.Wait()
-	close(done)
-	relayWG.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	whileRelaying(t, func() error { _, err := box.Relay(ctx, 5); return err }, writers, perWriter, func(w, i int) error {
+		doc := []string{"p1", "p2"}[(w+i)%2]
+		ev := evs[w][i]
+		if err := b.tryWrite(ctx, doc, ev); err != nil {
+			return err
+		}
+		rec.FailWith(flaky(i))
+		box.Publish(ctx, doc, ev)
+		return nil
+	})
 	rec.FailWith(0)
 	for {
 		n, err := box.Relay(ctx, 100)
@@ -166,6 +125,31 @@ func noneLost(t *testing.T, delivered []event.Event, writers, perWriter int) {
 
 // relayUntil calls relay every 2 ms until done closes, as relay-outbox's
 // timer would, and counts its failures, expected while the sink flaps.
+// whileRelaying runs step as storetest.Concurrently does (workers ×
+// each) while relay runs every 2 ms beside it, and returns how many relay
+// runs failed.
+func whileRelaying(t *testing.T, relay func() error, workers, each int, step func(w, i int) error) (relayFailures int) {
+	t.Helper()
+	done := make(chan struct{})
+	var relayWG sync.WaitGroup
+	relayWG.Go(func() { relayFailures = relayUntil(done, relay) })
+	defer func() {
+		close(done)
+		relayWG.Wait()
+	}()
+	storetest.Concurrently(t, workers, each, step)
+	return
+}
+
+// flaky is how the sink answers the publish of a writer's i-th event: down
+// for every third, up for the others.
+func flaky(i int) int {
+	if i%3 == 0 {
+		return http.StatusServiceUnavailable
+	}
+	return 0
+}
+
 func relayUntil(done <-chan struct{}, relay func() error) (failures int) {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()

@@ -10,6 +10,23 @@ import (
 	"github.com/knshop/knshop/lib/payment"
 )
 
+// resultWanted checks a Charge's error against wantErr, and reports
+// whether the test goes on to check the result: no error was wanted and
+// none came.
+func resultWanted(t *testing.T, err, wantErr error) bool {
+	t.Helper()
+	if wantErr != nil {
+		if !errors.Is(err, wantErr) {
+			t.Fatalf("Charge error = %v, want %v", err, wantErr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
 func charge(method, key string) payment.ChargeRequest {
 	return payment.ChargeRequest{IdempotencyKey: key, OrderID: "o-" + key, PaymentID: key, Amount: money.New(1999, "USD"), Method: method}
 }
@@ -42,14 +59,8 @@ func TestSandboxChargeOutcomes(t *testing.T) {
 				tc.modifier(&req)
 			}
 			res, err := g.Charge(context.Background(), req)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("Charge error = %v, want %v", err, tc.wantErr)
-				}
+			if !resultWanted(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if res.Outcome != tc.outcome || res.Code != tc.code {
 				t.Fatalf("Charge = %+v, want outcome %s code %q", res, tc.outcome, tc.code)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,27 +65,13 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 		ctx := t.Context()
 		c := e.Config(t, "migrate")
 		const opens = 4
-		var wg sync.WaitGroup
-		errs := make(chan error, opens)
-		for range opens {
-			wg.Go(func() {
-				db, err := sqlstore.Open(ctx, c, counted)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !c.Serialize {
-					errs <- db.Close()
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
+		storetest.Concurrently(t, opens, 1, func(int, int) error {
+			db, err := sqlstore.Open(ctx, c, counted)
+			if err != nil || c.Serialize {
+				return err
 			}
-		}
+			return db.Close()
+		})
 		db, err := sqlstore.Open(ctx, c, append(counted, "ALTER TABLE runs ADD COLUMN extra INT NULL"))
 		if err != nil {
 			t.Fatal(err)
@@ -187,24 +172,7 @@ func TestNoLostUpdates(t *testing.T) {
 		db := openDB(t, e.Config(t, "lost"),
 			"CREATE TABLE IF NOT EXISTS counter (id INT NOT NULL PRIMARY KEY, n INT NOT NULL)",
 			"INSERT INTO counter (id, n) VALUES (1, 0)")
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for range workers {
-			wg.Go(func() {
-				for range rounds {
-					err := increment(ctx, db)
-					if err != nil {
-						errs <- err
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
+		storetest.Concurrently(t, workers, rounds, func(int, int) error { return increment(ctx, db) })
 		if n := count(t, db, "SELECT n FROM counter WHERE id = 1"); n != workers*rounds {
 			t.Fatalf("counter = %d, want %d: updates were lost", n, workers*rounds)
 		}

@@ -33,3 +33,27 @@ func Tally(t testing.TB, statuses []int, won, lost int) int {
 	}
 	return n
 }
+
+// Concurrently runs step(w, i) for i in [0, each) in each of workers
+// goroutines at once, and fails t with the first error a worker met (a
+// worker stops at its first).
+func Concurrently(t testing.TB, workers, each int, step func(w, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if err := step(w, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

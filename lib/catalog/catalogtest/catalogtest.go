@@ -50,6 +50,21 @@ func (d *DB) Start(t testing.TB, f fn.Starter, extra map[string]string) http.Han
 	return storetest.StartFunction(t, f, cfg)
 }
 
+// Started is a function started on a fresh catalog: the catalog, and H,
+// the handler the Broker delivers events to.
+type Started struct {
+	*DB
+	H http.Handler
+}
+
+// StartNew starts f on a fresh catalog (New, then Start with no extra
+// settings).
+func StartNew(t testing.TB, f fn.Starter) *Started {
+	t.Helper()
+	db := New(t)
+	return &Started{DB: db, H: db.Start(t, f, nil)}
+}
+
 // AddProduct stores a product with stock units in s and returns its id.
 func AddProduct(t testing.TB, s *catalog.Store, stock int64) string {
 	t.Helper()
