@@ -28,7 +28,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 				mug := e.db.Product(b, "Mug", money.New(1250, "USD"), 1_000_000)
 				tea := e.db.Product(b, "Tea", money.New(300, "USD"), 1_000_000)
 				payload := body(fmt.Sprintf(`[{"productId":%q,"quantity":2},{"productId":%q,"quantity":1}]`, mug, tea))
-				bearer := e.keys.Bearer(b, ids.New(), auth.Customer)
+				bearer := e.Keys.Bearer(b, ids.New(), auth.Customer)
 				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 				var seq atomic.Int64
 				b.SetParallelism(clients)
@@ -36,7 +36,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 				start := time.Now()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						req, err := http.NewRequest("POST", e.url+"/api/orders", strings.NewReader(payload))
+						req, err := http.NewRequest("POST", e.URL+"/api/orders", strings.NewReader(payload))
 						if err != nil {
 							b.Error(err)
 							return

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/knshop/knshop/functions/orders"
 	"github.com/knshop/knshop/lib/auth"
-	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
@@ -27,20 +25,14 @@ import (
 )
 
 type env struct {
-	url  string
-	keys *authtest.Keys
-	sink *storetest.EventRecorder
-	db   *orderstoretest.DB
+	orderstoretest.Signed
+	db *orderstoretest.DB
 }
 
 func setup(t testing.TB, e storetest.Engine) *env {
 	t.Helper()
 	db := orderstoretest.New(t, e)
-	keys := authtest.New(t)
-	sink := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"K_SINK": sink.URL()}
-	maps.Copy(cfg, keys.Env)
-	return &env{url: db.Serve(t, orders.Name, orders.New(), cfg), keys: keys, sink: sink, db: db}
+	return &env{Signed: db.ServeSigned(t, orders.Name, orders.New(), nil), db: db}
 }
 
 func order(t *testing.T, a storetest.Answer) orderstore.Order {
@@ -51,7 +43,7 @@ func order(t *testing.T, a storetest.Answer) orderstore.Order {
 // call sends a request as user with role ("" sends no token).
 func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) storetest.Answer {
 	t.Helper()
-	return e.keys.Call(t, method, e.url+path, user, role, body, header...)
+	return e.Keys.Call(t, method, e.URL+path, user, role, body, header...)
 }
 
 const addr = `"shippingAddress":{"line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}`
@@ -107,7 +99,7 @@ func TestPlaceOrder(t *testing.T) {
 		}
 		for name, tc := range cases {
 			t.Run(name, func(t *testing.T) {
-				before := len(e.sink.Events())
+				before := len(e.Sink.Events())
 				a := e.call(t, "POST", "/api/orders", cust, tc.role, tc.body)
 				if a.Status != tc.wantStatus {
 					t.Fatalf("status %d, want %d: %s", a.Status, tc.wantStatus, a.Body)
@@ -116,7 +108,7 @@ func TestPlaceOrder(t *testing.T) {
 					if tc.wantField != "" && !bytes.Contains(a.Body, []byte(`"field":"`+tc.wantField+`"`)) {
 						t.Fatalf("problem does not name %s: %s", tc.wantField, a.Body)
 					}
-					if len(e.sink.Events()) != before {
+					if len(e.Sink.Events()) != before {
 						t.Fatal("a refused order published an event")
 					}
 					return
@@ -125,7 +117,7 @@ func TestPlaceOrder(t *testing.T) {
 				if o.Status != orderstore.Pending || o.Total.Amount != tc.wantTotal || o.CustomerID != cust || a.Header.Get("Location") != "/api/orders/"+o.ID {
 					t.Fatalf("order = %+v", o)
 				}
-				evs := e.sink.WaitFor(t, before+1, 5*time.Second)
+				evs := e.Sink.WaitFor(t, before+1, 5*time.Second)
 				var placed events.OrderPlacedData
 				if err := events.Decode(evs[len(evs)-1], &placed); err != nil {
 					t.Fatal(err)
@@ -161,23 +153,23 @@ func TestBrokerDownKeepsTheEvent(t *testing.T) {
 		e := setup(t, eng)
 		mug := e.db.Product(t, "Mug", money.New(1250, "USD"), 10)
 		cust := ids.New()
-		e.sink.FailWith(http.StatusServiceUnavailable)
+		e.Sink.FailWith(http.StatusServiceUnavailable)
 		a := e.call(t, "POST", "/api/orders", cust, auth.Customer, body(fmt.Sprintf(`[{"productId":%q,"quantity":1}]`, mug)))
-		e.sink.FailWith(0)
+		e.Sink.FailWith(0)
 		if a.Status != 202 {
 			t.Fatalf("status %d: %s", a.Status, a.Body)
 		}
 		id := order(t, a).ID
-		if n := len(e.sink.Events()); n != 0 {
+		if n := len(e.Sink.Events()); n != 0 {
 			t.Fatalf("%d events arrived while the broker was down", n)
 		}
-		relay := outbox.NewSQL(e.db.Store.DB(), sink.NewHTTP(e.sink.URL()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		relay := outbox.NewSQL(e.db.Store.DB(), sink.NewHTTP(e.Sink.URL()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		for range 2 { // the second relay finds nothing left
 			if _, err := relay.Relay(context.Background(), 10); err != nil {
 				t.Fatal(err)
 			}
 		}
-		evs := e.sink.Events()
+		evs := e.Sink.Events()
 		if len(evs) != 1 || evs[0].ID() != ids.Derive(id, "ORDER_PLACED") || evs[0].Type() != string(events.OrderPlaced) {
 			t.Fatalf("relayed %d events: %v", len(evs), evs)
 		}
@@ -228,12 +220,12 @@ func TestIdempotencyKey(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					req, err := http.NewRequest("POST", e.url+"/api/orders", strings.NewReader(b1))
+					req, err := http.NewRequest("POST", e.URL+"/api/orders", strings.NewReader(b1))
 					if err != nil {
 						t.Error(err)
 						return
 					}
-					req.Header.Set("Authorization", e.keys.Bearer(t, c, auth.Customer))
+					req.Header.Set("Authorization", e.Keys.Bearer(t, c, auth.Customer))
 					req.Header.Set("Idempotency-Key", "race")
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
@@ -262,7 +254,7 @@ func TestIdempotencyKey(t *testing.T) {
 			}
 		})
 		placed := 0
-		for _, ev := range e.sink.Events() {
+		for _, ev := range e.Sink.Events() {
 			if ev.Type() == string(events.OrderPlaced) {
 				placed++
 			}
@@ -349,14 +341,14 @@ func TestReadAndCancel(t *testing.T) {
 		}
 		for name, tc := range cancels {
 			t.Run(name, func(t *testing.T) {
-				before := len(e.sink.Events())
+				before := len(e.Sink.Events())
 				a := e.call(t, "POST", "/api/orders/"+tc.order.ID+"/cancel", tc.user, tc.role, "")
 				if a.Status != tc.wantStatus {
 					t.Fatalf("status %d, want %d: %s", a.Status, tc.wantStatus, a.Body)
 				}
 				after := e.db.Get(t, tc.order.ID)
 				if !tc.wantEvent {
-					if after.Status != tc.order.Status || len(e.sink.Events()) != before {
+					if after.Status != tc.order.Status || len(e.Sink.Events()) != before {
 						t.Fatalf("refused cancel changed the order to %s or published", after.Status)
 					}
 					return
@@ -364,7 +356,7 @@ func TestReadAndCancel(t *testing.T) {
 				if after.Status != orderstore.Cancelled || *after.CancelReason != events.ReasonCustomerRequest {
 					t.Fatalf("order after cancel = %s %v", after.Status, after.CancelReason)
 				}
-				evs := e.sink.WaitFor(t, before+1, 5*time.Second)
+				evs := e.Sink.WaitFor(t, before+1, 5*time.Second)
 				var c events.OrderCancelledData
 				if err := events.Decode(evs[len(evs)-1], &c); err != nil {
 					t.Fatal(err)

@@ -3,14 +3,12 @@ package returns_test
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/knshop/knshop/functions/returns"
 	"github.com/knshop/knshop/lib/auth"
-	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/ids"
 	"github.com/knshop/knshop/lib/money"
@@ -20,21 +18,14 @@ import (
 )
 
 type env struct {
-	url  string
-	keys *authtest.Keys
-	sink *storetest.EventRecorder
-	db   *orderstoretest.DB
+	orderstoretest.Signed
+	db *orderstoretest.DB
 }
 
 func setup(t *testing.T, e storetest.Engine, extra map[string]string) *env {
 	t.Helper()
 	db := orderstoretest.New(t, e)
-	keys := authtest.New(t)
-	sink := storetest.NewEventRecorder(t)
-	cfg := map[string]string{"K_SINK": sink.URL()}
-	maps.Copy(cfg, keys.Env)
-	maps.Copy(cfg, extra)
-	return &env{url: db.Serve(t, returns.Name, returns.New(), cfg), keys: keys, sink: sink, db: db}
+	return &env{Signed: db.ServeSigned(t, returns.Name, returns.New(), extra), db: db}
 }
 
 // view is the part of a return the tests read.
@@ -62,7 +53,7 @@ func ret(t *testing.T, a storetest.Answer) view {
 // call sends a request as user with role ("" sends no token).
 func (e *env) call(t *testing.T, method, path, user string, role auth.Role, body string, header ...string) storetest.Answer {
 	t.Helper()
-	return e.keys.Call(t, method, e.url+path, user, role, body, header...)
+	return e.Keys.Call(t, method, e.URL+path, user, role, body, header...)
 }
 
 func (e *env) must(t *testing.T, want int, a storetest.Answer) storetest.Answer {
@@ -102,7 +93,7 @@ func TestReturnLifecycle(t *testing.T) {
 			len(r.Items) != 1 || r.Items[0].UnitPrice != money.New(1250, "USD") {
 			t.Fatalf("return = %+v", r)
 		}
-		got := e.sink.WaitFor(t, 1, 5*time.Second)
+		got := e.Sink.WaitFor(t, 1, 5*time.Second)
 		var req events.ReturnRequestedData
 		if err := events.Decode(got[0], &req); err != nil || req.ReturnID != r.ID || req.Amount.Amount != 2500 {
 			t.Fatalf("RETURN_REQUESTED = %+v, %v", req, err)
@@ -133,7 +124,7 @@ func TestReturnLifecycle(t *testing.T) {
 		}
 		e.must(t, 409, e.call(t, "POST", "/api/returns/"+r.ID+"/receive", admin, auth.Admin, ""))
 		e.must(t, 409, e.call(t, "POST", "/api/returns/"+r.ID+"/reject", admin, auth.Admin, `{"reason":"late"}`))
-		got = e.sink.WaitFor(t, 2, 5*time.Second)
+		got = e.Sink.WaitFor(t, 2, 5*time.Second)
 		var rec events.ReturnReceivedData
 		if err := events.Decode(got[1], &rec); err != nil || rec.ReturnID != r.ID || rec.Items[0].Quantity != 2 || rec.Amount.Amount != 2500 {
 			t.Fatalf("RETURN_RECEIVED = %+v, %v", rec, err)
@@ -148,7 +139,7 @@ func TestReturnLifecycle(t *testing.T) {
 		if !strings.Contains(string(a.Body), `"refund":{"id":"re_1","status":"SUCCEEDED"}`) {
 			t.Fatalf("refunded return = %s", a.Body)
 		}
-		if n := len(e.sink.Events()); n != 2 {
+		if n := len(e.Sink.Events()); n != 2 {
 			t.Fatalf("%d events, want 2 (REFUNDED announces nothing)", n)
 		}
 	})
@@ -183,7 +174,7 @@ func TestReturnRules(t *testing.T) {
 		e.must(t, 202, e.call(t, "POST", path, s.customer, auth.Customer, returnBody(s.mug, 2)))
 
 		// Bad bodies change nothing.
-		before := e.sink.Events()
+		before := e.Sink.Events()
 		for name, body := range map[string]string{
 			"no items":       `{"items":[],"reason":"x"}`,
 			"zero units":     fmt.Sprintf(`{"items":[{"productId":%q,"quantity":0}],"reason":"x"}`, s.teapot),
@@ -199,7 +190,7 @@ func TestReturnRules(t *testing.T) {
 			}
 		}
 		e.must(t, 400, e.call(t, "POST", "/api/returns/"+first.ID+"/reject", admin, auth.Admin, `{"reason":""}`))
-		if n := len(e.sink.Events()); n != len(before) {
+		if n := len(e.Sink.Events()); n != len(before) {
 			t.Fatalf("bad requests published %d events", n-len(before))
 		}
 		e.must(t, 401, e.call(t, "POST", path, "", "", returnBody(s.teapot, 1)))

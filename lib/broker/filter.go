@@ -104,44 +104,38 @@ func materializeList(fs []eventingv1.SubscriptionsAPIFilter) []eventfilter.Filte
 	return out
 }
 
-// allOf fails when any child fails, as Knative's all filter does.
-type allOf []eventfilter.Filter
-
-var _ eventfilter.Filter = allOf(nil)
-
-func (a allOf) Filter(ctx context.Context, e event.Event) eventfilter.FilterResult {
-	res := eventfilter.NoFilter
-	for _, f := range a {
-		if res = f.Filter(ctx, e); res == eventfilter.FailFilter {
-			return res
-		}
-	}
-	return res
+// combined is Knative's all and any filters: it asks each child in turn
+// and answers the first result that decides (a failure for all, a pass for
+// any), else the last child's, and with no child, no filter.
+type combined struct {
+	children []eventfilter.Filter
+	decides  eventfilter.FilterResult
 }
 
-func (a allOf) Cleanup() {
-	for _, f := range a {
-		f.Cleanup()
-	}
+var _ eventfilter.Filter = combined{}
+
+// allOf fails when any child fails, as Knative's all filter does.
+func allOf(children []eventfilter.Filter) combined {
+	return combined{children: children, decides: eventfilter.FailFilter}
 }
 
 // anyOf passes when any child passes, as Knative's any filter does.
-type anyOf []eventfilter.Filter
+func anyOf(children []eventfilter.Filter) combined {
+	return combined{children: children, decides: eventfilter.PassFilter}
+}
 
-var _ eventfilter.Filter = anyOf(nil)
-
-func (a anyOf) Filter(ctx context.Context, e event.Event) eventfilter.FilterResult {
+func (c combined) Filter(ctx context.Context, e event.Event) eventfilter.FilterResult {
 	res := eventfilter.NoFilter
-	for _, f := range a {
-		if res = f.Filter(ctx, e); res == eventfilter.PassFilter {
+	for _, f := range c.children {
+		if res = f.Filter(ctx, e); res == c.decides {
 			return res
 		}
 	}
 	return res
 }
 
-func (a anyOf) Cleanup() {
-	for _, f := range a {
+func (c combined) Cleanup() {
+	for _, f := range c.children {
 		f.Cleanup()
 	}
 }

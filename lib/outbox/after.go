@@ -31,21 +31,30 @@ func (a *AfterCommit) Published(ctx context.Context, evs ...event.Event) {
 	}
 }
 
+// sender is what both outboxes send with: the sink, the log, and where an
+// event the Broker refuses for good is set aside (none: the relay stops at
+// it).
+type sender struct {
+	sink     sink.Sender
+	log      *slog.Logger
+	setAside SetAside
+}
+
 // publishFast sends evs in order on the fast path, calling markSent after
 // each. It stops at the first failure and only logs it: the change is
 // committed, and the relay sends what is left. A caller going away does
 // not stop it; the sink's own timeout bounds each send.
-func publishFast(ctx context.Context, s sink.Sender, log *slog.Logger, evs []event.Event, markSent func(ctx context.Context, id string) error) {
+func (s sender) publishFast(ctx context.Context, evs []event.Event, markSent func(ctx context.Context, id string) error) {
 	for _, e := range evs {
-		if err := s.Send(ctx, e); err != nil {
+		if err := s.sink.Send(ctx, e); err != nil {
 			sendFailures.WithLabelValues(pathFast).Inc()
-			log.WarnContext(ctx, "outbox: publish failed; left for the relay",
+			s.log.WarnContext(ctx, "outbox: publish failed; left for the relay",
 				"event_id", e.ID(), "type", e.Type(), "err", err)
 			return
 		}
 		sentTotal.WithLabelValues(pathFast).Inc()
 		if err := markSent(ctx, e.ID()); err != nil {
-			log.WarnContext(ctx, "outbox: event sent but not marked; the relay may send it again",
+			s.log.WarnContext(ctx, "outbox: event sent but not marked; the relay may send it again",
 				"event_id", e.ID(), "err", err)
 		}
 	}

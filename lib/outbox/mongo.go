@@ -77,10 +77,8 @@ func entryPath(id string) string {
 
 // Mongo publishes and relays the outbox entries of one collection.
 type Mongo struct {
-	coll     *mongo.Collection
-	sink     sink.Sender
-	log      *slog.Logger
-	setAside SetAside
+	coll *mongo.Collection
+	sender
 }
 
 // WithSetAside makes Relay hand an event the Broker refuses for good to f
@@ -89,7 +87,7 @@ func (o *Mongo) WithSetAside(f SetAside) *Mongo { o.setAside = f; return o }
 
 // NewMongo returns the outbox of coll, sending to s.
 func NewMongo(coll *mongo.Collection, s sink.Sender, log *slog.Logger) *Mongo {
-	return &Mongo{coll: coll, sink: s, log: log}
+	return &Mongo{coll: coll, sender: sender{sink: s, log: log}}
 }
 
 // Publish sends evs, which the update of document docID stored with
@@ -97,7 +95,7 @@ func NewMongo(coll *mongo.Collection, s sink.Sender, log *slog.Logger) *Mongo {
 // only logs it: the change is written, Relay sends what is left.
 func (o *Mongo) Publish(ctx context.Context, docID any, evs ...event.Event) {
 	ctx = context.WithoutCancel(ctx)
-	publishFast(ctx, o.sink, o.log, evs, func(ctx context.Context, id string) error { return o.markSent(ctx, docID, id) })
+	o.publishFast(ctx, evs, func(ctx context.Context, id string) error { return o.markSent(ctx, docID, id) })
 	if err := o.tidy(ctx, docID); err != nil {
 		o.log.WarnContext(ctx, "outbox: tidy", "err", err)
 	}
@@ -128,7 +126,7 @@ func (o *Mongo) Relay(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %v: %w", p.docID, err)
 		}
-		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, o.log, e)
+		aside, err := o.sendOrSetAside(ctx, e)
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -29,21 +28,21 @@ func refusedForGood(err error) (*sink.StatusError, bool) {
 // sendOrSetAside sends e; an event refused for good goes to setAside when
 // there is one, with a warning on log (setAsideDone reports it). Any other
 // failure is returned.
-func sendOrSetAside(ctx context.Context, s sink.Sender, setAside SetAside, log *slog.Logger, e event.Event) (setAsideDone bool, err error) {
-	err = s.Send(ctx, e)
+func (s sender) sendOrSetAside(ctx context.Context, e event.Event) (setAsideDone bool, err error) {
+	err = s.sink.Send(ctx, e)
 	if err == nil {
 		sentTotal.WithLabelValues(pathRelay).Inc()
 		return false, nil
 	}
 	sendFailures.WithLabelValues(pathRelay).Inc()
 	refusal, ok := refusedForGood(err)
-	if !ok || setAside == nil {
+	if !ok || s.setAside == nil {
 		return false, err
 	}
-	if serr := setAside(ctx, e, refusal); serr != nil {
+	if serr := s.setAside(ctx, e, refusal); serr != nil {
 		return false, fmt.Errorf("%w (and setting it aside failed: %v)", err, serr)
 	}
 	setAsideTotal.WithLabelValues().Inc()
-	log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
+	s.log.WarnContext(ctx, "outbox: the Broker refuses this event for good; set aside", "event_id", e.ID(), "type", e.Type())
 	return true, nil
 }

@@ -45,10 +45,8 @@ func AddSQL(ctx context.Context, tx *sql.Tx, evs ...event.Event) error {
 
 // SQL publishes and relays the outbox of one MySQL database.
 type SQL struct {
-	db       *sql.DB
-	sink     sink.Sender
-	log      *slog.Logger
-	setAside SetAside
+	db *sql.DB
+	sender
 }
 
 // WithSetAside makes Relay hand an event the Broker refuses for good to f
@@ -57,7 +55,7 @@ func (o *SQL) WithSetAside(f SetAside) *SQL { o.setAside = f; return o }
 
 // NewSQL returns the outbox of db, sending to s.
 func NewSQL(db *sql.DB, s sink.Sender, log *slog.Logger) *SQL {
-	return &SQL{db: db, sink: s, log: log}
+	return &SQL{db: db, sender: sender{sink: s, log: log}}
 }
 
 // Publish sends evs, which a committed transaction stored with AddSQL, and
@@ -65,7 +63,7 @@ func NewSQL(db *sql.DB, s sink.Sender, log *slog.Logger) *SQL {
 // order, and only logs it: the change is committed and Relay sends what is
 // left, so a request must not fail now.
 func (o *SQL) Publish(ctx context.Context, evs ...event.Event) {
-	publishFast(context.WithoutCancel(ctx), o.sink, o.log, evs, o.markSent)
+	o.publishFast(context.WithoutCancel(ctx), evs, o.markSent)
 }
 
 // Relay sends up to limit unsent events, oldest first, marking each sent.
@@ -83,7 +81,7 @@ func (o *SQL) Relay(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay seq %d: %w", p.seq, err)
 		}
-		aside, err := sendOrSetAside(ctx, o.sink, o.setAside, o.log, e)
+		aside, err := o.sendOrSetAside(ctx, e)
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}

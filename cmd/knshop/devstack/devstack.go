@@ -6,6 +6,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -145,36 +146,16 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 }
 
 func (o Options) withDefaults() Options {
-	if o.DataDir == "" {
-		o.DataDir = ".knshop"
-	}
-	if o.RepoDir == "" {
-		o.RepoDir = "."
-	}
-	if o.GatewayAddr == "" {
-		o.GatewayAddr = ":8080"
-	}
-	if o.BrokerAddr == "" {
-		o.BrokerAddr = "127.0.0.1:8081"
-	}
-	if o.KafkaAddr == "" {
-		o.KafkaAddr = "127.0.0.1:9092"
-	}
-	if o.MongoAddr == "" {
-		o.MongoAddr = "127.0.0.1:27017"
-	}
-	if o.MySQLAddr == "" {
-		o.MySQLAddr = "127.0.0.1:3306"
-	}
-	if o.RelayEvery == 0 {
-		o.RelayEvery = time.Minute
-	}
-	if o.ReconcileEvery == 0 {
-		o.ReconcileEvery = 30 * time.Second
-	}
-	if o.Log == nil {
-		o.Log = slog.Default()
-	}
+	o.DataDir = cmp.Or(o.DataDir, ".knshop")
+	o.RepoDir = cmp.Or(o.RepoDir, ".")
+	o.GatewayAddr = cmp.Or(o.GatewayAddr, ":8080")
+	o.BrokerAddr = cmp.Or(o.BrokerAddr, "127.0.0.1:8081")
+	o.KafkaAddr = cmp.Or(o.KafkaAddr, "127.0.0.1:9092")
+	o.MongoAddr = cmp.Or(o.MongoAddr, "127.0.0.1:27017")
+	o.MySQLAddr = cmp.Or(o.MySQLAddr, "127.0.0.1:3306")
+	o.RelayEvery = cmp.Or(o.RelayEvery, time.Minute)
+	o.ReconcileEvery = cmp.Or(o.ReconcileEvery, 30*time.Second)
+	o.Log = cmp.Or(o.Log, slog.Default())
 	if o.Env == nil {
 		o.Env = map[string]string{}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knshop/knshop/lib/auth/authtest"
 	"github.com/knshop/knshop/lib/events"
 	"github.com/knshop/knshop/lib/events/eventstest"
 	"github.com/knshop/knshop/lib/fn"
@@ -52,6 +53,27 @@ func (d *DB) Start(t testing.TB, f fn.Starter, extra map[string]string) http.Han
 func (d *DB) Serve(t testing.TB, name string, f fn.HTTPFunction, extra map[string]string) string {
 	t.Helper()
 	return storetest.ServeFunction(t, name, f, d.cfg(extra))
+}
+
+// Signed is an HTTP function served on the database with fresh JWT keys
+// (sign its callers' tokens with Keys) and an event recorder as its
+// K_SINK.
+type Signed struct {
+	URL  string
+	Keys *authtest.Keys
+	Sink *storetest.EventRecorder
+}
+
+// ServeSigned serves f as name on the database (Serve), with fresh keys,
+// a recorder as K_SINK, and the entries of extra.
+func (d *DB) ServeSigned(t testing.TB, name string, f fn.HTTPFunction, extra map[string]string) Signed {
+	t.Helper()
+	s := Signed{Keys: authtest.New(t), Sink: storetest.NewEventRecorder(t)}
+	cfg := map[string]string{"K_SINK": s.Sink.URL()}
+	maps.Copy(cfg, s.Keys.Env)
+	maps.Copy(cfg, extra)
+	s.URL = d.Serve(t, name, f, cfg)
+	return s
 }
 
 func (d *DB) cfg(extra map[string]string) map[string]string {
