@@ -30,11 +30,8 @@ func failed(o orderstore.Order) events.PaymentFailureData {
 }
 
 func TestCancelOrder(t *testing.T) {
-	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
-		ctx := context.Background()
-		db := orderstoretest.New(t, eng)
-		f := cancelorder.New()
-		h := db.Start(t, f, nil)
+	orderstoretest.OnEach(t, cancelorder.New, func(t *testing.T, s orderstoretest.Started) {
+		ctx, db, f, h := context.Background(), s.DB, s.F, s.H
 		mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 		cust := ids.New()
 		stock := func(o orderstore.Order) events.Data { return rejected(o.ID) }

@@ -41,9 +41,8 @@ func requested(t *testing.T, db *orderstoretest.DB) orderstore.Return {
 }
 
 func TestCompletesAReturnOnce(t *testing.T) {
-	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
-		db := orderstoretest.New(t, eng)
-		h := db.Start(t, completereturn.New(), nil)
+	orderstoretest.OnEach(t, completereturn.New, func(t *testing.T, s orderstoretest.Started) {
+		db, h := s.DB, s.H
 		r := requested(t, db)
 		if _, err := db.Store.AdvanceReturn(t.Context(), r.ID, orderstore.ReturnChange{To: orderstore.ReturnReceived, At: time.Now()}, "returns"); err != nil {
 			t.Fatal(err)

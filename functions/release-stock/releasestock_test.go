@@ -3,7 +3,6 @@ package releasestock
 import (
 	"encoding/json"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -99,21 +98,11 @@ func TestHandle(t *testing.T) {
 				build = tc.event
 			}
 			e := build(t, order)
-			var wg sync.WaitGroup
-			for range tc.deliveries {
-				run := func() {
-					if got := fx.deliver(t, e); got != tc.wantStatus {
-						t.Errorf("status %d, want %d", got, tc.wantStatus)
-					}
+			storetest.Repeat(tc.deliveries, tc.concurrent, func(int) {
+				if got := fx.deliver(t, e); got != tc.wantStatus {
+					t.Errorf("status %d, want %d", got, tc.wantStatus)
 				}
-				if !tc.concurrent {
-					run()
-					continue
-				}
-				wg.Add(1)
-				go func() { defer wg.Done(); run() }()
-			}
-			wg.Wait()
+			})
 			stock, reserved := fx.stock(t, product)
 			if stock != tc.wantStock || stock+reserved != 10 {
 				t.Fatalf("stock %d reserved %d, want stock %d of 10", stock, reserved, tc.wantStock)

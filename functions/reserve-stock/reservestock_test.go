@@ -189,23 +189,13 @@ func TestRedeliveryAnswersTheSameReply(t *testing.T) {
 			e := orderPlaced(t, ids.New(), map[string]int64{p: 2})
 			const deliveries = 5
 			replies := make([]*event.Event, deliveries)
-			var wg sync.WaitGroup
-			for i := range deliveries {
-				run := func() {
-					status, reply := fx.deliver(t, e)
-					if status != http.StatusOK {
-						t.Errorf("delivery %d: status %d", i, status)
-					}
-					replies[i] = reply
+			storetest.Repeat(deliveries, tc.concurrent, func(i int) {
+				status, reply := fx.deliver(t, e)
+				if status != http.StatusOK {
+					t.Errorf("delivery %d: status %d", i, status)
 				}
-				if !tc.concurrent {
-					run()
-					continue
-				}
-				wg.Add(1)
-				go func() { defer wg.Done(); run() }()
-			}
-			wg.Wait()
+				replies[i] = reply
+			})
 			for i, r := range replies {
 				if r == nil || events.Type(r.Type()) != tc.wantType || r.ID() != replies[0].ID() ||
 					string(r.Data()) != string(replies[0].Data()) {

@@ -31,11 +31,8 @@ func updated(id string, version, price int64) events.ProductUpdatedData {
 }
 
 func TestSyncCatalog(t *testing.T) {
-	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
-		ctx := context.Background()
-		db := orderstoretest.New(t, eng)
-		f := synccatalog.New()
-		h := db.Start(t, f, nil)
+	orderstoretest.OnEach(t, synccatalog.New, func(t *testing.T, s orderstoretest.Started) {
+		ctx, db, f, h := context.Background(), s.DB, s.F, s.H
 		id := ids.New()
 		// One product's events in delivery order: duplicates and
 		// stale versions must leave the newest state.

@@ -25,11 +25,8 @@ func profile(user, name string, at time.Time) events.UserUpdatedData {
 }
 
 func TestSyncCustomer(t *testing.T) {
-	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
-		ctx := context.Background()
-		db := orderstoretest.New(t, eng)
-		f := synccustomer.New()
-		h := db.Start(t, f, nil)
+	orderstoretest.OnEach(t, synccustomer.New, func(t *testing.T, s orderstoretest.Started) {
+		ctx, db, f, h := context.Background(), s.DB, s.F, s.H
 		user := ids.New()
 		mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 		open := db.Order(t, user, mug)

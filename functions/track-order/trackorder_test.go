@@ -27,9 +27,8 @@ func couriered(o orderstore.Order) events.Data {
 }
 
 func TestTrackOrder(t *testing.T) {
-	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
-		db := orderstoretest.New(t, eng)
-		h := db.Start(t, trackorder.New(), nil)
+	orderstoretest.OnEach(t, trackorder.New, func(t *testing.T, s orderstoretest.Started) {
+		db, h := s.DB, s.H
 		mug := db.Product(t, "Mug", money.New(100, "USD"), 5)
 		cust := ids.New()
 		type delivery func(orderstore.Order) events.Data

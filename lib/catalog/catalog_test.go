@@ -1,7 +1,6 @@
 package catalog_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/knshop/knshop/lib/catalog"
@@ -22,24 +21,14 @@ func TestOpenAgain(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := storetest.Mongo(t, "catalog")
-			var wg sync.WaitGroup
 			errs := make([]error, 4)
-			for i := range errs {
-				open := func() {
-					db, err := mongostore.Open(t.Context(), c)
-					if err == nil {
-						_, err = catalog.New(t.Context(), db)
-					}
-					errs[i] = err
+			storetest.Repeat(len(errs), tc.concurrent, func(i int) {
+				db, err := mongostore.Open(t.Context(), c)
+				if err == nil {
+					_, err = catalog.New(t.Context(), db)
 				}
-				if !tc.concurrent {
-					open()
-					continue
-				}
-				wg.Add(1)
-				go func() { defer wg.Done(); open() }()
-			}
-			wg.Wait()
+				errs[i] = err
+			})
 			for i, err := range errs {
 				if err != nil {
 					t.Fatalf("open %d: %v", i, err)

@@ -57,3 +57,19 @@ func Concurrently(t testing.TB, workers, each int, step func(w, i int) error) {
 		t.Fatal(err)
 	}
 }
+
+// Repeat runs run(i) for i in [0, n): one after the other, or, with
+// concurrent, all at once; it returns when every run has.
+func Repeat(n int, concurrent bool, run func(i int)) {
+	if !concurrent {
+		for i := range n {
+			run(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { run(i) })
+	}
+	wg.Wait()
+}

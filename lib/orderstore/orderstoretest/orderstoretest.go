@@ -55,6 +55,26 @@ func (d *DB) Serve(t testing.TB, name string, f fn.HTTPFunction, extra map[strin
 	return storetest.ServeFunction(t, name, f, d.cfg(extra))
 }
 
+// Started is a reaction of the orders database started on a fresh one.
+type Started struct {
+	*DB
+	// F is the reaction: a test calls its Handle to read a reply as it is.
+	F *fn.Reaction[*orderstore.Store]
+	// H is the handler the Broker delivers events to.
+	H http.Handler
+}
+
+// OnEach runs test on each MySQL engine (storetest.OnEachMySQL) with the
+// reaction newF makes started (Start) on a fresh orders database.
+func OnEach(t *testing.T, newF func() *fn.Reaction[*orderstore.Store], test func(t *testing.T, s Started)) {
+	t.Helper()
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		db := New(t, e)
+		f := newF()
+		test(t, Started{DB: db, F: f, H: db.Start(t, f, nil)})
+	})
+}
+
 // Signed is an HTTP function served on the database with fresh JWT keys
 // (sign its callers' tokens with Keys) and an event recorder as its
 // K_SINK.
