@@ -368,6 +368,50 @@ func TestAdvance(t *testing.T) {
 			}
 		})
 
+		// The saga's forward steps announce nothing and run without a
+		// transaction (a read, then an UPDATE guarded by the version):
+		// racing each other, and racing a cancellation that runs in one,
+		// every state is entered once, in order, and a cancellation of an
+		// unpaid order and a payment never both land.
+		t.Run("concurrent steps without a transaction enter each state once", func(t *testing.T) {
+			statuses := []orderstore.Status{orderstore.Reserved, orderstore.Paid, orderstore.Shipping}
+			for round := range 5 {
+				id := newOrder(t)
+				applied := atOnce(t, 3*len(statuses), func(i int) (orderstore.Advanced, error) {
+					return s.Advance(ctx, id, orderstore.Change{To: statuses[i%len(statuses)], At: t0}, nil)
+				})
+				got, err := s.Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if applied == 0 || got.Status != orderstore.Shipping || !sameStates(got.History, orderstore.Pending, orderstore.Reserved, orderstore.Paid, orderstore.Shipping) {
+					t.Fatalf("round %d: %d applied, status %s, history %+v", round, applied, got.Status, got.History)
+				}
+			}
+		})
+
+		t.Run("a payment racing a cancellation of an unpaid order: one of them lands", func(t *testing.T) {
+			for round := range 5 {
+				id := newOrder(t, orderstore.Reserved)
+				applied := atOnce(t, 8, func(i int) (orderstore.Advanced, error) {
+					if i%2 == 0 {
+						return s.Advance(ctx, id, orderstore.Change{To: orderstore.Paid, At: t0, Payment: &orderstore.Payment{ID: "pay", Status: "SUCCEEDED"}}, nil)
+					}
+					return s.Advance(ctx, id, orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request", At: t0,
+						From: orderstore.UnpaidStates}, marker)
+				})
+				got, err := s.Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paid := sameStates(got.History, orderstore.Pending, orderstore.Reserved, orderstore.Paid)
+				cancelled := sameStates(got.History, orderstore.Pending, orderstore.Reserved, orderstore.Cancelled)
+				if applied != 1 || !(paid && got.Status == orderstore.Paid || cancelled && got.Status == orderstore.Cancelled) {
+					t.Fatalf("round %d: %d applied, status %s, history %+v", round, applied, got.Status, got.History)
+				}
+			}
+		})
+
 		t.Run("delivery tracking is kept", func(t *testing.T) {
 			id := newOrder(t, orderstore.Paid)
 			d := &orderstore.Delivery{ID: "d1", Status: "COURIERED", TrackingNumber: "TN1"}
@@ -671,4 +715,62 @@ func BenchmarkGetOrder(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkForwardSteps measures the five forward steps of an order's
+// saga as confirm-order, track-order and complete-order make them (Advance
+// announcing nothing), an order per loop, placed before the timer runs.
+func BenchmarkForwardSteps(b *testing.B) {
+	storetest.OnEachMySQL(b, func(b *testing.B, e storetest.Engine) {
+		ctx := context.Background()
+		s, p1, _ := open(b, e)
+		steps := []orderstore.Status{orderstore.Reserved, orderstore.Paid, orderstore.Shipping, orderstore.InTransit, orderstore.Completed}
+		for b.Loop() {
+			b.StopTimer()
+			p, err := s.Place(ctx, request(ids.New(), events.Item{ProductID: p1, Quantity: 1}), marker)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			for _, st := range steps {
+				if a, err := s.Advance(ctx, p.Order.ID, orderstore.Change{To: st, At: t0}, nil); err != nil || a.Outcome != orderstore.Applied {
+					b.Fatalf("%s: %v %v", st, a.Outcome, err)
+				}
+			}
+		}
+	})
+}
+
+// atOnce makes n calls of advance at once and counts those that applied.
+// An error fails t, unless it says to try again (what a function answers
+// to the Broker, which redelivers).
+func atOnce(t *testing.T, n int, advance func(i int) (orderstore.Advanced, error)) (applied int) {
+	t.Helper()
+	var mu sync.Mutex
+	storetest.Repeat(n, true, func(i int) {
+		a, err := advance(i)
+		if err != nil && !orderstore.IsRetryable(err) {
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil && a.Outcome == orderstore.Applied {
+			applied++
+		}
+	})
+	return applied
+}
+
+// sameStates reports whether history entered exactly want, in order.
+func sameStates(history []orderstore.HistoryEntry, want ...orderstore.Status) bool {
+	if len(history) != len(want) {
+		return false
+	}
+	for i, h := range history {
+		if h.Status != want[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -90,3 +90,10 @@ type Queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
+
+// Execer reads and writes: a pool (*sql.DB, each statement on its own) or
+// a transaction (*sql.Tx).
+type Execer interface {
+	Queryer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
