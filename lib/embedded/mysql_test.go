@@ -496,16 +496,25 @@ func TestMySQLLostConnectionRollsBack(t *testing.T) {
 	}
 }
 
+// counters is database name on a fresh server, with a pool of 16
+// connections and a table counter of n rows (id 1 to n, n 0).
+func counters(t *testing.T, name string, n int) *sql.DB {
+	t.Helper()
+	db := connect(t, startMySQL(t, ""), name)
+	db.SetMaxOpenConns(16)
+	exec(t, db, "CREATE TABLE counter (id INT NOT NULL PRIMARY KEY, n BIGINT NOT NULL)")
+	for id := 1; id <= n; id++ {
+		exec(t, db, "INSERT INTO counter VALUES (?, 0)", id)
+	}
+	return db
+}
+
 // Writers on many connections at once take turns, so none loses another's
 // commit; readers meanwhile never see a transaction's rows before its
 // COMMIT, and never wait.
 func TestMySQLConcurrentWritersLoseNothing(t *testing.T) {
-	m := startMySQL(t, "")
-	db := connect(t, m, "busy")
-	db.SetMaxOpenConns(16)
-	exec(t, db, "CREATE TABLE counter (id INT NOT NULL PRIMARY KEY, n BIGINT NOT NULL)")
+	db := counters(t, "busy", 1)
 	exec(t, db, "CREATE TABLE entries (id VARCHAR(40) NOT NULL PRIMARY KEY, writer INT NOT NULL, KEY entries_writer (writer))")
-	exec(t, db, "INSERT INTO counter VALUES (1, 0)")
 	const writers, each = 8, 40
 	done, read := make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -622,11 +631,7 @@ func TestMySQLStatementSeesWholeCommits(t *testing.T) {
 // FOR UPDATE do not change under it. The lock of a locking read outside a
 // transaction ends with its statement.
 func TestMySQLLockingReadsHoldWhatTheyRead(t *testing.T) {
-	m := startMySQL(t, "")
-	db := connect(t, m, "locking")
-	db.SetMaxOpenConns(16)
-	exec(t, db, "CREATE TABLE counter (id INT NOT NULL PRIMARY KEY, n BIGINT NOT NULL)")
-	exec(t, db, "INSERT INTO counter VALUES (1, 0), (2, 0)")
+	db := counters(t, "locking", 2)
 	const writers, each = 8, 25
 	storetest.Concurrently(t, writers, each, func(w, _ int) error {
 		// Half the writers lock through the primary key's index, half

@@ -337,28 +337,9 @@ func TestAdvance(t *testing.T) {
 		t.Run("concurrent cancels apply once", func(t *testing.T) {
 			id := newOrder(t, orderstore.Reserved)
 			const n = 6
-			var (
-				wg      sync.WaitGroup
-				mu      sync.Mutex
-				applied int
-			)
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					a, err := s.Advance(ctx, id, orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request", At: t0}, marker)
-					if err != nil && !orderstore.IsRetryable(err) {
-						t.Error(err)
-						return
-					}
-					mu.Lock()
-					defer mu.Unlock()
-					if err == nil && a.Outcome == orderstore.Applied {
-						applied++
-					}
-				}()
-			}
-			wg.Wait()
+			applied := atOnce(t, n, func(int) (orderstore.Advanced, error) {
+				return s.Advance(ctx, id, orderstore.Change{To: orderstore.Cancelled, Reason: "customer_request", At: t0}, marker)
+			})
 			got, err := s.Get(ctx, id)
 			if err != nil {
 				t.Fatal(err)
