@@ -27,8 +27,9 @@ func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
 	return sqlstore.ConfigFrom(cfg, Database)
 }
 
-// Migrations create the deliveries database. Each step is idempotent DDL;
-// append new steps, never edit old ones.
+// Migrations create the deliveries database. Each step is one
+// sqlstore.Open can run again after a crash; append new steps, never edit
+// old ones.
 var Migrations = []string{
 	`CREATE TABLE IF NOT EXISTS deliveries (
 		id VARCHAR(64) NOT NULL PRIMARY KEY,

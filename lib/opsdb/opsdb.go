@@ -22,8 +22,8 @@ func ConfigFrom(cfg map[string]string) (sqlstore.Config, error) {
 }
 
 // Migrations create the operations MySQL database: the dead letters, then
-// the timeline's entries. Each step is idempotent DDL; append new steps,
-// never edit old ones.
+// the timeline's entries. Each step is one sqlstore.Open can run again
+// after a crash; append new steps, never edit old ones.
 var Migrations = []string{
 	`CREATE TABLE IF NOT EXISTS dead_letters (
 		id VARCHAR(64) NOT NULL PRIMARY KEY,

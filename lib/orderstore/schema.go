@@ -2,8 +2,9 @@ package orderstore
 
 import "github.com/knshop/knshop/lib/outbox"
 
-// Migrations create the orders database. Every step is idempotent DDL, as
-// sqlstore.Open requires; append new steps, never edit old ones.
+// Migrations create the orders database. Every step is one sqlstore.Open
+// can run again after a crash (idempotent DDL, or a column or an index
+// added); append new steps, never edit old ones.
 var Migrations = []string{
 	`CREATE TABLE IF NOT EXISTS products (
 		id VARCHAR(64) NOT NULL PRIMARY KEY,

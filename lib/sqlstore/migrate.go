@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 )
 
 // migrationsTable records which migration steps (1-based) ran.
@@ -73,7 +74,9 @@ func migrate(ctx context.Context, db *sql.DB, migrations []string) (err error) {
 			return fmt.Errorf("migrate: step %d: %w", version, err)
 		}
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate: step %d: %w", version, err)
+			if there, cerr := alreadyThere(ctx, conn, stmt); cerr != nil || !there {
+				return errors.Join(fmt.Errorf("migrate: step %d: %w", version, err), cerr)
+			}
 		}
 		if _, err := conn.ExecContext(ctx,
 			"INSERT INTO schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(6))", version); err != nil {
@@ -90,4 +93,34 @@ func applied(ctx context.Context, conn *sql.Conn) (int, error) {
 		return 0, fmt.Errorf("migrate: read schema_migrations: %w", err)
 	}
 	return int(n.Int64), nil
+}
+
+// The DDL that MySQL has no IF NOT EXISTS for (MariaDB has, MySQL 8 and
+// go-mysql-server do not): adding a column, creating an index.
+var (
+	addColumn   = regexp.MustCompile("(?is)^\\s*ALTER\\s+TABLE\\s+`?(\\w+)`?\\s+ADD\\s+COLUMN\\s+`?(\\w+)`?")
+	createIndex = regexp.MustCompile("(?is)^\\s*CREATE\\s+(?:UNIQUE\\s+)?INDEX\\s+`?(\\w+)`?\\s+ON\\s+`?(\\w+)`?")
+)
+
+// alreadyThere reports whether stmt, a step that failed, adds a column or
+// an index the database has already: the step ran and the process died
+// before recording it (DDL commits on its own), so the step is done. A
+// step of another kind is never already there; it is idempotent itself
+// (CREATE TABLE IF NOT EXISTS ...).
+func alreadyThere(ctx context.Context, conn *sql.Conn, stmt string) (bool, error) {
+	var query, table, name string
+	if m := addColumn.FindStringSubmatch(stmt); m != nil {
+		query, table, name = `SELECT COUNT(*) FROM information_schema.COLUMNS
+			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`, m[1], m[2]
+	} else if m := createIndex.FindStringSubmatch(stmt); m != nil {
+		query, table, name = `SELECT COUNT(*) FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?`, m[2], m[1]
+	} else {
+		return false, nil
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, query, table, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("migrate: is %s of %s there already: %w", name, table, err)
+	}
+	return n > 0, nil
 }

@@ -25,9 +25,12 @@ var shared = struct {
 
 // Open connects to c.Database (creating it if missing) and applies
 // migrations in order. Each migration runs at most once per database, even
-// when several instances start at once; it must still be idempotent DDL
-// (CREATE TABLE IF NOT EXISTS ...) because MySQL commits DDL on its own, so
-// a crash between the DDL and recording it runs the step again.
+// when several instances start at once. MySQL commits DDL on its own, so
+// a crash between a step and its record runs the step again: a step is
+// idempotent DDL (CREATE TABLE IF NOT EXISTS ...), or adds a column
+// (ALTER TABLE t ADD COLUMN c ...) or an index (CREATE INDEX i ON t ...),
+// which MySQL cannot say IF NOT EXISTS for and migrate takes as done when
+// the column or index is there already.
 //
 // With c.Serialize, every Open of the same DSN and database in the process
 // returns the same *sql.DB, limited to one open connection: all its

@@ -91,6 +91,43 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 	})
 }
 
+// A step that adds a column or an index, run but not recorded (the process
+// died between the DDL, which commits on its own, and the record), is done
+// at the next start: recorded, not run again into "duplicate column". A
+// step that fails for another reason still fails.
+func TestStepRanButNotRecordedIsDone(t *testing.T) {
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		ctx := t.Context()
+		c := e.Config(t, "unrecorded")
+		steps := []string{
+			"CREATE TABLE IF NOT EXISTS runs (id INT NOT NULL PRIMARY KEY, note VARCHAR(20))",
+			"ALTER TABLE runs ADD COLUMN extra INT NULL",
+			"CREATE INDEX runs_by_extra ON runs (extra)",
+			"ALTER TABLE `runs` ADD COLUMN `more` INT NULL",
+		}
+		db := openDB(t, c, steps[0])
+		for _, ddl := range steps[1:] { // run, and the process dies
+			if _, err := db.ExecContext(ctx, ddl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		again, err := sqlstore.Open(ctx, c, steps)
+		if err != nil {
+			t.Fatalf("the start after the crash: %v", err)
+		}
+		if !c.Serialize {
+			t.Cleanup(func() { closeDB(t, again) })
+		}
+		if n := count(t, again, "SELECT COUNT(*) FROM schema_migrations"); n != len(steps) {
+			t.Fatalf("schema_migrations has %d steps, want %d", n, len(steps))
+		}
+		broken := append(steps, "ALTER TABLE nowhere ADD COLUMN extra INT NULL")
+		if _, err := sqlstore.Open(ctx, c, broken); err == nil {
+			t.Fatal("a step that cannot run was taken as done")
+		}
+	})
+}
+
 func TestSerializeSharesOnePool(t *testing.T) {
 	ctx := t.Context()
 	c := storetest.EmbeddedMySQL(t, "shared")
