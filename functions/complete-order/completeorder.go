@@ -2,9 +2,11 @@
 // its delivery is done: on DELIVERY_COMPLETED the stock the order reserved
 // becomes sold (catalog, MongoDB) and the order becomes COMPLETED (orders,
 // MySQL), and the reply is ORDER_COMPLETED. The two stores share no
-// transaction, so each step is idempotent on its own and done in that order:
-// a failure in between answers 500, and the redelivery settles nothing twice
-// and finishes the order. Every delivery of a completed order answers with
+// transaction, so each step is idempotent on its own and done in order: the
+// order is moved to IN_TRANSIT first (out of reach of a cancellation, such
+// as its payment deadline when PAYMENT_SUCCESS is not applied yet), then
+// its stock is sold, then it is COMPLETED. A failure in between answers
+// 500, and the redelivery settles nothing twice and finishes the order. Every delivery of a completed order answers with
 // the same ORDER_COMPLETED (its id derives from the order).
 package completeorder
 
@@ -73,6 +75,21 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fmt.Errorf("completeorder: %w", err)
 	}
 	if o.Status == orderstore.Cancelled {
+		log.WarnContext(ctx, "delivery completed for a cancelled order; ignored")
+		return nil, nil
+	}
+	// The order is taken out of reach of a cancellation before its stock is
+	// sold: an unpaid order (PAYMENT_SUCCESS not applied yet) can still be
+	// cancelled by its payment deadline, and a cancellation that landed
+	// between the read above and the settlement would leave the units sold
+	// for an order that gave them back. A delivered order is past
+	// IN_TRANSIT, which no cancellation leaves; the move records the states
+	// the delivery proves it passed, as COMPLETED would.
+	shipped, err := f.store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.InTransit, At: f.now()}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("completeorder: %w", err)
+	}
+	if shipped.Order.Status == orderstore.Cancelled {
 		log.WarnContext(ctx, "delivery completed for a cancelled order; ignored")
 		return nil, nil
 	}

@@ -149,3 +149,65 @@ func TestCompleteOrder(t *testing.T) {
 		})
 	})
 }
+
+// deadline is the payment deadline of an unpaid order landing while its
+// stock is settled: SettleOrder first tries reconcile-orders' expiry
+// cancellation, then settles.
+type deadline struct {
+	real      completeorder.Stock
+	orders    *orderstore.Store
+	cancelled orderstore.Outcome
+}
+
+func (s *deadline) SettleOrder(ctx context.Context, orderID string) (int64, error) {
+	a, err := s.orders.Advance(ctx, orderID, orderstore.Change{To: orderstore.Cancelled, Reason: events.ReasonExpired,
+		At: time.Now(), From: orderstore.UnpaidStates}, orderstore.AnnounceCancelled(ctx, "reconcile-orders"))
+	if err != nil {
+		return 0, err
+	}
+	s.cancelled = a.Outcome
+	return s.real.SettleOrder(ctx, orderID)
+}
+
+// A DELIVERY_COMPLETED can reach an order whose PAYMENT_SUCCESS is not
+// applied yet (RESERVED): its payment deadline can then cancel it at any
+// moment. Once complete-order has decided to sell the stock, the deadline
+// must find the order out of its reach; else the units are sold for an
+// order that is cancelled, and release-stock has nothing to give back.
+func TestDeadlineDuringSettlementCannotCancel(t *testing.T) {
+	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
+		ctx := context.Background()
+		db := orderstoretest.New(t, eng)
+		cat, err := catalog.Open(ctx, storetest.Mongo(t, catalog.Database))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := db.Product(t, "Mug", money.New(100, "USD"), 5)
+		if err := cat.Create(ctx, catalog.Product{ID: pid, SellerID: ids.New(), Name: "Mug", Category: "kitchen",
+			Price: money.New(100, "USD"), Stock: 5, Version: 1, CreatedAt: catalog.Now(), UpdatedAt: catalog.Now()}, nil); err != nil {
+			t.Fatal(err)
+		}
+		o := db.Order(t, ids.New(), pid, orderstore.Reserved)
+		if h, err := cat.ReserveOrder(ctx, o.ID, []catalog.Item{{ProductID: pid, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
+			t.Fatalf("reserve: %+v %v", h, err)
+		}
+		s := &deadline{real: cat, orders: db.Store}
+		f := completeorder.New()
+		f.Use(db.Store, s)
+		h, err := fn.Handler(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := storetest.Deliver(t, h, eventstest.Build(t, completed(o))); code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+		got := db.Get(t, o.ID)
+		p, err := cat.Get(ctx, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.cancelled != orderstore.Refused || got.Status != orderstore.Completed || p.Sold != 1 || p.Stock+p.Sold != 5 {
+			t.Fatalf("the deadline's cancellation: %s; order %s, product sold %d, stock %d", s.cancelled, got.Status, p.Sold, p.Stock)
+		}
+	})
+}
