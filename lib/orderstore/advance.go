@@ -144,10 +144,18 @@ func (s *Store) CancelOpen(ctx context.Context, customerID string, c Change, ann
 	return out, nil
 }
 
-// advanceAlone is Advance without a transaction (see Advance).
-func advanceAlone(ctx context.Context, db *sql.DB, orderID string, c Change) (Advanced, error) {
+// advanceAlone is Advance without a transaction (see Advance). Its
+// statements share one connection, taken once: on a pool of one (the
+// embedded engines' serialized connection) each taking waits behind every
+// other caller, and a step that took it for each statement waited twice.
+func advanceAlone(ctx context.Context, db *sql.DB, orderID string, c Change) (_ Advanced, err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return Advanced{}, err
+	}
+	defer func() { err = errors.Join(err, conn.Close()) }()
 	for try := 1; ; try++ {
-		a, err := change(ctx, db, orderID, c, false)
+		a, err := change(ctx, conn, orderID, c, false)
 		if !(errors.Is(err, ErrConcurrentChange) || sqlstore.IsRetryable(err)) || try == maxTries {
 			return a, err
 		}
