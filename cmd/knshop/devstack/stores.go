@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -12,8 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/knshop/knshop/lib/areadb"
 	"github.com/knshop/knshop/lib/auth"
+	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/embedded"
+	"github.com/knshop/knshop/lib/opsdb"
+	"github.com/knshop/knshop/lib/orderstore"
+	"github.com/knshop/knshop/lib/paymentstore"
+	"github.com/knshop/knshop/lib/sqlstore"
 )
 
 // startStores starts the embedded servers that no variable replaces and
@@ -57,6 +64,9 @@ func (s *Stack) startStores(ctx context.Context, o Options) (map[string]string, 
 		}
 		s.closers = append(s.closers, func() error { m.Close(); return nil })
 		cfg["MYSQL_DSN"] = m.DSN()
+		if err := createDatabases(ctx, m.DSN(), cfg); err != nil {
+			return nil, err
+		}
 		if cfg["KNSHOP_SERIALIZE_MYSQL"] == "" {
 			cfg["KNSHOP_SERIALIZE_MYSQL"] = "true"
 		}
@@ -166,4 +176,22 @@ func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h atLeast) WithGroup(name string) slog.Handler {
 	return atLeast{h.Handler.WithGroup(name), h.level}
+}
+
+// createDatabases creates the areas' MySQL databases (by areadb's naming
+// rule) on the embedded server before any function starts. A function
+// would create its own, but it first asks for it by name, and
+// go-mysql-server logs every such miss as an error: a first `make run`
+// printed eight of them.
+func createDatabases(ctx context.Context, dsn string, cfg map[string]string) error {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return fmt.Errorf("devstack: create databases: %w", err)
+	}
+	for _, area := range []string{orderstore.Database, paymentstore.Database, deliverystore.Database, opsdb.Database} {
+		if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+sqlstore.QuoteIdent(areadb.Name(cfg, area))); err != nil {
+			return errors.Join(fmt.Errorf("devstack: create database %s: %w", area, err), db.Close())
+		}
+	}
+	return db.Close()
 }
