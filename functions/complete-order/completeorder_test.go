@@ -40,24 +40,59 @@ func completed(o orderstore.Order) events.DeliveryCompletedData {
 	return events.DeliveryCompletedData{DeliveryID: ids.Derive(o.ID, "delivery"), OrderID: o.ID, CompletedAt: time.Now().UTC()}
 }
 
+// stores are a fresh orders database and catalog.
+type stores struct {
+	db  *orderstoretest.DB
+	cat *catalog.Store
+}
+
+func newStores(t *testing.T, eng storetest.Engine) stores {
+	t.Helper()
+	cat, err := catalog.Open(context.Background(), storetest.Mongo(t, catalog.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stores{db: orderstoretest.New(t, eng), cat: cat}
+}
+
+// product puts a product in both stores with 5 in stock.
+func (s stores) product(t *testing.T) string {
+	t.Helper()
+	id := s.db.Product(t, "Mug", money.New(100, "USD"), 5)
+	if err := s.cat.Create(context.Background(), catalog.Product{ID: id, SellerID: ids.New(), Name: "Mug", Category: "kitchen",
+		Price: money.New(100, "USD"), Stock: 5, Version: 1, CreatedAt: catalog.Now(), UpdatedAt: catalog.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// reserve reserves one unit of product for order in the catalog.
+func (s stores) reserve(t *testing.T, order, product string) {
+	t.Helper()
+	if h, err := s.cat.ReserveOrder(context.Background(), order, []catalog.Item{{ProductID: product, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
+		t.Fatalf("reserve: %+v %v", h, err)
+	}
+}
+
+// handler is complete-order on the orders database, selling stock through
+// stock, behind the handler the Broker delivers to.
+func (s stores) handler(t *testing.T, stock completeorder.Stock) http.Handler {
+	t.Helper()
+	f := completeorder.New()
+	f.Use(s.db.Store, stock)
+	h, err := fn.Handler(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func TestCompleteOrder(t *testing.T) {
 	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
 		ctx := context.Background()
-		db := orderstoretest.New(t, eng)
-		cat, err := catalog.Open(ctx, storetest.Mongo(t, catalog.Database))
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := newStores(t, eng)
+		db, cat := st.db, st.cat
 		cust := ids.New()
-		// product puts a product in both stores with 5 in stock.
-		product := func(t *testing.T) string {
-			id := db.Product(t, "Mug", money.New(100, "USD"), 5)
-			if err := cat.Create(ctx, catalog.Product{ID: id, SellerID: ids.New(), Name: "Mug", Category: "kitchen",
-				Price: money.New(100, "USD"), Stock: 5, Version: 1, CreatedAt: catalog.Now(), UpdatedAt: catalog.Now()}, nil); err != nil {
-				t.Fatal(err)
-			}
-			return id
-		}
 		cases := map[string]struct {
 			path       []orderstore.Status
 			reserve    bool
@@ -77,21 +112,14 @@ func TestCompleteOrder(t *testing.T) {
 		}
 		for name, tc := range cases {
 			t.Run(name, func(t *testing.T) {
-				pid := product(t)
+				pid := st.product(t)
 				o := db.Order(t, cust, pid, tc.path...)
 				if tc.reserve {
-					if h, err := cat.ReserveOrder(ctx, o.ID, []catalog.Item{{ProductID: pid, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
-						t.Fatalf("reserve: %+v %v", h, err)
-					}
+					st.reserve(t, o.ID, pid)
 				}
 				s := &flaky{real: cat}
 				s.fail.Store(tc.failFirst)
-				f := completeorder.New()
-				f.Use(db.Store, s)
-				h, err := fn.Handler(f)
-				if err != nil {
-					t.Fatal(err)
-				}
+				h := st.handler(t, s)
 				e := eventstest.Build(t, completed(o))
 				for i := range tc.deliveries {
 					code, reply := storetest.Deliver(t, h, e)
@@ -177,27 +205,13 @@ func (s *deadline) SettleOrder(ctx context.Context, orderID string) (int64, erro
 func TestDeadlineDuringSettlementCannotCancel(t *testing.T) {
 	storetest.OnEachMySQL(t, func(t *testing.T, eng storetest.Engine) {
 		ctx := context.Background()
-		db := orderstoretest.New(t, eng)
-		cat, err := catalog.Open(ctx, storetest.Mongo(t, catalog.Database))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pid := db.Product(t, "Mug", money.New(100, "USD"), 5)
-		if err := cat.Create(ctx, catalog.Product{ID: pid, SellerID: ids.New(), Name: "Mug", Category: "kitchen",
-			Price: money.New(100, "USD"), Stock: 5, Version: 1, CreatedAt: catalog.Now(), UpdatedAt: catalog.Now()}, nil); err != nil {
-			t.Fatal(err)
-		}
+		st := newStores(t, eng)
+		db, cat := st.db, st.cat
+		pid := st.product(t)
 		o := db.Order(t, ids.New(), pid, orderstore.Reserved)
-		if h, err := cat.ReserveOrder(ctx, o.ID, []catalog.Item{{ProductID: pid, Quantity: 1}}); err != nil || h.Status != catalog.StatusReserved {
-			t.Fatalf("reserve: %+v %v", h, err)
-		}
+		st.reserve(t, o.ID, pid)
 		s := &deadline{real: cat, orders: db.Store}
-		f := completeorder.New()
-		f.Use(db.Store, s)
-		h, err := fn.Handler(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := st.handler(t, s)
 		if code, _ := storetest.Deliver(t, h, eventstest.Build(t, completed(o))); code != http.StatusOK {
 			t.Fatalf("status %d", code)
 		}

@@ -95,19 +95,17 @@ func applied(ctx context.Context, conn *sql.Conn) (int, error) {
 	return int(n.Int64), nil
 }
 
-// The DDL that MySQL has no IF NOT EXISTS for (MariaDB has, MySQL 8 and
-// go-mysql-server do not): adding a column, creating an index.
-var (
-	addColumn   = regexp.MustCompile("(?is)^\\s*ALTER\\s+TABLE\\s+`?(\\w+)`?\\s+ADD\\s+COLUMN\\s+`?(\\w+)`?")
-	createIndex = regexp.MustCompile("(?is)^\\s*CREATE\\s+(?:UNIQUE\\s+)?INDEX\\s+`?(\\w+)`?\\s+ON\\s+`?(\\w+)`?")
-)
-
 // alreadyThere reports whether stmt, a step that failed, adds a column or
 // an index the database has already: the step ran and the process died
 // before recording it (DDL commits on its own), so the step is done. A
 // step of another kind is never already there; it is idempotent itself
 // (CREATE TABLE IF NOT EXISTS ...).
 func alreadyThere(ctx context.Context, conn *sql.Conn, stmt string) (bool, error) {
+	// The DDL that MySQL has no IF NOT EXISTS for (MariaDB has, MySQL 8 and
+	// go-mysql-server do not). Compiled here, on a failed step, not at
+	// every function's start.
+	addColumn := regexp.MustCompile("(?is)^\\s*ALTER\\s+TABLE\\s+`?(\\w+)`?\\s+ADD\\s+COLUMN\\s+`?(\\w+)`?")
+	createIndex := regexp.MustCompile("(?is)^\\s*CREATE\\s+(?:UNIQUE\\s+)?INDEX\\s+`?(\\w+)`?\\s+ON\\s+`?(\\w+)`?")
 	var query, table, name string
 	if m := addColumn.FindStringSubmatch(stmt); m != nil {
 		query, table, name = `SELECT COUNT(*) FROM information_schema.COLUMNS

@@ -87,7 +87,7 @@ func open(ctx context.Context, c Config, dsn string, migrations []string) (*sql.
 	// connection, not two. migrate's first query is the connection's check.
 	err = migrate(ctx, db, migrations)
 	if hasNumber(err, errUnknownDatabase) {
-		if err = createDatabase(ctx, c); err == nil {
+		if err = CreateDatabase(ctx, c); err == nil {
 			err = migrate(ctx, db, migrations)
 		}
 	}
@@ -114,9 +114,10 @@ func databaseDSN(c Config) (string, error) {
 	return d.FormatDSN(), nil
 }
 
-// createDatabase runs CREATE DATABASE IF NOT EXISTS on a connection that has
-// no database selected, since the database may not exist yet.
-func createDatabase(ctx context.Context, c Config) error {
+// CreateDatabase runs CREATE DATABASE IF NOT EXISTS c.Database on a
+// connection that has no database selected, since the database may not
+// exist yet. Open does it when the database is missing.
+func CreateDatabase(ctx context.Context, c Config) error {
 	d, err := mysql.ParseDSN(c.DSN)
 	if err != nil {
 		return fmt.Errorf("%w: DSN does not parse", ErrConfig)

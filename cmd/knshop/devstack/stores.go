@@ -3,7 +3,6 @@ package devstack
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/knshop/knshop/lib/areadb"
 	"github.com/knshop/knshop/lib/auth"
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/embedded"
@@ -64,7 +62,7 @@ func (s *Stack) startStores(ctx context.Context, o Options) (map[string]string, 
 		}
 		s.closers = append(s.closers, func() error { m.Close(); return nil })
 		cfg["MYSQL_DSN"] = m.DSN()
-		if err := createDatabases(ctx, m.DSN(), cfg); err != nil {
+		if err := createDatabases(ctx, cfg); err != nil {
 			return nil, err
 		}
 		if cfg["KNSHOP_SERIALIZE_MYSQL"] == "" {
@@ -183,15 +181,15 @@ func (h atLeast) WithGroup(name string) slog.Handler {
 // would create its own, but it first asks for it by name, and
 // go-mysql-server logs every such miss as an error: a first `make run`
 // printed eight of them.
-func createDatabases(ctx context.Context, dsn string, cfg map[string]string) error {
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		return fmt.Errorf("devstack: create databases: %w", err)
-	}
+func createDatabases(ctx context.Context, cfg map[string]string) error {
 	for _, area := range []string{orderstore.Database, paymentstore.Database, deliverystore.Database, opsdb.Database} {
-		if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+sqlstore.QuoteIdent(areadb.Name(cfg, area))); err != nil {
-			return errors.Join(fmt.Errorf("devstack: create database %s: %w", area, err), db.Close())
+		c, err := sqlstore.ConfigFrom(cfg, area)
+		if err == nil {
+			err = sqlstore.CreateDatabase(ctx, c)
+		}
+		if err != nil {
+			return fmt.Errorf("devstack: %w", err)
 		}
 	}
-	return db.Close()
+	return nil
 }
