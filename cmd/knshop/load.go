@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +33,7 @@ type loadConfig struct {
 	customers int
 	stock     int
 	settle    time.Duration
+	timings   string
 }
 
 // load places orders on a running shop at an open-loop rate (one order
@@ -47,6 +50,7 @@ func load(args []string, stdout io.Writer) error {
 	fs.IntVar(&c.customers, "customers", 10, "customers placing the orders")
 	fs.IntVar(&c.stock, "stock", 100_000, "units of each product")
 	fs.DurationVar(&c.settle, "settle", time.Minute, "how long to wait for every order to end after the last POST")
+	fs.StringVar(&c.timings, "timings", "", "also write each order's timings to this CSV file (sent at, POST, POST→PAID, in ms; the status)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +64,11 @@ func load(args []string, stdout io.Writer) error {
 		return err
 	}
 	r.print(stdout, c)
+	if c.timings != "" {
+		if err := r.writeTimings(c.timings); err != nil {
+			return err
+		}
+	}
 	if !r.conserved || r.open > 0 {
 		return errors.New("load: the shop did not end every order or did not conserve stock")
 	}
@@ -119,6 +128,7 @@ type placed struct {
 	id      string
 	token   string
 	product string
+	sent    time.Duration // when the POST was sent, from the first one
 	post    time.Duration // POST answer time
 	toPaid  time.Duration // createdAt → PAID, by the shop's own history
 	status  orderstore.Status
@@ -211,7 +221,7 @@ func runLoad(ctx context.Context, c loadConfig) (loadResult, error) {
 			case code != 202:
 				res.refused++
 			default:
-				res.orders = append(res.orders, placed{id: out["id"].(string), token: tokens[n%len(tokens)], product: p, post: took})
+				res.orders = append(res.orders, placed{id: out["id"].(string), token: tokens[n%len(tokens)], product: p, sent: began.Sub(start), post: took})
 			}
 		})
 		<-tick.C
@@ -296,6 +306,31 @@ func (o *placed) read(out map[string]any) {
 			o.toPaid, o.hasPaid = at.Sub(created), true
 		}
 	}
+}
+
+// writeTimings writes one CSV line per accepted order, in the order they
+// were sent: when (ms since the first POST), the POST's answer time, the
+// time to PAID by the shop's history (empty when never paid) and the
+// status it ended in. Plotted over time it tells queueing from stalls.
+func (r loadResult) writeTimings(path string) error {
+	orders := slices.Clone(r.orders)
+	slices.SortFunc(orders, func(a, b placed) int { return cmp.Compare(a.sent, b.sent) })
+	var b strings.Builder
+	b.WriteString("sent_ms,post_ms,to_paid_ms,status\n")
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+	}
+	for _, o := range orders {
+		paid := ""
+		if o.hasPaid {
+			paid = ms(o.toPaid)
+		}
+		fmt.Fprintf(&b, "%s,%s,%s,%s\n", ms(o.sent), ms(o.post), paid, o.status)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	return nil
 }
 
 // percentile of sorted durations, p in [0, 100].

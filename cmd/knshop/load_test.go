@@ -5,7 +5,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,7 +40,8 @@ func TestLoadAgainstTheLocalStack(t *testing.T) {
 		}
 	})
 	var out bytes.Buffer
-	err = run([]string{"load", "--api", s.GatewayURL, "--rate", "5", "--duration", "2s", "--products", "2", "--customers", "3", "--stock", "50"},
+	timings := filepath.Join(t.TempDir(), "timings.csv")
+	err = run([]string{"load", "--api", s.GatewayURL, "--rate", "5", "--duration", "2s", "--products", "2", "--customers", "3", "--stock", "50", "--timings", timings},
 		map[string]string{}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("load: %v\n%s", err, out.String())
@@ -54,6 +58,28 @@ func TestLoadAgainstTheLocalStack(t *testing.T) {
 		if !want.MatchString(report) {
 			t.Errorf("the report lacks %s", want)
 		}
+	}
+	// One line per accepted order, in the order sent, each paid and ended.
+	csv, err := os.ReadFile(timings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if lines[0] != "sent_ms,post_ms,to_paid_ms,status" || len(lines) < 11 || len(lines) > 12 {
+		t.Fatalf("timings file:\n%s", csv)
+	}
+	line := regexp.MustCompile(`^(\d+\.\d),\d+\.\d,\d+\.\d,COMPLETED$`)
+	last := -1.0
+	for _, l := range lines[1:] {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("timings line %q", l)
+		}
+		sent, _ := strconv.ParseFloat(m[1], 64)
+		if sent < last {
+			t.Errorf("timings out of order: %v after %v", sent, last)
+		}
+		last = sent
 	}
 }
 
