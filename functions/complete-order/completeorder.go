@@ -67,25 +67,19 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, fn.Permanent(err)
 	}
 	log := fn.Logger(ctx).With("order_id", d.OrderID)
-	o, err := f.store.Get(ctx, d.OrderID)
-	if errors.Is(err, orderstore.ErrNotFound) {
-		return nil, fn.Permanent(fmt.Errorf("completeorder: %w", err))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("completeorder: %w", err)
-	}
-	if o.Status == orderstore.Cancelled {
-		log.WarnContext(ctx, "delivery completed for a cancelled order; ignored")
-		return nil, nil
-	}
 	// The order is taken out of reach of a cancellation before its stock is
 	// sold: an unpaid order (PAYMENT_SUCCESS not applied yet) can still be
 	// cancelled by its payment deadline, and a cancellation that landed
-	// between the read above and the settlement would leave the units sold
-	// for an order that gave them back. A delivered order is past
+	// between a read of the order and the settlement would leave the units
+	// sold for an order that gave them back. A delivered order is past
 	// IN_TRANSIT, which no cancellation leaves; the move records the states
-	// the delivery proves it passed, as COMPLETED would.
-	shipped, err := f.store.Advance(ctx, o.ID, orderstore.Change{To: orderstore.InTransit, At: f.now()}, nil)
+	// the delivery proves it passed, as COMPLETED would. Its answer is the
+	// order as it stands, so no read comes before it: a cancelled order is
+	// refused the move and named in the answer.
+	shipped, err := f.store.Advance(ctx, d.OrderID, orderstore.Change{To: orderstore.InTransit, At: f.now()}, nil)
+	if errors.Is(err, orderstore.ErrNotFound) {
+		return nil, fn.Permanent(fmt.Errorf("completeorder: %w", err))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("completeorder: %w", err)
 	}
@@ -93,6 +87,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		log.WarnContext(ctx, "delivery completed for a cancelled order; ignored")
 		return nil, nil
 	}
+	o := shipped.Order
 	settled, err := f.stock.SettleOrder(ctx, o.ID)
 	switch {
 	case errors.Is(err, catalog.ErrNotReserved), errors.Is(err, catalog.ErrReleased):
