@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -125,6 +126,13 @@ func compare(typ sql.Type, a, b any) int {
 	case b == nil:
 		return 1
 	}
+	if bytewise(typ) {
+		if as, ok := a.(string); ok {
+			if bs, ok := b.(string); ok && utf8.ValidString(as) && utf8.ValidString(bs) {
+				return strings.Compare(as, bs)
+			}
+		}
+	}
 	c, err := typ.Compare(context.Background(), a, b)
 	if err != nil {
 		// Stored values are of their column's type and always compare; a
@@ -133,6 +141,18 @@ func compare(typ sql.Type, a, b any) int {
 		return strings.Compare(fmt.Sprintf("%T %v", a, a), fmt.Sprintf("%T %v", b, b))
 	}
 	return c
+}
+
+// bytewise reports whether typ orders two Go strings as their bytes do: a
+// string type of the utf8mb4_0900_bin collation (the engine's default), whose
+// weight of a character is its code point, and UTF-8 keeps code point order
+// in its bytes (compare checks both are UTF-8: the engine weighs a byte it
+// cannot decode as U+FFFD). Keys are compared at every step down a B-tree,
+// and the engine's own comparison decodes both strings a character at a
+// time: it was most of the storage's time under load (docs/benchmarks.md).
+func bytewise(typ sql.Type) bool {
+	st, ok := typ.(types.StringType)
+	return ok && st.Collation() == sql.Collation_utf8mb4_0900_bin
 }
 
 // compareCols orders two rows by the columns cols.
