@@ -40,22 +40,28 @@ type sender struct {
 	setAside SetAside
 }
 
-// publishFast sends evs in order on the fast path, calling markSent after
-// each. It stops at the first failure and only logs it: the change is
-// committed, and the relay sends what is left. A caller going away does
-// not stop it; the sink's own timeout bounds each send.
-func (s sender) publishFast(ctx context.Context, evs []event.Event, markSent func(ctx context.Context, id string) error) {
+// publishFast sends evs in order on the fast path, then marks the ones it
+// sent with one call of markSent. It stops at the first failure and only
+// logs it: the change is committed, and the relay sends what is left (and
+// what was sent but not marked, again: consumers are idempotent). A caller
+// going away does not stop it; the sink's own timeout bounds each send.
+func (s sender) publishFast(ctx context.Context, evs []event.Event, markSent func(ctx context.Context, ids []string) error) {
+	sent := make([]string, 0, len(evs))
 	for _, e := range evs {
 		if err := s.sink.Send(ctx, e); err != nil {
 			sendFailures.WithLabelValues(pathFast).Inc()
 			s.log.WarnContext(ctx, "outbox: publish failed; left for the relay",
 				"event_id", e.ID(), "type", e.Type(), "err", err)
-			return
+			break
 		}
 		sentTotal.WithLabelValues(pathFast).Inc()
-		if err := markSent(ctx, e.ID()); err != nil {
-			s.log.WarnContext(ctx, "outbox: event sent but not marked; the relay may send it again",
-				"event_id", e.ID(), "err", err)
-		}
+		sent = append(sent, e.ID())
+	}
+	if len(sent) == 0 {
+		return
+	}
+	if err := markSent(ctx, sent); err != nil {
+		s.log.WarnContext(ctx, "outbox: events sent but not marked; the relay may send them again",
+			"event_ids", sent, "err", err)
 	}
 }

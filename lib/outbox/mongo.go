@@ -95,7 +95,7 @@ func NewMongo(coll *mongo.Collection, s sink.Sender, log *slog.Logger) *Mongo {
 // only logs it: the change is written, Relay sends what is left.
 func (o *Mongo) Publish(ctx context.Context, docID any, evs ...event.Event) {
 	ctx = context.WithoutCancel(ctx)
-	o.publishFast(ctx, evs, func(ctx context.Context, id string) error { return o.markSent(ctx, docID, id) })
+	o.publishFast(ctx, evs, func(ctx context.Context, ids []string) error { return o.markSent(ctx, docID, ids...) })
 	if err := o.tidy(ctx, docID); err != nil {
 		o.log.WarnContext(ctx, "outbox: tidy", "err", err)
 	}
@@ -196,9 +196,14 @@ func (o *Mongo) tidyAll(ctx context.Context, pending []mongoPending) error {
 	return errors.Join(errs...)
 }
 
-func (o *Mongo) markSent(ctx context.Context, docID any, eventID string) error {
-	if _, err := o.coll.UpdateOne(ctx, bson.M{"_id": docID},
-		bson.M{"$unset": bson.M{entryPath(eventID): ""}}); err != nil {
+// markSent removes the entries of eventIDs from document docID, in one
+// update.
+func (o *Mongo) markSent(ctx context.Context, docID any, eventIDs ...string) error {
+	unset := bson.M{}
+	for _, id := range eventIDs {
+		unset[entryPath(id)] = ""
+	}
+	if _, err := o.coll.UpdateOne(ctx, bson.M{"_id": docID}, bson.M{"$unset": unset}); err != nil {
 		return fmt.Errorf("mark sent: %w", err)
 	}
 	return nil

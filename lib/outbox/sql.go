@@ -5,9 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/knshop/knshop/lib/batch"
 	"github.com/knshop/knshop/lib/sink"
 )
 
@@ -47,6 +51,11 @@ func AddSQL(ctx context.Context, tx *sql.Tx, evs ...event.Event) error {
 type SQL struct {
 	db *sql.DB
 	sender
+	// marks gathers the events concurrent Publish calls sent into one
+	// UPDATE (a group commit): under load each publisher's mark waits
+	// for the database, and the marks queued meanwhile share the next
+	// statement instead of taking one each.
+	marks *batch.Group[string]
 }
 
 // WithSetAside makes Relay hand an event the Broker refuses for good to f
@@ -55,15 +64,20 @@ func (o *SQL) WithSetAside(f SetAside) *SQL { o.setAside = f; return o }
 
 // NewSQL returns the outbox of db, sending to s.
 func NewSQL(db *sql.DB, s sink.Sender, log *slog.Logger) *SQL {
-	return &SQL{db: db, sender: sender{sink: s, log: log}}
+	o := &SQL{db: db, sender: sender{sink: s, log: log}}
+	o.marks = batch.New(o.markSent, 0)
+	return o
 }
 
 // Publish sends evs, which a committed transaction stored with AddSQL, and
-// marks each sent. It stops at the first failure so the rest keep their
-// order, and only logs it: the change is committed and Relay sends what is
-// left, so a request must not fail now.
+// marks the sent ones, with those of concurrent calls. It stops at the
+// first failure so the rest keep their order, and only logs it: the change
+// is committed and Relay sends what is left, so a request must not fail
+// now. When it returns, what it sent is marked (or the failure logged).
 func (o *SQL) Publish(ctx context.Context, evs ...event.Event) {
-	o.publishFast(context.WithoutCancel(ctx), evs, o.markSent)
+	o.publishFast(context.WithoutCancel(ctx), evs, func(ctx context.Context, ids []string) error {
+		return o.marks.Add(ctx, ids...)
+	})
 }
 
 // Relay sends up to limit unsent events, oldest first, marking each sent.
@@ -85,7 +99,7 @@ func (o *SQL) Relay(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
-		if err := o.markSent(ctx, e.ID()); err != nil {
+		if err := o.markSent(ctx, []string{e.ID()}); err != nil {
 			return sent, fmt.Errorf("outbox: relay %s: %w", e.ID(), err)
 		}
 		if !aside {
@@ -147,11 +161,23 @@ func (o *SQL) pending(ctx context.Context, limit int) (rows []pendingRow, err er
 	return rows, nil
 }
 
-func (o *SQL) markSent(ctx context.Context, id string) error {
-	_, err := o.db.ExecContext(ctx,
-		"UPDATE outbox SET sent_at = ? WHERE event_id = ? AND sent_at IS NULL", time.Now().UTC(), id)
-	if err != nil {
-		return fmt.Errorf("mark sent: %w", err)
+// markChunk bounds the event ids of one UPDATE.
+const markChunk = 200
+
+// markSent marks the events ids sent, through the unique event_id index,
+// with one UPDATE for up to markChunk of them.
+func (o *SQL) markSent(ctx context.Context, ids []string) error {
+	now := time.Now().UTC()
+	for chunk := range slices.Chunk(ids, markChunk) {
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, now)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		q := "UPDATE outbox SET sent_at = ? WHERE event_id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ") AND sent_at IS NULL"
+		if _, err := o.db.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("mark sent: %w", err)
+		}
 	}
 	return nil
 }
