@@ -1,13 +1,13 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -128,8 +128,10 @@ func compare(typ sql.Type, a, b any) int {
 	}
 	if bytewise(typ) {
 		if as, ok := a.(string); ok {
-			if bs, ok := b.(string); ok && utf8.ValidString(as) && utf8.ValidString(bs) {
-				return strings.Compare(as, bs)
+			if bs, ok := b.(string); ok {
+				if c, ok := compareBytewise(as, bs); ok {
+					return c
+				}
 			}
 		}
 	}
@@ -143,16 +145,44 @@ func compare(typ sql.Type, a, b any) int {
 	return c
 }
 
-// bytewise reports whether typ orders two Go strings as their bytes do: a
-// string type of the utf8mb4_0900_bin collation (the engine's default), whose
-// weight of a character is its code point, and UTF-8 keeps code point order
-// in its bytes (compare checks both are UTF-8: the engine weighs a byte it
-// cannot decode as U+FFFD). Keys are compared at every step down a B-tree,
-// and the engine's own comparison decodes both strings a character at a
-// time: it was most of the storage's time under load (docs/benchmarks.md).
+// bytewise reports whether typ is a string type of the utf8mb4_0900_bin
+// collation (the engine's default), whose weight of a character is its
+// code point: compareBytewise can order its values. Keys are compared at
+// every step down a B-tree, and the engine's own comparison decodes both
+// strings a character at a time: it was most of the storage's time under
+// load (docs/benchmarks.md).
 func bytewise(typ sql.Type) bool {
 	st, ok := typ.(types.StringType)
 	return ok && st.Collation() == sql.Collation_utf8mb4_0900_bin
+}
+
+// compareBytewise orders a and b as the engine does for a collation whose
+// weights are the code points, when their first difference says it alone;
+// false leaves it to the engine. The engine decodes both a character at a
+// time (a byte it cannot decode weighs U+FFFD), and the bytes before the
+// first difference decode alike in both. Where the differing bytes (or the
+// longer string's first extra byte) are ASCII, no character before them
+// reaches them, so the engine compares exactly those bytes, or finds the
+// shorter string first. Elsewhere (a difference inside a multibyte
+// character, or at bytes that may not decode) it is the engine's call.
+func compareBytewise(a, b string) (int, bool) {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	const ascii = 0x80
+	switch {
+	case i == len(a) && i == len(b):
+		return 0, true
+	case i == len(a):
+		return -1, b[i] < ascii
+	case i == len(b):
+		return 1, a[i] < ascii
+	case a[i] < ascii && b[i] < ascii:
+		return cmp.Compare(a[i], b[i]), true
+	}
+	return 0, false
 }
 
 // compareCols orders two rows by the columns cols.
