@@ -21,6 +21,7 @@ import (
 
 	"github.com/knshop/knshop/lib/deliverystore"
 	"github.com/knshop/knshop/lib/events"
+	"github.com/knshop/knshop/lib/httpapi"
 )
 
 // DefaultDelay is the time between two sandbox steps.
@@ -78,7 +79,7 @@ func New(deliveriesURL string, secret []byte, delay time.Duration, log *slog.Log
 	return &Sandbox{
 		statusURL: func(id string) string { return base + "/api/deliveries/" + id + "/events" },
 		secret:    secret, delay: delay, log: log,
-		client: &http.Client{Timeout: 10 * time.Second},
+		client: &http.Client{Transport: httpapi.NewTransport(), Timeout: 10 * time.Second},
 		ctx:    ctx, cancel: cancel,
 		timers: map[string]*time.Timer{}, taken: map[string]bool{}, traces: map[string]string{},
 	}
