@@ -174,7 +174,10 @@ func (o *SQL) markSent(ctx context.Context, ids []string) error {
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		q := "UPDATE outbox SET sent_at = ? WHERE event_id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ") AND sent_at IS NULL"
+		q := "UPDATE outbox SET sent_at = ? WHERE event_id = ? AND sent_at IS NULL"
+		if len(chunk) > 1 {
+			q = "UPDATE outbox SET sent_at = ? WHERE event_id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ") AND sent_at IS NULL"
+		}
 		if _, err := o.db.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("mark sent: %w", err)
 		}
