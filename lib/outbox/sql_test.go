@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -218,4 +220,30 @@ func TestSQLOutbox(t *testing.T) {
 			})
 		}
 	}
+}
+
+// The marks of concurrent publishers share statements (a group commit):
+// each still reaches its row, so a relay after them finds nothing to send.
+func TestSQLConcurrentPublishersAllMarked(t *testing.T) {
+	storetest.OnEachMySQL(t, func(t *testing.T, e storetest.Engine) {
+		f := newSQLFixture(t, e)
+		const n = 30
+		evs := make([][]event.Event, n)
+		var want []string
+		for i := range evs {
+			evs[i] = []event.Event{newEvent(t, fmt.Sprintf("c%02d-a", i)), newEvent(t, fmt.Sprintf("c%02d-b", i))}
+			f.place(t, fmt.Sprintf("o%02d", i), evs[i]...)
+			want = append(want, evs[i][0].ID(), evs[i][1].ID())
+		}
+		storetest.Repeat(n, true, func(i int) { f.box.Publish(t.Context(), evs[i]...) })
+		if left := f.unsent(t); left != 0 {
+			t.Fatalf("%d of %d events not marked sent", left, 2*n)
+		}
+		f.relay(t, 100, 0)
+		got := ids(f.rec.Events())
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("the sink got %v, want each of %v once", got, want)
+		}
+	})
 }
