@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,19 +28,29 @@ const URLKey = "KNSHOP_TIMELINE_URL"
 // MaxReport bounds the entries of one report.
 const MaxReport = 100
 
+// maxQueued bounds the entries a Reporter holds between two reports.
+const maxQueued = 4096
+
 // Reporter batches entries and sends them to the timeline function in the
-// background: a request never waits for it. A full buffer drops entries,
+// background: a request never waits for it. A full queue drops entries,
 // and a report the timeline does not take is dropped after one retry:
-// both are counted.
+// both are counted. The queue holds what is waiting, no more: a buffer
+// sized for the worst case, in every function of a process, was a third
+// of `make run`'s live heap, which the garbage collector scanned at every
+// cycle (docs/benchmarks.md).
 type Reporter struct {
 	sink   sink.Sender
 	source string
 	log    *slog.Logger
-	ch     chan Entry
-	quit   chan struct{} // closed by Close; ch is never closed, so a late Report cannot panic
-	done   chan struct{}
-	once   sync.Once
 	every  time.Duration
+
+	mu    sync.Mutex
+	queue []Entry       // waiting for the next report, at most maxQueued
+	kick  chan struct{} // a full report is waiting (capacity 1)
+
+	quit chan struct{} // closed by Close; a late Report only queues
+	done chan struct{}
+	once sync.Once
 }
 
 var (
@@ -55,7 +66,7 @@ func NewReporter(url, function string, log *slog.Logger) *Reporter {
 	}
 	r := &Reporter{
 		sink: sink.NewHTTP(url, sink.WithTimeout(5*time.Second)), source: "/knshop/" + function, log: log,
-		ch: make(chan Entry, 4096), quit: make(chan struct{}), done: make(chan struct{}), every: 200 * time.Millisecond,
+		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), every: 200 * time.Millisecond,
 	}
 	go r.run()
 	return r
@@ -66,11 +77,18 @@ func (r *Reporter) Report(entries ...Entry) {
 	if r == nil {
 		return
 	}
-	for _, e := range entries {
+	r.mu.Lock()
+	n := min(len(entries), maxQueued-len(r.queue))
+	r.queue = append(r.queue, entries[:n]...)
+	full := len(r.queue) >= MaxReport
+	r.mu.Unlock()
+	if n < len(entries) {
+		dropped.WithLabelValues("buffer_full").Add(len(entries) - n)
+	}
+	if full {
 		select {
-		case r.ch <- e:
+		case r.kick <- struct{}{}:
 		default:
-			dropped.WithLabelValues("buffer_full").Inc()
 		}
 	}
 }
@@ -89,45 +107,32 @@ func (r *Reporter) Close(ctx context.Context) error {
 	}
 }
 
+// run sends what is queued every r.every, and at once when a full report
+// is waiting; on Close, what is left.
 func (r *Reporter) run() {
 	defer close(r.done)
 	tick := time.NewTicker(r.every)
 	defer tick.Stop()
-	var batch []Entry
 	for {
 		select {
 		case <-r.quit:
-			r.drain(batch)
+			r.sendQueued()
 			return
-		case e := <-r.ch:
-			batch = append(batch, e)
-			if len(batch) >= MaxReport {
-				r.send(batch)
-				batch = nil
-			}
+		case <-r.kick:
 		case <-tick.C:
-			if len(batch) > 0 {
-				r.send(batch)
-				batch = nil
-			}
 		}
+		r.sendQueued()
 	}
 }
 
-// drain sends batch and whatever is still queued, MaxReport at a time.
-func (r *Reporter) drain(batch []Entry) {
-	for {
-		select {
-		case e := <-r.ch:
-			batch = append(batch, e)
-			if len(batch) == MaxReport {
-				r.send(batch)
-				batch = nil
-			}
-		default:
-			r.send(batch)
-			return
-		}
+// sendQueued takes the queue and sends it, MaxReport entries a report.
+func (r *Reporter) sendQueued() {
+	r.mu.Lock()
+	queued := r.queue
+	r.queue = nil
+	r.mu.Unlock()
+	for batch := range slices.Chunk(queued, MaxReport) {
+		r.send(batch)
 	}
 }
 
