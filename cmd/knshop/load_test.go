@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/knshop/knshop/cmd/knshop/devstack"
+	"github.com/knshop/knshop/lib/storetest"
 )
 
 // knshop load against the whole local stack (in this process): it sets up
@@ -29,7 +29,7 @@ func TestLoadAgainstTheLocalStack(t *testing.T) {
 		GatewayAddr: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0",
 		MongoAddr: "127.0.0.1:0", MySQLAddr: "127.0.0.1:0",
 		Env: map[string]string{"LOG_LEVEL": "error", "SANDBOX_COURIER_DELAY": "50ms"},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: storetest.Discard,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package timeline_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"runtime"
 	"slices"
 	"testing"
@@ -19,7 +17,7 @@ import (
 // queue's bound it drops, and says so in its count, not by blocking.
 func TestReporterSendsEverythingQueuedOnce(t *testing.T) {
 	rec := storetest.NewEventRecorder(t)
-	r := timeline.NewReporter(rec.URL(), "f", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := timeline.NewReporter(rec.URL(), "f", storetest.Discard)
 	entry := func(i int) timeline.Entry {
 		return timeline.Entry{ID: fmt.Sprintf("r-%05d", i), OrderID: "o1", At: time.Now(), Kind: timeline.KindReconcile,
 			Type: "test", Source: "/knshop/f", Detail: map[string]any{}}
@@ -72,7 +70,7 @@ func TestReporterSendsEverythingQueuedOnce(t *testing.T) {
 func TestReporterStartsSmall(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	r := timeline.NewReporter("http://127.0.0.1:1", "f", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := timeline.NewReporter("http://127.0.0.1:1", "f", storetest.Discard)
 	runtime.ReadMemStats(&after)
 	defer r.Close(context.Background())
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<10 {
